@@ -1,0 +1,103 @@
+package io.cowherd.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.model.annotation.SpecReplicas;
+
+/** What a user asks of a pool. Validated at admission by the CRD schema and CEL rules. */
+public class AoeBootPoolSpec {
+  /** Largest shelf a target may use; 65535 is the AoE broadcast shelf (AoE spec rev 11, 3.1). */
+  public static final int MAX_SHELF = 65534;
+  /** Shelf the Linux aoe initiator ignores (drivers/block/aoe/aoecmd.c drops major 0xfff). */
+  public static final int LINUX_IGNORED_SHELF = 4095;
+  /** Most slots in a pool: slots 0..254; 255 is the AoE broadcast slot (AoE spec rev 11, 3.1). */
+  public static final int MAX_REPLICAS = 255;
+
+  /** Absolute host path of the origin image; must lie under one of the agent's allowed image roots. */
+  @Required
+  @Size(min = 2, max = 4096)
+  @Pattern("^/[^\\x00]*$")
+  @ValidationRule(
+      value = "!self.matches('(^|/)[.][.](/|$)')",
+      message = "image must not contain a '..' path segment")
+  private String image;
+
+  /** Number of client slots (targets e<shelf>.0 .. e<shelf>.<replicas-1>), 0 to 255. */
+  @SpecReplicas
+  @Min(0)
+  @Max(MAX_REPLICAS)
+  private Integer replicas = 1;
+
+  /** Host network interface vblade binds to: 1 to 15 characters of [A-Za-z0-9._-]. */
+  @Required
+  @Pattern("^[A-Za-z0-9._-]{1,15}$")
+  @JsonProperty("interface")
+  private String interfaceName;
+
+  /** AoE shelf (major address) of every target in the pool: 0 to 65534, not 4095. */
+  @Required
+  @Min(0)
+  @Max(MAX_SHELF)
+  @ValidationRule(value = "self != 4095", message = "shelf 4095 is ignored by the Linux aoe initiator")
+  private Integer shelf;
+
+  /** COW store settings for every slot. */
+  private CowSpec cow = new CowSpec();
+
+  public String getImage() {
+    return image;
+  }
+
+  public void setImage(String image) {
+    this.image = image;
+  }
+
+  public Integer getReplicas() {
+    return replicas;
+  }
+
+  public void setReplicas(Integer replicas) {
+    this.replicas = replicas;
+  }
+
+  @JsonProperty("interface")
+  public String getInterface() {
+    return interfaceName;
+  }
+
+  @JsonProperty("interface")
+  public void setInterface(String interfaceName) {
+    this.interfaceName = interfaceName;
+  }
+
+  public Integer getShelf() {
+    return shelf;
+  }
+
+  public void setShelf(Integer shelf) {
+    this.shelf = shelf;
+  }
+
+  public CowSpec getCow() {
+    return cow;
+  }
+
+  public void setCow(CowSpec cow) {
+    this.cow = cow;
+  }
+
+  /** The replica count, 0 when unset. */
+  public int replicasOrZero() {
+    return replicas == null ? 0 : replicas;
+  }
+
+  /** The COW settings, defaults when unset. */
+  public CowSpec cowOrDefault() {
+    return cow == null ? new CowSpec() : cow;
+  }
+}

@@ -1,0 +1,67 @@
+package io.cowherd.api.v1alpha1;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.model.annotation.LabelSelector;
+import io.fabric8.kubernetes.model.annotation.StatusReplicas;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Last observed state of a pool; written only by the operator. */
+public class AoeBootPoolStatus {
+  /** The pool generation this status describes. */
+  private Long observedGeneration;
+
+  /** Number of slot objects that exist for this pool. */
+  @StatusReplicas
+  private Integer replicas;
+
+  /** Number of slots whose target is being served (phase Serving). */
+  private Integer readyReplicas;
+
+  /** Label selector (string form) matching this pool's slots; used by the scale subresource. */
+  @LabelSelector
+  private String selector;
+
+  /** Conditions: Ready, Progressing, Degraded, Conflict. */
+  private List<Condition> conditions = new ArrayList<>();
+
+  public Long getObservedGeneration() {
+    return observedGeneration;
+  }
+
+  public void setObservedGeneration(Long observedGeneration) {
+    this.observedGeneration = observedGeneration;
+  }
+
+  public Integer getReplicas() {
+    return replicas;
+  }
+
+  public void setReplicas(Integer replicas) {
+    this.replicas = replicas;
+  }
+
+  public Integer getReadyReplicas() {
+    return readyReplicas;
+  }
+
+  public void setReadyReplicas(Integer readyReplicas) {
+    this.readyReplicas = readyReplicas;
+  }
+
+  public String getSelector() {
+    return selector;
+  }
+
+  public void setSelector(String selector) {
+    this.selector = selector;
+  }
+
+  public List<Condition> getConditions() {
+    return conditions;
+  }
+
+  public void setConditions(List<Condition> conditions) {
+    this.conditions = conditions;
+  }
+}

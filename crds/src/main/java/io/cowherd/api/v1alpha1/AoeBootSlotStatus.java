@@ -1,0 +1,223 @@
+package io.cowherd.api.v1alpha1;
+
+import java.util.Objects;
+
+/**
+ * Last observed state of one slot on its node; written only by the node agent of {@code
+ * spec.nodeName}.
+ */
+public class AoeBootSlotStatus {
+  /** The slot generation this status describes. */
+  private Long observedGeneration;
+
+  /** Lifecycle phase. */
+  private SlotPhase phase;
+
+  /** AoE target served, e.g. e7.3. */
+  private String target;
+
+  /** COW backend in use (dm-snapshot or reflink). */
+  private String backend;
+
+  /** Loop device of the origin (dm-snapshot), e.g. /dev/loop3. */
+  private String originLoop;
+
+  /** Loop device of the COW store (dm-snapshot). */
+  private String cowLoop;
+
+  /** Device-mapper device name (dm-snapshot). */
+  private String dmName;
+
+  /** Host path of the slot's COW store (COW file or reflink clone). */
+  private String cowStorePath;
+
+  /** Path vblade exports (the dm device or the reflink clone). */
+  private String exportPath;
+
+  /** Process id of the running exporter (vblade) on the node, absent when not running. */
+  private Long exporterPid;
+
+  /** How many times the exporter was restarted after it exited. */
+  private Integer restarts;
+
+  /** Exit code of the exporter's last exit, absent if it never exited. */
+  private Integer lastExitCode;
+
+  /** Last line the exporter wrote to stderr before its last exit. */
+  private String lastExporterError;
+
+  /** COW store usage in 512-byte sectors. */
+  private Long cowUsedSectors;
+
+  /** COW store capacity in 512-byte sectors. */
+  private Long cowTotalSectors;
+
+  /** Size of the exported device in 512-byte sectors. */
+  private Long sizeSectors;
+
+  /** Human-readable explanation of the phase (errors, what is being waited for). */
+  private String message;
+
+  public Long getObservedGeneration() {
+    return observedGeneration;
+  }
+
+  public void setObservedGeneration(Long observedGeneration) {
+    this.observedGeneration = observedGeneration;
+  }
+
+  public SlotPhase getPhase() {
+    return phase;
+  }
+
+  public void setPhase(SlotPhase phase) {
+    this.phase = phase;
+  }
+
+  public String getTarget() {
+    return target;
+  }
+
+  public void setTarget(String target) {
+    this.target = target;
+  }
+
+  public String getBackend() {
+    return backend;
+  }
+
+  public void setBackend(String backend) {
+    this.backend = backend;
+  }
+
+  public String getOriginLoop() {
+    return originLoop;
+  }
+
+  public void setOriginLoop(String originLoop) {
+    this.originLoop = originLoop;
+  }
+
+  public String getCowLoop() {
+    return cowLoop;
+  }
+
+  public void setCowLoop(String cowLoop) {
+    this.cowLoop = cowLoop;
+  }
+
+  public String getDmName() {
+    return dmName;
+  }
+
+  public void setDmName(String dmName) {
+    this.dmName = dmName;
+  }
+
+  public String getCowStorePath() {
+    return cowStorePath;
+  }
+
+  public void setCowStorePath(String cowStorePath) {
+    this.cowStorePath = cowStorePath;
+  }
+
+  public String getExportPath() {
+    return exportPath;
+  }
+
+  public void setExportPath(String exportPath) {
+    this.exportPath = exportPath;
+  }
+
+  public Long getExporterPid() {
+    return exporterPid;
+  }
+
+  public void setExporterPid(Long exporterPid) {
+    this.exporterPid = exporterPid;
+  }
+
+  public Integer getRestarts() {
+    return restarts;
+  }
+
+  public void setRestarts(Integer restarts) {
+    this.restarts = restarts;
+  }
+
+  public Integer getLastExitCode() {
+    return lastExitCode;
+  }
+
+  public void setLastExitCode(Integer lastExitCode) {
+    this.lastExitCode = lastExitCode;
+  }
+
+  public String getLastExporterError() {
+    return lastExporterError;
+  }
+
+  public void setLastExporterError(String lastExporterError) {
+    this.lastExporterError = lastExporterError;
+  }
+
+  public Long getCowUsedSectors() {
+    return cowUsedSectors;
+  }
+
+  public void setCowUsedSectors(Long cowUsedSectors) {
+    this.cowUsedSectors = cowUsedSectors;
+  }
+
+  public Long getCowTotalSectors() {
+    return cowTotalSectors;
+  }
+
+  public void setCowTotalSectors(Long cowTotalSectors) {
+    this.cowTotalSectors = cowTotalSectors;
+  }
+
+  public Long getSizeSectors() {
+    return sizeSectors;
+  }
+
+  public void setSizeSectors(Long sizeSectors) {
+    this.sizeSectors = sizeSectors;
+  }
+
+  public String getMessage() {
+    return message;
+  }
+
+  public void setMessage(String message) {
+    this.message = message;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof AoeBootSlotStatus s
+        && Objects.equals(observedGeneration, s.observedGeneration)
+        && phase == s.phase
+        && Objects.equals(target, s.target)
+        && Objects.equals(backend, s.backend)
+        && Objects.equals(originLoop, s.originLoop)
+        && Objects.equals(cowLoop, s.cowLoop)
+        && Objects.equals(dmName, s.dmName)
+        && Objects.equals(cowStorePath, s.cowStorePath)
+        && Objects.equals(exportPath, s.exportPath)
+        && Objects.equals(exporterPid, s.exporterPid)
+        && Objects.equals(restarts, s.restarts)
+        && Objects.equals(lastExitCode, s.lastExitCode)
+        && Objects.equals(lastExporterError, s.lastExporterError)
+        && Objects.equals(cowUsedSectors, s.cowUsedSectors)
+        && Objects.equals(cowTotalSectors, s.cowTotalSectors)
+        && Objects.equals(sizeSectors, s.sizeSectors)
+        && Objects.equals(message, s.message);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(phase, target, exporterPid, restarts, message, cowUsedSectors);
+  }
+}
