@@ -20,6 +20,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Version(AoeBootPool.VERSION)
 @ShortNames("abp")
 @Categories("aoe")
+@ValidationRule(value = "has(self.spec)", message = "spec is required")
 @ValidationRule(
     value = "self.metadata.name.size() <= 52",
     message = "metadata.name: a pool name has at most 52 characters (slot names and labels derive from it)")
