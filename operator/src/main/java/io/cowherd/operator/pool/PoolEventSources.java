@@ -1,0 +1,129 @@
+package io.cowherd.operator.pool;
+
+import io.cowherd.api.v1alpha1.AoeBootPool;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.operator.placement.NodePicker;
+import io.cowherd.operator.status.Conditions;
+import io.cowherd.operator.status.PoolConditions;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Node;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * The secondary event sources of {@link PoolReconciler}, all cluster-wide: slots (every namespace,
+ * for ownership and the target conflict check), pools (every namespace, for the conflict check even
+ * when only some namespaces are reconciled) and Nodes (placement, node-gone handling).
+ *
+ * <p>Mapping events to pools to reconcile:
+ *
+ * <ul>
+ *   <li>slot → its own pool, plus every reconciled pool on the slot's shelf or in Conflict (a freed
+ *       target may unblock them);
+ *   <li>pool (added, deleted, spec changed) → every other reconciled pool on its shelf or in
+ *       Conflict;
+ *   <li>Node (added, deleted, Ready/unschedulable/labels changed) → every reconciled pool.
+ * </ul>
+ *
+ * The reconciler reads these caches whole through {@link PoolObserver}, never per primary, so the
+ * primary-to-secondary index is switched off.
+ */
+public final class PoolEventSources {
+  /** Name of the slot informer. */
+  public static final String SLOTS = "slots";
+  /** Name of the cluster-wide pool informer. */
+  public static final String POOLS = "all-pools";
+  /** Name of the Node informer. */
+  public static final String NODES = "nodes";
+
+  private PoolEventSources() {}
+
+  /** Builds the three event sources for {@code context}. */
+  public static List<EventSource<?, AoeBootPool>> create(EventSourceContext<AoeBootPool> context) {
+    IndexerResourceCache<AoeBootPool> reconciled = context.getPrimaryCache();
+    var slots = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(AoeBootSlot.class, AoeBootPool.class)
+            .withName(SLOTS)
+            .withWatchAllNamespaces()
+            .withSecondaryToPrimaryMapper(slot -> slotToPools(slot, reconciled))
+            .withPrimaryToSecondaryMapper(pool -> Set.of())
+            .build(),
+        context);
+    var pools = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(AoeBootPool.class, AoeBootPool.class)
+            .withName(POOLS)
+            .withWatchAllNamespaces()
+            .withOnUpdateFilter((now, before) -> !Objects.equals(now.getMetadata().getGeneration(), before.getMetadata().getGeneration())
+                || !Objects.equals(now.getMetadata().getDeletionTimestamp(), before.getMetadata().getDeletionTimestamp()))
+            .withSecondaryToPrimaryMapper(pool -> poolToOtherPools(pool, reconciled))
+            .withPrimaryToSecondaryMapper(pool -> Set.of())
+            .build(),
+        context);
+    var nodes = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Node.class, AoeBootPool.class)
+            .withName(NODES)
+            .withWatchAllNamespaces()
+            .withOnUpdateFilter(PoolEventSources::placementChanged)
+            .withSecondaryToPrimaryMapper(node -> reconciled.list().map(ResourceID::fromResource).collect(Collectors.toSet()))
+            .withPrimaryToSecondaryMapper(pool -> Set.of())
+            .build(),
+        context);
+    return List.of(slots, pools, nodes);
+  }
+
+  static Set<ResourceID> slotToPools(AoeBootSlot slot, IndexerResourceCache<AoeBootPool> reconciled) {
+    Set<ResourceID> pools = new HashSet<>();
+    if (slot.getSpec() != null && slot.getSpec().getPool() != null) {
+      ResourceID owner = new ResourceID(slot.getSpec().getPool(), slot.getMetadata().getNamespace());
+      if (reconciled.get(owner).isPresent()) {
+        pools.add(owner);
+      }
+    }
+    Integer shelf = slot.getSpec() == null ? null : slot.getSpec().getShelf();
+    reconciled.list()
+        .filter(p -> sameShelf(p, shelf) || inConflict(p))
+        .forEach(p -> pools.add(ResourceID.fromResource(p)));
+    return pools;
+  }
+
+  static Set<ResourceID> poolToOtherPools(AoeBootPool pool, IndexerResourceCache<AoeBootPool> reconciled) {
+    ResourceID self = ResourceID.fromResource(pool);
+    Integer shelf = pool.getSpec() == null ? null : pool.getSpec().getShelf();
+    return reconciled.list()
+        .filter(p -> sameShelf(p, shelf) || inConflict(p))
+        .map(ResourceID::fromResource)
+        .filter(id -> !id.equals(self))
+        .collect(Collectors.toSet());
+  }
+
+  static boolean placementChanged(Node now, Node before) {
+    return NodePicker.isReady(now) != NodePicker.isReady(before)
+        || !Objects.equals(unschedulable(now), unschedulable(before))
+        || !Objects.equals(labels(now), labels(before));
+  }
+
+  private static boolean sameShelf(AoeBootPool pool, Integer shelf) {
+    return shelf != null && pool.getSpec() != null && shelf.equals(pool.getSpec().getShelf());
+  }
+
+  private static boolean inConflict(AoeBootPool pool) {
+    return pool.getStatus() != null && Conditions.isTrue(pool.getStatus().getConditions(), PoolConditions.CONFLICT);
+  }
+
+  private static Boolean unschedulable(Node node) {
+    return node.getSpec() == null ? null : node.getSpec().getUnschedulable();
+  }
+
+  private static Object labels(HasMetadata resource) {
+    return resource.getMetadata().getLabels();
+  }
+}

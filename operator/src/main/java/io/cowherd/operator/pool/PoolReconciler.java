@@ -1,0 +1,186 @@
+package io.cowherd.operator.pool;
+
+import io.cowherd.api.v1alpha1.AoeBootPool;
+import io.cowherd.api.v1alpha1.AoeBootPoolStatus;
+import io.cowherd.operator.conflict.ConflictReport;
+import io.cowherd.operator.conflict.ConflictResolver;
+import io.cowherd.operator.conflict.HeldTarget;
+import io.cowherd.operator.conflict.PoolClaim;
+import io.cowherd.operator.error.InvalidPoolException;
+import io.cowherd.operator.error.ReconcileException;
+import io.cowherd.operator.placement.NodeEligibility;
+import io.cowherd.operator.placement.NodePicker;
+import io.cowherd.operator.status.Conditions;
+import io.cowherd.operator.status.PoolConditions;
+import io.cowherd.operator.status.PoolStatusAggregator;
+import io.cowherd.operator.status.SlotProgress;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Reconciles an {@code AoeBootPool} into its {@code AoeBootSlot}s: observe (caches) → decide (pure
+ * conflict check, placement and slot-set plan) → act ({@link SlotSetExecutor}) → report (pure
+ * status aggregation, patched only when it changed).
+ *
+ * <p>The pool carries the finalizer {@link #FINALIZER}: on deletion every slot is deleted and the
+ * finalizer is removed only once no slot object is left (clusters without a garbage collector, or
+ * with slots still held by their node agent's finalizer, stay consistent).
+ */
+@ControllerConfiguration(
+    name = PoolReconciler.NAME,
+    finalizerName = PoolReconciler.FINALIZER,
+    fieldManager = SlotSetExecutor.FIELD_MANAGER,
+    maxReconciliationInterval = @MaxReconciliationInterval(interval = 5, timeUnit = TimeUnit.MINUTES))
+public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<AoeBootPool> {
+  /** Controller name. */
+  public static final String NAME = "aoebootpool";
+  /** Finalizer the operator keeps on each pool until all its slot objects are gone. */
+  public static final String FINALIZER = "cowherd.io/pool-cleanup";
+  /** How long a deleted pool waits before checking again whether its slots are gone. */
+  public static final Duration CLEANUP_RECHECK = Duration.ofSeconds(5);
+  /** Longest condition message written from an exception, in characters. */
+  private static final int MAX_ERROR_MESSAGE_CHARS = 1024;
+
+  private final NodePicker nodePicker;
+  private final PoolObserver observer;
+  private final SlotSetExecutor executor;
+  private final PoolEventRecorder events;
+  private final Clock clock;
+
+  /**
+   * @param nodePicker placement with the agent node selector
+   * @param observer reads the caches
+   * @param executor writes slot objects
+   * @param events records Events on the pool
+   * @param clock time source for condition transition times
+   */
+  public PoolReconciler(NodePicker nodePicker, PoolObserver observer, SlotSetExecutor executor,
+      PoolEventRecorder events, Clock clock) {
+    this.nodePicker = nodePicker;
+    this.observer = observer;
+    this.executor = executor;
+    this.events = events;
+    this.clock = clock;
+  }
+
+  /**
+   * Observes slots, pools and Nodes, plans the slot set, writes it and reports status.
+   *
+   * @throws InvalidPoolException when the pool has no spec
+   * @throws io.cowherd.operator.error.SlotWriteException when a slot write fails (retried)
+   * @throws io.cowherd.operator.error.ClusterReadException when a direct read fails (retried)
+   */
+  @Override
+  public UpdateControl<AoeBootPool> reconcile(AoeBootPool pool, Context<AoeBootPool> context) {
+    if (pool.getSpec() == null) {
+      throw new InvalidPoolException("spec is missing");
+    }
+    PoolObservation seen = observer.observe(pool, context);
+
+    NodeEligibility nodes = nodePicker.eligibility(seen.nodes());
+    ConflictReport conflicts = ConflictResolver.resolve(PoolClaim.of(pool),
+        seen.allPools().stream().map(PoolClaim::of).toList(),
+        seen.allSlots().stream().map(HeldTarget::of).toList());
+    SlotSetPlan plan = SlotSetPlan.decide(pool, seen.ownSlots(), seen.nodeNames(), nodes.eligible(),
+        seen.slotsPerNode(), conflicts.blocked().keySet());
+
+    SlotSetOutcome done = executor.apply(pool, plan);
+
+    SlotProgress progress = new SlotProgress(done.created(), done.updated(), done.deleted(), done.released(),
+        plan.terminating().size(), plan.unplaced(), plan.unplaced().isEmpty() ? "" : nodes.describe());
+    AoeBootPoolStatus status = PoolStatusAggregator.aggregate(pool, seen.ownSlots(), seen.readyNodeNames(),
+        progress, conflicts.message(), clock.instant());
+    recordWarnings(pool, status);
+    return PoolStatusAggregator.same(pool.getStatus(), status)
+        ? UpdateControl.noUpdate()
+        : UpdateControl.patchStatus(statusPatch(pool, status));
+  }
+
+  /**
+   * Deletes every slot of the pool (releasing those whose Node is gone) and keeps the pool's
+   * finalizer until a direct list shows no slot object left.
+   */
+  @Override
+  public DeleteControl cleanup(AoeBootPool pool, Context<AoeBootPool> context) {
+    PoolObservation seen = observer.observe(pool, context);
+    SlotSetPlan plan = SlotSetPlan.teardown(seen.ownSlots(), seen.nodeNames());
+    executor.apply(pool, plan);
+    if (executor.liveSlotCount(pool) == 0) {
+      return DeleteControl.defaultDelete();
+    }
+    return DeleteControl.noFinalizerRemoval().rescheduleAfter(CLEANUP_RECHECK);
+  }
+
+  /**
+   * The one place exceptions become status: Ready=False and Degraded=True with the exception's
+   * reason ({@link ReconcileException#reason()}, else {@link PoolConditions#RECONCILE_ERROR}) and
+   * message. JOSDK keeps retrying.
+   */
+  @Override
+  public ErrorStatusUpdateControl<AoeBootPool> updateErrorStatus(
+      AoeBootPool pool, Context<AoeBootPool> context, Exception e) {
+    String reason = e instanceof ReconcileException known ? known.reason() : PoolConditions.RECONCILE_ERROR;
+    String message = Objects.requireNonNullElse(e.getMessage(), e.getClass().getSimpleName());
+    if (message.length() > MAX_ERROR_MESSAGE_CHARS) {
+      message = message.substring(0, MAX_ERROR_MESSAGE_CHARS);
+    }
+    AoeBootPoolStatus status = PoolStatusAggregator.withError(pool, reason, message, clock.instant());
+    return PoolStatusAggregator.same(pool.getStatus(), status)
+        ? ErrorStatusUpdateControl.noStatusUpdate()
+        : ErrorStatusUpdateControl.patchStatus(statusPatch(pool, status));
+  }
+
+  @Override
+  public List<EventSource<?, AoeBootPool>> prepareEventSources(EventSourceContext<AoeBootPool> context) {
+    return PoolEventSources.create(context);
+  }
+
+  /** Warning Events when Conflict turns True or NoEligibleNode appears (or their message changes). */
+  private void recordWarnings(AoeBootPool pool, AoeBootPoolStatus status) {
+    List<Condition> before = pool.getStatus() == null ? List.of() : pool.getStatus().getConditions();
+    Optional<Condition> conflict = Conditions.find(status.getConditions(), PoolConditions.CONFLICT)
+        .filter(c -> "True".equals(c.getStatus()));
+    if (conflict.isPresent() && changed(before, conflict.get())) {
+      events.warning(pool, PoolConditions.TARGET_CONFLICT, conflict.get().getMessage());
+    }
+    Optional<Condition> noNode = Conditions.find(status.getConditions(), PoolConditions.PROGRESSING)
+        .filter(c -> PoolConditions.NO_ELIGIBLE_NODE.equals(c.getReason()));
+    if (noNode.isPresent() && changed(before, noNode.get())) {
+      events.warning(pool, PoolConditions.NO_ELIGIBLE_NODE, noNode.get().getMessage());
+    }
+  }
+
+  private static boolean changed(List<Condition> before, Condition now) {
+    return Conditions.find(before, now.getType())
+        .map(c -> !Objects.equals(c.getStatus(), now.getStatus()) || !Objects.equals(c.getReason(), now.getReason())
+            || !Objects.equals(c.getMessage(), now.getMessage()))
+        .orElse(true);
+  }
+
+  /** A fresh pool holding only name, namespace and status: the intent for a server-side apply of the status. */
+  private static AoeBootPool statusPatch(AoeBootPool pool, AoeBootPoolStatus status) {
+    AoeBootPool patch = new AoeBootPool();
+    patch.setMetadata(new ObjectMetaBuilder()
+        .withName(pool.getMetadata().getName())
+        .withNamespace(pool.getMetadata().getNamespace())
+        .build());
+    patch.setStatus(status);
+    return patch;
+  }
+}

@@ -1,0 +1,193 @@
+package io.cowherd.operator.pool;
+
+import io.cowherd.api.Names;
+import io.cowherd.api.v1alpha1.AoeBootPool;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.operator.error.ClusterReadException;
+import io.cowherd.operator.error.SlotWriteException;
+import io.cowherd.operator.node.NodeGoneSlotReleaser;
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Carries out a {@link SlotSetPlan}: the only place the operator writes slot objects. Order:
+ * releases, deletes (highest slot first), updates, creates. Every step is idempotent: NotFound on
+ * delete and AlreadyExists on create count as done.
+ *
+ * <p>Creates and updates are serialized within this operator and preceded by a direct (uncached)
+ * list of all slots: a target that another pool's slot holds by then is skipped, so two pools
+ * reconciled at the same moment cannot both export one target.
+ */
+public final class SlotSetExecutor {
+  /** Field manager of every slot write (server-side apply). */
+  public static final String FIELD_MANAGER = "cowherd-operator";
+  private static final Logger log = LoggerFactory.getLogger(SlotSetExecutor.class);
+
+  private final KubernetesClient client;
+  private final NodeGoneSlotReleaser releaser;
+  private final PoolEventRecorder events;
+  private final ReentrantLock writeLock = new ReentrantLock();
+
+  /**
+   * @param client client for slot writes
+   * @param releaser releases slots whose Node is gone
+   * @param events records an Event per slot created, deleted or released
+   */
+  public SlotSetExecutor(KubernetesClient client, NodeGoneSlotReleaser releaser, PoolEventRecorder events) {
+    this.client = client;
+    this.releaser = releaser;
+    this.events = events;
+  }
+
+  /**
+   * Applies {@code plan} for {@code pool}.
+   *
+   * @throws SlotWriteException when a write fails (earlier steps stay done; JOSDK retries)
+   * @throws ClusterReadException when the Node or slot re-check read fails
+   */
+  public SlotSetOutcome apply(AoeBootPool pool, SlotSetPlan plan) {
+    int released = 0;
+    for (AoeBootSlot slot : plan.releases()) {
+      if (releaser.releaseIfNodeGone(slot)) {
+        released++;
+        events.warning(pool, "SlotReleased", "Node " + slot.getSpec().getNodeName() + " is gone: released slot "
+            + slot.getMetadata().getName() + " (" + target(slot) + "); it is recreated on an eligible node with an empty COW store");
+      }
+    }
+    int deleted = 0;
+    for (AoeBootSlot slot : plan.deletes()) {
+      delete(slot);
+      deleted++;
+      events.normal(pool, "SlotDeleted", "Deleted slot " + slot.getMetadata().getName() + " (" + target(slot)
+          + ") on node " + slot.getSpec().getNodeName());
+    }
+    if (plan.creates().isEmpty() && plan.updates().isEmpty()) {
+      return new SlotSetOutcome(0, 0, deleted, released, List.of());
+    }
+    return writeGuarded(pool, plan, deleted, released);
+  }
+
+  /**
+   * Counts the pool's slot objects by a direct list at the API server (not the cache), used before
+   * the pool's finalizer is removed.
+   *
+   * @throws ClusterReadException when the list fails
+   */
+  public int liveSlotCount(AoeBootPool pool) {
+    try {
+      return (int) client.resources(AoeBootSlot.class).inNamespace(pool.getMetadata().getNamespace()).list().getItems()
+          .stream()
+          .filter(s -> s.getSpec() != null && pool.getMetadata().getName().equals(s.getSpec().getPool()))
+          .count();
+    } catch (KubernetesClientException e) {
+      throw new ClusterReadException("slots of pool " + pool.getMetadata().getName(), e);
+    }
+  }
+
+  /**
+   * Updates, then creates, under the write lock and after one direct list of all slots: a slot
+   * whose target another pool's slot holds by now is skipped (covers creates and re-targeting
+   * updates after a shelf change).
+   */
+  private SlotSetOutcome writeGuarded(AoeBootPool pool, SlotSetPlan plan, int deleted, int released) {
+    List<String> skipped = new ArrayList<>();
+    writeLock.lock();
+    try {
+      List<AoeBootSlot> live = listAllSlots();
+      int updated = 0;
+      for (AoeBootSlot desired : plan.updates()) {
+        if (guard(desired, live, skipped)) {
+          update(desired);
+          updated++;
+        }
+      }
+      int created = 0;
+      for (AoeBootSlot desired : plan.creates()) {
+        if (guard(desired, live, skipped) && create(desired)) {
+          created++;
+          events.normal(pool, "SlotCreated", "Created slot " + desired.getMetadata().getName() + " (" + target(desired)
+              + ") on node " + desired.getSpec().getNodeName());
+        }
+      }
+      return new SlotSetOutcome(created, updated, deleted, released, skipped);
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /** @return true when no other pool's slot holds the target of {@code desired}; else records it as skipped */
+  private static boolean guard(AoeBootSlot desired, List<AoeBootSlot> live, List<String> skipped) {
+    if (!heldByOtherPool(desired, live)) {
+      return true;
+    }
+    log.warn("Not writing slot {}/{}: target {} is held by another pool's slot",
+        desired.getMetadata().getNamespace(), desired.getMetadata().getName(), target(desired));
+    skipped.add(desired.getMetadata().getName());
+    return false;
+  }
+
+  private List<AoeBootSlot> listAllSlots() {
+    try {
+      return client.resources(AoeBootSlot.class).inAnyNamespace().list().getItems();
+    } catch (KubernetesClientException e) {
+      throw new ClusterReadException("all slots", e);
+    }
+  }
+
+  private static boolean heldByOtherPool(AoeBootSlot desired, List<AoeBootSlot> live) {
+    return live.stream().anyMatch(s -> s.getSpec() != null
+        && desired.getSpec().getShelf().equals(s.getSpec().getShelf())
+        && desired.getSpec().getSlot().equals(s.getSpec().getSlot())
+        && !(desired.getMetadata().getNamespace().equals(s.getMetadata().getNamespace())
+            && desired.getSpec().getPool().equals(s.getSpec().getPool())));
+  }
+
+  /** @return true when created, false when it already existed */
+  private boolean create(AoeBootSlot desired) {
+    try {
+      client.resource(desired).create();
+      log.info("Created slot {}/{} ({}) on node {}", desired.getMetadata().getNamespace(),
+          desired.getMetadata().getName(), target(desired), desired.getSpec().getNodeName());
+      return true;
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 409) {
+        log.debug("Slot {} already exists", desired.getMetadata().getName());
+        return false;
+      }
+      throw new SlotWriteException(desired.getMetadata().getNamespace(), desired.getMetadata().getName(), "create", e);
+    }
+  }
+
+  private void update(AoeBootSlot desired) {
+    try {
+      client.resource(desired).fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
+      log.info("Updated slot {}/{} ({})", desired.getMetadata().getNamespace(), desired.getMetadata().getName(), target(desired));
+    } catch (KubernetesClientException e) {
+      throw new SlotWriteException(desired.getMetadata().getNamespace(), desired.getMetadata().getName(), "update", e);
+    }
+  }
+
+  private void delete(AoeBootSlot slot) {
+    String namespace = slot.getMetadata().getNamespace();
+    String name = slot.getMetadata().getName();
+    try {
+      client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name)
+          .withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+      log.info("Deleted slot {}/{} ({})", namespace, name, target(slot));
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 404) {
+        throw new SlotWriteException(namespace, name, "delete", e);
+      }
+    }
+  }
+
+  private static String target(AoeBootSlot slot) {
+    return Names.target(slot.getSpec().getShelf(), slot.getSpec().getSlot());
+  }
+}

@@ -1,0 +1,352 @@
+package io.cowherd.operator.pool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cowherd.api.Names;
+import io.cowherd.api.v1alpha1.AoeBootPool;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.CowBackend;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import io.cowherd.operator.Main;
+import io.cowherd.operator.config.OperatorConfig;
+import io.cowherd.operator.node.NodeGoneSlotReleaser;
+import io.cowherd.operator.support.ApiServerExtension;
+import io.cowherd.operator.support.ApiServerHarness;
+import io.cowherd.operator.support.Cluster;
+import io.cowherd.operator.support.Pools;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.KubernetesResourceList;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
+import io.javaoperatorsdk.operator.Operator;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The operator in-process against a real kube-apiserver + etcd: no controller manager (no garbage
+ * collector), no scheduler, no kubelet, no node agent. Node objects are written by the test; the
+ * agent is simulated by writing slot status and the {@code cowherd.io/host-cleanup} finalizer.
+ * Every test uses its own namespace and shelf, since target conflicts are cluster-wide.
+ */
+@Tag("apiserver")
+@ExtendWith(ApiServerExtension.class)
+class PoolReconcilerApiTest {
+  private static final String NODE = "node-a";
+  private static final Duration TIMEOUT = Duration.ofSeconds(60);
+  private static KubernetesClient client;
+  private static Operator operator;
+  private static Cluster cluster;
+
+  @BeforeAll
+  static void startOperator(ApiServerHarness harness) {
+    client = harness.client();
+    cluster = new Cluster(client);
+    cluster.createReadyNode(NODE);
+    OperatorConfig config = new OperatorConfig(Set.of(), Map.of(), "INFO");
+    operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
+    operator.register(Main.newReconciler(config, client, Clock.systemUTC()));
+    operator.start();
+  }
+
+  @AfterAll
+  static void stopOperator() {
+    if (operator != null) {
+      operator.stop();
+    }
+  }
+
+  @Test
+  void poolGetsPlacedSlotsAndReportsStatus() {
+    AoeBootPool pool = createPool("create", "boot", 100, 3, p -> p.cow(CowBackend.DM_SNAPSHOT, 128));
+
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("create", "boot")).containsExactly(0, 1, 2));
+    for (AoeBootSlot slot : slots("create", "boot")) {
+      int n = slot.getSpec().getSlot();
+      assertThat(slot.getMetadata().getName()).isEqualTo("boot-" + n);
+      assertThat(slot.getSpec().getPool()).isEqualTo("boot");
+      assertThat(slot.getSpec().getShelf()).isEqualTo(100);
+      assertThat(slot.getSpec().getNodeName()).isEqualTo(NODE);
+      assertThat(slot.getSpec().getImage()).isEqualTo("/srv/images/origin.img");
+      assertThat(slot.getSpec().getInterface()).isEqualTo("eth0");
+      assertThat(slot.getSpec().getCow().getChunkSectors()).isEqualTo(128);
+      assertThat(slot.getMetadata().getLabels()).containsAllEntriesOf(Names.slotLabels("boot", n, NODE));
+      OwnerReference owner = slot.getMetadata().getOwnerReferences().getFirst();
+      assertThat(owner.getUid()).isEqualTo(pool.getMetadata().getUid());
+      assertThat(owner.getKind()).isEqualTo("AoeBootPool");
+      assertThat(owner.getController()).isTrue();
+      assertThat(owner.getBlockOwnerDeletion()).isTrue();
+    }
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      AoeBootPool seen = pool("create", "boot");
+      assertThat(seen.getMetadata().getFinalizers()).contains(PoolReconciler.FINALIZER);
+      assertThat(seen.getStatus().getObservedGeneration()).isEqualTo(seen.getMetadata().getGeneration());
+      assertThat(seen.getStatus().getReplicas()).isEqualTo(3);
+      assertThat(seen.getStatus().getReadyReplicas()).isZero();
+      assertThat(seen.getStatus().getSelector()).isEqualTo("cowherd.io/pool=boot");
+      assertCondition(seen, "Ready", "False", "SlotsNotServing");
+      assertCondition(seen, "Progressing", "True", "SlotsProvisioning");
+      assertCondition(seen, "Degraded", "False", "SlotsHealthy");
+      assertCondition(seen, "Conflict", "False", "NoConflict");
+    });
+
+    for (int n = 0; n < 3; n++) {
+      cluster.setSlotPhase("create", "boot-" + n, SlotPhase.Serving, null);
+    }
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      AoeBootPool seen = pool("create", "boot");
+      assertThat(seen.getStatus().getReadyReplicas()).isEqualTo(3);
+      assertCondition(seen, "Ready", "True", "AllSlotsServing");
+      assertCondition(seen, "Progressing", "False", "SlotsSettled");
+    });
+
+    cluster.setSlotPhase("create", "boot-1", SlotPhase.Failed, "vblade exited with code 1");
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      Condition degraded = condition(pool("create", "boot"), "Degraded");
+      assertThat(degraded.getReason()).isEqualTo("SlotFailed");
+      assertThat(degraded.getMessage()).isEqualTo("boot-1 (e100.1): vblade exited with code 1");
+    });
+    assertThat(eventReasons("create", "boot")).contains("SlotCreated");
+  }
+
+  @Test
+  void specChangeUpdatesSlotsInPlace() {
+    createPool("update", "boot", 300, 2, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("update", "boot")).containsExactly(0, 1));
+    List<String> uids = slots("update", "boot").stream().map(s -> s.getMetadata().getUid()).toList();
+
+    Cluster.mergePatch(pools("update").withName("boot"), Map.of("spec", Map.of("image", "/srv/images/v2.img", "interface", "enp3s0")));
+
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slots("update", "boot")).allSatisfy(s -> {
+      assertThat(s.getSpec().getImage()).isEqualTo("/srv/images/v2.img");
+      assertThat(s.getSpec().getInterface()).isEqualTo("enp3s0");
+      assertThat(s.getSpec().getNodeName()).isEqualTo(NODE);
+    }));
+    assertThat(slots("update", "boot")).extracting(s -> s.getMetadata().getUid()).containsExactlyElementsOf(uids);
+  }
+
+  @Test
+  void scaleSubresourceScalesDownHighestSlotsAndWaitsForTheAgentFinalizer() {
+    createPool("scale", "boot", 200, 3, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("scale", "boot")).containsExactly(0, 1, 2));
+    cluster.addAgentFinalizer("scale", "boot-2");
+
+    pools("scale").withName("boot").scale(1);
+
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      assertThat(slotNumbers("scale", "boot")).containsExactly(0, 2);
+      assertThat(slot("scale", "boot-2").getMetadata().getDeletionTimestamp()).isNotNull();
+    });
+    cluster.removeAgentFinalizer("scale", "boot-2");
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      assertThat(slotNumbers("scale", "boot")).containsExactly(0);
+      AoeBootPool seen = pool("scale", "boot");
+      assertThat(seen.getSpec().getReplicas()).isEqualTo(1);
+      assertThat(seen.getStatus().getReplicas()).isEqualTo(1);
+      assertThat(seen.getStatus().getObservedGeneration()).isEqualTo(seen.getMetadata().getGeneration());
+      assertThat(pools("scale").withName("boot").scale().getStatus().getReplicas()).isEqualTo(1);
+    });
+    assertThat(eventReasons("scale", "boot")).contains("SlotDeleted");
+  }
+
+  @Test
+  void secondPoolOnSameShelfGetsConflictAndNoOverlappingSlots() {
+    createPool("conflict-a", "first", 600, 2, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("conflict-a", "first")).containsExactly(0, 1));
+
+    createPool("conflict-b", "second", 600, 3, p -> p);
+
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      AoeBootPool seen = pool("conflict-b", "second");
+      assertCondition(seen, "Conflict", "True", "TargetConflict");
+      assertThat(condition(seen, "Conflict").getMessage())
+          .isEqualTo("targets e600.0, e600.1 are served by an existing slot of pool conflict-a/first");
+      assertCondition(seen, "Ready", "False", "TargetConflict");
+      assertThat(slotNumbers("conflict-b", "second")).containsExactly(2);
+    });
+    assertTargetsUnique();
+    assertThat(eventReasons("conflict-b", "second")).contains("TargetConflict");
+
+    pools("conflict-a").withName("first").delete();
+
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      assertThat(slotNumbers("conflict-b", "second")).containsExactly(0, 1, 2);
+      assertCondition(pool("conflict-b", "second"), "Conflict", "False", "NoConflict");
+    });
+    assertTargetsUnique();
+  }
+
+  @Test
+  void poolDeletionDeletesSlotsAndKeepsPoolUntilTheyAreGone() {
+    createPool("delete", "boot", 400, 2, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("delete", "boot")).containsExactly(0, 1));
+    cluster.addAgentFinalizer("delete", "boot-1");
+
+    pools("delete").withName("boot").delete();
+
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      assertThat(slotNumbers("delete", "boot")).containsExactly(1);
+      assertThat(slot("delete", "boot-1").getMetadata().getDeletionTimestamp()).isNotNull();
+      AoeBootPool seen = pool("delete", "boot");
+      assertThat(seen.getMetadata().getDeletionTimestamp()).isNotNull();
+      assertThat(seen.getMetadata().getFinalizers()).containsExactly(PoolReconciler.FINALIZER);
+    });
+    cluster.removeAgentFinalizer("delete", "boot-1");
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      assertThat(slots("delete", "boot")).isEmpty();
+      assertThat(pools("delete").withName("boot").get()).isNull();
+    });
+  }
+
+  @Test
+  void slotOfDeletedNodeIsReleasedAndPlacedElsewhere() {
+    cluster.createReadyNode("doomed");
+    try {
+      createPool("node-gone", "boot", 500, 1, p -> p);
+      await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slots("node-gone", "boot"))
+          .singleElement().satisfies(s -> assertThat(s.getSpec().getNodeName()).isEqualTo("doomed")));
+      String oldUid = slot("node-gone", "boot-0").getMetadata().getUid();
+      cluster.addAgentFinalizer("node-gone", "boot-0");
+      cluster.setSlotPhase("node-gone", "boot-0", SlotPhase.Serving, null);
+
+      client.nodes().withName("doomed").delete();
+
+      await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slots("node-gone", "boot")).singleElement().satisfies(s -> {
+        assertThat(s.getMetadata().getUid()).isNotEqualTo(oldUid);
+        assertThat(s.getSpec().getNodeName()).isEqualTo(NODE);
+        assertThat(s.getMetadata().getLabels()).containsEntry(Names.NODE_LABEL, NODE);
+      }));
+      assertThat(eventReasons("node-gone", "boot")).contains("SlotReleased");
+    } finally {
+      client.nodes().withName("doomed").delete();
+    }
+  }
+
+  @Test
+  void withoutEligibleNodeNoSlotIsCreatedUntilOneAppears() {
+    cluster.setUnschedulable(NODE, true);
+    try {
+      createPool("no-node", "boot", 700, 1, p -> p);
+      await().atMost(TIMEOUT).untilAsserted(() -> {
+        AoeBootPool seen = pool("no-node", "boot");
+        assertCondition(seen, "Progressing", "True", "NoEligibleNode");
+        assertThat(condition(seen, "Progressing").getMessage()).contains("1 unschedulable (" + NODE + ")");
+      });
+      assertThat(slots("no-node", "boot")).isEmpty();
+      assertThat(eventReasons("no-node", "boot")).contains("NoEligibleNode");
+    } finally {
+      cluster.setUnschedulable(NODE, false);
+    }
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("no-node", "boot")).containsExactly(0));
+  }
+
+  @Test
+  void poolWithoutSpecIsDegradedWithInvalidSpec() {
+    cluster.createNamespace("no-spec");
+    AoeBootPool pool = new AoeBootPool();
+    pool.setMetadata(new ObjectMetaBuilder().withNamespace("no-spec").withName("empty").build());
+    client.resource(pool).create();
+
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      AoeBootPool seen = pool("no-spec", "empty");
+      assertCondition(seen, "Degraded", "True", "InvalidSpec");
+      assertThat(condition(seen, "Degraded").getMessage()).isEqualTo("spec is missing");
+    });
+  }
+
+  @Test
+  void executorSkipsWriteWhoseTargetAnotherPoolHoldsLive() {
+    cluster.createNamespace("guard");
+    AoeBootPool holder = Pools.aPool().inNamespace("guard").named("holder").shelf(800).replicas(1).build();
+    AoeBootPool late = Pools.aPool().inNamespace("guard").named("late").shelf(800).replicas(1).build();
+    AoeBootSlot held = DesiredSlots.build(holder, 0, NODE);
+    held.getMetadata().setOwnerReferences(List.of());
+    client.resource(held).create();
+    SlotSetExecutor executor = new SlotSetExecutor(client, new NodeGoneSlotReleaser(client),
+        new PoolEventRecorder(client, Clock.systemUTC()));
+    SlotSetPlan plan = new SlotSetPlan(List.of(DesiredSlots.build(late, 0, NODE)), List.of(), List.of(), List.of(),
+        List.of(), List.of(), List.of());
+
+    SlotSetOutcome outcome = executor.apply(late, plan);
+
+    assertThat(outcome.created()).isZero();
+    assertThat(outcome.skipped()).containsExactly("late-0");
+    assertThat(slot("guard", "late-0")).isNull();
+  }
+
+  // --- helpers -------------------------------------------------------------------------------
+
+  private static AoeBootPool createPool(String namespace, String name, int shelf, int replicas,
+      UnaryOperator<Pools> change) {
+    cluster.createNamespace(namespace);
+    AoeBootPool pool = change.apply(Pools.aPool().inNamespace(namespace).named(name).shelf(shelf).replicas(replicas)).build();
+    pool.getMetadata().setUid(null);
+    pool.getMetadata().setGeneration(null);
+    pool.getMetadata().setCreationTimestamp(null);
+    pool.setStatus(null);
+    return client.resource(pool).create();
+  }
+
+  private static NonNamespaceOperation<AoeBootPool, KubernetesResourceList<AoeBootPool>, Resource<AoeBootPool>> pools(
+      String namespace) {
+    return client.resources(AoeBootPool.class).inNamespace(namespace);
+  }
+
+  private static AoeBootPool pool(String namespace, String name) {
+    return client.resources(AoeBootPool.class).inNamespace(namespace).withName(name).get();
+  }
+
+  private static AoeBootSlot slot(String namespace, String name) {
+    return client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name).get();
+  }
+
+  private static List<AoeBootSlot> slots(String namespace, String pool) {
+    return client.resources(AoeBootSlot.class).inNamespace(namespace).withLabel(Names.POOL_LABEL, pool).list().getItems()
+        .stream().sorted(Comparator.comparing(s -> s.getSpec().getSlot())).toList();
+  }
+
+  private static List<Integer> slotNumbers(String namespace, String pool) {
+    return slots(namespace, pool).stream().map(s -> s.getSpec().getSlot()).toList();
+  }
+
+  private static void assertTargetsUnique() {
+    List<String> targets = new ArrayList<>();
+    for (AoeBootSlot s : client.resources(AoeBootSlot.class).inAnyNamespace().list().getItems()) {
+      targets.add(Names.target(s.getSpec().getShelf(), s.getSpec().getSlot()));
+    }
+    assertThat(targets).doesNotHaveDuplicates();
+  }
+
+  private static List<String> eventReasons(String namespace, String pool) {
+    return client.v1().events().inNamespace(namespace).list().getItems().stream()
+        .filter(e -> pool.equals(e.getInvolvedObject().getName()))
+        .map(Event::getReason)
+        .toList();
+  }
+
+  private static Condition condition(AoeBootPool pool, String type) {
+    assertThat(pool.getStatus()).as("status of pool %s", pool.getMetadata().getName()).isNotNull();
+    return pool.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst()
+        .orElseThrow(() -> new AssertionError("no condition " + type + " on pool " + pool.getMetadata().getName()));
+  }
+
+  private static void assertCondition(AoeBootPool pool, String type, String status, String reason) {
+    Condition c = condition(pool, type);
+    assertThat(c.getStatus() + " " + c.getReason()).as("%s (%s)", type, c.getMessage()).isEqualTo(status + " " + reason);
+  }
+}
