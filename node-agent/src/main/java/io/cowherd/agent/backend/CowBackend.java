@@ -1,0 +1,57 @@
+package io.cowherd.agent.backend;
+
+import io.cowherd.agent.host.SlotId;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * One way to give a slot its own writable layer over the read-only origin. Every method is
+ * idempotent and re-checks the host before acting, so a crash at any point is repaired by calling
+ * it again. No method ever writes the origin, and only {@link #teardown} removes COW data.
+ */
+public interface CowBackend {
+  /** The backend's API name: {@code dm-snapshot} or {@code reflink}. */
+  String name();
+
+  /**
+   * Checks that this backend can work for {@code request} on this node. Reads the host only.
+   *
+   * @throws BackendUnavailableException if it cannot (message says why and what to do)
+   */
+  void checkAvailable(CowRequest request);
+
+  /**
+   * The complete COW store of {@code request}'s slot, if one exists. Reads the host only.
+   *
+   * @throws HostConflictException if a host object with this slot's name belongs to someone else
+   */
+  Optional<CowStore> find(CowRequest request);
+
+  /**
+   * Makes the COW store exist, reusing everything already there (an existing store holds the
+   * client's writes and is never recreated).
+   *
+   * @return the store, ready to export
+   * @throws BackendUnavailableException if the node cannot do it (nothing left behind)
+   * @throws io.cowherd.agent.host.CommandFailedException if a host command fails
+   */
+  CowStore provision(CowRequest request);
+
+  /**
+   * Current usage of {@code store}.
+   *
+   * @throws io.cowherd.agent.host.CommandFailedException if a host command fails
+   */
+  CowUsage usage(CowStore store);
+
+  /**
+   * Removes every host object of slot {@code id}, including its COW data. Called only when the
+   * slot is deleted (scale-down or delete), after its exporter stopped.
+   *
+   * @param originHint the origin the slot was built from, if known, to release shared objects
+   *     (the dm-snapshot origin loop) when no other slot uses them
+   * @throws TeardownIncompleteException if something is still busy; call again later
+   * @throws io.cowherd.agent.host.CommandFailedException if a host command fails
+   */
+  void teardown(SlotId id, Optional<Path> originHint);
+}

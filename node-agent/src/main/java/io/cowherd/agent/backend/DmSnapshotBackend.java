@@ -1,0 +1,236 @@
+package io.cowherd.agent.backend;
+
+import io.cowherd.agent.host.CommandFailedException;
+import io.cowherd.agent.host.DmDevice;
+import io.cowherd.agent.host.Dmsetup;
+import io.cowherd.agent.host.HostNames;
+import io.cowherd.agent.host.LoopDevice;
+import io.cowherd.agent.host.Losetup;
+import io.cowherd.agent.host.SlotId;
+import io.cowherd.agent.host.SnapshotStatus;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * COW store = device-mapper persistent snapshot (kernel
+ * Documentation/admin-guide/device-mapper/snapshot.rst): the origin attached once per image per
+ * node with {@code losetup --read-only}, a sparse COW file {@code <poolDir>/slot-<n>.cow} on its
+ * own loop device, and {@code dmsetup create cowherd-<ns>-<pool>-<n> --uuid ... --table "0
+ * <sectors> snapshot <origin> <cow> P <chunk>"}; vblade serves {@code /dev/mapper/<name>}.
+ *
+ * <p>The COW file is sized to the origin plus the exception store's header and metadata chunks,
+ * so a client rewriting its whole disk cannot overflow the snapshot. It is created as a partial
+ * and renamed, so a crash never leaves a short COW file. Origin-loop lookup, attach and release
+ * are serialized by one lock, so concurrent slots of one image share one origin loop.
+ */
+public final class DmSnapshotBackend implements CowBackend {
+  private static final Logger LOG = LoggerFactory.getLogger(DmSnapshotBackend.class);
+
+  private final HostNames names;
+  private final Losetup losetup;
+  private final Dmsetup dmsetup;
+  private final Path dmControl;
+  private final ReentrantLock originLock = new ReentrantLock();
+
+  /**
+   * @param dmControl the device-mapper control node, normally {@code /dev/mapper/control}
+   */
+  public DmSnapshotBackend(HostNames names, Losetup losetup, Dmsetup dmsetup, Path dmControl) {
+    this.names = names;
+    this.losetup = losetup;
+    this.dmsetup = dmsetup;
+    this.dmControl = dmControl;
+  }
+
+  @Override
+  public String name() {
+    return "dm-snapshot";
+  }
+
+  @Override
+  public void checkAvailable(CowRequest request) {
+    if (!Files.exists(dmControl)) {
+      throw new BackendUnavailableException("device-mapper is not available on this node (no " + dmControl
+          + "; modprobe dm_snapshot)");
+    }
+  }
+
+  @Override
+  public Optional<CowStore> find(CowRequest request) {
+    if (!Files.exists(dmControl)) {
+      return Optional.empty();
+    }
+    SlotId id = request.id();
+    Optional<DmDevice> dm = ourDevice(id);
+    if (dm.isEmpty()) {
+      return Optional.empty();
+    }
+    Path cow = names.cowFilePath(id);
+    String cowLoop = rwLoop(cow).map(LoopDevice::name).orElse(null);
+    String originLoop = roLoop(request.origin()).map(LoopDevice::name).orElse(null);
+    return Optional.of(new CowStore(HostNames.dmDevicePath(id), cow, originLoop, cowLoop, dm.get().name()));
+  }
+
+  @Override
+  public CowStore provision(CowRequest request) {
+    checkAvailable(request);
+    SlotId id = request.id();
+    Path cow = ensureCowFile(request);
+    String cowLoop = rwLoop(cow).map(LoopDevice::name).orElseGet(() -> losetup.attach(cow));
+    String name = HostNames.dmName(id);
+    String originLoop;
+    originLock.lock();
+    try {
+      originLoop = roLoop(request.origin()).map(LoopDevice::name)
+          .orElseGet(() -> losetup.attachReadOnly(request.origin()));
+      if (ourDevice(id).isEmpty()) {
+        String table = Dmsetup.snapshotTable(request.sizeSectors(), originLoop, cowLoop, request.chunkSectors());
+        dmsetup.create(name, HostNames.dmUuid(id), table);
+        LOG.info("slot {}: created dm device {} with table '{}'", id, name, table);
+      }
+    } finally {
+      originLock.unlock();
+    }
+    if (!Files.exists(HostNames.dmDevicePath(id))) {
+      dmsetup.mknodes(name);
+    }
+    return new CowStore(HostNames.dmDevicePath(id), cow, originLoop, cowLoop, name);
+  }
+
+  @Override
+  public CowUsage usage(CowStore store) {
+    return switch (dmsetup.status(store.dmName())) {
+      case SnapshotStatus.Active a -> new CowUsage.Sectors(a.allocatedSectors(), a.totalSectors());
+      case SnapshotStatus.Broken b -> new CowUsage.Broken("dm snapshot " + store.dmName() + " is " + b.state());
+    };
+  }
+
+  /** Order: dm device, COW loop (verified gone), COW file, then the origin loop if unused. */
+  @Override
+  public void teardown(SlotId id, Optional<Path> originHint) {
+    String name = HostNames.dmName(id);
+    Optional<String> originMajMin = Optional.empty();
+    if (Files.exists(dmControl) && ourDevice(id).isPresent()) {
+      originMajMin = Optional.ofNullable(dmsetup.snapshotTables().get(name)).flatMap(DmSnapshotBackend::originOf);
+      try {
+        dmsetup.remove(name);
+      } catch (CommandFailedException e) {
+        if (Dmsetup.isBusy(e)) {
+          throw new TeardownIncompleteException("dm device " + name + " is still open (busy); will retry");
+        }
+        if (!Dmsetup.isNotFound(e)) {
+          throw e;
+        }
+      }
+      LOG.info("slot {}: removed dm device {}", id, name);
+    }
+    Path cow = names.cowFilePath(id);
+    for (LoopDevice loop : losetup.findByBackFile(cow)) {
+      detach(loop.name());
+    }
+    if (!losetup.findByBackFile(cow).isEmpty()) {
+      throw new TeardownIncompleteException("COW loop of " + cow + " is still attached; will retry");
+    }
+    StoreFiles.deleteIfExists(names.cowFilePath(id).resolveSibling(cow.getFileName() + ".partial"));
+    if (StoreFiles.deleteIfExists(cow)) {
+      LOG.info("slot {}: deleted COW file {}", id, cow);
+    }
+    StoreFiles.deleteEmptyDirs(names.poolDir(id), names.stateDir());
+    releaseOrigin(originHint, originMajMin);
+  }
+
+  /** Detaches origin loops of this image (or the one our table used) that no snapshot references. */
+  private void releaseOrigin(Optional<Path> originHint, Optional<String> originMajMin) {
+    if (!Files.exists(dmControl)) {
+      return;
+    }
+    originLock.lock();
+    try {
+      List<LoopDevice> loops = losetup.list();
+      Map<String, String> tables = dmsetup.snapshotTables();
+      for (LoopDevice loop : loops) {
+        boolean ours = loop.readOnly()
+            && (originMajMin.filter(loop.majMin()::equals).isPresent()
+                || originHint.filter(o -> o.equals(loop.backFile())).isPresent());
+        boolean used = tables.values().stream().flatMap(t -> originOf(t).stream()).anyMatch(loop.majMin()::equals);
+        if (ours && !used) {
+          detach(loop.name());
+          LOG.info("detached origin loop {} of {}: no slot uses it", loop.name(), loop.backFile());
+        }
+      }
+    } finally {
+      originLock.unlock();
+    }
+  }
+
+  private Path ensureCowFile(CowRequest request) {
+    Path cow = names.cowFilePath(request.id());
+    if (Files.exists(cow)) {
+      return cow; // holds the client's writes: never recreated
+    }
+    StoreFiles.createDirectories(cow.getParent());
+    Path partial = cow.resolveSibling(cow.getFileName() + ".partial");
+    try (RandomAccessFile f = new RandomAccessFile(partial.toFile(), "rw")) {
+      f.setLength(cowFileBytes(request.sizeSectors(), request.chunkSectors()));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create COW file " + partial + ": " + e.getMessage(), e);
+    }
+    StoreFiles.commit(partial, cow);
+    return cow;
+  }
+
+  /**
+   * Size of a COW file that can hold every chunk of the origin: one header chunk, the data chunks,
+   * and one metadata chunk per {@code chunkBytes / 16} data chunks (16-byte exception records).
+   *
+   * @return bytes, a multiple of the chunk size
+   */
+  public static long cowFileBytes(long originSectors, int chunkSectors) {
+    long dataChunks = (originSectors + chunkSectors - 1) / chunkSectors;
+    long exceptionsPerArea = (long) chunkSectors * CowRequest.SECTOR_BYTES / 16;
+    long metadataChunks = (dataChunks + exceptionsPerArea - 1) / exceptionsPerArea;
+    return (1 + dataChunks + metadataChunks) * chunkSectors * CowRequest.SECTOR_BYTES;
+  }
+
+  private Optional<DmDevice> ourDevice(SlotId id) {
+    Optional<DmDevice> dm = dmsetup.info(HostNames.dmName(id));
+    if (dm.isPresent() && !HostNames.dmUuid(id).equals(dm.get().uuid())) {
+      throw new HostConflictException("dm device " + dm.get().name() + " exists with UUID '" + dm.get().uuid()
+          + "', not this slot's " + HostNames.dmUuid(id) + "; not touching it");
+    }
+    return dm;
+  }
+
+  private Optional<LoopDevice> roLoop(Path origin) {
+    return losetup.findByBackFile(origin).stream().filter(LoopDevice::readOnly).findFirst();
+  }
+
+  private Optional<LoopDevice> rwLoop(Path cow) {
+    return losetup.findByBackFile(cow).stream().filter(d -> !d.readOnly()).findFirst();
+  }
+
+  private void detach(String device) {
+    try {
+      losetup.detach(device);
+    } catch (CommandFailedException e) {
+      if (!Losetup.isNotFound(e)) {
+        throw e;
+      }
+    }
+  }
+
+  /** The origin {@code major:minor} of a snapshot table {@code 0 <n> snapshot <origin> <cow> P <chunk>}. */
+  static Optional<String> originOf(String table) {
+    String[] f = table.strip().split("\\s+");
+    return f.length >= 5 && "snapshot".equals(f[2]) ? Optional.of(f[3]) : Optional.empty();
+  }
+}

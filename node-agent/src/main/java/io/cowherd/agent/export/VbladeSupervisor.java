@@ -1,0 +1,327 @@
+package io.cowherd.agent.export;
+
+import io.cowherd.agent.host.SlotId;
+import io.cowherd.agent.host.Vblade;
+import io.cowherd.agent.host.VbladeProcess;
+import io.cowherd.agent.host.VbladeProcesses;
+import io.cowherd.agent.host.VbladeTarget;
+import java.io.File;
+import java.io.IOException;
+import java.lang.ProcessBuilder.Redirect;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one vblade(8) exporter per slot and keeps it running: restarts it with {@link Backoff}
+ * when it exits, records its exit code and last stderr line, and tells an {@link
+ * ExporterListener} about every change (the reconciler turns that into a reconcile: no polling).
+ *
+ * <p>Never two exporters of one target: before starting, {@code /proc} is scanned; a vblade with
+ * exactly our argv is <em>adopted</em> (watched through {@link ProcessHandle#onExit()}); one
+ * claiming the same shelf, slot and interface with other arguments is a <em>conflict</em> (nothing
+ * is started, {@link ExporterState#conflict()} names it); a vblade serving our export path under
+ * an old address is ours and is stopped.
+ *
+ * <p>Processes are started with {@link ProcessBuilder}, not commons-exec: this is a long-running
+ * supervised process and we need its {@link Process#pid()} and {@link Process#onExit()}, which
+ * commons-exec hides. Stdin is {@code /dev/null}, stdout is discarded, stderr goes to a per-slot
+ * log file (not a pipe), so an exporter never dies of SIGPIPE when the agent exits.
+ *
+ * <p>On agent shutdown ({@link #close()}) exporters are LEFT RUNNING, so clients keep their disks
+ * across agent restarts; the next agent adopts them. Only {@link #stop} ends an exporter.
+ */
+public final class VbladeSupervisor implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(VbladeSupervisor.class);
+  /** How long {@link #stop} waits after SIGTERM, and again after SIGKILL. */
+  static final Duration STOP_WAIT = Duration.ofSeconds(5);
+
+  private final Vblade vblade;
+  private final VbladeProcesses processes;
+  private final ScheduledExecutorService scheduler;
+  private final Clock clock;
+  private final Backoff backoff;
+  private final ExporterListener listener;
+  private final Map<SlotId, Exporter> exporters = new HashMap<>();
+  private boolean closed;
+
+  /** One supervised exporter; guarded by the supervisor's monitor. */
+  private static final class Exporter {
+    final SlotId id;
+    final VbladeTarget target;
+    final Path logFile;
+    ProcessHandle handle;
+    Process process; // null when adopted
+    Instant startedAt;
+    int restarts;
+    Integer lastExitCode;
+    String lastError;
+    int consecutiveFailures;
+    ScheduledFuture<?> pendingRestart;
+    Instant nextRestartAt;
+    VbladeProcess conflict;
+    boolean stopped;
+
+    Exporter(SlotId id, VbladeTarget target, Path logFile) {
+      this.id = id;
+      this.target = target;
+      this.logFile = logFile;
+    }
+
+    ExporterState state() {
+      Long pid = handle != null && handle.isAlive() ? handle.pid() : null;
+      return new ExporterState(target, pid, pid != null && process == null, restarts, lastExitCode, lastError,
+          consecutiveFailures, nextRestartAt, conflict);
+    }
+  }
+
+  /**
+   * @param scheduler runs delayed restarts (no sleeping threads)
+   * @param listener told about every state change
+   */
+  public VbladeSupervisor(Vblade vblade, VbladeProcesses processes, ScheduledExecutorService scheduler, Clock clock,
+      Backoff backoff, ExporterListener listener) {
+    this.vblade = vblade;
+    this.processes = processes;
+    this.scheduler = scheduler;
+    this.clock = clock;
+    this.backoff = backoff;
+    this.listener = listener;
+  }
+
+  /**
+   * Makes an exporter of {@code target} run for slot {@code id}: keeps a running or backing-off one
+   * with the same target, replaces one with another target, adopts a matching process, refuses to
+   * start next to a conflicting one.
+   *
+   * @param logFile where the exporter's stderr goes
+   * @return the state after acting; {@link ExporterState#conflict()} set if nothing could start
+   */
+  public ExporterState ensure(SlotId id, VbladeTarget target, Path logFile) {
+    Exporter old;
+    synchronized (this) {
+      old = exporters.get(id);
+      if (old != null && old.target.equals(target) && old.conflict == null) {
+        return old.state(); // running, or a restart is scheduled
+      }
+    }
+    if (old != null && !old.target.equals(target)) {
+      LOG.info("slot {}: exporter target changed from {} to {}", id, old.target, target);
+      stop(id, List.of(old.target.path()));
+    }
+    synchronized (this) {
+      Exporter ex = exporters.get(id);
+      if (ex == null) {
+        ex = new Exporter(id, target, logFile);
+        exporters.put(id, ex);
+      }
+      startOrAdopt(ex);
+      return ex.state();
+    }
+  }
+
+  /** The state of slot {@code id}'s exporter, if this supervisor manages one. */
+  public synchronized Optional<ExporterState> state(SlotId id) {
+    return Optional.ofNullable(exporters.get(id)).map(Exporter::state);
+  }
+
+  /**
+   * Stops slot {@code id}'s exporter for good: SIGTERM, wait up to {@link #STOP_WAIT}, SIGKILL,
+   * wait again; also ends any vblade serving one of {@code exportPaths} (ours by path, e.g. from a
+   * previous agent), then verifies that none remains.
+   *
+   * @throws ExporterStopException if a vblade serving one of those paths is still running
+   */
+  public void stop(SlotId id, Collection<Path> exportPaths) {
+    Set<Path> paths = new HashSet<>(exportPaths);
+    ProcessHandle managed = null;
+    synchronized (this) {
+      Exporter ex = exporters.remove(id);
+      if (ex != null) {
+        ex.stopped = true;
+        if (ex.pendingRestart != null) {
+          ex.pendingRestart.cancel(false);
+        }
+        managed = ex.handle;
+        paths.add(ex.target.path());
+      }
+    }
+    boolean any = managed != null && managed.isAlive();
+    if (managed != null) {
+      terminate(managed);
+    }
+    for (VbladeProcess p : processes.scan()) {
+      if (paths.contains(p.target().path())) {
+        any = true;
+        ProcessHandle.of(p.pid()).ifPresent(this::terminate);
+      }
+    }
+    List<VbladeProcess> left = processes.scan().stream().filter(p -> paths.contains(p.target().path())).toList();
+    if (!left.isEmpty()) {
+      throw new ExporterStopException("slot " + id + ": vblade still running after SIGKILL: pid "
+          + left.getFirst().pid() + " (" + left.getFirst().target() + ")");
+    }
+    if (any) {
+      LOG.info("slot {}: exporter stopped", id);
+    }
+  }
+
+  /** Stops supervising; exporters keep running (clients keep their disks) and are adopted later. */
+  @Override
+  public synchronized void close() {
+    closed = true;
+    for (Exporter ex : exporters.values()) {
+      ex.stopped = true;
+      if (ex.pendingRestart != null) {
+        ex.pendingRestart.cancel(false);
+      }
+    }
+    LOG.info("supervisor closed; {} exporter(s) left running for the next agent to adopt", exporters.size());
+  }
+
+  /** Called with the monitor held. */
+  private void startOrAdopt(Exporter ex) {
+    ex.pendingRestart = null;
+    ex.nextRestartAt = null;
+    ex.conflict = null;
+    List<VbladeProcess> found = processes.scan();
+    for (VbladeProcess p : found) {
+      if (p.target().path().equals(ex.target.path()) && !p.target().sameAddress(ex.target)) {
+        LOG.warn("slot {}: stopping stale exporter pid {} ({}) of our export path", ex.id, p.pid(), p.target());
+        ProcessHandle.of(p.pid()).ifPresent(this::terminate);
+      }
+    }
+    List<VbladeProcess> claiming = found.stream().filter(p -> p.target().sameAddress(ex.target)).toList();
+    Optional<VbladeProcess> exact = claiming.stream().filter(p -> p.isExactly(ex.target)).findFirst();
+    Optional<VbladeProcess> foreign = claiming.stream().filter(p -> !p.isExactly(ex.target)).findFirst();
+    if (foreign.isPresent()) {
+      ex.conflict = foreign.get();
+      LOG.warn("slot {}: {} is already claimed by vblade pid {} ({}, options {}); not starting a second exporter",
+          ex.id, ex.target.aoeName(), foreign.get().pid(), foreign.get().target(), foreign.get().options());
+      return;
+    }
+    Optional<ProcessHandle> adoptable = exact.flatMap(p -> ProcessHandle.of(p.pid()));
+    if (adoptable.isPresent()) {
+      watch(ex, adoptable.get(), null);
+      LOG.info("slot {}: adopted running exporter pid {} ({})", ex.id, ex.handle.pid(), ex.target);
+      return;
+    }
+    List<String> argv = vblade.argv(ex.target);
+    try {
+      Files.createDirectories(ex.logFile.getParent());
+      ProcessBuilder pb = new ProcessBuilder(argv)
+          .redirectInput(Redirect.from(new File("/dev/null")))
+          .redirectOutput(Redirect.DISCARD)
+          .redirectError(Redirect.to(ex.logFile.toFile()));
+      pb.environment().put("LC_ALL", "C");
+      Process p = pb.start();
+      watch(ex, p.toHandle(), p);
+      LOG.info("slot {}: started exporter pid {}: {}", ex.id, p.pid(), String.join(" ", argv));
+    } catch (IOException e) {
+      ex.lastExitCode = null;
+      ex.lastError = "cannot start " + vblade.program() + ": " + e.getMessage();
+      LOG.warn("slot {}: {}", ex.id, ex.lastError);
+      scheduleRestart(ex, Duration.ZERO);
+    }
+  }
+
+  private void watch(Exporter ex, ProcessHandle handle, Process process) {
+    ex.handle = handle;
+    ex.process = process;
+    ex.startedAt = clock.instant();
+    handle.onExit().whenComplete((h, err) -> exited(ex, handle));
+  }
+
+  private void exited(Exporter ex, ProcessHandle handle) {
+    synchronized (this) {
+      if (ex.handle != handle || ex.stopped || closed) {
+        return; // replaced, stopped on purpose, or agent shutting down
+      }
+      Duration ran = Duration.between(ex.startedAt, clock.instant());
+      ex.lastExitCode = ex.process != null ? ex.process.exitValue() : null;
+      ex.lastError = lastLine(ex.logFile).orElse(null);
+      LOG.warn("slot {}: exporter pid {} exited (code {}) after {} ms: {}", ex.id, handle.pid(),
+          ex.lastExitCode == null ? "unknown" : ex.lastExitCode, ran.toMillis(),
+          ex.lastError == null ? "(no stderr)" : ex.lastError);
+      scheduleRestart(ex, ran);
+    }
+    listener.exporterChanged(ex.id);
+  }
+
+  /** Called with the monitor held. */
+  private void scheduleRestart(Exporter ex, Duration ran) {
+    if (backoff.wasStable(ran)) {
+      ex.consecutiveFailures = 0;
+    }
+    ex.consecutiveFailures++;
+    Duration delay = backoff.delay(ex.consecutiveFailures);
+    ex.nextRestartAt = clock.instant().plus(delay);
+    ex.pendingRestart = scheduler.schedule(() -> restart(ex), delay.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void restart(Exporter ex) {
+    synchronized (this) {
+      if (ex.stopped || closed || exporters.get(ex.id) != ex) {
+        return;
+      }
+      ex.restarts++;
+      startOrAdopt(ex);
+    }
+    listener.exporterChanged(ex.id);
+  }
+
+  /** SIGTERM, bounded wait, SIGKILL, bounded wait. Blocks the calling thread at most 2 x STOP_WAIT. */
+  private void terminate(ProcessHandle handle) {
+    if (!handle.isAlive()) {
+      return;
+    }
+    handle.destroy();
+    if (awaitExit(handle)) {
+      return;
+    }
+    LOG.warn("vblade pid {} ignored SIGTERM for {} s; sending SIGKILL", handle.pid(), STOP_WAIT.toSeconds());
+    handle.destroyForcibly();
+    awaitExit(handle);
+  }
+
+  private static boolean awaitExit(ProcessHandle handle) {
+    try {
+      handle.onExit().get(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return !handle.isAlive();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      return !handle.isAlive();
+    }
+  }
+
+  private static Optional<String> lastLine(Path file) {
+    try {
+      List<String> lines = Files.readAllLines(file);
+      for (int i = lines.size() - 1; i >= 0; i--) {
+        if (!lines.get(i).isBlank()) {
+          return Optional.of(lines.get(i).strip());
+        }
+      }
+      return Optional.empty();
+    } catch (IOException e) {
+      LOG.debug("cannot read exporter log {}: {}", file, e.getMessage());
+      return Optional.empty();
+    }
+  }
+}

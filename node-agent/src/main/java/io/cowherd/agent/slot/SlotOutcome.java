@@ -1,0 +1,15 @@
+package io.cowherd.agent.slot;
+
+import io.cowherd.agent.backend.CowStore;
+import io.cowherd.agent.backend.CowUsage;
+import io.cowherd.agent.export.ExporterState;
+import java.util.Optional;
+
+/**
+ * What the host holds for one slot after acting.
+ *
+ * @param store the COW store, if it exists
+ * @param usage its usage, if it exists
+ * @param exporter the exporter, if supervised
+ */
+public record SlotOutcome(Optional<CowStore> store, Optional<CowUsage> usage, Optional<ExporterState> exporter) {}

@@ -1,0 +1,116 @@
+package io.cowherd.agent.slot;
+
+import io.cowherd.agent.backend.CowUsage;
+import io.cowherd.agent.export.ExporterState;
+import io.cowherd.agent.host.VbladeProcess;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What to do for one slot, decided from what exists: pure, records in and out.
+ *
+ * @param steps host changes in order (empty: nothing to change)
+ * @param blockedBecause why the slot must not be served (then {@code steps} is empty)
+ */
+public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause) {
+  /**
+   * Why a slot must not be served.
+   *
+   * @param reason one CamelCase word
+   * @param message for humans
+   */
+  public record Blocked(String reason, String message) {}
+
+  /** Consecutive quick exits after which an exporter counts as failing rather than starting. */
+  static final int FAILING_AFTER_EXITS = 3;
+
+  /** One host change. */
+  public enum Step {
+    /** Build (or complete) the COW store; reuses whatever exists. */
+    PROVISION_COW_STORE,
+    /** Stop the exporter: it serves a store that no longer exists (e.g. a deleted clone). */
+    STOP_EXPORTER,
+    /** Make the exporter run with the wanted target (start, adopt or replace). */
+    ENSURE_EXPORTER
+  }
+
+  public SlotPlan {
+    steps = List.copyOf(steps);
+  }
+
+  /**
+   * What to report.
+   *
+   * @param phase slot phase
+   * @param reason one CamelCase word, also the Event reason
+   * @param message for humans
+   */
+  public record Verdict(SlotPhase phase, String reason, String message) {}
+
+  /** Decides the steps for {@code seen}. */
+  public static SlotPlan decide(SlotObservation seen) {
+    String target = seen.wanted().aoeName();
+    if (seen.otherBackendStore().isPresent()) {
+      return blocked("BackendChanged", "slot already has a COW store of the other backend at " + seen.otherBackendStore().get()
+          + "; changing spec.cow.backend of an existing slot would hide its writes: restore the backend, or delete"
+          + " the slot to start over");
+    }
+    if (seen.foreignExporter().isPresent()) {
+      return blocked("ExporterConflict", conflictMessage(target, seen.foreignExporter().get()));
+    }
+    List<Step> steps = new ArrayList<>();
+    Optional<ExporterState> ex = seen.exporter();
+    if (seen.store().isEmpty()) {
+      steps.add(Step.PROVISION_COW_STORE);
+      if (ex.filter(ExporterState::running).isPresent()) {
+        steps.add(Step.STOP_EXPORTER);
+      }
+    }
+    boolean current = ex.filter(e -> e.target().equals(seen.wanted()) && e.conflict() == null).isPresent();
+    if (!current || steps.contains(Step.STOP_EXPORTER)) {
+      steps.add(Step.ENSURE_EXPORTER);
+    }
+    return new SlotPlan(steps, Optional.empty());
+  }
+
+  /** The phase and message for what {@code plan} led to. */
+  public static Verdict judge(SlotPlan plan, SlotOutcome done) {
+    if (plan.blockedBecause().isPresent()) {
+      Blocked b = plan.blockedBecause().get();
+      return new Verdict(SlotPhase.Failed, b.reason(), b.message());
+    }
+    if (done.usage().orElse(null) instanceof CowUsage.Broken broken) {
+      return new Verdict(SlotPhase.Failed, "CowStoreBroken", broken.reason() + ": the COW store no longer serves data");
+    }
+    Optional<ExporterState> ex = done.exporter();
+    if (ex.isEmpty() || done.store().isEmpty()) {
+      return new Verdict(SlotPhase.Provisioning, "Provisioning", "building the COW store");
+    }
+    ExporterState e = ex.get();
+    if (e.conflict() != null) {
+      return new Verdict(SlotPhase.Failed, "ExporterConflict", conflictMessage(e.target().aoeName(), e.conflict()));
+    }
+    if (e.running()) {
+      return new Verdict(SlotPhase.Serving, "Serving", "serving " + e.target() + " (exporter pid " + e.pid() + ")");
+    }
+    String exit = "exporter exited" + (e.lastExitCode() == null ? "" : " with code " + e.lastExitCode())
+        + (e.lastError() == null ? "" : ": " + e.lastError());
+    String next = e.nextRestartAt() == null ? "" : "; next restart at " + e.nextRestartAt();
+    if (e.consecutiveFailures() >= FAILING_AFTER_EXITS) {
+      return new Verdict(SlotPhase.Failed, "ExporterFailing", exit + " (" + e.consecutiveFailures() + " times in a row)" + next);
+    }
+    return new Verdict(SlotPhase.Provisioning, "ExporterRestarting", exit + next);
+  }
+
+  private static SlotPlan blocked(String reason, String why) {
+    return new SlotPlan(List.of(), Optional.of(new Blocked(reason, why)));
+  }
+
+  private static String conflictMessage(String target, VbladeProcess other) {
+    return "target " + target + " on " + other.target().iface() + " is already exported by vblade pid " + other.pid()
+        + " serving " + other.target().path() + (other.options().isEmpty() ? "" : " with options " + other.options())
+        + ", not by this slot; not starting a second exporter";
+  }
+}

@@ -1,0 +1,166 @@
+package io.cowherd.agent.slot;
+
+import io.cowherd.agent.backend.TeardownIncompleteException;
+import io.cowherd.agent.export.ExporterStopException;
+import io.cowherd.agent.host.CommandFailedException;
+import io.cowherd.agent.host.CommandTimedOutException;
+import io.cowherd.agent.host.SlotId;
+import io.cowherd.api.Names;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.AoeBootSlotSpec;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes the host match each {@link AoeBootSlot} of this node: observe (read the host) → decide
+ * ({@link SlotPlan}, pure) → act ({@link SlotExecutor}) → report ({@link SlotStatusWriter}).
+ * Registered with label selector {@code cowherd.io/node=<node>} (set at registration); slots whose
+ * {@code spec.nodeName} is another node are skipped. Exporter changes arrive through {@link
+ * ExporterEvents}; a reconcile every 60 s refreshes COW usage and re-checks failed slots.
+ *
+ * <p>Deletion ({@link Cleaner}, finalizer {@value Names#SLOT_FINALIZER}): phase {@code
+ * Terminating}, stop the exporter, tear down the COW store; the finalizer is removed only when
+ * all of that is gone. Agent shutdown leaves exporters running (see {@link
+ * io.cowherd.agent.export.VbladeSupervisor}).
+ */
+@ControllerConfiguration(
+    name = SlotReconciler.NAME,
+    finalizerName = Names.SLOT_FINALIZER,
+    maxReconciliationInterval = @MaxReconciliationInterval(interval = 60, timeUnit = TimeUnit.SECONDS))
+public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<AoeBootSlot> {
+  /** Controller name. */
+  public static final String NAME = "aoebootslot-agent";
+  private static final Logger LOG = LoggerFactory.getLogger(SlotReconciler.class);
+  /** Delay before a teardown that could not finish is tried again. */
+  static final Duration TEARDOWN_RETRY = Duration.ofSeconds(5);
+  /** Delay between showing phase Terminating and tearing down (the informer event usually comes first). */
+  static final Duration TERMINATING_SHOWN = Duration.ofSeconds(1);
+
+  private final String nodeName;
+  private final SlotObserver observer;
+  private final SlotExecutor executor;
+  private final SlotStatusWriter statusWriter;
+  private final ExporterEvents exporterEvents;
+
+  public SlotReconciler(String nodeName, SlotObserver observer, SlotExecutor executor, SlotStatusWriter statusWriter,
+      ExporterEvents exporterEvents) {
+    this.nodeName = nodeName;
+    this.observer = observer;
+    this.executor = executor;
+    this.statusWriter = statusWriter;
+    this.exporterEvents = exporterEvents;
+  }
+
+  /** Label selector for this node's slots: {@code cowherd.io/node=<node>}. */
+  public static String labelSelector(String nodeName) {
+    return Names.NODE_LABEL + "=" + nodeName;
+  }
+
+  @Override
+  public List<EventSource<?, AoeBootSlot>> prepareEventSources(EventSourceContext<AoeBootSlot> context) {
+    return List.of(exporterEvents.eventSource());
+  }
+
+  @Override
+  public UpdateControl<AoeBootSlot> reconcile(AoeBootSlot slot, Context<AoeBootSlot> context) {
+    if (!isMine(slot)) {
+      return UpdateControl.noUpdate();
+    }
+    slotId(slot).ifPresent(id -> exporterEvents.remember(id, ResourceID.fromResource(slot)));
+    SlotObservation seen = observer.observe(slot);
+    SlotPlan plan = SlotPlan.decide(seen);
+    SlotOutcome done = executor.apply(plan, seen);
+    return statusWriter.patchIfChanged(slot, seen, plan, done);
+  }
+
+  @Override
+  public ErrorStatusUpdateControl<AoeBootSlot> updateErrorStatus(AoeBootSlot slot, Context<AoeBootSlot> context,
+      Exception e) {
+    return statusWriter.updateErrorStatus(slot, e);
+  }
+
+  @Override
+  public DeleteControl cleanup(AoeBootSlot slot, Context<AoeBootSlot> context) {
+    Optional<SlotId> id = slotId(slot);
+    if (!isMine(slot) || id.isEmpty()) {
+      return DeleteControl.defaultDelete(); // nothing of it was ever built on this node
+    }
+    if (slot.getStatus() == null || slot.getStatus().getPhase() != SlotPhase.Terminating) {
+      // Show Terminating first; tear down on the next call, whose cached object is fresh enough for
+      // JOSDK's finalizer removal (patching status and removing the finalizer in one call conflicts).
+      if (statusWriter.markTerminating(slot, "tearing down: exporter, then COW store")) {
+        return DeleteControl.noFinalizerRemoval().rescheduleAfter(TERMINATING_SHOWN.toMillis());
+      }
+    }
+    try {
+      executor.teardown(id.get(), originHint(slot.getSpec()));
+    } catch (ExporterStopException | TeardownIncompleteException | CommandFailedException
+        | CommandTimedOutException | UncheckedIOException e) {
+      LOG.warn("slot {}: teardown incomplete, retrying in {} s: {}", id.get(), TEARDOWN_RETRY.toSeconds(),
+          e.getMessage());
+      statusWriter.markTerminating(slot, "teardown incomplete, retrying: " + e.getMessage());
+      statusWriter.teardownRetrying(slot, e);
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(TEARDOWN_RETRY.toMillis());
+    }
+    exporterEvents.forget(id.get());
+    LOG.info("slot {}: host objects removed; releasing finalizer", id.get());
+    return DeleteControl.defaultDelete();
+  }
+
+  private boolean isMine(AoeBootSlot slot) {
+    String wanted = slot.getSpec() == null ? null : slot.getSpec().getNodeName();
+    if (!nodeName.equals(wanted)) {
+      LOG.warn("slot {}/{} is labelled for node {} but spec.nodeName is {}; skipping it",
+          slot.getMetadata().getNamespace(), slot.getMetadata().getName(), nodeName, wanted);
+      return false;
+    }
+    return true;
+  }
+
+  /** The slot's host identity, or empty if its spec cannot name one (then nothing was built). */
+  static Optional<SlotId> slotId(AoeBootSlot slot) {
+    AoeBootSlotSpec spec = slot.getSpec();
+    if (spec == null || spec.getPool() == null || spec.getSlot() == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new SlotId(slot.getMetadata().getNamespace(), spec.getPool(), spec.getSlot()));
+    } catch (IllegalArgumentException e) {
+      LOG.warn("slot {}/{} has no valid host identity: {}", slot.getMetadata().getNamespace(),
+          slot.getMetadata().getName(), e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /** The origin's real path if it still resolves, else the path as written. */
+  private static Optional<Path> originHint(AoeBootSlotSpec spec) {
+    if (spec.getImage() == null) {
+      return Optional.empty();
+    }
+    Path image = Path.of(spec.getImage());
+    try {
+      return Optional.of(image.toRealPath());
+    } catch (IOException e) {
+      return Optional.of(image);
+    }
+  }
+}

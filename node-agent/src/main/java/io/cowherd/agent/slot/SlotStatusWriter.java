@@ -1,0 +1,209 @@
+package io.cowherd.agent.slot;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cowherd.agent.backend.BackendUnavailableException;
+import io.cowherd.agent.backend.CowStore;
+import io.cowherd.agent.backend.CowUsage;
+import io.cowherd.agent.backend.HostConflictException;
+import io.cowherd.agent.backend.TeardownIncompleteException;
+import io.cowherd.agent.export.ExporterState;
+import io.cowherd.agent.export.ExporterStopException;
+import io.cowherd.agent.host.CommandFailedException;
+import io.cowherd.agent.host.CommandTimedOutException;
+import io.cowherd.api.Names;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes slot status (only the agent writes it): builds a fresh object holding only name,
+ * namespace and status, and patches only when the status changed, so a steady state makes no API
+ * writes. {@link #updateErrorStatus} is the one place exceptions become a phase, a message and an
+ * Event.
+ */
+public final class SlotStatusWriter {
+  private static final Logger LOG = LoggerFactory.getLogger(SlotStatusWriter.class);
+  private static final ObjectMapper COPIER = new ObjectMapper();
+  /** When a non-retryable failure is looked at again (the node may have changed). */
+  static final Duration RECHECK_AFTER = Duration.ofSeconds(60);
+
+  private final SlotEventRecorder events;
+  private final KubernetesClient client;
+
+  /**
+   * @param events where Events go
+   * @param client used only for status writes outside a reconcile's return value (phase
+   *     {@code Terminating} during cleanup)
+   */
+  public SlotStatusWriter(SlotEventRecorder events, KubernetesClient client) {
+    this.events = events;
+    this.client = client;
+  }
+
+  /** How an exception is reported. */
+  record ErrorVerdict(SlotPhase phase, String reason, String message, boolean retry) {}
+
+  /** Status after a successful reconcile; patched (and an Event recorded) only if it changed. */
+  public UpdateControl<AoeBootSlot> patchIfChanged(AoeBootSlot slot, SlotObservation seen, SlotPlan plan,
+      SlotOutcome done) {
+    SlotPlan.Verdict verdict = SlotPlan.judge(plan, done);
+    AoeBootSlotStatus status = statusOf(slot, seen, done, verdict);
+    if (status.equals(slot.getStatus())) {
+      return UpdateControl.noUpdate();
+    }
+    recordIfNew(slot, verdict.phase(), verdict.reason(), verdict.message());
+    return UpdateControl.patchStatus(fresh(slot, status));
+  }
+
+  /**
+   * Maps {@code e} to phase {@code Failed} (or {@code Terminating}) with a message and an Event.
+   * Spec and node problems are not retried (re-checked after {@link #RECHECK_AFTER}); host command
+   * failures go through JOSDK's retry.
+   */
+  public ErrorStatusUpdateControl<AoeBootSlot> updateErrorStatus(AoeBootSlot slot, Exception e) {
+    ErrorVerdict v = classify(e);
+    LOG.warn("slot {}/{}: {}: {}", slot.getMetadata().getNamespace(), slot.getMetadata().getName(), v.reason(),
+        v.message(), v.retry() ? e : null);
+    AoeBootSlotStatus status = copy(slot.getStatus());
+    status.setPhase(v.phase());
+    status.setMessage(v.message());
+    status.setObservedGeneration(slot.getMetadata().getGeneration());
+    if (slot.getSpec() != null && slot.getSpec().getShelf() != null && slot.getSpec().getSlot() != null) {
+      status.setTarget(Names.target(slot.getSpec().getShelf(), slot.getSpec().getSlot()));
+      status.setBackend(slot.getSpec().cowOrDefault().backendOrDefault().wireName());
+    }
+    ErrorStatusUpdateControl<AoeBootSlot> control;
+    if (status.equals(slot.getStatus())) {
+      control = ErrorStatusUpdateControl.noStatusUpdate();
+    } else {
+      recordIfNew(slot, v.phase(), v.reason(), v.message());
+      control = ErrorStatusUpdateControl.patchStatus(fresh(slot, status));
+    }
+    return v.retry() ? control : control.withNoRetry().rescheduleAfter(RECHECK_AFTER);
+  }
+
+  /**
+   * Sets phase {@code Terminating} with {@code message} (JSON merge patch of the status).
+   *
+   * @return whether a patch was written (false if the status already says so, or the write failed;
+   *     a failed write is logged and must not hold up teardown)
+   */
+  public boolean markTerminating(AoeBootSlot slot, String message) {
+    AoeBootSlotStatus status = copy(slot.getStatus());
+    status.setPhase(SlotPhase.Terminating);
+    status.setMessage(message);
+    if (status.equals(slot.getStatus())) {
+      return false;
+    }
+    try {
+      client.resource(fresh(slot, status)).patchStatus();
+      return true;
+    } catch (KubernetesClientException e) {
+      LOG.warn("slot {}/{}: cannot set phase Terminating: {}", slot.getMetadata().getNamespace(),
+          slot.getMetadata().getName(), e.getMessage());
+      return false;
+    }
+  }
+
+  /** Records a Warning Event for a teardown that must be retried. */
+  public void teardownRetrying(AoeBootSlot slot, Exception e) {
+    events.record(slot, SlotEventRecorder.WARNING, classify(e).reason(), "teardown incomplete, retrying: " + e.getMessage());
+  }
+
+  /** The one mapping of exceptions to phase, Event reason, message and retry. */
+  static ErrorVerdict classify(Exception e) {
+    Throwable t = e;
+    while (!isOurs(t) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    String m = Objects.requireNonNullElse(t.getMessage(), t.toString());
+    return switch (t) {
+      case InvalidSlotException _ -> new ErrorVerdict(SlotPhase.Failed, "InvalidSpec", m, false);
+      case BackendUnavailableException _ -> new ErrorVerdict(SlotPhase.Failed, "BackendUnavailable", m, false);
+      case HostConflictException _ -> new ErrorVerdict(SlotPhase.Failed, "HostConflict", m, false);
+      case CommandFailedException _ -> new ErrorVerdict(SlotPhase.Failed, "CommandFailed", m, true);
+      case CommandTimedOutException _ -> new ErrorVerdict(SlotPhase.Failed, "CommandTimedOut", m, true);
+      case ExporterStopException _ -> new ErrorVerdict(SlotPhase.Failed, "ExporterStopFailed", m, true);
+      case TeardownIncompleteException _ -> new ErrorVerdict(SlotPhase.Terminating, "TeardownIncomplete", m, true);
+      case UncheckedIOException _ -> new ErrorVerdict(SlotPhase.Failed, "HostIOError", m, true);
+      default -> new ErrorVerdict(SlotPhase.Failed, "InternalError", t.toString(), true);
+    };
+  }
+
+  private static boolean isOurs(Throwable t) {
+    return t instanceof InvalidSlotException || t instanceof BackendUnavailableException
+        || t instanceof HostConflictException || t instanceof CommandFailedException
+        || t instanceof CommandTimedOutException || t instanceof ExporterStopException
+        || t instanceof TeardownIncompleteException || t instanceof UncheckedIOException;
+  }
+
+  /** The full status for a reconcile outcome. Pure. */
+  static AoeBootSlotStatus statusOf(AoeBootSlot slot, SlotObservation seen, SlotOutcome done, SlotPlan.Verdict verdict) {
+    AoeBootSlotStatus s = new AoeBootSlotStatus();
+    s.setObservedGeneration(slot.getMetadata().getGeneration());
+    s.setPhase(verdict.phase());
+    s.setMessage(verdict.message());
+    s.setTarget(Names.target(seen.slot().shelf(), seen.slot().id().slot()));
+    s.setBackend(seen.slot().backend().wireName());
+    s.setSizeSectors(seen.request().sizeSectors());
+    Optional<CowStore> store = done.store();
+    store.ifPresent(st -> {
+      s.setCowStorePath(st.cowStorePath().toString());
+      s.setExportPath(st.exportPath().toString());
+      s.setOriginLoop(st.originLoop());
+      s.setCowLoop(st.cowLoop());
+      s.setDmName(st.dmName());
+    });
+    if (done.usage().orElse(null) instanceof CowUsage.Sectors u) {
+      s.setCowUsedSectors(u.usedSectors());
+      s.setCowTotalSectors(u.totalSectors());
+    }
+    done.exporter().ifPresent(e -> exporterFields(s, e));
+    return s;
+  }
+
+  private static void exporterFields(AoeBootSlotStatus s, ExporterState e) {
+    s.setExporterPid(e.pid());
+    s.setRestarts(e.restarts());
+    s.setLastExitCode(e.lastExitCode());
+    s.setLastExporterError(e.lastError());
+  }
+
+  private void recordIfNew(AoeBootSlot slot, SlotPhase phase, String reason, String message) {
+    AoeBootSlotStatus old = slot.getStatus();
+    if (old != null && old.getPhase() == phase && Objects.equals(old.getMessage(), message)) {
+      return;
+    }
+    if (phase == SlotPhase.Failed) {
+      events.record(slot, SlotEventRecorder.WARNING, reason, message);
+    } else if (phase == SlotPhase.Serving && (old == null || old.getPhase() != SlotPhase.Serving)) {
+      events.record(slot, SlotEventRecorder.NORMAL, reason, message);
+    }
+  }
+
+  private static AoeBootSlotStatus copy(AoeBootSlotStatus status) {
+    return status == null ? new AoeBootSlotStatus() : COPIER.convertValue(status, AoeBootSlotStatus.class);
+  }
+
+  /** A resource holding only name, namespace and {@code status}: server-side apply's full intent. */
+  static AoeBootSlot fresh(AoeBootSlot slot, AoeBootSlotStatus status) {
+    AoeBootSlot fresh = new AoeBootSlot();
+    fresh.setMetadata(new ObjectMetaBuilder()
+        .withName(slot.getMetadata().getName())
+        .withNamespace(slot.getMetadata().getNamespace())
+        .build());
+    fresh.setStatus(status);
+    return fresh;
+  }
+}

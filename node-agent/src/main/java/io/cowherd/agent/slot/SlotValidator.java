@@ -1,0 +1,155 @@
+package io.cowherd.agent.slot;
+
+import io.cowherd.agent.host.SlotId;
+import io.cowherd.api.v1alpha1.AoeBootSlotSpec;
+import io.cowherd.api.v1alpha1.CowBackend;
+import io.cowherd.api.v1alpha1.CowSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Checks a slot spec against this node before anything touches the host: the image's real path
+ * (symlinks resolved) lies under an allowed image root, is a readable regular file (or block
+ * device for dm-snapshot) whose size is a positive multiple of 512 bytes; the interface exists
+ * ({@code /sys/class/net/<iface>}); shelf, slot and chunk size are in range. Reads only.
+ */
+public final class SlotValidator {
+  private static final Logger LOG = LoggerFactory.getLogger(SlotValidator.class);
+  private static final Pattern IFACE = Pattern.compile("[A-Za-z0-9._-]{1,15}");
+  private static final int S_IFMT = 0170000;
+  private static final int S_IFBLK = 0060000;
+
+  private final List<Path> imageRoots;
+  private final Path sysRoot;
+
+  /**
+   * @param imageRoots allowed origin roots (resolved to real paths at each check)
+   * @param sysRoot sysfs, normally {@code /sys}
+   */
+  public SlotValidator(List<Path> imageRoots, Path sysRoot) {
+    this.imageRoots = List.copyOf(imageRoots);
+    this.sysRoot = sysRoot;
+  }
+
+  /**
+   * @return the checked values
+   * @throws InvalidSlotException naming the first problem found
+   */
+  public ValidatedSlot validate(String namespace, AoeBootSlotSpec spec) {
+    SlotId id;
+    try {
+      id = new SlotId(namespace, require(spec.getPool(), "pool"), require(spec.getSlot(), "slot"));
+    } catch (IllegalArgumentException e) {
+      throw new InvalidSlotException(e.getMessage());
+    }
+    int shelf = require(spec.getShelf(), "shelf");
+    if (shelf < 0 || shelf > 65534 || shelf == 4095) {
+      throw new InvalidSlotException("shelf " + shelf + " is out of range: 0 to 65534, not 4095");
+    }
+    CowSpec cow = spec.cowOrDefault();
+    int chunk = cow.chunkSectorsOrDefault();
+    if (chunk < 8 || chunk > 1024 || Integer.bitCount(chunk) != 1) {
+      throw new InvalidSlotException("chunkSectors " + chunk + " must be a power of two from 8 to 1024 (512-byte sectors)");
+    }
+    String iface = require(spec.getInterface(), "interface");
+    if (!IFACE.matcher(iface).matches() || iface.equals(".") || iface.equals("..")) {
+      throw new InvalidSlotException("interface '" + iface + "' is not a valid interface name");
+    }
+    if (!Files.isDirectory(sysRoot.resolve("class/net").resolve(iface))) {
+      throw new InvalidSlotException("interface " + iface + " does not exist on this node");
+    }
+    Path origin = checkImage(require(spec.getImage(), "image"));
+    long sizeBytes = sizeBytes(origin);
+    boolean blockDevice = isBlockDevice(origin);
+    if (blockDevice && cow.backendOrDefault() == CowBackend.REFLINK) {
+      throw new InvalidSlotException("image " + origin + " is a block device; backend reflink needs a regular file");
+    }
+    if (sizeBytes <= 0 || sizeBytes % 512 != 0) {
+      throw new InvalidSlotException("image " + origin + " is " + sizeBytes
+          + " bytes, not a positive multiple of 512 (AoE serves 512-byte sectors)");
+    }
+    return new ValidatedSlot(id, shelf, iface, origin, sizeBytes, cow.backendOrDefault(), chunk);
+  }
+
+  private Path checkImage(String image) {
+    Path given = Path.of(image);
+    if (!given.isAbsolute()) {
+      throw new InvalidSlotException("image " + image + " is not an absolute path");
+    }
+    for (Path part : given) {
+      if (part.toString().equals("..")) {
+        throw new InvalidSlotException("image " + image + " must not contain a '..' path segment");
+      }
+    }
+    Path real;
+    try {
+      real = given.toRealPath();
+    } catch (NoSuchFileException e) {
+      throw new InvalidSlotException("image " + image + " does not exist on this node");
+    } catch (IOException e) {
+      throw new InvalidSlotException("image " + image + " cannot be resolved: " + e.getMessage());
+    }
+    List<Path> roots = realRoots();
+    if (roots.stream().noneMatch(root -> real.startsWith(root) && !real.equals(root))) {
+      throw new InvalidSlotException("image " + image + " (real path " + real + ") is not under an allowed image root "
+          + imageRoots);
+    }
+    if (!Files.isRegularFile(real) && !isBlockDevice(real)) {
+      throw new InvalidSlotException("image " + real + " is neither a regular file nor a block device");
+    }
+    if (!Files.isReadable(real)) {
+      throw new InvalidSlotException("image " + real + " is not readable by the agent");
+    }
+    return real;
+  }
+
+  private List<Path> realRoots() {
+    List<Path> roots = new ArrayList<>();
+    for (Path root : imageRoots) {
+      try {
+        roots.add(root.toRealPath());
+      } catch (IOException e) {
+        LOG.debug("image root {} does not resolve on this node and admits nothing: {}", root, e.getMessage());
+      }
+    }
+    return roots;
+  }
+
+  private long sizeBytes(Path origin) {
+    try {
+      if (!isBlockDevice(origin)) {
+        return Files.size(origin);
+      }
+      long rdev = ((Number) Files.getAttribute(origin, "unix:rdev")).longValue();
+      long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
+      long minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xffL);
+      Path sectors = sysRoot.resolve("dev/block").resolve(major + ":" + minor).resolve("size");
+      return Long.parseLong(Files.readString(sectors).strip()) * 512;
+    } catch (IOException | NumberFormatException e) {
+      throw new InvalidSlotException("cannot read the size of image " + origin + ": " + e.getMessage());
+    }
+  }
+
+  private static boolean isBlockDevice(Path p) {
+    try {
+      int mode = (Integer) Files.getAttribute(p, "unix:mode");
+      return (mode & S_IFMT) == S_IFBLK;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static <T> T require(T value, String field) {
+    if (value == null) {
+      throw new InvalidSlotException("spec." + field + " is missing");
+    }
+    return value;
+  }
+}

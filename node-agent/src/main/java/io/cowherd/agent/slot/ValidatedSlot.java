@@ -1,0 +1,19 @@
+package io.cowherd.agent.slot;
+
+import io.cowherd.agent.host.SlotId;
+import io.cowherd.api.v1alpha1.CowBackend;
+import java.nio.file.Path;
+
+/**
+ * A slot spec checked against this node: every value here is safe to turn into host arguments.
+ *
+ * @param id namespace, pool and slot number
+ * @param shelf AoE shelf, 0 to 65534, not 4095
+ * @param iface existing network interface
+ * @param origin real path of the origin (symlinks resolved), under an allowed image root
+ * @param sizeBytes origin size in bytes, a positive multiple of 512
+ * @param backend COW backend
+ * @param chunkSectors dm-snapshot chunk size in 512-byte sectors
+ */
+public record ValidatedSlot(SlotId id, int shelf, String iface, Path origin, long sizeBytes, CowBackend backend,
+    int chunkSectors) {}

@@ -1,0 +1,189 @@
+package io.cowherd.agent.export;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cowherd.agent.host.SlotId;
+import io.cowherd.agent.host.Vblade;
+import io.cowherd.agent.host.VbladeProcess;
+import io.cowherd.agent.host.VbladeProcesses;
+import io.cowherd.agent.host.VbladeTarget;
+import io.cowherd.agent.support.HostTools;
+import java.io.File;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.lang.ProcessBuilder.Redirect;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Real vblade(8) processes on a veth pair this test creates and deletes (named {@code cwt<hex>});
+ * no other interface is touched.
+ */
+@Tag("host")
+class VbladeSupervisorHostTest {
+  @TempDir Path tmp;
+  private String iface;
+  private Path disk;
+  private Path log;
+  private Vblade vblade;
+  private VbladeProcesses processes;
+  private ScheduledExecutorService scheduler;
+  private final List<SlotId> changes = new CopyOnWriteArrayList<>();
+  private final List<VbladeSupervisor> supervisors = new ArrayList<>();
+  private final List<Process> manual = new ArrayList<>();
+  private final SlotId id = new SlotId("lab", "debian", 3);
+
+  @BeforeEach
+  void setUp() throws IOException {
+    HostTools.requireRoot();
+    vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
+    iface = HostTools.createVethPair();
+    disk = tmp.resolve("slot-3.img");
+    try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
+      f.setLength(1 << 20);
+    }
+    log = tmp.resolve("slot-3.vblade.log");
+    processes = new VbladeProcesses(Path.of("/proc"), vblade);
+    scheduler = Executors.newSingleThreadScheduledExecutor();
+  }
+
+  @AfterEach
+  void cleanUp() {
+    supervisors.forEach(VbladeSupervisor::close);
+    manual.forEach(Process::destroyForcibly);
+    if (scheduler != null) {
+      scheduler.shutdownNow();
+    }
+    HostTools.killVbladesMentioning(tmp.toString());
+    HostTools.deleteVethPair(iface);
+  }
+
+  private VbladeSupervisor supervisor() {
+    VbladeSupervisor s = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT, changes::add);
+    supervisors.add(s);
+    return s;
+  }
+
+  private VbladeTarget target() {
+    return new VbladeTarget(9, 3, iface, disk);
+  }
+
+  private List<VbladeProcess> exportersOfOurTarget() {
+    return processes.scan().stream().filter(p -> p.target().sameAddress(target()) || p.target().path().equals(disk)).toList();
+  }
+
+  private Process startManually(VbladeTarget t) throws IOException {
+    Process p = new ProcessBuilder(vblade.argv(t)).redirectOutput(Redirect.DISCARD)
+        .redirectError(Redirect.DISCARD).redirectInput(Redirect.from(new File("/dev/null"))).start();
+    manual.add(p);
+    await().atMost(Duration.ofSeconds(5)).until(() -> processes.scan().stream().anyMatch(v -> v.pid() == p.pid()));
+    return p;
+  }
+
+  @Test
+  void killedExporterIsRestartedWithinFiveSecondsAndCounted() {
+    VbladeSupervisor s = supervisor();
+    ExporterState first = s.ensure(id, target(), log);
+    assertThat(first.running()).isTrue();
+    assertThat(first.adopted()).isFalse();
+    long firstPid = first.pid();
+
+    ProcessHandle.of(firstPid).orElseThrow().destroyForcibly();
+
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      ExporterState now = s.state(id).orElseThrow();
+      assertThat(now.running()).isTrue();
+      assertThat(now.pid()).isNotEqualTo(firstPid);
+      assertThat(now.restarts()).isEqualTo(1);
+      assertThat(now.lastExitCode()).isEqualTo(137); // 128 + SIGKILL
+    });
+    assertThat(changes).contains(id);
+    assertThat(exportersOfOurTarget()).hasSize(1);
+  }
+
+  @Test
+  void stopLeavesNoExporterOfTheSlot() {
+    VbladeSupervisor s = supervisor();
+    long pid = s.ensure(id, target(), log).pid();
+    s.stop(id, List.of(disk));
+    assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    assertThat(exportersOfOurTarget()).isEmpty();
+    assertThat(s.state(id)).isEmpty();
+  }
+
+  @Test
+  void preExistingExporterWithOurArgvIsAdoptedNotDuplicated() throws IOException {
+    Process existing = startManually(target());
+    VbladeSupervisor s = supervisor();
+    ExporterState state = s.ensure(id, target(), log);
+    assertThat(state.pid()).isEqualTo(existing.pid());
+    assertThat(state.adopted()).isTrue();
+    assertThat(exportersOfOurTarget()).extracting(VbladeProcess::pid).containsExactly(existing.pid());
+
+    existing.destroyForcibly();
+    await().atMost(Duration.ofSeconds(8)).untilAsserted(() -> {
+      ExporterState now = s.state(id).orElseThrow();
+      assertThat(now.running()).isTrue();
+      assertThat(now.restarts()).isEqualTo(1);
+      assertThat(now.lastExitCode()).as("exit code of a process that is not our child is unknown").isNull();
+    });
+    assertThat(exportersOfOurTarget()).hasSize(1);
+    s.stop(id, List.of(disk));
+    assertThat(exportersOfOurTarget()).isEmpty();
+  }
+
+  @Test
+  void foreignExporterOfTheSameTargetIsAConflictAndNothingStarts() throws IOException {
+    Path other = tmp.resolve("not-ours.img");
+    try (RandomAccessFile f = new RandomAccessFile(other.toFile(), "rw")) {
+      f.setLength(1 << 20);
+    }
+    Process foreign = startManually(new VbladeTarget(9, 3, iface, other));
+    ExporterState state = supervisor().ensure(id, target(), log);
+    assertThat(state.running()).isFalse();
+    assertThat(state.conflict().pid()).isEqualTo(foreign.pid());
+    assertThat(exportersOfOurTarget()).extracting(VbladeProcess::pid).containsExactly(foreign.pid());
+  }
+
+  @Test
+  void exitCodeAndLastStderrLineAreRecorded() {
+    VbladeSupervisor s = supervisor();
+    VbladeTarget missingIface = new VbladeTarget(9, 3, iface + "x", disk);
+    s.ensure(id, missingIface, log);
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      ExporterState now = s.state(id).orElseThrow();
+      assertThat(now.lastExitCode()).isEqualTo(1);
+      assertThat(now.lastError()).isEqualTo(iface + "x: No such device");
+      assertThat(now.consecutiveFailures()).isGreaterThanOrEqualTo(1);
+    });
+    s.stop(id, List.of(disk));
+  }
+
+  @Test
+  void closingTheSupervisorLeavesExportersRunningForTheNextAgent() {
+    VbladeSupervisor first = supervisor();
+    long pid = first.ensure(id, target(), log).pid();
+    first.close();
+    assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isTrue();
+
+    VbladeSupervisor next = supervisor();
+    ExporterState adopted = next.ensure(id, target(), log);
+    assertThat(adopted.pid()).isEqualTo(pid);
+    assertThat(adopted.adopted()).isTrue();
+    assertThat(exportersOfOurTarget()).hasSize(1);
+    next.stop(id, List.of(disk));
+    assertThat(exportersOfOurTarget()).isEmpty();
+  }
+}

@@ -1,0 +1,67 @@
+package io.cowherd.agent.host;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Argument forms from vblade(8): {@code vblade [-b bufcnt] [-o offset] [-l length] [-d] [-s] [-r] [-m mac[,mac...]] shelf slot netif filename}. */
+class VbladeTest {
+  private final Vblade vblade = new Vblade("/usr/sbin/vblade");
+  private final VbladeTarget target = new VbladeTarget(7, 3, "eth1", Path.of("/dev/mapper/cowherd-ns-p-3"));
+
+  @Test
+  void argvIsTheFourPositionalsWithoutOptions() {
+    assertThat(vblade.argv(target)).containsExactly("/usr/sbin/vblade", "7", "3", "eth1", "/dev/mapper/cowherd-ns-p-3");
+    assertThat(target.aoeName()).isEqualTo("e7.3");
+  }
+
+  @Test
+  void parsesOwnArgvAsExactMatch() {
+    Vblade.ParsedArgs a = Vblade.parse(vblade.argv(target)).orElseThrow();
+    assertThat(a.target()).isEqualTo(target);
+    assertThat(new VbladeProcess(1, a.target(), a.options()).isExactly(target)).isTrue();
+  }
+
+  @Test
+  void parsesOptionsWithSeparateAndAttachedValues() {
+    Vblade.ParsedArgs a = Vblade.parse(List.of("vblade", "-b", "64", "-dr", "-m", "00:11:22:33:44:55", "-o16",
+        "7", "3", "eth1", "/x.img")).orElseThrow();
+    assertThat(a.options()).containsExactly("-b", "64", "-dr", "-m", "00:11:22:33:44:55", "-o16");
+    assertThat(a.target()).isEqualTo(new VbladeTarget(7, 3, "eth1", Path.of("/x.img")));
+    assertThat(new VbladeProcess(1, a.target(), a.options()).isExactly(a.target())).isFalse();
+  }
+
+  @Test
+  void rejectsArgvThatIsNotVblades() {
+    assertThat(Vblade.parse(List.of("vblade", "7", "3", "eth1"))).isEmpty();
+    assertThat(Vblade.parse(List.of("vblade", "x", "3", "eth1", "/x"))).isEmpty();
+  }
+
+  @Test
+  void scanFindsVbladeProcessesInProc(@TempDir Path proc) throws IOException {
+    cmdline(proc, 100, "/usr/sbin/vblade", "7", "3", "eth1", "/x.img");
+    cmdline(proc, 101, "vblade", "-r", "7", "4", "eth1", "/y.img");
+    cmdline(proc, 102, "timeout", "2", "vblade", "7", "5", "eth1", "/z.img");
+    cmdline(proc, 103); // kernel thread: empty cmdline
+    Files.createDirectories(proc.resolve("self"));
+    List<VbladeProcess> found = new VbladeProcesses(proc, vblade).scan();
+    assertThat(found).extracting(VbladeProcess::pid).containsExactlyInAnyOrder(100L, 101L);
+    assertThat(new VbladeProcesses(proc, vblade).claiming(new VbladeTarget(7, 4, "eth1", Path.of("/other"))))
+        .extracting(VbladeProcess::pid).containsExactly(101L);
+  }
+
+  static void cmdline(Path proc, long pid, String... argv) throws IOException {
+    Path dir = Files.createDirectories(proc.resolve(Long.toString(pid)));
+    StringBuilder b = new StringBuilder();
+    for (String a : argv) {
+      b.append(a).append('\0');
+    }
+    Files.writeString(dir.resolve("cmdline"), b, StandardCharsets.UTF_8);
+  }
+}

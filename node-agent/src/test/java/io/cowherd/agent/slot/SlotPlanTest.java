@@ -1,0 +1,167 @@
+package io.cowherd.agent.slot;
+
+import static io.cowherd.agent.slot.SlotPlan.Step.ENSURE_EXPORTER;
+import static io.cowherd.agent.slot.SlotPlan.Step.PROVISION_COW_STORE;
+import static io.cowherd.agent.slot.SlotPlan.Step.STOP_EXPORTER;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cowherd.agent.backend.CowRequest;
+import io.cowherd.agent.backend.CowStore;
+import io.cowherd.agent.backend.CowUsage;
+import io.cowherd.agent.export.ExporterState;
+import io.cowherd.agent.host.SlotId;
+import io.cowherd.agent.host.VbladeProcess;
+import io.cowherd.agent.host.VbladeTarget;
+import io.cowherd.api.v1alpha1.CowBackend;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Every combination of spec (backend) × what exists (store, exporter, blockers). */
+class SlotPlanTest {
+  private static final SlotId ID = new SlotId("lab", "debian", 3);
+  private static final Path ORIGIN = Path.of("/images/debian.img");
+
+  enum Store { ABSENT, PRESENT }
+
+  enum Exporter { NONE, RUNNING_WANTED, RUNNING_OLD_TARGET, BACKING_OFF_WANTED, CONFLICT_RECORDED }
+
+  static Stream<Arguments> combinations() {
+    List<Arguments> rows = new ArrayList<>();
+    for (CowBackend backend : CowBackend.values()) {
+      rows.add(Arguments.of(backend, Store.ABSENT, Exporter.NONE, List.of(PROVISION_COW_STORE, ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.ABSENT, Exporter.RUNNING_WANTED, List.of(PROVISION_COW_STORE, STOP_EXPORTER, ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.ABSENT, Exporter.RUNNING_OLD_TARGET, List.of(PROVISION_COW_STORE, STOP_EXPORTER, ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.ABSENT, Exporter.BACKING_OFF_WANTED, List.of(PROVISION_COW_STORE)));
+      rows.add(Arguments.of(backend, Store.ABSENT, Exporter.CONFLICT_RECORDED, List.of(PROVISION_COW_STORE, ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.PRESENT, Exporter.NONE, List.of(ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.PRESENT, Exporter.RUNNING_WANTED, List.of()));
+      rows.add(Arguments.of(backend, Store.PRESENT, Exporter.RUNNING_OLD_TARGET, List.of(ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.PRESENT, Exporter.BACKING_OFF_WANTED, List.of()));
+      rows.add(Arguments.of(backend, Store.PRESENT, Exporter.CONFLICT_RECORDED, List.of(ENSURE_EXPORTER)));
+    }
+    return rows.stream();
+  }
+
+  @ParameterizedTest(name = "{0}, store {1}, exporter {2} -> {3}")
+  @MethodSource("combinations")
+  void decideBuildsOnlyWhatIsMissing(CowBackend backend, Store store, Exporter exporter, List<SlotPlan.Step> expected) {
+    SlotPlan plan = SlotPlan.decide(observation(backend, store, exporter, Optional.empty(), Optional.empty()));
+    assertThat(plan.steps()).containsExactlyElementsOf(expected);
+    assertThat(plan.blockedBecause()).isEmpty();
+  }
+
+  @ParameterizedTest(name = "{0}: a foreign exporter of the target blocks everything")
+  @EnumSource(CowBackend.class)
+  void foreignExporterBlocksEveryCombination(CowBackend backend) {
+    VbladeProcess foreign = new VbladeProcess(4242, new VbladeTarget(7, 3, "eth1", Path.of("/srv/other.img")), List.of());
+    for (Store store : Store.values()) {
+      for (Exporter exporter : Exporter.values()) {
+        SlotPlan plan = SlotPlan.decide(observation(backend, store, exporter, Optional.of(foreign), Optional.empty()));
+        assertThat(plan.steps()).as("%s %s", store, exporter).isEmpty();
+        assertThat(plan.blockedBecause().orElseThrow().message())
+            .contains("e7.3", "eth1", "pid 4242", "/srv/other.img", "not starting a second exporter");
+        assertThat(SlotPlan.judge(plan, outcome(Optional.empty(), Optional.empty())).phase()).isEqualTo(SlotPhase.Failed);
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0}: a store of the other backend blocks everything")
+  @EnumSource(CowBackend.class)
+  void storeOfTheOtherBackendBlocksEveryCombination(CowBackend backend) {
+    Path other = Path.of("/var/lib/cowherd/lab/debian/slot-3.other");
+    for (Store store : Store.values()) {
+      for (Exporter exporter : Exporter.values()) {
+        SlotPlan plan = SlotPlan.decide(observation(backend, store, exporter, Optional.empty(), Optional.of(other)));
+        assertThat(plan.steps()).isEmpty();
+        assertThat(plan.blockedBecause().orElseThrow().reason()).isEqualTo("BackendChanged");
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(CowBackend.class)
+  void judgeReportsServingWhileTheExporterRuns(CowBackend backend) {
+    SlotPlan plan = new SlotPlan(List.of(), Optional.empty());
+    SlotPlan.Verdict v = SlotPlan.judge(plan, outcome(Optional.of(store(backend)), Optional.of(running(wanted(backend)))));
+    assertThat(v.phase()).isEqualTo(SlotPhase.Serving);
+    assertThat(v.message()).contains("e7.3", "pid 100");
+  }
+
+  @ParameterizedTest
+  @EnumSource(CowBackend.class)
+  void judgeReportsRestartingThenFailingAfterThreeQuickExits(CowBackend backend) {
+    SlotPlan plan = new SlotPlan(List.of(), Optional.empty());
+    ExporterState once = new ExporterState(wanted(backend), null, false, 1, 1, "eth1: No such device", 1, Instant.EPOCH, null);
+    ExporterState thrice = new ExporterState(wanted(backend), null, false, 3, 1, "eth1: No such device", 3, Instant.EPOCH, null);
+    SlotPlan.Verdict v1 = SlotPlan.judge(plan, outcome(Optional.of(store(backend)), Optional.of(once)));
+    SlotPlan.Verdict v3 = SlotPlan.judge(plan, outcome(Optional.of(store(backend)), Optional.of(thrice)));
+    assertThat(v1.phase()).isEqualTo(SlotPhase.Provisioning);
+    assertThat(v1.message()).contains("code 1", "eth1: No such device");
+    assertThat(v3.phase()).isEqualTo(SlotPhase.Failed);
+    assertThat(v3.reason()).isEqualTo("ExporterFailing");
+  }
+
+  @ParameterizedTest
+  @EnumSource(CowBackend.class)
+  void judgeReportsABrokenSnapshotAsFailed(CowBackend backend) {
+    SlotOutcome done = new SlotOutcome(Optional.of(store(backend)), Optional.of(new CowUsage.Broken("dm snapshot x is Invalid")),
+        Optional.of(running(wanted(backend))));
+    SlotPlan.Verdict v = SlotPlan.judge(new SlotPlan(List.of(), Optional.empty()), done);
+    assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
+    assertThat(v.message()).startsWith("dm snapshot x is Invalid");
+  }
+
+  @ParameterizedTest
+  @EnumSource(CowBackend.class)
+  void judgeReportsAConflictFoundAtStartAsFailed(CowBackend backend) {
+    VbladeProcess other = new VbladeProcess(77, new VbladeTarget(7, 3, "eth1", Path.of("/x")), List.of("-r"));
+    ExporterState s = new ExporterState(wanted(backend), null, false, 0, null, null, 0, null, other);
+    SlotPlan.Verdict v = SlotPlan.judge(new SlotPlan(List.of(), Optional.empty()), outcome(Optional.of(store(backend)), Optional.of(s)));
+    assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
+    assertThat(v.message()).contains("pid 77", "[-r]");
+  }
+
+  private static SlotObservation observation(CowBackend backend, Store store, Exporter exporter,
+      Optional<VbladeProcess> foreign, Optional<Path> otherStore) {
+    ValidatedSlot slot = new ValidatedSlot(ID, 7, "eth1", ORIGIN, 1 << 20, backend, 64);
+    VbladeTarget wanted = wanted(backend);
+    Optional<ExporterState> ex = switch (exporter) {
+      case NONE -> Optional.empty();
+      case RUNNING_WANTED -> Optional.of(running(wanted));
+      case RUNNING_OLD_TARGET -> Optional.of(running(new VbladeTarget(7, 3, "eth0", wanted.path())));
+      case BACKING_OFF_WANTED -> Optional.of(new ExporterState(wanted, null, false, 1, 1, "x", 1, Instant.EPOCH, null));
+      case CONFLICT_RECORDED -> Optional.of(new ExporterState(wanted, null, false, 0, null, null, 0, null,
+          new VbladeProcess(9, new VbladeTarget(7, 3, "eth1", Path.of("/gone")), List.of())));
+    };
+    return new SlotObservation(slot, new CowRequest(ID, ORIGIN, 1 << 20, 64),
+        store == Store.PRESENT ? Optional.of(store(backend)) : Optional.empty(), otherStore, wanted, ex, foreign);
+  }
+
+  private static VbladeTarget wanted(CowBackend backend) {
+    return new VbladeTarget(7, 3, "eth1", store(backend).exportPath());
+  }
+
+  private static CowStore store(CowBackend backend) {
+    return backend == CowBackend.REFLINK
+        ? CowStore.clone(Path.of("/var/lib/cowherd/lab/debian/slot-3.img"))
+        : new CowStore(Path.of("/dev/mapper/cowherd-lab-debian-3"), Path.of("/var/lib/cowherd/lab/debian/slot-3.cow"),
+            "/dev/loop0", "/dev/loop1", "cowherd-lab-debian-3");
+  }
+
+  private static ExporterState running(VbladeTarget t) {
+    return new ExporterState(t, 100L, false, 0, null, null, 0, null, null);
+  }
+
+  private static SlotOutcome outcome(Optional<CowStore> store, Optional<ExporterState> ex) {
+    return new SlotOutcome(store, store.map(s -> new CowUsage.Sectors(0, 2048)), ex);
+  }
+}

@@ -1,0 +1,134 @@
+package io.cowherd.agent.slot;
+
+import static io.cowherd.agent.support.Slots.aSlot;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cowherd.agent.host.Vblade;
+import io.cowherd.agent.host.VbladeProcesses;
+import io.cowherd.agent.support.HostTools;
+import io.cowherd.agent.support.LoopMountedFs;
+import io.cowherd.agent.support.TestAgent;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
+import io.cowherd.api.v1alpha1.CowBackend;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole agent path on this host, without an API server: reflink clone on a loop-mounted XFS,
+ * a real vblade on a veth pair the test owns, status from the outcome, restart after SIGKILL, and
+ * teardown on deletion. The status client points nowhere: Terminating writes fail and are logged.
+ */
+@Tag("host")
+class SlotReconcilerHostTest {
+  @TempDir Path tmp;
+  private LoopMountedFs fs;
+  private String iface;
+  private KubernetesClient client;
+  private TestAgent agent;
+  private SlotReconciler reconciler;
+  private Path stateDir;
+  private Path origin;
+  private final List<String> events = new ArrayList<>();
+
+  @BeforeEach
+  void setUp() throws IOException {
+    HostTools.requireRoot();
+    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
+    fs = LoopMountedFs.xfs(tmp, 1);
+    iface = HostTools.createVethPair();
+    Path images = Files.createDirectories(fs.mountPoint().resolve("images"));
+    origin = images.resolve("debian.img");
+    try (RandomAccessFile f = new RandomAccessFile(origin.toFile(), "rw")) {
+      f.setLength(16 << 20);
+      f.write("origin boot sector".getBytes());
+    }
+    stateDir = Files.createDirectories(fs.mountPoint().resolve("state"));
+    client = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
+        .withMasterUrl("https://127.0.0.1:1").withRequestRetryBackoffLimit(0).withConnectionTimeout(500).build()).build();
+    agent = new TestAgent("node-a", stateDir, List.of(images), vblade, client,
+        (slot, type, reason, message) -> events.add(type + " " + reason));
+    reconciler = agent.reconciler;
+  }
+
+  @AfterEach
+  void cleanUp() throws IOException {
+    if (agent != null) {
+      agent.close();
+    }
+    HostTools.killVbladesMentioning(tmp.toString());
+    HostTools.deleteVethPair(iface);
+    if (client != null) {
+      client.close();
+    }
+    if (fs != null) {
+      fs.close();
+    }
+  }
+
+  private AoeBootSlotStatus reconcile(AoeBootSlot slot) {
+    UpdateControl<AoeBootSlot> control = reconciler.reconcile(slot, null);
+    if (control.isPatchStatus()) {
+      slot.setStatus(control.getResource().orElseThrow().getStatus());
+    }
+    return slot.getStatus();
+  }
+
+  @Test
+  void reflinkSlotIsServedRestartedAndTornDown() throws IOException {
+    AoeBootSlot slot = aSlot().shelf(9).slot(3).iface(iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
+    Path clone = stateDir.resolve("lab/debian/slot-3.img");
+
+    AoeBootSlotStatus s = reconcile(slot);
+    assertThat(s.getPhase()).isEqualTo(SlotPhase.Serving);
+    assertThat(s.getTarget()).isEqualTo("e9.3");
+    assertThat(s.getBackend()).isEqualTo("reflink");
+    assertThat(s.getCowStorePath()).isEqualTo(clone.toString());
+    assertThat(s.getExportPath()).isEqualTo(clone.toString());
+    assertThat(s.getSizeSectors()).isEqualTo(32768);
+    assertThat(s.getCowTotalSectors()).isEqualTo(32768);
+    assertThat(s.getCowUsedSectors()).isZero();
+    assertThat(s.getRestarts()).isZero();
+    assertThat(s.getObservedGeneration()).isEqualTo(1);
+    assertThat(s.getOriginLoop()).isNull();
+    long pid = s.getExporterPid();
+    assertThat(ProcessHandle.of(pid).orElseThrow().info().arguments().orElseThrow())
+        .containsExactly("9", "3", iface, clone.toString());
+    assertThat(events).containsExactly("Normal Serving");
+
+    assertThat(reconciler.reconcile(slot, null).isNoUpdate()).as("steady state writes nothing").isTrue();
+
+    ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      AoeBootSlotStatus now = reconcile(slot);
+      assertThat(now.getPhase()).isEqualTo(SlotPhase.Serving);
+      assertThat(now.getRestarts()).isEqualTo(1);
+      assertThat(now.getLastExitCode()).isEqualTo(137);
+      assertThat(now.getExporterPid()).isNotEqualTo(pid);
+    });
+
+    assertThat(reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
+    assertThat(clone).doesNotExist();
+    assertThat(stateDir.resolve("lab")).doesNotExist();
+    assertThat(origin).exists();
+    assertThat(new VbladeProcesses(Path.of("/proc"), new Vblade("vblade")).scan())
+        .noneMatch(p -> p.target().path().equals(clone));
+  }
+}

@@ -1,0 +1,65 @@
+package io.cowherd.agent.slot;
+
+import static io.cowherd.agent.support.Slots.aSlot;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cowherd.agent.backend.BackendUnavailableException;
+import io.cowherd.agent.backend.TeardownIncompleteException;
+import io.cowherd.agent.host.CommandFailedException;
+import io.cowherd.agent.host.HostCommand;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SlotStatusWriterTest {
+  private final List<String> events = new ArrayList<>();
+  private final SlotStatusWriter writer = new SlotStatusWriter((slot, type, reason, message) -> events.add(type + " " + reason), null);
+
+  @Test
+  void classifiesSpecAndNodeProblemsAsFailedWithoutRetry() {
+    assertThat(SlotStatusWriter.classify(new InvalidSlotException("bad"))).isEqualTo(
+        new SlotStatusWriter.ErrorVerdict(SlotPhase.Failed, "InvalidSpec", "bad", false));
+    assertThat(SlotStatusWriter.classify(new BackendUnavailableException("no dm")).retry()).isFalse();
+  }
+
+  @Test
+  void classifiesHostCommandFailuresAsRetryable() {
+    CommandFailedException e = new CommandFailedException(HostCommand.of("losetup", "--find"), 1, "no free loop", Duration.ZERO);
+    SlotStatusWriter.ErrorVerdict v = SlotStatusWriter.classify(new RuntimeException("wrapped", e));
+    assertThat(v.reason()).isEqualTo("CommandFailed");
+    assertThat(v.retry()).isTrue();
+    assertThat(SlotStatusWriter.classify(new TeardownIncompleteException("busy")).phase()).isEqualTo(SlotPhase.Terminating);
+  }
+
+  @Test
+  void errorStatusKeepsHostFieldsAndIsPatchedOnceWithOneEvent() {
+    AoeBootSlot slot = aSlot().generation(3).build();
+    AoeBootSlotStatus old = new AoeBootSlotStatus();
+    old.setPhase(SlotPhase.Serving);
+    old.setExporterPid(42L);
+    old.setCowStorePath("/var/lib/cowherd/lab/debian/slot-0.cow");
+    slot.setStatus(old);
+
+    ErrorStatusUpdateControl<AoeBootSlot> first = writer.updateErrorStatus(slot, new InvalidSlotException("interface eth1 does not exist on this node"));
+    AoeBootSlotStatus written = first.getResource().orElseThrow().getStatus();
+    assertThat(written.getPhase()).isEqualTo(SlotPhase.Failed);
+    assertThat(written.getMessage()).isEqualTo("interface eth1 does not exist on this node");
+    assertThat(written.getObservedGeneration()).isEqualTo(3);
+    assertThat(written.getTarget()).isEqualTo("e7.0");
+    assertThat(written.getExporterPid()).isEqualTo(42L);
+    assertThat(written.getCowStorePath()).isEqualTo("/var/lib/cowherd/lab/debian/slot-0.cow");
+    assertThat(first.isNoRetry()).isTrue();
+    assertThat(first.getResource().orElseThrow().getMetadata().getResourceVersion()).isNull();
+    assertThat(first.getResource().orElseThrow().getSpec()).isNull();
+
+    slot.setStatus(written);
+    ErrorStatusUpdateControl<AoeBootSlot> second = writer.updateErrorStatus(slot, new InvalidSlotException("interface eth1 does not exist on this node"));
+    assertThat(second.getResource()).isEmpty();
+    assertThat(events).containsExactly("Warning InvalidSpec");
+  }
+}

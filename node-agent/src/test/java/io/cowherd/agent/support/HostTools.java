@@ -1,0 +1,109 @@
+package io.cowherd.agent.support;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.cowherd.agent.host.CommandResult;
+import io.cowherd.agent.host.ExecCommandRunner;
+import io.cowherd.agent.host.HostCommand;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Preconditions and helpers for {@code @Tag("host")} tests. Opting in to the tag means a missing
+ * precondition FAILS the test with a message naming it (house rule), never skips it.
+ */
+public final class HostTools {
+  private static final ExecCommandRunner RUNNER = new ExecCommandRunner();
+
+  private HostTools() {}
+
+  /** Fails unless the test runs as root. */
+  public static void requireRoot() {
+    try {
+      int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+      if (uid != 0) {
+        fail("@Tag(\"host\") tests need root (uid 0), running as uid " + uid + ": run them with sudo or as root");
+      }
+    } catch (IOException e) {
+      fail("cannot read /proc/self to check for root: " + e.getMessage());
+    }
+  }
+
+  /** Fails unless {@code program} is installed; {@code pkg} is the Debian package to install. */
+  public static Path requireProgram(String program, String pkg) {
+    String path = System.getenv().getOrDefault("PATH", "") + ":/usr/sbin:/sbin:/usr/local/sbin";
+    for (String dir : path.split(":")) {
+      Path p = Path.of(dir.isEmpty() ? "." : dir, program);
+      if (Files.isExecutable(p)) {
+        return p;
+      }
+    }
+    return fail(program + " is required by @Tag(\"host\") tests but not installed: apt-get install -y " + pkg);
+  }
+
+  /** Runs a command for test setup; fails the test if it fails. */
+  public static CommandResult run(String... argv) {
+    return RUNNER.run(HostCommand.of(argv));
+  }
+
+  /** Runs a cleanup command, ignoring failure (the object may already be gone). */
+  public static void runQuietly(String... argv) {
+    try {
+      RUNNER.run(HostCommand.of(argv));
+    } catch (RuntimeException e) {
+      System.err.println("cleanup: " + e.getMessage());
+    }
+  }
+
+  /** A unique, short interface name prefix owned by one test: {@code cwt<6 hex>}. */
+  public static String uniqueIfaceName() {
+    byte[] b = new byte[3];
+    ThreadLocalRandom.current().nextBytes(b);
+    return "cwt" + HexFormat.of().formatHex(b);
+  }
+
+  /** Creates a veth pair {@code name} / {@code name + "p"}, both up. The test owns and deletes it. */
+  public static String createVethPair() {
+    String name = uniqueIfaceName();
+    run("ip", "link", "add", name, "type", "veth", "peer", "name", name + "p");
+    run("ip", "link", "set", name, "up");
+    run("ip", "link", "set", name + "p", "up");
+    return name;
+  }
+
+  /** Deletes the veth pair created by {@link #createVethPair} (deleting one end removes both). */
+  public static void deleteVethPair(String name) {
+    if (name != null && Files.exists(Path.of("/sys/class/net", name))) {
+      runQuietly("ip", "link", "del", name);
+    }
+  }
+
+  /**
+   * SIGKILLs every process whose argv[0] ends in {@code vblade} and whose argv mentions {@code
+   * needle}, and waits (up to 5 s each) until it is gone, so its files can be unmounted.
+   */
+  public static void killVbladesMentioning(String needle) {
+    List<ProcessHandle> victims = ProcessHandle.allProcesses()
+        .filter(p -> p.info().arguments().map(List::of).orElse(List.of()).stream().anyMatch(a -> a.contains(needle)))
+        .filter(p -> p.info().command().map(c -> c.endsWith("vblade")).orElse(false))
+        .toList();
+    for (ProcessHandle p : victims) {
+      p.destroyForcibly();
+      try {
+        p.onExit().get(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (ExecutionException | TimeoutException e) {
+        System.err.println("cleanup: vblade pid " + p.pid() + " did not exit: " + e);
+      }
+    }
+  }
+}

@@ -1,0 +1,59 @@
+package io.cowherd.agent.support;
+
+import io.cowherd.agent.backend.DmSnapshotBackend;
+import io.cowherd.agent.backend.ReflinkBackend;
+import io.cowherd.agent.export.Backoff;
+import io.cowherd.agent.export.VbladeSupervisor;
+import io.cowherd.agent.host.Cp;
+import io.cowherd.agent.host.Dmsetup;
+import io.cowherd.agent.host.ExecCommandRunner;
+import io.cowherd.agent.host.Filefrag;
+import io.cowherd.agent.host.HostNames;
+import io.cowherd.agent.host.Losetup;
+import io.cowherd.agent.host.Vblade;
+import io.cowherd.agent.host.VbladeProcesses;
+import io.cowherd.agent.slot.BackendRegistry;
+import io.cowherd.agent.slot.ExporterEvents;
+import io.cowherd.agent.slot.SlotEventRecorder;
+import io.cowherd.agent.slot.SlotExecutor;
+import io.cowherd.agent.slot.SlotObserver;
+import io.cowherd.agent.slot.SlotReconciler;
+import io.cowherd.agent.slot.SlotStatusWriter;
+import io.cowherd.agent.slot.SlotValidator;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+/** The agent's collaborators wired as Main wires them, on real host tools, for host tests. */
+public final class TestAgent implements AutoCloseable {
+  public final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+  public final VbladeSupervisor supervisor;
+  public final SlotReconciler reconciler;
+
+  public TestAgent(String nodeName, Path stateDir, List<Path> imageRoots, Vblade vblade, KubernetesClient client,
+      SlotEventRecorder events) {
+    ExecCommandRunner runner = new ExecCommandRunner();
+    HostNames names = new HostNames(stateDir);
+    VbladeProcesses processes = new VbladeProcesses(Path.of("/proc"), vblade);
+    ExporterEvents exporterEvents = new ExporterEvents();
+    supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT, exporterEvents);
+    BackendRegistry backends = new BackendRegistry(
+        new DmSnapshotBackend(names, new Losetup(runner), new Dmsetup(runner), Path.of("/dev/mapper/control")),
+        new ReflinkBackend(names, new Cp(runner), new Filefrag(runner)), names);
+    reconciler = new SlotReconciler(nodeName,
+        new SlotObserver(new SlotValidator(imageRoots, Path.of("/sys")), backends, supervisor, processes),
+        new SlotExecutor(backends, supervisor, names),
+        new SlotStatusWriter(events, client),
+        exporterEvents);
+  }
+
+  /** Stops supervising (exporters keep running, as on agent shutdown). */
+  @Override
+  public void close() {
+    supervisor.close();
+    scheduler.shutdownNow();
+  }
+}
