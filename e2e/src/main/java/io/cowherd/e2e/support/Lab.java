@@ -1,0 +1,201 @@
+package io.cowherd.e2e.support;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything one end-to-end run needs on this host, started in order and closed in reverse: a local
+ * control plane, a reflink-capable scratch filesystem with an ext4 origin image, a private Ethernet
+ * segment, and the operator and one node agent as separate JVMs (as in production).
+ *
+ * <p>Needs root (mount, netns, vblade). Closing kills leftover exporters on the lab's interface:
+ * the agent deliberately leaves them running when it exits.
+ */
+public final class Lab implements AutoCloseable {
+  /** The Node object the agent runs as. */
+  public static final String NODE = "cowherd-e2e-node";
+
+  private final Path workDir;
+  private final Path repo;
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private ControlPlane controlPlane;
+  private ScratchFilesystem scratch;
+  private NetworkLab network;
+  private Path originImage;
+  private ManagedProcess operator;
+  private ManagedProcess agent;
+
+  private Lab(Path workDir, Path repo) {
+    this.workDir = workDir.toAbsolutePath();
+    this.repo = repo;
+  }
+
+  /**
+   * Starts a lab in {@code workDir} with an ext4 origin of {@code originMiB} MiB.
+   *
+   * @throws IllegalStateException when not root, or a binary or jar is missing (message names it)
+   */
+  public static Lab start(Path workDir, int originMiB) {
+    if (!"root".equals(System.getProperty("user.name"))) {
+      throw new IllegalStateException("the cowherd lab needs root (mount, network namespaces, vblade); run as root");
+    }
+    Lab lab = new Lab(workDir, findRepo());
+    try {
+      lab.startAll(originMiB);
+    } catch (RuntimeException e) {
+      lab.close();
+      throw e;
+    }
+    return lab;
+  }
+
+  /** The repository root: the nearest ancestor of the working directory holding {@code mvnw}. */
+  public static Path findRepo() {
+    String configured = System.getProperty("cowherd.repo");
+    if (configured != null) {
+      return Path.of(configured).toAbsolutePath();
+    }
+    for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+      if (Files.isRegularFile(p.resolve("mvnw")) && Files.isDirectory(p.resolve("crds"))) {
+        return p;
+      }
+    }
+    throw new IllegalStateException("cannot find the cowherd repository above " + Path.of("").toAbsolutePath());
+  }
+
+  private void startAll(int originMiB) {
+    try {
+      Files.createDirectories(workDir);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    controlPlane = ControlPlane.start(workDir);
+    toClose.add(controlPlane);
+    controlPlane.applyCrds(repo.resolve("crds/yaml"));
+    controlPlane.createReadyNode(NODE, Map.of("kubernetes.io/hostname", NODE));
+    scratch = ScratchFilesystem.createXfs(workDir, 4L << 30);
+    toClose.add(scratch);
+    originImage = OriginImages.ext4(scratch.images().resolve("origin.img"), originMiB, 1);
+    network = NetworkLab.create();
+    toClose.add(network);
+    toClose.add(this::killExporters);
+    Map<String, String> env = Map.of("KUBECONFIG", controlPlane.kubeconfig().toString());
+    operator = ManagedProcess.startJar("operator", repo.resolve("operator/target/cowherd-operator.jar"),
+        List.of(), env, workDir.resolve("logs/operator.log"));
+    toClose.add(operator);
+    agent = startAgent();
+  }
+
+  /** Starts (or restarts) the node agent for {@link #NODE}. */
+  public ManagedProcess startAgent() {
+    ManagedProcess p = ManagedProcess.startJar("node-agent", repo.resolve("node-agent/target/cowherd-node-agent.jar"),
+        List.of("--node-name", NODE, "--state-dir", scratch.stateDir().toString(),
+            "--image-root", scratch.images().toString()),
+        Map.of("KUBECONFIG", controlPlane.kubeconfig().toString()),
+        workDir.resolve("logs/node-agent-" + System.currentTimeMillis() + ".log"));
+    toClose.add(p);
+    agent = p;
+    return p;
+  }
+
+  public ControlPlane controlPlane() {
+    return controlPlane;
+  }
+
+  public ScratchFilesystem scratch() {
+    return scratch;
+  }
+
+  public NetworkLab network() {
+    return network;
+  }
+
+  public Path originImage() {
+    return originImage;
+  }
+
+  public ManagedProcess operator() {
+    return operator;
+  }
+
+  public ManagedProcess agent() {
+    return agent;
+  }
+
+  /** MAC address of the exporter NIC, lower-case colon notation. */
+  public String exporterMac() {
+    try {
+      return Files.readString(Path.of("/sys/class/net", network.exporterInterface(), "address")).strip();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Writes a pool manifest on the lab's origin and interface, reflink backend; returns its path. */
+  public Path writePoolYaml(String name, int shelf, int replicas) {
+    return writePoolYamlWith(name, shelf, replicas, null);
+  }
+
+  /**
+   * Like {@link #writePoolYaml} with one spec line replaced by {@code override} (for example
+   * {@code "shelf: 4095"}); the key before the colon picks the line.
+   */
+  public Path writePoolYamlWith(String name, int shelf, int replicas, String override) {
+    List<String> spec = new ArrayList<>(List.of(
+        "image: " + originImage,
+        "replicas: " + replicas,
+        "interface: " + network.exporterInterface(),
+        "shelf: " + shelf));
+    if (override != null) {
+      String key = override.substring(0, override.indexOf(':'));
+      spec.replaceAll(line -> line.startsWith(key + ":") ? override : line);
+    }
+    StringBuilder yaml = new StringBuilder("apiVersion: cowherd.io/v1alpha1\nkind: AoeBootPool\nmetadata:\n  name: ")
+        .append(name).append("\n  namespace: default\nspec:\n");
+    spec.forEach(line -> yaml.append("  ").append(line).append('\n'));
+    yaml.append("  cow:\n    backend: reflink\n");
+    Path file = workDir.resolve("pool-" + name + ".yaml");
+    try {
+      Files.writeString(file, yaml);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return file;
+  }
+
+  private void killExporters() {
+    for (Exporters.Exporter e : Exporters.on(network.exporterInterface())) {
+      ProcessHandle.of(e.pid()).ifPresent(ProcessHandle::destroyForcibly);
+    }
+    for (Exporters.Exporter e : Exporters.on(network.exporterInterface())) {
+      ProcessHandle.of(e.pid()).ifPresent(h -> h.onExit().orTimeout(5, java.util.concurrent.TimeUnit.SECONDS).join());
+    }
+  }
+
+  /** Stops the components in reverse order of start; keeps going past failures and reports the first. */
+  @Override
+  public void close() {
+    RuntimeException first = null;
+    for (int i = toClose.size() - 1; i >= 0; i--) {
+      try {
+        toClose.get(i).close();
+      } catch (Exception e) {
+        if (first == null) {
+          first = new IllegalStateException("closing the lab failed", e);
+        } else {
+          first.addSuppressed(e);
+        }
+      }
+    }
+    toClose.clear();
+    if (first != null) {
+      throw first;
+    }
+  }
+
+}

@@ -1,0 +1,103 @@
+package io.cowherd.e2e.support;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A cowherd component (operator or node agent) run as a separate JVM from its jar, as in
+ * production, with its output in a log file.
+ */
+public final class ManagedProcess implements AutoCloseable {
+  private final String name;
+  private final Process process;
+  private final Path log;
+
+  private ManagedProcess(String name, Process process, Path log) {
+    this.name = name;
+    this.process = process;
+    this.log = log;
+  }
+
+  /**
+   * Starts {@code java -jar jar args…} with {@code env} added to this process's environment; stdout
+   * and stderr go to {@code log}.
+   */
+  public static ManagedProcess startJar(String name, Path jar, List<String> args, Map<String, String> env, Path log) {
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException(jar + " is missing: build with ./mvnw package first");
+    }
+    List<String> argv = new ArrayList<>();
+    argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    argv.add("--enable-native-access=ALL-UNNAMED");
+    argv.add("-XX:+UseSerialGC");
+    argv.add("-Xmx384m");
+    argv.add("-jar");
+    argv.add(jar.toString());
+    argv.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().putAll(env);
+    try {
+      Files.createDirectories(log.getParent());
+      return new ManagedProcess(name, pb.start(), log);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start " + name, e);
+    }
+  }
+
+  /** The JVM's process id. */
+  public long pid() {
+    return process.pid();
+  }
+
+  /** True while the process runs. */
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** The log file. */
+  public Path log() {
+    return log;
+  }
+
+  /** Kills the process at once (SIGKILL), as a crash would, and waits for it to be gone. */
+  public void kill() {
+    process.destroyForcibly();
+    waitGone(Duration.ofSeconds(10));
+  }
+
+  /** Stops the process with SIGTERM, then SIGKILL after {@code grace}. */
+  public void stop(Duration grace) {
+    process.destroy();
+    if (!waitGone(grace)) {
+      kill();
+    }
+  }
+
+  private boolean waitGone(Duration limit) {
+    try {
+      return process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  @Override
+  public void close() {
+    if (process.isAlive()) {
+      stop(Duration.ofSeconds(10));
+    }
+  }
+
+  @Override
+  public String toString() {
+    return name + "[pid " + process.pid() + ", log " + log + "]";
+  }
+}

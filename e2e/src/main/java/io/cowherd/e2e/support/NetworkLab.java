@@ -1,0 +1,113 @@
+package io.cowherd.e2e.support;
+
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * A private Ethernet segment for AoE tests, made only of objects this class creates and removes:
+ *
+ * <pre>
+ *   root netns                 netns cwb-ID (bridge)             netns cwc-ID-N (client N)
+ *   [cwaID] (exporter NIC) ─── [exporter] ─ br0 ─ [cN] ───────────────── [eth0]
+ * </pre>
+ *
+ * The exporter end {@code cwa<ID>} stays in the root namespace so that the node agent (which also
+ * talks to the API server on the loopback address) can run vblade on it, as on a host NIC. No
+ * address is configured anywhere: AoE is plain Ethernet (ethertype 0x88A2).
+ */
+public final class NetworkLab implements AutoCloseable {
+  private final String id;
+  private final String bridgeNs;
+  private final String exporterInterface;
+  private final List<String> clientNamespaces = new ArrayList<>();
+  private final List<String> extraBridgePorts = new ArrayList<>();
+
+  private NetworkLab(String id) {
+    this.id = id;
+    this.bridgeNs = "cwb-" + id;
+    this.exporterInterface = "cwa" + id;
+  }
+
+  /**
+   * Creates the bridge namespace and the exporter veth.
+   *
+   * @throws Commands.CommandException when {@code ip} fails (not root, no netns/veth/bridge support)
+   */
+  public static NetworkLab create() {
+    byte[] random = new byte[3];
+    new SecureRandom().nextBytes(random);
+    NetworkLab lab = new NetworkLab(HexFormat.of().formatHex(random));
+    try {
+      lab.setUp();
+    } catch (RuntimeException e) {
+      lab.close();
+      throw e;
+    }
+    return lab;
+  }
+
+  private void setUp() {
+    Commands.run("ip", "netns", "add", bridgeNs);
+    Commands.run("ip", "-n", bridgeNs, "link", "add", "br0", "type", "bridge");
+    Commands.run("ip", "-n", bridgeNs, "link", "set", "dev", "br0", "up");
+    Commands.run("ip", "link", "add", exporterInterface, "type", "veth", "peer", "name", "exporter", "netns", bridgeNs);
+    Commands.run("ip", "-n", bridgeNs, "link", "set", "dev", "exporter", "master", "br0", "up");
+    // No IPv6 autoconfiguration chatter on the test NIC; it carries AoE only.
+    Commands.exec(Commands.DEFAULT_TIMEOUT,
+        List.of("sysctl", "-q", "-w", "net.ipv6.conf." + exporterInterface + ".disable_ipv6=1"));
+    Commands.run("ip", "link", "set", "dev", exporterInterface, "up");
+  }
+
+  /** The exporter NIC in the root namespace; a pool's {@code spec.interface}. */
+  public String exporterInterface() {
+    return exporterInterface;
+  }
+
+  /** The namespace holding the bridge (for attaching taps of client VMs). */
+  public String bridgeNamespace() {
+    return bridgeNs;
+  }
+
+  /**
+   * Adds a client namespace {@code cwc-<ID>-<n>} whose {@code eth0} is a port of the bridge.
+   *
+   * @return the namespace name
+   */
+  public String addClientNamespace() {
+    int n = clientNamespaces.size();
+    String ns = "cwc-" + id + "-" + n;
+    String port = "c" + n;
+    Commands.run("ip", "netns", "add", ns);
+    clientNamespaces.add(ns);
+    Commands.run("ip", "-n", bridgeNs, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns);
+    Commands.run("ip", "-n", bridgeNs, "link", "set", "dev", port, "master", "br0", "up");
+    Commands.run("ip", "-n", ns, "link", "set", "dev", "lo", "up");
+    Commands.run("ip", "-n", ns, "link", "set", "dev", "eth0", "up");
+    return ns;
+  }
+
+  /** Adds a second exporter NIC in the root namespace on the same segment, e.g. for a rogue vblade. */
+  public String addExporterInterface() {
+    String name = "cwx" + id + extraBridgePorts.size();
+    String port = "x" + extraBridgePorts.size();
+    Commands.run("ip", "link", "add", name, "type", "veth", "peer", "name", port, "netns", bridgeNs);
+    Commands.run("ip", "-n", bridgeNs, "link", "set", "dev", port, "master", "br0", "up");
+    Commands.run("ip", "link", "set", "dev", name, "up");
+    extraBridgePorts.add(name);
+    return name;
+  }
+
+  @Override
+  public void close() {
+    for (String name : extraBridgePorts) {
+      Commands.exec(Commands.DEFAULT_TIMEOUT, List.of("ip", "link", "del", name));
+    }
+    Commands.exec(Commands.DEFAULT_TIMEOUT, List.of("ip", "link", "del", exporterInterface));
+    for (String ns : clientNamespaces) {
+      Commands.exec(Commands.DEFAULT_TIMEOUT, List.of("ip", "netns", "del", ns));
+    }
+    Commands.exec(Commands.DEFAULT_TIMEOUT, List.of("ip", "netns", "del", bridgeNs));
+  }
+}

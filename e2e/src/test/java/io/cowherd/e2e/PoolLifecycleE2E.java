@@ -1,0 +1,225 @@
+package io.cowherd.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cowherd.api.v1alpha1.AoeBootPool;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import io.cowherd.aoe.frame.AoeTarget;
+import io.cowherd.aoe.frame.MacAddress;
+import io.cowherd.aoe.initiator.AoeInitiator;
+import io.cowherd.aoe.initiator.DiscoveredTarget;
+import io.cowherd.aoe.initiator.InitiatorOptions;
+import io.cowherd.e2e.support.Commands;
+import io.cowherd.e2e.support.Exporters;
+import io.cowherd.e2e.support.Lab;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The first complete path through cowherd with real parts at every step: a real kube-apiserver and
+ * etcd, the operator and one node agent as separate JVMs, vblade on a veth whose segment reaches a
+ * client namespace through a bridge, and cowherd's own AoE initiator in that client namespace.
+ * Steps run in order and share one lab.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PoolLifecycleE2E {
+  private static final int SHELF = 7;
+  private static final String POOL = "lab";
+  private static final String NS = "default";
+
+  private Lab lab;
+  private AoeInitiator client;
+  private byte[] origin;
+
+  @BeforeAll
+  void startLab() throws Exception {
+    lab = Lab.start(Path.of("target", "e2e-pool-lifecycle"), 32);
+    client = AoeInitiator.openInNamespace(lab.network().addClientNamespace(), "eth0", InitiatorOptions.defaults());
+    origin = Files.readAllBytes(lab.originImage());
+  }
+
+  @AfterAll
+  void stopLab() {
+    if (client != null) {
+      client.close();
+    }
+    if (lab != null) {
+      lab.close();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void applyingAPoolOfThreeMakesThreeServingSlotsAndAReadyPool() throws Exception {
+    long started = System.nanoTime();
+    lab.controlPlane().kubectlOk("apply", "-f", lab.writePoolYaml(POOL, SHELF, 3).toString());
+    awaitPoolReady(3, Duration.ofSeconds(90));
+    System.out.printf("[measure] kubectl apply -> pool Ready, replicas 3: %.2f s%n", (System.nanoTime() - started) / 1e9);
+    System.out.println(lab.controlPlane().kubectlOk("get", "aoebootpools,aoebootslots", "-n", NS));
+    assertThat(slots()).extracting(s -> s.getStatus().getPhase()).containsOnly(SlotPhase.Serving).hasSize(3);
+  }
+
+  @Test
+  @Order(2)
+  void discoveryFindsExactlyTheThreeTargetsEachFromOneMacAndSlotZeroServesTheImage() throws Exception {
+    List<DiscoveredTarget> found = client.discover(Duration.ofSeconds(2));
+    assertThat(found).extracting(d -> d.target().toString()).containsExactlyInAnyOrder("e7.0", "e7.1", "e7.2");
+    assertThat(found).extracting(DiscoveredTarget::mac).containsOnly(MacAddress.parse(lab.exporterMac()));
+    assertThat(client.identify(target(0)).sectorCount()).isEqualTo(origin.length / 512L);
+    long t0 = System.nanoTime();
+    byte[] whole = client.read(target(0), 0, origin.length / 512);
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    System.out.printf("[measure] full read of e7.0 (%d MiB): %.2f s, %.1f MB/s%n",
+        origin.length >> 20, seconds, origin.length / seconds / 1e6);
+    assertThat(Arrays.equals(whole, origin)).as("slot 0 serves the origin byte for byte").isTrue();
+  }
+
+  @Test
+  @Order(3)
+  void writesToSlotOneStayInSlotOne() throws Exception {
+    byte[] written = new byte[8 * 512];
+    new Random(42).nextBytes(written);
+    long lba = 1000;
+    client.write(target(1), lba, written);
+    assertThat(client.read(target(1), lba, 8)).isEqualTo(written);
+    byte[] originPart = Arrays.copyOfRange(origin, (int) lba * 512, (int) lba * 512 + written.length);
+    assertThat(client.read(target(0), lba, 8)).as("slot 0 unchanged").isEqualTo(originPart);
+    assertThat(client.read(target(2), lba, 8)).as("slot 2 unchanged").isEqualTo(originPart);
+    assertThat(Files.readAllBytes(lab.originImage())).as("origin file unchanged").isEqualTo(origin);
+    Path slotOneStore = Path.of(slots().get(1).getStatus().getCowStorePath());
+    byte[] stored = Files.readAllBytes(slotOneStore);
+    assertThat(Arrays.copyOfRange(stored, (int) lba * 512, (int) lba * 512 + written.length))
+        .as("the write is in slot 1's COW store %s", slotOneStore).isEqualTo(written);
+  }
+
+  @Test
+  @Order(4)
+  void scalingToOneRemovesTheHighestSlotsWithTheirExportersAndCowStores() throws Exception {
+    List<String> cowStores = slots().stream().map(s -> s.getStatus().getCowStorePath()).toList();
+    lab.controlPlane().kubectlOk("scale", "aoebootpool/" + POOL, "-n", NS, "--replicas=1");
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+      assertThat(slots()).extracting(s -> s.getMetadata().getName()).containsExactly(POOL + "-0");
+      assertThat(Exporters.on(lab.network().exporterInterface())).extracting(Exporters.Exporter::target)
+          .containsExactly("e7.0");
+      AoeBootPool pool = pool();
+      assertThat(pool.getStatus().getReplicas()).isEqualTo(1);
+      assertThat(pool.getStatus().getReadyReplicas()).isEqualTo(1);
+    });
+    assertThat(Path.of(cowStores.get(0))).exists();
+    assertThat(Path.of(cowStores.get(1))).doesNotExist();
+    assertThat(Path.of(cowStores.get(2))).doesNotExist();
+    assertThat(client.read(target(0), 0, 8)).isEqualTo(Arrays.copyOf(origin, 8 * 512));
+  }
+
+  @Test
+  @Order(5)
+  void aKilledExporterServesAgainWithinFiveSecondsAndCountsARestart() throws Exception {
+    long pid = Exporters.on(lab.network().exporterInterface()).getFirst().pid();
+    Commands.run("kill", "-KILL", Long.toString(pid));
+    long killed = System.nanoTime();
+    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).untilAsserted(() ->
+        assertThat(Exporters.on(lab.network().exporterInterface()))
+            .singleElement().extracting(Exporters.Exporter::pid).isNotEqualTo(pid));
+    assertThat(client.read(target(0), 0, 8)).isEqualTo(Arrays.copyOf(origin, 8 * 512));
+    System.out.printf("[measure] SIGKILLed exporter serving again after %.2f s%n", (System.nanoTime() - killed) / 1e9);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      AoeBootSlot slot = slots().getFirst();
+      assertThat(slot.getStatus().getRestarts()).isEqualTo(1);
+      assertThat(slot.getStatus().getPhase()).isEqualTo(SlotPhase.Serving);
+    });
+  }
+
+  @Test
+  @Order(6)
+  void deletingThePoolLeavesNoExporterCowStoreOrSlot() throws Exception {
+    lab.controlPlane().kubectlOk("delete", "aoebootpool/" + POOL, "-n", NS, "--wait=false");
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+      assertThat(slots()).isEmpty();
+      assertThat(lab.controlPlane().client().resources(AoeBootPool.class).inNamespace(NS).withName(POOL).get()).isNull();
+    });
+    assertThat(Exporters.on(lab.network().exporterInterface())).isEmpty();
+    assertThat(cowStoreFiles()).isEmpty();
+  }
+
+  @Test
+  @Order(7)
+  void invalidPoolsAreRejectedAtAdmissionNamingTheFieldAndTheHostIsUnchanged() throws Exception {
+    Map<String, String> cases = Map.of(
+        "shelf: 4095", "spec.shelf",
+        "shelf: 65535", "spec.shelf",
+        "replicas: 256", "spec.replicas",
+        "replicas: -1", "spec.replicas",
+        "interface: \"eth0;reboot\"", "spec.interface",
+        "image: relative/disk.img", "spec.image");
+    for (Map.Entry<String, String> c : cases.entrySet()) {
+      Path yaml = lab.writePoolYamlWith("bad", SHELF + 1, 1, c.getKey());
+      Commands.Result r = lab.controlPlane().kubectl("apply", "-f", yaml.toString());
+      assertThat(r.exitCode()).as("apply with %s must fail", c.getKey()).isNotZero();
+      assertThat(r.stderr()).as("rejection of %s names the field", c.getKey()).contains(c.getValue());
+    }
+    assertThat(lab.controlPlane().client().resources(AoeBootPool.class).inNamespace(NS).list().getItems()).isEmpty();
+    assertThat(Exporters.on(lab.network().exporterInterface())).isEmpty();
+    assertThat(cowStoreFiles()).isEmpty();
+  }
+
+  @Test
+  @Order(8)
+  void measureApplyToReadyForThirtyTwoReplicas() throws Exception {
+    long started = System.nanoTime();
+    lab.controlPlane().kubectlOk("apply", "-f", lab.writePoolYaml(POOL, SHELF, 32).toString());
+    awaitPoolReady(32, Duration.ofSeconds(240));
+    System.out.printf("[measure] kubectl apply -> pool Ready, replicas 32: %.2f s%n", (System.nanoTime() - started) / 1e9);
+    assertThat(client.discover(Duration.ofSeconds(2))).hasSize(32);
+    lab.controlPlane().kubectlOk("delete", "aoebootpool/" + POOL, "-n", NS, "--wait=true", "--timeout=120s");
+    assertThat(Exporters.on(lab.network().exporterInterface())).isEmpty();
+  }
+
+  private static AoeTarget target(int slot) {
+    return new AoeTarget(SHELF, slot);
+  }
+
+  private void awaitPoolReady(int replicas, Duration limit) {
+    await().atMost(limit).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+      AoeBootPool pool = pool();
+      assertThat(pool.getStatus()).isNotNull();
+      assertThat(pool.getStatus().getReadyReplicas()).isEqualTo(replicas);
+      assertThat(pool.getStatus().getConditions())
+          .anySatisfy(c -> {
+            assertThat(c.getType()).isEqualTo("Ready");
+            assertThat(c.getStatus()).isEqualTo("True");
+          });
+    });
+  }
+
+  private AoeBootPool pool() {
+    return lab.controlPlane().client().resources(AoeBootPool.class).inNamespace(NS).withName(POOL).get();
+  }
+
+  private List<AoeBootSlot> slots() {
+    return lab.controlPlane().client().resources(AoeBootSlot.class).inNamespace(NS).list().getItems().stream()
+        .sorted(java.util.Comparator.comparingInt(s -> s.getSpec().getSlot()))
+        .toList();
+  }
+
+  private List<Path> cowStoreFiles() throws Exception {
+    try (Stream<Path> files = Files.walk(lab.scratch().stateDir())) {
+      return files.filter(Files::isRegularFile).toList();
+    }
+  }
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages cowherd's demo and tests use on this host. Idempotent: when every
+# package is present it only checks and returns.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=hack/lib.sh
+source "$here/lib.sh"
+require_root "hack/install-deps.sh"
+
+packages=(
+  vblade          # the AoE exporter (vblade(8))
+  util-linux      # losetup, mount
+  e2fsprogs       # mkfs.ext4 -d for demo images, filefrag for reflink usage
+  xfsprogs        # mkfs.xfs -m reflink=1 for the reflink state dir
+  btrfs-progs     # alternative reflink state dir
+  iproute2        # ip netns, veth, bridge for test networks
+  kmod            # modprobe
+  procps          # ps, pgrep for diagnostics
+)
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if (( ${#missing[@]} > 0 )); then
+  echo "cowherd: installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v go >/dev/null 2>&1 && [[ ! -x /usr/local/go/bin/go ]]; then
+  echo "cowherd: Go is required to build the pinned Kubernetes test binaries (hack/kube-test-binaries.sh); install Go 1.24 or newer" >&2
+  exit 1
+fi
+use_jdk25
