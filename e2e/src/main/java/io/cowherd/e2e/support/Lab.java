@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +20,8 @@ import java.util.Map;
 public final class Lab implements AutoCloseable {
   /** The Node object the agent runs as. */
   public static final String NODE = "cowherd-e2e-node";
+  /** JOSDK controller name of the node agent (logged as "'NAME' controller started"). */
+  private static final String AGENT_CONTROLLER = "aoebootslot-agent";
 
   private final Path workDir;
   private final Path repo;
@@ -89,6 +92,7 @@ public final class Lab implements AutoCloseable {
         List.of(), env, workDir.resolve("logs/operator.log"));
     toClose.add(operator);
     agent = startAgent();
+    operator.awaitLogLine("cowherd operator started", Duration.ofSeconds(60));
   }
 
   /** Starts (or restarts) the node agent for {@link #NODE}. */
@@ -100,6 +104,7 @@ public final class Lab implements AutoCloseable {
         workDir.resolve("logs/node-agent-" + System.currentTimeMillis() + ".log"));
     toClose.add(p);
     agent = p;
+    p.awaitLogLine("'" + AGENT_CONTROLLER + "' controller started", Duration.ofSeconds(60));
     return p;
   }
 

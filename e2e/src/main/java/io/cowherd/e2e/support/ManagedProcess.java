@@ -66,6 +66,20 @@ public final class ManagedProcess implements AutoCloseable {
     return log;
   }
 
+  /**
+   * Waits until the log contains {@code marker} (the component's own "started" line), so that
+   * measurements start once its informers are synced.
+   *
+   * @throws IllegalStateException if the process exits first or {@code limit} passes
+   */
+  public void awaitLogLine(String marker, Duration limit) {
+    org.awaitility.Awaitility.await(name + " to log '" + marker + "'")
+        .atMost(limit)
+        .pollInterval(Duration.ofMillis(100))
+        .failFast(name + " exited; see " + log, () -> !process.isAlive())
+        .until(() -> Files.readString(log).contains(marker));
+  }
+
   /** Kills the process at once (SIGKILL), as a crash would, and waits for it to be gone. */
   public void kill() {
     process.destroyForcibly();
