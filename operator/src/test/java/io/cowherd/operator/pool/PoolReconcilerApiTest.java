@@ -1,6 +1,7 @@
 package io.cowherd.operator.pool;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.cowherd.api.Names;
@@ -21,6 +22,7 @@ import io.fabric8.kubernetes.api.model.KubernetesResourceList;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import io.javaoperatorsdk.operator.Operator;
@@ -256,17 +258,15 @@ class PoolReconcilerApiTest {
   }
 
   @Test
-  void poolWithoutSpecIsDegradedWithInvalidSpec() {
+  void poolWithoutSpecIsRejectedAtAdmission() {
     cluster.createNamespace("no-spec");
     AoeBootPool pool = new AoeBootPool();
     pool.setMetadata(new ObjectMetaBuilder().withNamespace("no-spec").withName("empty").build());
-    client.resource(pool).create();
 
-    await().atMost(TIMEOUT).untilAsserted(() -> {
-      AoeBootPool seen = pool("no-spec", "empty");
-      assertCondition(seen, "Degraded", "True", "InvalidSpec");
-      assertThat(condition(seen, "Degraded").getMessage()).isEqualTo("spec is missing");
-    });
+    assertThatThrownBy(() -> client.resource(pool).create())
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("spec is required");
+    assertThat(pool("no-spec", "empty")).isNull();
   }
 
   @Test
