@@ -15,6 +15,7 @@ packages=(
   btrfs-progs     # alternative reflink state dir
   iproute2        # ip netns, veth, bridge for test networks
   kmod            # modprobe
+  dmsetup         # device-mapper snapshot backend
   procps          # ps, pgrep for diagnostics
 )
 missing=()
