@@ -17,6 +17,11 @@ public class AoeBootPoolSpec {
   public static final int LINUX_IGNORED_SHELF = 4095;
   /** Most slots in a pool: slots 0..254; 255 is the AoE broadcast slot (AoE spec rev 11, 3.1). */
   public static final int MAX_REPLICAS = 255;
+  /**
+   * Interface names: 1 to 15 characters (IFNAMSIZ − 1, linux/if.h) of [A-Za-z0-9._-]; not starting
+   * with '-' (vblade would read it as an option) or '.'.
+   */
+  public static final String INTERFACE_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9._-]{0,14}$";
 
   /** Absolute host path of the origin image; must lie under one of the agent's allowed image roots. */
   @Required
@@ -25,6 +30,10 @@ public class AoeBootPoolSpec {
   @ValidationRule(
       value = "!self.matches('(^|/)[.][.](/|$)')",
       message = "image must not contain a '..' path segment")
+  @ValidationRule(
+      value = "self == oldSelf",
+      message = "image is immutable: serving another origin under the same targets would hand clients a disk"
+          + " that does not match their COW data; create a new pool")
   private String image;
 
   /** Number of client slots (targets e<shelf>.0 .. e<shelf>.<replicas-1>), 0 to 255. */
@@ -33,9 +42,9 @@ public class AoeBootPoolSpec {
   @Max(MAX_REPLICAS)
   private Integer replicas = 1;
 
-  /** Host network interface vblade binds to: 1 to 15 characters of [A-Za-z0-9._-]. */
+  /** Host network interface vblade binds to: 1 to 15 characters of [A-Za-z0-9._-], not starting with '-' or '.'. */
   @Required
-  @Pattern("^[A-Za-z0-9._-]{1,15}$")
+  @Pattern(INTERFACE_PATTERN)
   @JsonProperty("interface")
   private String interfaceName;
 
@@ -44,9 +53,15 @@ public class AoeBootPoolSpec {
   @Min(0)
   @Max(MAX_SHELF)
   @ValidationRule(value = "self != 4095", message = "shelf 4095 is ignored by the Linux aoe initiator")
+  @ValidationRule(
+      value = "self == oldSelf",
+      message = "shelf is immutable: changing it would move every client's target; create a new pool")
   private Integer shelf;
 
-  /** COW store settings for every slot. */
+  /** COW store settings for every slot; immutable (existing COW stores were made with them). */
+  @ValidationRule(
+      value = "self == oldSelf",
+      message = "cow is immutable: existing COW stores were made with these settings; create a new pool")
   private CowSpec cow = new CowSpec();
 
   public String getImage() {

@@ -5,6 +5,7 @@ import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import java.util.Objects;
 
@@ -15,6 +16,7 @@ import java.util.Objects;
 public class AoeBootSlotSpec {
   /** Name of the owning pool. */
   @Required
+  @Size(min = 1, max = 52)
   @ValidationRule(value = "self == oldSelf", message = "pool is immutable")
   private String pool;
 
@@ -40,13 +42,14 @@ public class AoeBootSlotSpec {
 
   /** Absolute host path of the origin image. */
   @Required
+  @Size(min = 2, max = 4096)
   @Pattern("^/[^\\x00]*$")
   @ValidationRule(value = "!self.matches('(^|/)[.][.](/|$)')", message = "image must not contain a '..' path segment")
   private String image;
 
   /** Host network interface vblade binds to. */
   @Required
-  @Pattern("^[A-Za-z0-9._-]{1,15}$")
+  @Pattern(AoeBootPoolSpec.INTERFACE_PATTERN)
   @JsonProperty("interface")
   private String interfaceName;
 

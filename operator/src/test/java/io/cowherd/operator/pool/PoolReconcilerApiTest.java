@@ -132,10 +132,14 @@ class PoolReconcilerApiTest {
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("update", "boot")).containsExactly(0, 1));
     List<String> uids = slots("update", "boot").stream().map(s -> s.getMetadata().getUid()).toList();
 
-    Cluster.mergePatch(pools("update").withName("boot"), Map.of("spec", Map.of("image", "/srv/images/v2.img", "interface", "enp3s0")));
+    assertThatThrownBy(() -> Cluster.mergePatch(pools("update").withName("boot"),
+            Map.of("spec", Map.of("image", "/srv/images/v2.img"))))
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("image is immutable");
+    Cluster.mergePatch(pools("update").withName("boot"), Map.of("spec", Map.of("interface", "enp3s0")));
 
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slots("update", "boot")).allSatisfy(s -> {
-      assertThat(s.getSpec().getImage()).isEqualTo("/srv/images/v2.img");
+      assertThat(s.getSpec().getImage()).isEqualTo("/srv/images/origin.img");
       assertThat(s.getSpec().getInterface()).isEqualTo("enp3s0");
       assertThat(s.getSpec().getNodeName()).isEqualTo(NODE);
     }));
