@@ -4,6 +4,7 @@ import io.cowherd.aoe.frame.AoeTarget;
 import io.cowherd.aoe.initiator.AoeInitiator;
 import io.cowherd.aoe.initiator.DiscoveredTarget;
 import io.cowherd.aoe.initiator.InitiatorOptions;
+import io.cowherd.e2e.support.BootImage;
 import io.cowherd.e2e.support.Lab;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,11 +32,15 @@ public final class Demo implements Callable<Integer> {
   @Option(names = "--keep", description = "Keep everything running until Ctrl-C, and print how to reach it.")
   boolean keep;
 
-  @Option(names = "--work-dir", description = "Where logs, kubeconfig and the scratch filesystem go (default: ${DEFAULT-VALUE}).")
-  Path workDir = Path.of("/tmp/cowherd-demo");
+  @Option(names = "--work-dir", description = "Where logs, kubeconfig and the scratch filesystem go (default: a new /tmp/cowherd-demo-* directory).")
+  Path workDir;
 
   @Option(names = "--origin-mib", description = "Size of the demo origin image in MiB (default: ${DEFAULT-VALUE}).")
   int originMiB = 64;
+
+  @Option(names = "--boot-client", description = "Use the bootable image of hack/make-boot-image.sh as the origin, "
+      + "then boot one diskless client VM (QEMU, iPXE sanboot) from slot 0 and show its console marker.")
+  boolean bootClient;
 
   public static void main(String[] args) {
     System.exit(new CommandLine(new Demo()).execute(args));
@@ -46,15 +51,24 @@ public final class Demo implements Callable<Integer> {
     if (repo != null) {
       System.setProperty("cowherd.repo", repo.toAbsolutePath().toString());
     }
+    if (workDir == null) {
+      workDir = Files.createTempDirectory("cowherd-demo-");
+    }
     step("starting kube-apiserver + etcd, the operator and a node agent (work dir " + workDir + ")");
-    Lab lab = Lab.start(workDir, originMiB);
+    Lab lab = bootClient ? Lab.startWithOrigin(workDir, bootImage()) : Lab.start(workDir, originMiB);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       lab.close();
+      System.out.println("cowherd demo: stopped; exporters, scratch filesystem, test network and control plane"
+          + " removed (logs kept in " + workDir.resolve("logs") + ")");
       stopped.countDown();
     }, "demo-cleanup"));
     try {
       run(lab);
+      if (bootClient) {
+        step("booting a diskless client from slot 0 of pool lab");
+        ClientBootStep.bootSlotZero(lab, "lab", workDir.resolve("logs"));
+      }
     } catch (Exception | AssertionError e) {
       System.err.println("cowherd demo FAILED: " + e.getMessage());
       System.err.println("logs: " + workDir.resolve("logs"));
@@ -69,6 +83,11 @@ public final class Demo implements Callable<Integer> {
       stopped.await();
     }
     return 0;
+  }
+
+  private Path bootImage() {
+    System.out.println("building (or reusing) the bootable origin image: hack/make-boot-image.sh");
+    return BootImage.cached(Lab.findRepo(), originMiB);
   }
 
   private void run(Lab lab) throws Exception {

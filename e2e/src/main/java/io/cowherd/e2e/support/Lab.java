@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Everything one end-to-end run needs on this host, started in order and closed in reverse: a local
@@ -44,12 +45,26 @@ public final class Lab implements AutoCloseable {
    * @throws IllegalStateException when not root, or a binary or jar is missing (message names it)
    */
   public static Lab start(Path workDir, int originMiB) {
+    return start(workDir, images -> OriginImages.ext4(images.resolve("origin.img"), originMiB, 1));
+  }
+
+  /**
+   * Starts a lab whose origin is a copy of {@code originTemplate} (for example the bootable image
+   * of {@link BootImage#cached}) instead of a fresh ext4 image.
+   *
+   * @throws IllegalStateException when not root, or a binary or jar is missing (message names it)
+   */
+  public static Lab startWithOrigin(Path workDir, Path originTemplate) {
+    return start(workDir, images -> OriginImages.copyOf(originTemplate, images.resolve("origin.img")));
+  }
+
+  private static Lab start(Path workDir, UnaryOperator<Path> makeOriginInImages) {
     if (!"root".equals(System.getProperty("user.name"))) {
       throw new IllegalStateException("the cowherd lab needs root (mount, network namespaces, vblade); run as root");
     }
     Lab lab = new Lab(workDir, findRepo());
     try {
-      lab.startAll(originMiB);
+      lab.startAll(makeOriginInImages);
     } catch (RuntimeException e) {
       lab.close();
       throw e;
@@ -71,7 +86,7 @@ public final class Lab implements AutoCloseable {
     throw new IllegalStateException("cannot find the cowherd repository above " + Path.of("").toAbsolutePath());
   }
 
-  private void startAll(int originMiB) {
+  private void startAll(UnaryOperator<Path> makeOriginInImages) {
     try {
       Files.createDirectories(workDir);
     } catch (IOException e) {
@@ -83,7 +98,7 @@ public final class Lab implements AutoCloseable {
     controlPlane.createReadyNode(NODE, Map.of("kubernetes.io/hostname", NODE));
     scratch = ScratchFilesystem.createXfs(workDir, 4L << 30);
     toClose.add(scratch);
-    originImage = OriginImages.ext4(scratch.images().resolve("origin.img"), originMiB, 1);
+    originImage = makeOriginInImages.apply(scratch.images());
     network = NetworkLab.create();
     toClose.add(network);
     toClose.add(this::killExporters);

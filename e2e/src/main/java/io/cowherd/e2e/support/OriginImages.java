@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Random;
 
 /** Makes origin disk images for tests and the demo. */
@@ -33,6 +34,20 @@ public final class OriginImages {
       return image;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Copies {@code template} (for example a bootable image) to {@code image}, replacing it.
+   *
+   * @return the image path
+   */
+  public static Path copyOf(Path template, Path image) {
+    try {
+      Files.copy(template, image, StandardCopyOption.REPLACE_EXISTING);
+      return image;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot copy " + template + " to " + image, e);
     }
   }
 }

@@ -1,0 +1,90 @@
+package io.cowherd.e2e.support;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * The bootable origin image that {@code hack/make-boot-image.sh} builds (SYSLINUX MBR, a FAT
+ * partition with Debian's kernel and a busybox initramfs that loads {@code aoe}), cached between
+ * runs, and the client marker its initramfs keeps on every client's disk.
+ *
+ * <p>Layout the script documents and this class relies on: the last {@link #MARKER_AREA_SECTORS}
+ * sectors of the disk lie outside every partition; a client keeps one text line, {@code
+ * COWHERD-CLIENT-MARKER target=e<shelf>.<slot> mac=<mac> boot=<n>}, zero-padded, in the first
+ * sector of that area.
+ */
+public final class BootImage {
+  /** Sectors (512 bytes) at the end of the disk reserved for client markers: 1 MiB. */
+  public static final int MARKER_AREA_SECTORS = 2048;
+  /** Bytes per sector. */
+  public static final int SECTOR_BYTES = 512;
+  /** Time limit for the build, which may install Debian packages first. */
+  public static final Duration BUILD_TIMEOUT = Duration.ofMinutes(15);
+
+  private BootImage() {}
+
+  /**
+   * Returns the cached bootable image of {@code sizeMiB} MiB, building it with {@code
+   * hack/make-boot-image.sh} when it is missing or out of date (the script decides; a second call
+   * does nothing). The cache directory is {@code $COWHERD_CACHE_DIR/boot-image}, default {@code
+   * ~/.cache/cowherd/boot-image}.
+   *
+   * @throws Commands.CommandException when the script fails (its stderr is in the message)
+   */
+  public static Path cached(Path repo, int sizeMiB) {
+    Path image = cacheDir().resolve("cowherd-boot-" + sizeMiB + "MiB.img");
+    Commands.run(BUILD_TIMEOUT, repo.resolve("hack/make-boot-image.sh").toString(), image.toString(),
+        Integer.toString(sizeMiB));
+    return image;
+  }
+
+  /** Where built images are kept between runs. */
+  public static Path cacheDir() {
+    String configured = System.getenv("COWHERD_CACHE_DIR");
+    Path base = configured != null && !configured.isBlank()
+        ? Path.of(configured)
+        : Path.of(System.getProperty("user.home"), ".cache", "cowherd");
+    return base.resolve("boot-image");
+  }
+
+  /** Sector number of the client marker on a disk of {@code sizeSectors} sectors. */
+  public static long markerSector(long sizeSectors) {
+    return sizeSectors - MARKER_AREA_SECTORS;
+  }
+
+  /**
+   * The client marker line stored in {@code disk} (an origin image or a slot's COW store), or
+   * empty when the marker sector holds no marker (all zeros on a fresh origin).
+   */
+  public static Optional<String> readMarker(Path disk) {
+    byte[] sector = markerSectorBytes(disk);
+    String text = new String(sector, StandardCharsets.US_ASCII);
+    int end = text.indexOf('\n');
+    String line = end >= 0 ? text.substring(0, end) : text.replace("\0", "");
+    return line.startsWith("COWHERD-CLIENT-MARKER") ? Optional.of(line) : Optional.empty();
+  }
+
+  /** The raw marker sector of {@code disk}. */
+  public static byte[] markerSectorBytes(Path disk) {
+    try (RandomAccessFile file = new RandomAccessFile(disk.toFile(), "r")) {
+      long sizeSectors = Files.size(disk) / SECTOR_BYTES;
+      byte[] sector = new byte[SECTOR_BYTES];
+      file.seek(markerSector(sizeSectors) * SECTOR_BYTES);
+      file.readFully(sector);
+      return sector;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the marker sector of " + disk, e);
+    }
+  }
+
+  /** The marker line a client with {@code mac} writes on its {@code boot}-th boot from {@code target}. */
+  public static String expectedMarker(String target, String mac, int boot) {
+    return "COWHERD-CLIENT-MARKER target=" + target + " mac=" + mac + " boot=" + boot;
+  }
+}
