@@ -17,6 +17,17 @@ packages=(
   kmod            # modprobe
   dmsetup         # device-mapper snapshot backend
   procps          # ps, pgrep for diagnostics
+  # Kernel tests (dm-snapshot, the Linux aoe initiator) in a QEMU guest, and diskless boot tests:
+  qemu-system-x86   # the guest and the diskless clients (TCG)
+  linux-image-amd64 # Debian's kernel, which has dm_snapshot and aoe modules
+  busybox-static    # guest and client initramfs
+  cpio              # initramfs archives
+  ipxe              # ipxe.lkrn: the clients' network boot firmware (sanboot aoe:)
+  syslinux          # boot loader of the bootable origin image
+  syslinux-common
+  mtools            # FAT partition contents without mounting
+  dosfstools        # mkfs.fat
+  fdisk             # partition table of the bootable origin image
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -27,8 +38,8 @@ done
 if (( ${#missing[@]} > 0 )); then
   echo "cowherd: installing Debian packages: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if ! command -v go >/dev/null 2>&1 && [[ ! -x /usr/local/go/bin/go ]]; then
   echo "cowherd: Go is required to build the pinned Kubernetes test binaries (hack/kube-test-binaries.sh); install Go 1.24 or newer" >&2
