@@ -2,6 +2,8 @@ package io.cowherd.operator;
 
 import io.cowherd.operator.config.OperatorCommand;
 import io.cowherd.operator.config.OperatorConfig;
+import io.cowherd.operator.http.HttpEndpoints;
+import io.cowherd.operator.metrics.CowherdMetrics;
 import io.cowherd.operator.node.NodeGoneSlotReleaser;
 import io.cowherd.operator.placement.NodePicker;
 import io.cowherd.operator.pool.PoolEventRecorder;
@@ -10,9 +12,15 @@ import io.cowherd.operator.pool.PoolReconciler;
 import io.cowherd.operator.pool.SlotSetExecutor;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.javaoperatorsdk.operator.Operator;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -22,19 +30,19 @@ import picocli.CommandLine;
 /**
  * Entry point of the operator: reads {@link OperatorConfig} once, builds the Kubernetes client
  * (fabric8 default configuration: in-cluster service account, or {@code KUBECONFIG} /
- * {@code ~/.kube/config}), registers {@link PoolReconciler} and runs until the JVM is stopped.
- * Wiring only.
+ * {@code ~/.kube/config}) and the {@link OperatorRuntime}, serves the health and metrics
+ * endpoints when a port is configured, and runs until the JVM is stopped. Wiring only.
  */
 public final class Main {
   /** System property the logback configuration reads for the root level. */
   public static final String LOG_LEVEL_PROPERTY = "cowherd.log.level";
-  /** Time given to running reconciliations when the JVM stops. */
-  private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(10);
+  /** System property the logback configuration reads for the log format ({@code text} or {@code json}). */
+  public static final String LOG_FORMAT_PROPERTY = "cowherd.log.format";
 
   private Main() {}
 
   /**
-   * Runs the operator. Exit status 2 on a bad command line.
+   * Runs the operator. Exit status 2 on a bad command line, 1 when the HTTP port cannot be bound.
    *
    * @param args see {@code --help}
    * @throws InterruptedException when the main thread is interrupted while the operator runs
@@ -54,20 +62,47 @@ public final class Main {
     }
     OperatorConfig config = parsed.get();
     System.setProperty(LOG_LEVEL_PROPERTY, config.logLevel());
+    System.setProperty(LOG_FORMAT_PROPERTY, config.logFormat());
     Logger log = LoggerFactory.getLogger(Main.class);
 
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    bindJvmMetrics(registry);
     KubernetesClient client = new KubernetesClientBuilder().build();
-    Operator operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(true));
-    operator.register(newReconciler(config, client, Clock.systemUTC()), c -> {
-      if (!config.watchesAllNamespaces()) {
-        c.settingNamespaces(config.namespaces());
+    OperatorRuntime runtime = new OperatorRuntime(config, client, registry, Clock.systemUTC(), true);
+    HttpEndpoints http = null;
+    if (config.httpPort().isPresent()) {
+      try {
+        http = HttpEndpoints.start(config.httpPort().getAsInt(), runtime.health(),
+            config.metrics() ? Optional.of(registry) : Optional.empty());
+      } catch (IOException e) {
+        log.error("Cannot serve HTTP on port {}: {}", config.httpPort().getAsInt(), e.toString());
+        System.exit(1);
+        return;
       }
-    });
-    operator.installShutdownHook(SHUTDOWN_GRACE);
-    operator.start();
-    log.info("cowherd operator started: namespaces {}, agent node selector {}",
-        config.watchesAllNamespaces() ? "all" : config.namespaces(), config.agentNodeSelector());
+    }
+    HttpEndpoints endpoints = http;
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      runtime.operator().stop();
+      client.close();
+      if (endpoints != null) {
+        endpoints.close();
+      }
+    }, "operator-shutdown"));
+    runtime.start();
+    log.info("cowherd operator started: namespaces {}, agent node selector {}, leader election {}, node agent DaemonSet {}",
+        config.watchesAllNamespaces() ? "all" : config.namespaces(), config.agentNodeSelector(),
+        config.leaderElection() ? "on (Lease " + config.operatorNamespace() + "/" + config.leaseName() + ")" : "off",
+        config.agent().map(a -> config.operatorNamespace() + "/" + a.daemonSetName() + " (" + a.image() + ")")
+            .orElse("not managed"));
     new CountDownLatch(1).await();
+  }
+
+  private static void bindJvmMetrics(PrometheusMeterRegistry registry) {
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
   }
 
   /**
@@ -79,8 +114,22 @@ public final class Main {
    * @param clock time source for status and Events
    */
   public static PoolReconciler newReconciler(OperatorConfig config, KubernetesClient client, Clock clock) {
+    return newReconciler(config, client, CowherdMetrics.discarding(), clock);
+  }
+
+  /**
+   * Builds the pool reconciler with its collaborators.
+   *
+   * @param config operator settings
+   * @param client client for slot writes, Node reads and Events
+   * @param metrics where pool and slot gauges and reconcile errors go
+   * @param clock time source for status and Events
+   */
+  public static PoolReconciler newReconciler(OperatorConfig config, KubernetesClient client, CowherdMetrics metrics,
+      Clock clock) {
     PoolEventRecorder events = new PoolEventRecorder(client, clock);
     SlotSetExecutor executor = new SlotSetExecutor(client, new NodeGoneSlotReleaser(client), events);
-    return new PoolReconciler(new NodePicker(config.agentNodeSelector()), new PoolObserver(), executor, events, clock);
+    return new PoolReconciler(new NodePicker(config.agentNodeSelector()), new PoolObserver(), executor, events, metrics,
+        clock);
   }
 }

@@ -36,6 +36,17 @@ class PackageDependencyTest {
     "config, io.cowherd.operator.pool",
     "pool, io.cowherd.agent",
     "pool, io.cowherd.aoe",
+    "pool, io.cowherd.operator.agent",
+    "pool, io.cowherd.operator.http",
+    "agent, io.cowherd.operator.pool",
+    "agent, io.cowherd.operator.http",
+    "agent, io.cowherd.operator.metrics",
+    "metrics, io.fabric8.kubernetes.client",
+    "metrics, io.javaoperatorsdk",
+    "metrics, io.cowherd.operator.",
+    "http, io.fabric8",
+    "http, io.javaoperatorsdk",
+    "http, io.cowherd.operator.pool",
   })
   void packageDoesNotImport(String pkg, String forbidden) throws IOException {
     List<String> offenders = new ArrayList<>();

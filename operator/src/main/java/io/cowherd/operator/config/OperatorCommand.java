@@ -6,10 +6,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -54,6 +56,48 @@ public final class OperatorCommand implements Callable<OperatorConfig> {
       description = "Root log level: TRACE, DEBUG, INFO, WARN, ERROR (env COWHERD_LOG_LEVEL). Default: ${DEFAULT-VALUE}.")
   private String logLevel;
 
+  @Option(
+      names = "--log-format",
+      defaultValue = "${env:COWHERD_LOG_FORMAT:-text}",
+      description = "Log format: text, or json for one JSON object per line (env COWHERD_LOG_FORMAT). Default: ${DEFAULT-VALUE}.")
+  private String logFormat;
+
+  @Option(
+      names = "--operator-namespace",
+      defaultValue = "${env:POD_NAMESPACE}",
+      description = "Namespace the operator runs in, for the Lease and the agent DaemonSet (env POD_NAMESPACE, "
+          + "set from the downward API by the Helm chart).")
+  private String operatorNamespace;
+
+  @Option(
+      names = "--leader-election",
+      defaultValue = "${env:COWHERD_LEADER_ELECTION:-false}",
+      arity = "0..1",
+      description = "Elect one active replica through a Lease in the operator namespace (env COWHERD_LEADER_ELECTION). "
+          + "Default: ${DEFAULT-VALUE}.")
+  private boolean leaderElection;
+
+  @Option(
+      names = "--lease-name",
+      defaultValue = "${env:COWHERD_LEASE_NAME:-" + OperatorConfig.DEFAULT_LEASE_NAME + "}",
+      description = "Name of the leader election Lease (env COWHERD_LEASE_NAME). Default: ${DEFAULT-VALUE}.")
+  private String leaseName;
+
+  @Option(
+      names = "--http-port",
+      defaultValue = "${env:COWHERD_HTTP_PORT}",
+      description = "Port of /healthz, /readyz and /metrics (env COWHERD_HTTP_PORT). Default: no HTTP server.")
+  private Integer httpPort;
+
+  @Option(
+      names = "--metrics",
+      defaultValue = "${env:COWHERD_METRICS:-true}",
+      arity = "0..1",
+      description = "Serve Prometheus metrics on /metrics of --http-port (env COWHERD_METRICS). Default: ${DEFAULT-VALUE}.")
+  private boolean metrics;
+
+  @Mixin private AgentOptions agent = new AgentOptions();
+
   /**
    * Parses {@code args}.
    *
@@ -87,14 +131,34 @@ public final class OperatorCommand implements Callable<OperatorConfig> {
     if (!LOG_LEVEL.matcher(logLevel).matches()) {
       throw new ParameterException(commandLine(), "--log-level: expected TRACE, DEBUG, INFO, WARN, ERROR or OFF, got '" + logLevel + "'");
     }
-    return new OperatorConfig(new LinkedHashSet<>(nonBlank(namespaces)), selector, logLevel.toUpperCase(Locale.ROOT));
+    if (!isLogFormat(logFormat)) {
+      throw new ParameterException(commandLine(), "--log-format: expected text or json, got '" + logFormat + "'");
+    }
+    if (httpPort != null && (httpPort < 1 || httpPort > 65535)) {
+      throw new ParameterException(commandLine(), "--http-port: expected 1-65535, got " + httpPort);
+    }
+    String namespace = operatorNamespace == null || operatorNamespace.isBlank() ? null : operatorNamespace.trim();
+    if (leaderElection && namespace == null) {
+      throw new ParameterException(commandLine(), "--leader-election needs --operator-namespace (or env POD_NAMESPACE)");
+    }
+    Optional<AgentSettings> agentSettings = agent.settings(commandLine());
+    if (agentSettings.isPresent() && namespace == null) {
+      throw new ParameterException(commandLine(), "--agent-image needs --operator-namespace (or env POD_NAMESPACE)");
+    }
+    return new OperatorConfig(new LinkedHashSet<>(nonBlank(namespaces)), selector, logLevel.toUpperCase(Locale.ROOT),
+        logFormat.toLowerCase(Locale.ROOT), namespace, leaderElection, leaseName,
+        httpPort == null ? OptionalInt.empty() : OptionalInt.of(httpPort), metrics, agentSettings);
+  }
+
+  static boolean isLogFormat(String format) {
+    return format != null && (format.equalsIgnoreCase(OperatorConfig.TEXT) || format.equalsIgnoreCase(OperatorConfig.JSON));
   }
 
   private CommandLine commandLine() {
     return spec.commandLine();
   }
 
-  private static List<String> nonBlank(List<String> values) {
+  static List<String> nonBlank(List<String> values) {
     return values == null ? List.of() : values.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
   }
 }

@@ -2,6 +2,7 @@ package io.cowherd.operator.pool;
 
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.operator.metrics.CowherdMetrics;
 import io.cowherd.operator.placement.NodePicker;
 import io.cowherd.operator.status.Conditions;
 import io.cowherd.operator.status.PoolConditions;
@@ -78,6 +79,26 @@ public final class PoolEventSources {
             .build(),
         context);
     return List.of(slots, pools, nodes);
+  }
+
+  /**
+   * Registers the pool and slot gauges of {@code metrics} over the caches of {@code sources} (as
+   * returned by {@link #create}).
+   */
+  @SuppressWarnings("unchecked")
+  public static void observe(List<EventSource<?, AoeBootPool>> sources, CowherdMetrics metrics) {
+    InformerEventSource<AoeBootSlot, AoeBootPool> slots = null;
+    InformerEventSource<AoeBootPool, AoeBootPool> pools = null;
+    for (EventSource<?, AoeBootPool> source : sources) {
+      if (SLOTS.equals(source.name())) {
+        slots = (InformerEventSource<AoeBootSlot, AoeBootPool>) source;
+      } else if (POOLS.equals(source.name())) {
+        pools = (InformerEventSource<AoeBootPool, AoeBootPool>) source;
+      }
+    }
+    var slotCache = Objects.requireNonNull(slots, SLOTS);
+    var poolCache = Objects.requireNonNull(pools, POOLS);
+    metrics.observe(poolCache::list, slotCache::list, () -> slotCache.isRunning() && poolCache.isRunning());
   }
 
   static Set<ResourceID> slotToPools(AoeBootSlot slot, IndexerResourceCache<AoeBootPool> reconciled) {

@@ -8,6 +8,7 @@ import io.cowherd.operator.conflict.HeldTarget;
 import io.cowherd.operator.conflict.PoolClaim;
 import io.cowherd.operator.error.InvalidPoolException;
 import io.cowherd.operator.error.ReconcileException;
+import io.cowherd.operator.metrics.CowherdMetrics;
 import io.cowherd.operator.placement.NodeEligibility;
 import io.cowherd.operator.placement.NodePicker;
 import io.cowherd.operator.status.Conditions;
@@ -61,6 +62,7 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
   private final PoolObserver observer;
   private final SlotSetExecutor executor;
   private final PoolEventRecorder events;
+  private final CowherdMetrics metrics;
   private final Clock clock;
 
   /**
@@ -68,14 +70,16 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
    * @param observer reads the caches
    * @param executor writes slot objects
    * @param events records Events on the pool
+   * @param metrics pool and slot gauges, reconcile error counter
    * @param clock time source for condition transition times
    */
   public PoolReconciler(NodePicker nodePicker, PoolObserver observer, SlotSetExecutor executor,
-      PoolEventRecorder events, Clock clock) {
+      PoolEventRecorder events, CowherdMetrics metrics, Clock clock) {
     this.nodePicker = nodePicker;
     this.observer = observer;
     this.executor = executor;
     this.events = events;
+    this.metrics = metrics;
     this.clock = clock;
   }
 
@@ -136,6 +140,7 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
   public ErrorStatusUpdateControl<AoeBootPool> updateErrorStatus(
       AoeBootPool pool, Context<AoeBootPool> context, Exception e) {
     String reason = e instanceof ReconcileException known ? known.reason() : PoolConditions.RECONCILE_ERROR;
+    metrics.reconcileError(NAME, reason);
     String message = Objects.requireNonNullElse(e.getMessage(), e.getClass().getSimpleName());
     if (message.length() > MAX_ERROR_MESSAGE_CHARS) {
       message = message.substring(0, MAX_ERROR_MESSAGE_CHARS);
@@ -148,7 +153,9 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
 
   @Override
   public List<EventSource<?, AoeBootPool>> prepareEventSources(EventSourceContext<AoeBootPool> context) {
-    return PoolEventSources.create(context);
+    List<EventSource<?, AoeBootPool>> sources = PoolEventSources.create(context);
+    PoolEventSources.observe(sources, metrics);
+    return sources;
   }
 
   /** Warning Events when Conflict turns True or NoEligibleNode appears (or their message changes). */

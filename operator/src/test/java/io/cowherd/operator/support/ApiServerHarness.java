@@ -40,23 +40,40 @@ public final class ApiServerHarness implements AutoCloseable {
 
   /** Starts the API server, connects a client and applies the CRDs (waiting until Established). */
   public static ApiServerHarness start() throws IOException {
+    ApiServerHarness harness = startEmpty();
+    harness.applyCrds();
+    return harness;
+  }
+
+  /**
+   * Starts an API server without the cowherd CRDs, for tests that install them with Helm. Besides
+   * kube-api-test's own flags (RBAC authorization; every default admission plugin but
+   * ServiceAccount, so PodSecurity is on) it enables {@code OwnerReferencesPermissionEnforcement},
+   * as OpenShift and hardened clusters do: setting {@code blockOwnerDeletion} on an owner reference
+   * then needs {@code update} on the owner's {@code finalizers} subresource.
+   */
+  public static ApiServerHarness startEmpty() {
     requireBinaries();
     KubeAPIServer server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
         .withOfflineMode(true)
         .withApiServerVersion(KUBE_VERSION)
+        .withApiServerFlag("--enable-admission-plugins", "OwnerReferencesPermissionEnforcement")
         .build());
     server.start();
     KubernetesClient client = new KubernetesClientBuilder()
         .withConfig(Config.fromKubeconfig(server.getKubeConfigYaml()))
         .build();
-    ApiServerHarness harness = new ApiServerHarness(server, client);
-    harness.applyCrds();
-    return harness;
+    return new ApiServerHarness(server, client);
   }
 
   /** A client with cluster-admin rights. */
   public KubernetesClient client() {
     return client;
+  }
+
+  /** Kubeconfig of the cluster-admin client (e.g. for helm). */
+  public String kubeConfigYaml() {
+    return server.getKubeConfigYaml();
   }
 
   @Override

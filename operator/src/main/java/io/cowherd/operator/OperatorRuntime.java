@@ -1,0 +1,90 @@
+package io.cowherd.operator;
+
+import io.cowherd.operator.agent.AgentReconciler;
+import io.cowherd.operator.config.AgentSettings;
+import io.cowherd.operator.config.OperatorConfig;
+import io.cowherd.operator.http.OperatorHealth;
+import io.cowherd.operator.metrics.CowherdMetrics;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.RuntimeInfo;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * An operator built from {@link OperatorConfig}, not yet started: the pool controller, the node
+ * agent DaemonSet controller (when an agent image is configured), java-operator-sdk's Micrometer
+ * metrics and, when configured, leader election through a Lease in the operator's namespace.
+ * {@link Main} runs it; tests build it with a client of their choice (e.g. one impersonating the
+ * operator's ServiceAccount).
+ */
+public final class OperatorRuntime {
+  private final Operator operator;
+  private final OperatorConfig config;
+  private final AtomicBoolean leading = new AtomicBoolean();
+
+  /**
+   * @param config operator settings
+   * @param client client of every controller
+   * @param registry where java-operator-sdk's and cowherd's meters go
+   * @param clock time source for status and Events
+   * @param exitOnLostLease exit the JVM when the Lease is lost (true in production: another replica
+   *     took over; false in tests, which stop operators they started)
+   */
+  public OperatorRuntime(OperatorConfig config, KubernetesClient client, MeterRegistry registry, Clock clock,
+      boolean exitOnLostLease) {
+    this.config = config;
+    this.operator = new Operator(o -> {
+      o.withKubernetesClient(client).withCloseClientOnStop(false).withMetrics(MicrometerMetrics.withoutPerResourceMetrics(registry));
+      if (config.leaderElection()) {
+        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(config.leaseName(), config.operatorNamespace(),
+            LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE, LeaderElectionConfiguration.RENEW_DEADLINE_DEFAULT_VALUE,
+            LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE, null,
+            new LeaderCallbacks(() -> leading.set(true), () -> leading.set(false), leader -> { }), exitOnLostLease));
+      }
+    });
+    operator.register(Main.newReconciler(config, client, new CowherdMetrics(registry), clock), c -> {
+      if (!config.watchesAllNamespaces()) {
+        c.settingNamespaces(config.namespaces());
+      }
+    });
+    if (config.agent().isPresent()) {
+      AgentSettings agent = config.agent().get();
+      AgentReconciler agentReconciler =
+          new AgentReconciler(agent, config.operatorNamespace(), config.namespaces(), config.agentNodeSelector());
+      operator.register(agentReconciler, c -> agentReconciler.configure(c, config.operatorNamespace()));
+    }
+  }
+
+  /** The operator (register nothing more; start and stop it). */
+  public Operator operator() {
+    return operator;
+  }
+
+  /** Starts the controllers (with leader election: once this replica holds the Lease). */
+  public void start() {
+    operator.start();
+  }
+
+  /** Stops the controllers. */
+  public void stop() {
+    operator.stop();
+  }
+
+  /** Whether this replica holds the Lease (always false without leader election). */
+  public boolean isLeading() {
+    return leading.get();
+  }
+
+  /** Liveness and readiness of this operator. */
+  public OperatorHealth health() {
+    RuntimeInfo info = operator.getRuntimeInfo();
+    return new OperatorHealth(info::isStarted, config.leaderElection(), leading::get,
+        () -> (Map<String, ? extends Map<String, ?>>) info.unhealthyEventSources());
+  }
+}

@@ -1,0 +1,413 @@
+package io.cowherd.operator.chart;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.marcnuri.helm.Helm;
+import io.cowherd.api.Names;
+import io.cowherd.api.v1alpha1.AoeBootPool;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.operator.OperatorRuntime;
+import io.cowherd.operator.agent.AgentDaemonSets;
+import io.cowherd.operator.config.AgentSettings;
+import io.cowherd.operator.config.OperatorCommand;
+import io.cowherd.operator.config.OperatorConfig;
+import io.cowherd.operator.pool.DesiredSlots;
+import io.cowherd.operator.support.ApiServerHarness;
+import io.cowherd.operator.support.Charts;
+import io.cowherd.operator.support.Cluster;
+import io.cowherd.operator.support.FakeAgent;
+import io.cowherd.operator.support.Identity;
+import io.cowherd.operator.support.Nodes;
+import io.cowherd.operator.support.Pools;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.KubernetesResourceList;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.javaoperatorsdk.operator.Operator;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The chart installed with {@code helm install} (helm-java) on a real API server (kube-api-test:
+ * RBAC authorization, PodSecurity and OwnerReferencesPermissionEnforcement admission), then the
+ * operator and an agent run in-process, each impersonating only its own ServiceAccount: the
+ * operator with the configuration parsed from the installed Deployment's arguments, the agent as
+ * {@link FakeAgent} (the real agent's API calls, no host). No controller manager runs: the test
+ * writes the Node, nothing garbage-collects, the Deployment never gets pods.
+ */
+@Tag("apiserver")
+class ChartInstallApiTest {
+  private static final String NS = "cowherd-system";
+  private static final String RELEASE = "cowherd";
+  private static final String OPERATOR = "cowherd-operator";
+  private static final String AGENT = "cowherd-node-agent";
+  private static final String NODE = "node-a";
+  private static final Duration TIMEOUT = Duration.ofSeconds(90);
+
+  private static ApiServerHarness harness;
+  private static KubernetesClient admin;
+
+  @BeforeAll
+  static void installChart() {
+    harness = ApiServerHarness.startEmpty();
+    admin = harness.client();
+    new Helm(Charts.CHART).install()
+        .withName(RELEASE)
+        .withNamespace(NS)
+        .createNamespace()
+        .withKubeConfigContents(harness.kubeConfigYaml())
+        .withValuesFile(Charts.TEST_VALUES)
+        .call();
+    admin.resource(Nodes.ready(NODE, Map.of("cowherd.io/boot-server", "true"))).create();
+    admin.nodes().withName(NODE).editStatus(n -> {
+      n.setStatus(Nodes.ready(NODE).getStatus());
+      return n;
+    });
+  }
+
+  @AfterAll
+  static void stopServer() {
+    if (harness != null) {
+      harness.close();
+    }
+  }
+
+  @Test
+  void operatorAndAgentRunApplyScaleDeleteWithOnlyTheirOwnRights() {
+    try (Identity operatorId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, OPERATOR);
+        Identity agentId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, AGENT)) {
+      OperatorRuntime operator = startOperator(installedConfig(), operatorId.client());
+      Operator agent = FakeAgent.start(NODE, agentId.client());
+      try {
+        await().atMost(TIMEOUT).until(operator::isLeading);
+        new Cluster(admin).createNamespace("lab");
+        AoeBootPool pool = Pools.aPool().inNamespace("lab").named("boot").shelf(7).replicas(3).image("/srv/images/debian.img").build();
+        pool.getMetadata().setUid(null);
+        pool.getMetadata().setCreationTimestamp(null);
+        pool.getMetadata().setGeneration(null);
+        pool.setStatus(null);
+        admin.resource(pool).create();
+
+        await().atMost(TIMEOUT).untilAsserted(() -> {
+          AoeBootPool seen = pools().withName("boot").get();
+          assertThat(seen.getStatus().getReadyReplicas()).isEqualTo(3);
+          assertThat(condition(seen, "Ready")).isEqualTo("True");
+        });
+        assertThat(slots()).allSatisfy(s -> assertThat(s.getMetadata().getFinalizers()).contains(Names.SLOT_FINALIZER));
+
+        pools().withName("boot").scale(1);
+        await().atMost(TIMEOUT).untilAsserted(() -> {
+          assertThat(slots()).extracting(s -> s.getSpec().getSlot()).containsExactly(0);
+          AoeBootPool seen = pools().withName("boot").get();
+          assertThat(seen.getStatus().getReplicas()).isEqualTo(1);
+          assertThat(condition(seen, "Ready")).isEqualTo("True");
+        });
+
+        pools().withName("boot").delete();
+        await().atMost(TIMEOUT).untilAsserted(() -> {
+          assertThat(slots()).isEmpty();
+          assertThat(pools().withName("boot").get()).isNull();
+        });
+        assertThat(admin.apps().daemonSets().inNamespace(NS).withName(AGENT).get()).isNotNull();
+        assertThat(admin.leases().inNamespace(NS).withName(OPERATOR).get().getSpec().getHolderIdentity()).isNotBlank();
+        assertThat(admin.v1().events().inNamespace("lab").list().getItems())
+            .extracting(e -> e.getReason()).contains("SlotCreated", "SlotDeleted", "SlotServing");
+      } finally {
+        agent.stop();
+        operator.stop();
+      }
+      assertThat(operatorId.forbiddenRequests()).as("requests of %s answered 403", operatorId.username()).isEmpty();
+      assertThat(agentId.forbiddenRequests()).as("requests of %s answered 403", agentId.username()).isEmpty();
+    }
+  }
+
+  @Test
+  void agentIdentityIsRefusedPoolsAndEveryOtherKind() {
+    new Cluster(admin).createNamespace("refused");
+    AoeBootPool pool = Pools.aPool().inNamespace("refused").named("boot").shelf(9).replicas(0).build();
+    pool.getMetadata().setUid(null);
+    pool.getMetadata().setCreationTimestamp(null);
+    pool.setStatus(null);
+    admin.resource(pool).create();
+    admin.resource(new ConfigMapBuilder().withNewMetadata().withName("cfg").withNamespace("refused").endMetadata().build()).create();
+    AoeBootPool created = admin.resources(AoeBootPool.class).inNamespace("refused").withName("boot").get();
+    admin.resource(DesiredSlots.build(created, 0, NODE)).create();
+
+    try (Identity agentId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, AGENT)) {
+      KubernetesClient agent = agentId.client();
+      List<Consumer<KubernetesClient>> attempts = List.of(
+          c -> c.resources(AoeBootPool.class).inNamespace("refused").withName("boot")
+              .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"replicas\":5}}"),
+          c -> c.resources(AoeBootPool.class).inNamespace("refused").withName("boot").scale(5),
+          c -> c.resources(AoeBootPool.class).inNamespace("refused").withName("boot").get(),
+          c -> c.resources(AoeBootPool.class).inAnyNamespace().list(),
+          c -> c.resources(AoeBootPool.class).inNamespace("refused").withName("boot").delete(),
+          c -> c.resources(AoeBootSlot.class).inNamespace("refused").resource(slot("refused")).create(),
+          c -> c.resources(AoeBootSlot.class).inNamespace("refused").withName("boot-0").delete(),
+          c -> c.resources(AoeBootSlot.class).inNamespace("refused").withName("boot-0")
+              .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"image\":\"/srv/images/other.img\"}}"),
+          c -> c.resources(AoeBootSlot.class).inNamespace("refused").withName("boot-0")
+              .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"labels\":{\"cowherd.io/node\":\"node-b\"}}}"),
+          c -> c.nodes().list(),
+          c -> c.nodes().withName(NODE).patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"unschedulable\":true}}"),
+          c -> c.configMaps().inNamespace("refused").withName("cfg").get(),
+          c -> c.secrets().inNamespace(NS).list(),
+          c -> c.pods().inAnyNamespace().list(),
+          c -> c.pods().inNamespace("refused").resource(new PodBuilder().withNewMetadata().withName("p").endMetadata()
+              .withNewSpec().addNewContainer().withName("c").withImage("x").endContainer().endSpec().build()).create(),
+          c -> c.apps().daemonSets().inNamespace(NS).list(),
+          c -> c.apps().deployments().inNamespace(NS).list(),
+          c -> c.leases().inNamespace(NS).list(),
+          c -> c.rbac().roles().inNamespace(NS).resource(new RoleBuilder().withNewMetadata().withName("r").endMetadata().build()).create(),
+          c -> c.apiextensions().v1().customResourceDefinitions().list());
+      List<String> allowed = new ArrayList<>();
+      for (int i = 0; i < attempts.size(); i++) {
+        try {
+          attempts.get(i).accept(agent);
+          allowed.add("attempt " + i);
+        } catch (KubernetesClientException e) {
+          if (e.getCode() != 403) {
+            allowed.add("attempt " + i + " failed with " + e.getCode() + " instead of 403: " + e.getMessage());
+          }
+        }
+      }
+      assertThat(allowed).as("agent requests not refused with 403").isEmpty();
+      assertThat(admin.resources(AoeBootPool.class).inNamespace("refused").withName("boot").get().getSpec().getReplicas()).isZero();
+      assertThat(admin.resources(AoeBootSlot.class).inNamespace("refused").withName("boot-0").get().getSpec().getImage())
+          .isEqualTo(created.getSpec().getImage());
+    }
+  }
+
+  @Test
+  void operatorIdentityIsConfinedToItsNamespaceAndGrantsNothing() {
+    new Cluster(admin).createNamespace("elsewhere");
+    DaemonSet other = new DaemonSetBuilder(daemonSetFromOperatorSettings()).editMetadata().withName("other")
+        .withResourceVersion(null).withUid(null).withOwnerReferences(List.of()).endMetadata().build();
+    admin.resource(other).create();
+    AoeBootSlot foreign = slot("elsewhere");
+    foreign.getMetadata().setName("x");
+    foreign.setSpec(DesiredSlots.build(
+        Pools.aPool().inNamespace("elsewhere").named("x").shelf(11).replicas(1).build(), 0, NODE).getSpec());
+    admin.resource(foreign).create();
+    try (Identity operatorId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, OPERATOR)) {
+      KubernetesClient operator = operatorId.client();
+      List<Consumer<KubernetesClient>> attempts = List.of(
+          c -> c.apps().daemonSets().inNamespace("elsewhere").resource(new DaemonSetBuilder(other).editMetadata()
+              .withNamespace("elsewhere").withResourceVersion(null).withUid(null).endMetadata().build()).create(),
+          c -> c.apps().daemonSets().inNamespace(NS).withName("other").patch(PatchContext.of(PatchType.JSON_MERGE),
+              "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}"),
+          c -> c.apps().daemonSets().inNamespace(NS).withName("other").get(),
+          c -> c.apps().daemonSets().inNamespace(NS).withName(AGENT).delete(),
+          c -> c.apps().deployments().inNamespace(NS).withName(OPERATOR).patch(PatchContext.of(PatchType.JSON_MERGE),
+              "{\"spec\":{\"replicas\":3}}"),
+          c -> c.secrets().inNamespace(NS).list(),
+          c -> c.pods().inNamespace(NS).list(),
+          c -> c.rbac().roles().inNamespace(NS).resource(new RoleBuilder().withNewMetadata().withName("r").endMetadata().build()).create(),
+          c -> c.rbac().clusterRoleBindings().list(),
+          c -> c.apiextensions().v1().customResourceDefinitions().withName("aoebootpools.cowherd.io").delete(),
+          c -> c.leases().inNamespace(NS).withName("someone-else").get(),
+          c -> c.resources(AoeBootSlot.class).inNamespace("elsewhere").withName("x").subresource("status")
+              .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"phase\":\"Serving\"}}"));
+      List<String> allowed = new ArrayList<>();
+      for (int i = 0; i < attempts.size(); i++) {
+        try {
+          attempts.get(i).accept(operator);
+          allowed.add("attempt " + i);
+        } catch (KubernetesClientException e) {
+          if (e.getCode() != 403) {
+            allowed.add("attempt " + i + " failed with " + e.getCode() + " instead of 403: " + e.getMessage());
+          }
+        }
+      }
+      assertThat(allowed).as("operator requests not refused with 403").isEmpty();
+    } finally {
+      admin.resource(other).delete();
+    }
+  }
+
+  @Test
+  void operatorCreatesUpdatesAndRecreatesThePrivilegedAgentDaemonSet() {
+    OperatorConfig config = installedConfig();
+    AgentSettings settings = config.agent().orElseThrow();
+    try (Identity operatorId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, OPERATOR)) {
+      OperatorRuntime operator = startOperator(config, operatorId.client());
+      DaemonSet created;
+      try {
+        created = await().atMost(TIMEOUT).until(this::agentDaemonSet, ds -> ds != null);
+        assertAgentPod(created, settings);
+        Deployment owner = admin.apps().deployments().inNamespace(NS).withName(OPERATOR).get();
+        assertThat(created.getMetadata().getOwnerReferences()).singleElement().satisfies(ref -> {
+          assertThat(ref.getKind()).isEqualTo("Deployment");
+          assertThat(ref.getUid()).isEqualTo(owner.getMetadata().getUid());
+        });
+        long generation = created.getMetadata().getGeneration();
+        await().during(Duration.ofSeconds(3)).atMost(TIMEOUT)
+            .until(() -> agentDaemonSet().getMetadata().getGeneration() == generation);
+
+        admin.apps().daemonSets().inNamespace(NS).withName(AGENT).withGracePeriod(0).delete();
+        await().atMost(TIMEOUT).untilAsserted(() -> {
+          DaemonSet again = agentDaemonSet();
+          assertThat(again).isNotNull();
+          assertThat(again.getMetadata().getUid()).isNotEqualTo(created.getMetadata().getUid());
+        });
+      } finally {
+        operator.stop();
+      }
+
+      String newImage = "registry.test/cowherd/cowherd-node-agent:0.2.0";
+      OperatorRuntime upgraded = startOperator(config.withAgent(settings.withImage(newImage)), operatorId.client());
+      try {
+        String uid = agentDaemonSet().getMetadata().getUid();
+        await().atMost(TIMEOUT).untilAsserted(() -> {
+          DaemonSet ds = agentDaemonSet();
+          assertThat(container(ds).getImage()).isEqualTo(newImage);
+          assertThat(ds.getMetadata().getUid()).isEqualTo(uid);
+        });
+      } finally {
+        upgraded.stop();
+      }
+      assertThat(operatorId.forbiddenRequests()).as("requests of %s answered 403", operatorId.username()).isEmpty();
+    }
+  }
+
+  @Test
+  void podSecurityAdmitsTheOperatorPodAsRestrictedAndTheAgentPodOnlyAsPrivileged() {
+    for (String level : List.of("restricted", "privileged")) {
+      admin.resource(new NamespaceBuilder().withNewMetadata().withName("psa-" + level)
+          .withLabels(Map.of("pod-security.kubernetes.io/enforce", level)).endMetadata().build()).serverSideApply();
+    }
+    PodTemplateSpec operatorPod = admin.apps().deployments().inNamespace(NS).withName(OPERATOR).get().getSpec().getTemplate();
+    PodTemplateSpec agentPod = daemonSetFromOperatorSettings().getSpec().getTemplate();
+
+    createPod("psa-restricted", "operator", operatorPod);
+    assertThatThrownBy(() -> createPod("psa-restricted", "agent", agentPod))
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("violates PodSecurity \"restricted:latest\"")
+        .hasMessageContaining("privileged")
+        .hasMessageContaining("hostPath");
+    createPod("psa-privileged", "agent", agentPod);
+  }
+
+  // --- helpers -------------------------------------------------------------------------------
+
+  /** The operator configuration the installed chart passes: its Deployment's arguments, parsed. */
+  private static OperatorConfig installedConfig() {
+    Deployment deployment = admin.apps().deployments().inNamespace(NS).withName(OPERATOR).get();
+    List<String> args = new ArrayList<>(container(deployment.getSpec().getTemplate().getSpec()).getArgs());
+    args.add("--operator-namespace=" + NS);
+    return OperatorCommand.parse(args.toArray(String[]::new)).orElseThrow();
+  }
+
+  private static OperatorRuntime startOperator(OperatorConfig config, KubernetesClient client) {
+    OperatorRuntime runtime = new OperatorRuntime(config, client, new SimpleMeterRegistry(), Clock.systemUTC(), false);
+    runtime.start();
+    return runtime;
+  }
+
+  private static DaemonSet daemonSetFromOperatorSettings() {
+    OperatorConfig config = installedConfig();
+    return AgentDaemonSets.desired(config.agent().orElseThrow(), NS, config.namespaces(),
+        config.agentNodeSelector());
+  }
+
+  private DaemonSet agentDaemonSet() {
+    return admin.apps().daemonSets().inNamespace(NS).withName(AGENT).get();
+  }
+
+  private static void assertAgentPod(DaemonSet ds, AgentSettings settings) {
+    PodSpec pod = ds.getSpec().getTemplate().getSpec();
+    Container c = container(pod);
+    assertThat(c.getImage()).isEqualTo("registry.test/cowherd/cowherd-node-agent:" + ChartRenderTest.appVersion());
+    assertThat(pod.getServiceAccountName()).isEqualTo(AGENT);
+    assertThat(pod.getHostNetwork()).isTrue();
+    assertThat(pod.getNodeSelector()).containsEntry("cowherd.io/boot-server", "true").containsEntry("kubernetes.io/os", "linux");
+    assertThat(pod.getTolerations()).singleElement().satisfies(t -> {
+      assertThat(t.getKey()).isEqualTo("cowherd.io/boot-server");
+      assertThat(t.getOperator()).isEqualTo("Exists");
+    });
+    assertThat(c.getSecurityContext().getPrivileged()).isTrue();
+    assertThat(c.getEnv()).anySatisfy(e -> {
+      assertThat(e.getName()).isEqualTo("NODE_NAME");
+      assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
+    });
+    Map<String, String> hostPaths = pod.getVolumes().stream().filter(v -> v.getHostPath() != null)
+        .collect(Collectors.toMap(Volume::getName, v -> v.getHostPath().getPath()));
+    Map<String, VolumeMount> mounts = c.getVolumeMounts().stream().collect(Collectors.toMap(VolumeMount::getName, m -> m));
+    assertThat(hostPaths).containsEntry("dev", "/dev").containsEntry("state", "/var/lib/cowherd")
+        .containsEntry("image-root-0", "/srv/images");
+    assertThat(mounts.get("dev").getMountPath()).isEqualTo("/dev");
+    assertThat(mounts.get("state").getMountPath()).isEqualTo("/var/lib/cowherd");
+    assertThat(mounts.get("state").getReadOnly()).isNotEqualTo(Boolean.TRUE);
+    assertThat(mounts.get("image-root-0").getMountPath()).isEqualTo("/srv/images");
+    assertThat(mounts.get("image-root-0").getReadOnly()).isTrue();
+    assertThat(c.getArgs()).containsExactly("--state-dir=/var/lib/cowherd", "--image-root=/srv/images");
+    assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+    assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/readyz");
+    assertThat(c.getPorts()).singleElement().satisfies(p -> assertThat(p.getContainerPort()).isEqualTo(settings.httpPort()));
+    assertThat(c.getResources().getRequests()).containsKeys("cpu", "memory");
+  }
+
+  private static Container container(PodSpec pod) {
+    return pod.getContainers().getFirst();
+  }
+
+  private static Container container(DaemonSet ds) {
+    return container(ds.getSpec().getTemplate().getSpec());
+  }
+
+  private static void createPod(String namespace, String name, PodTemplateSpec template) {
+    admin.pods().inNamespace(namespace).resource(new PodBuilder()
+        .withNewMetadata().withName(name).withLabels(template.getMetadata().getLabels()).endMetadata()
+        .withSpec(template.getSpec())
+        .build()).create();
+  }
+
+  private static NonNamespaceOperation<AoeBootPool, KubernetesResourceList<AoeBootPool>, Resource<AoeBootPool>> pools() {
+    return admin.resources(AoeBootPool.class).inNamespace("lab");
+  }
+
+  private static List<AoeBootSlot> slots() {
+    return admin.resources(AoeBootSlot.class).inNamespace("lab").list().getItems().stream()
+        .sorted(Comparator.comparing(s -> s.getSpec().getSlot())).toList();
+  }
+
+  private static AoeBootSlot slot(String namespace) {
+    AoeBootSlot slot = new AoeBootSlot();
+    slot.setMetadata(new ObjectMetaBuilder().withName("boot-0").withNamespace(namespace).build());
+    return slot;
+  }
+
+  private static String condition(AoeBootPool pool, String type) {
+    return pool.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst()
+        .map(c -> c.getStatus()).orElse("missing");
+  }
+}

@@ -1,0 +1,352 @@
+package io.cowherd.operator.chart;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import io.cowherd.operator.config.AgentSettings;
+import io.cowherd.operator.config.OperatorCommand;
+import io.cowherd.operator.config.OperatorConfig;
+import io.cowherd.operator.support.Charts;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * {@code helm lint} and {@code helm template} of {@code helm/cowherd} (helm-java, offline) with the
+ * default values and with every option set ({@code ci/all-values.yaml}); the rendered operator
+ * arguments must parse into the configuration the values say, the operator pod must fit Pod
+ * Security "restricted", and the RBAC rules are pinned here so that every change to them is a
+ * deliberate one.
+ */
+class ChartRenderTest {
+  private static final String NS = "cowherd-system";
+
+  @Test
+  void lintPassesWithDefaultValues() {
+    LintResult result = new Helm(Charts.CHART).lint().strict().call();
+
+    assertThat(result.isFailed()).as("helm lint --strict: %s", result.getMessages()).isFalse();
+  }
+
+  @Test
+  void lintPassesWithEveryOptionSet(@TempDir Path dir) throws IOException {
+    Path chart = Charts.copyChart(dir);
+    Files.copy(Charts.ALL_VALUES, chart.resolve("values.yaml"), StandardCopyOption.REPLACE_EXISTING);
+
+    LintResult result = new Helm(chart).lint().strict().call();
+
+    assertThat(result.isFailed()).as("helm lint --strict with ci/all-values.yaml: %s", result.getMessages()).isFalse();
+  }
+
+  @ParameterizedTest(name = "{0}={1} is rejected")
+  @CsvSource({
+    "logging.format, xml",
+    "logging.level, LOUD",
+    "agent.stateDir, relative/dir",
+    "agent.stateDir, /dev",
+    "agent.imageRoots[0], /srv/../etc",
+    "agent.httpPort, 70000",
+    "image.pullPolicy, Sometimes",
+    "operator.unknownKey, x",
+  })
+  void templateRejectsValuesTheSchemaForbids(String key, String value) {
+    assertThatThrownBy(() -> Charts.templateYaml("cowherd", NS, t -> t.set(key, value)))
+        .hasMessageContaining("values don't meet the specifications of the schema");
+  }
+
+  @Test
+  void defaultValuesRenderTheseObjects() {
+    List<HasMetadata> objects = Charts.template("cowherd", NS, t -> t);
+
+    assertThat(Charts.names(objects)).containsExactlyInAnyOrder(
+        "CustomResourceDefinition/aoebootpools.cowherd.io",
+        "CustomResourceDefinition/aoebootslots.cowherd.io",
+        "ServiceAccount/cowherd-operator",
+        "ServiceAccount/cowherd-node-agent",
+        "ClusterRole/cowherd-operator",
+        "ClusterRoleBinding/cowherd-operator",
+        "Role/cowherd-operator",
+        "RoleBinding/cowherd-operator",
+        "ClusterRole/cowherd-node-agent",
+        "ClusterRoleBinding/cowherd-node-agent",
+        "Deployment/cowherd-operator",
+        "Service/cowherd-operator-metrics",
+        "Service/cowherd-node-agent-metrics",
+        "ValidatingAdmissionPolicy/cowherd-node-agent-slot-writes",
+        "ValidatingAdmissionPolicyBinding/cowherd-node-agent-slot-writes");
+    assertThat(objects).filteredOn(o -> !o.getKind().startsWith("Cluster") && !o.getKind().equals("CustomResourceDefinition")
+            && !o.getKind().startsWith("ValidatingAdmissionPolicy"))
+        .allSatisfy(o -> assertThat(o.getMetadata().getNamespace()).isEqualTo(NS));
+  }
+
+  @Test
+  void defaultArgumentsParseIntoTheConfigurationTheValuesSay() {
+    List<HasMetadata> objects = Charts.template("cowherd", NS, t -> t);
+
+    OperatorConfig config = parse(Charts.operatorArgs(objects, "cowherd-operator"));
+
+    assertThat(config.watchesAllNamespaces()).isTrue();
+    assertThat(config.agentNodeSelector()).isEmpty();
+    assertThat(config.logLevel()).isEqualTo("INFO");
+    assertThat(config.logFormat()).isEqualTo("text");
+    assertThat(config.leaderElection()).isTrue();
+    assertThat(config.leaseName()).isEqualTo("cowherd-operator");
+    assertThat(config.httpPort()).hasValue(8080);
+    assertThat(config.metrics()).isTrue();
+    AgentSettings agent = config.agent().orElseThrow();
+    assertThat(agent.image()).isEqualTo("cowherd-node-agent:" + appVersion());
+    assertThat(agent.daemonSetName()).isEqualTo("cowherd-node-agent");
+    assertThat(agent.serviceAccountName()).isEqualTo("cowherd-node-agent");
+    assertThat(agent.ownerDeployment()).isEqualTo("cowherd-operator");
+    assertThat(agent.stateDir()).isEqualTo("/var/lib/cowherd");
+    assertThat(agent.imageRoots()).containsExactly("/var/lib/cowherd/images");
+    assertThat(agent.httpPort()).isEqualTo(9810);
+    assertThat(Serialization.unmarshal(agent.resources(), Map.class))
+        .isEqualTo(Map.of("requests", Map.of("cpu", "50m", "memory", "192Mi"), "limits", Map.of("memory", "512Mi")));
+  }
+
+  @Test
+  void everyOptionRendersAndParsesIntoTheConfigurationTheValuesSay() {
+    List<HasMetadata> objects = Charts.template("lab", NS, t -> t.withValuesFile(Charts.ALL_VALUES));
+
+    Deployment deployment = Charts.find(objects, Deployment.class, "lab-cowherd-operator");
+    OperatorConfig config = parse(deployment.getSpec().getTemplate().getSpec().getContainers().getFirst().getArgs());
+
+    assertThat(deployment.getSpec().getReplicas()).isEqualTo(2);
+    assertThat(deployment.getSpec().getTemplate().getSpec().getContainers().getFirst().getImage())
+        .isEqualTo("registry.example.com/cowherd/tools/cowherd-operator:1.2.3-operator");
+    assertThat(deployment.getSpec().getTemplate().getSpec().getImagePullSecrets())
+        .extracting(r -> r.getName()).containsExactly("regcred", "backup-regcred");
+    assertThat(deployment.getSpec().getTemplate().getSpec().getPriorityClassName()).isEqualTo("system-cluster-critical");
+    assertThat(config.namespaces()).containsExactlyInAnyOrder("lab", "classroom");
+    assertThat(config.agentNodeSelector())
+        .isEqualTo(Map.of("cowherd.io/boot-server", "true", "topology.kubernetes.io/zone", "lab-a"));
+    assertThat(config.logLevel()).isEqualTo("DEBUG");
+    assertThat(config.logFormat()).isEqualTo("json");
+    assertThat(config.httpPort()).hasValue(8181);
+    assertThat(config.leaseName()).isEqualTo("lab-cowherd-operator");
+    AgentSettings agent = config.agent().orElseThrow();
+    assertThat(agent.image()).isEqualTo("registry.example.com/cowherd/tools/cowherd-node-agent:1.2.3-agent");
+    assertThat(agent.imagePullPolicy()).isEqualTo("Always");
+    assertThat(agent.imagePullSecrets()).containsExactly("regcred", "backup-regcred");
+    assertThat(agent.daemonSetName()).isEqualTo("lab-cowherd-node-agent");
+    assertThat(agent.ownerDeployment()).isEqualTo("lab-cowherd-operator");
+    assertThat(agent.stateDir()).isEqualTo("/srv/cowherd/state");
+    assertThat(agent.imageRoots()).containsExactly("/srv/cowherd/images", "/mnt/origins");
+    assertThat(agent.httpPort()).isEqualTo(9911);
+    assertThat(agent.logLevel()).isEqualTo("DEBUG");
+    assertThat(agent.logFormat()).isEqualTo("json");
+    assertThat(agent.priorityClassName()).isEqualTo("system-node-critical");
+    assertThat(Serialization.unmarshal(agent.tolerations(), List.class)).hasSize(2);
+    assertThat(Charts.names(objects)).contains("ServiceMonitor/lab-cowherd-operator", "ServiceMonitor/lab-cowherd-node-agent");
+  }
+
+  @Test
+  void operatorPodFitsPodSecurityRestricted() {
+    for (Path values : List.of(Charts.CHART.resolve("values.yaml"), Charts.ALL_VALUES)) {
+      List<HasMetadata> objects = Charts.template("cowherd", NS, t -> t.withValuesFile(values));
+      Deployment deployment = objects.stream().filter(Deployment.class::isInstance).map(Deployment.class::cast)
+          .findFirst().orElseThrow();
+      PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+
+      assertThat(pod.getHostNetwork()).isNotEqualTo(Boolean.TRUE);
+      assertThat(pod.getHostPID()).isNotEqualTo(Boolean.TRUE);
+      assertThat(pod.getHostIPC()).isNotEqualTo(Boolean.TRUE);
+      assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+      assertThat(pod.getSecurityContext().getRunAsUser()).isPositive();
+      assertThat(pod.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+      assertThat(pod.getVolumes()).allSatisfy(v -> assertThat(v.getEmptyDir()).isNotNull());
+      for (Container c : pod.getContainers()) {
+        assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+        assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(c.getSecurityContext().getPrivileged()).isNotEqualTo(Boolean.TRUE);
+        assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(c.getSecurityContext().getCapabilities().getAdd()).isNullOrEmpty();
+        assertThat(c.getPorts()).allSatisfy(p -> assertThat(p.getHostPort()).isNull());
+        assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+        assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/readyz");
+      }
+    }
+  }
+
+  @Test
+  void rbacGrantsExactlyTheseRules() {
+    List<HasMetadata> objects = Charts.template("cowherd", NS, t -> t);
+
+    assertThat(rules(Charts.find(objects, ClusterRole.class, "cowherd-operator").getRules())).containsExactly(
+        "cowherd.io aoebootpools [get, list, watch, patch]",
+        "cowherd.io aoebootpools/status [patch]",
+        "cowherd.io aoebootpools/finalizers [update]",
+        "cowherd.io aoebootslots [get, list, watch, create, patch, delete]",
+        "core nodes [get, list, watch]",
+        "core events [create]");
+    assertThat(rules(Charts.find(objects, Role.class, "cowherd-operator").getRules())).containsExactly(
+        "coordination.k8s.io leases [create]",
+        "coordination.k8s.io leases named cowherd-operator [get, update, patch]",
+        "apps deployments [get, list, watch]",
+        "apps deployments/finalizers named cowherd-operator [update]",
+        "apps daemonsets [create]",
+        "apps daemonsets named cowherd-node-agent [get, list, watch, patch]");
+    assertThat(rules(Charts.find(objects, ClusterRole.class, "cowherd-node-agent").getRules())).containsExactly(
+        "cowherd.io aoebootslots [get, list, watch, patch]",
+        "cowherd.io aoebootslots/status [patch]",
+        "core events [create]");
+    assertThat(objects).filteredOn(o -> o.getKind().equals("ClusterRole") || o.getKind().equals("Role"))
+        .hasSize(3);
+  }
+
+  @Test
+  void renderedCrdsAreTheGeneratedOnesPlusHelmKeepPolicy() throws IOException {
+    List<HasMetadata> objects = Charts.template("cowherd", NS, t -> t);
+
+    for (Path generated : generatedCrds()) {
+      Map<String, Object> expected = Charts.yamlMap(Files.readString(generated));
+      @SuppressWarnings("unchecked")
+      String name = (String) ((Map<String, Object>) expected.get("metadata")).get("name");
+      CustomResourceDefinition rendered = Charts.find(objects, CustomResourceDefinition.class, name);
+
+      assertThat(rendered.getMetadata().getAnnotations()).containsEntry("helm.sh/resource-policy", "keep");
+      Map<String, Object> actual = Charts.yamlMap(Serialization.asYaml(rendered));
+      Map<String, Object> actualMetadata = new HashMap<>(castMap(actual.get("metadata")));
+      actualMetadata.remove("annotations");
+      actualMetadata.remove("labels");
+      actual.put("metadata", actualMetadata);
+      assertThat(Serialization.asJson(actual)).isEqualTo(Serialization.asJson(Charts.yamlMap(Serialization.asYaml(
+          Serialization.unmarshal(Files.readString(generated), CustomResourceDefinition.class)))));
+    }
+  }
+
+  @Test
+  void crdsCanBeLeftToTheUserOrDroppedOnUninstall() {
+    assertThat(Charts.names(Charts.template("cowherd", NS, t -> t.set("crds.install", false))))
+        .noneMatch(n -> n.startsWith("CustomResourceDefinition/"));
+    assertThat(Charts.template("cowherd", NS, t -> t.set("crds.keep", false)))
+        .filteredOn(CustomResourceDefinition.class::isInstance)
+        .hasSize(2)
+        .allSatisfy(crd -> assertThat(crd.getMetadata().getAnnotations()).doesNotContainKey("helm.sh/resource-policy"));
+  }
+
+  @Test
+  void metricsOffRendersNoServiceAndTellsTheOperator() {
+    List<HasMetadata> objects = Charts.template("cowherd", NS, t -> t.set("metrics.enabled", false));
+
+    assertThat(Charts.names(objects)).noneMatch(n -> n.startsWith("Service/") || n.startsWith("ServiceMonitor/"));
+    assertThat(parse(Charts.operatorArgs(objects, "cowherd-operator")).metrics()).isFalse();
+  }
+
+  @Test
+  void chartAppVersionIsTheProjectVersion() throws IOException {
+    String pom = Files.readString(Path.of("../pom.xml"));
+    String projectVersion = pom.replaceFirst("(?s).*?</parent>|(?s)^.*?<artifactId>cowherd-parent</artifactId>\\s*<version>", "")
+        .replaceFirst("(?s)</version>.*", "").trim();
+
+    assertThat(appVersion()).isEqualTo(projectVersion);
+  }
+
+  @Test
+  void readmeInstallCommandRendersWithTheValuesItSays(@TempDir Path dir) throws IOException {
+    String readme = Files.readString(Path.of("../README.md"));
+    String block = readme.substring(readme.indexOf("helm install cowherd ./helm/cowherd"));
+    block = block.substring(0, block.indexOf("```")).replace("\\\n", " ");
+    List<String> words = List.of(block.trim().split("\\s+"));
+    assertThat(words.subList(0, 7)).containsExactly("helm", "install", "cowherd", "./helm/cowherd", "-n", "cowherd-system",
+        "--create-namespace");
+    Map<String, Object> strings = new HashMap<>();
+    List<String[]> sets = new ArrayList<>();
+    for (int i = 7; i < words.size(); i += 2) {
+      String[] pair = shellUnquote(words.get(i + 1)).split("=", 2);
+      switch (words.get(i)) {
+        case "--set" -> sets.add(pair);
+        case "--set-string" -> putPath(strings, pair[0], pair[1]);
+        default -> throw new AssertionError("unexpected option in README: " + words.get(i));
+      }
+    }
+    Path values = dir.resolve("readme-values.yaml");
+    Files.writeString(values, Serialization.asYaml(strings));
+
+    List<HasMetadata> objects = Charts.template("cowherd", NS, t -> {
+      sets.forEach(p -> t.set(p[0], p[1]));
+      return t.withValuesFile(values);
+    });
+    OperatorConfig config = parse(Charts.operatorArgs(objects, "cowherd-operator"));
+
+    assertThat(config.agentNodeSelector()).isEqualTo(Map.of("cowherd.io/boot-server", "true"));
+    assertThat(config.agent().orElseThrow().imageRoots()).containsExactly("/srv/images");
+    assertThat(config.agent().orElseThrow().image()).isEqualTo("registry.example.com/cowherd/cowherd-node-agent:" + appVersion());
+  }
+
+  // --- helpers -------------------------------------------------------------------------------
+
+  /** What bash makes of a README word: quotes removed, {@code \\} and {@code \.} unescaped once. */
+  private static String shellUnquote(String word) {
+    return word.replace("'", "").replace("\\\\", "\\");
+  }
+
+  /** Puts {@code value} at a Helm {@code --set} path ({@code a.b\.c} = key {@code b.c} under {@code a}). */
+  @SuppressWarnings("unchecked")
+  private static void putPath(Map<String, Object> root, String path, Object value) {
+    String[] keys = path.split("(?<!\\\\)\\.");
+    Map<String, Object> map = root;
+    for (int i = 0; i < keys.length - 1; i++) {
+      map = (Map<String, Object>) map.computeIfAbsent(keys[i].replace("\\.", "."), k -> new HashMap<String, Object>());
+    }
+    map.put(keys[keys.length - 1].replace("\\.", "."), value);
+  }
+
+  private static OperatorConfig parse(List<String> args) {
+    List<String> all = new ArrayList<>(args);
+    all.add("--operator-namespace=" + NS);
+    return OperatorCommand.parse(all.toArray(String[]::new)).orElseThrow();
+  }
+
+  private static List<String> rules(List<PolicyRule> rules) {
+    return rules.stream().map(r -> (r.getApiGroups().getFirst().isEmpty() ? "core" : r.getApiGroups().getFirst()) + " "
+        + String.join(",", r.getResources())
+        + (r.getResourceNames() == null || r.getResourceNames().isEmpty() ? "" : " named " + String.join(",", r.getResourceNames()))
+        + " " + r.getVerbs()).toList();
+  }
+
+  static String appVersion() {
+    try {
+      return Files.readAllLines(Charts.CHART.resolve("Chart.yaml")).stream()
+          .filter(l -> l.startsWith("appVersion:"))
+          .map(l -> l.substring("appVersion:".length()).trim().replace("\"", ""))
+          .findFirst().orElseThrow();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static List<Path> generatedCrds() throws IOException {
+    Path dir = Path.of("../crds/yaml");
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.filter(f -> f.toString().endsWith("-v1.yml")).sorted().toList();
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> castMap(Object o) {
+    return (Map<String, Object>) o;
+  }
+}

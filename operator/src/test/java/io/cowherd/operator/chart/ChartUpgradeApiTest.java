@@ -1,0 +1,128 @@
+package io.cowherd.operator.chart;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.marcnuri.helm.Helm;
+import io.cowherd.api.Names;
+import io.cowherd.api.v1alpha1.AoeBootPool;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import io.cowherd.operator.pool.DesiredSlots;
+import io.cowherd.operator.support.ApiServerHarness;
+import io.cowherd.operator.support.Charts;
+import io.cowherd.operator.support.Cluster;
+import io.cowherd.operator.support.Pools;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code helm install}, {@code helm upgrade} to a chart whose CRD schema changed, and {@code helm
+ * uninstall}, against a real API server: the upgrade updates the CRD in place (the chart renders
+ * CRDs as templates), and uninstall removes the operator's objects but keeps the CRDs, the pools and
+ * the slots, so no slot is deleted and no node agent tears down a COW store.
+ */
+@Tag("apiserver")
+class ChartUpgradeApiTest {
+  private static final String NS = "cowherd-system";
+  private static final String POOLS_CRD = "aoebootpools.cowherd.io";
+
+  @Test
+  void upgradeUpdatesTheCrdSchemaAndUninstallLeavesPoolsSlotsAndCowDataAlone(@TempDir Path dir) throws IOException {
+    try (ApiServerHarness harness = ApiServerHarness.startEmpty()) {
+      KubernetesClient admin = harness.client();
+      Path chart = Charts.copyChart(dir);
+      new Helm(chart).install().withName("cowherd").withNamespace(NS).createNamespace()
+          .withKubeConfigContents(harness.kubeConfigYaml()).withValuesFile(Charts.TEST_VALUES.toAbsolutePath()).call();
+      assertThat(specProperties(admin)).doesNotContainKey("upgradeMarker");
+      servingSlotOfPool(admin);
+
+      addSpecPropertyToPoolCrd(chart, "upgradeMarker");
+      bumpChartVersion(chart, "0.1.1");
+      new Helm(chart).upgrade().withName("cowherd").withNamespace(NS)
+          .withKubeConfigContents(harness.kubeConfigYaml()).withValuesFile(Charts.TEST_VALUES.toAbsolutePath()).call();
+
+      assertThat(specProperties(admin)).containsKey("upgradeMarker");
+      Cluster.mergePatch(admin.genericKubernetesResources("cowherd.io/v1alpha1", "AoeBootPool").inNamespace("keep")
+          .withName("boot"), Map.of("spec", Map.of("upgradeMarker", "v2")));
+      GenericKubernetesResource stored = admin.genericKubernetesResources("cowherd.io/v1alpha1", "AoeBootPool")
+          .inNamespace("keep").withName("boot").get();
+      assertThat(((Map<?, ?>) stored.getAdditionalProperties().get("spec")).get("upgradeMarker"))
+          .as("field of the new schema is stored, not pruned").isEqualTo("v2");
+      assertThat(admin.apiextensions().v1().customResourceDefinitions().withName(POOLS_CRD).get().getMetadata().getLabels())
+          .containsEntry("helm.sh/chart", "cowherd-0.1.1");
+
+      Helm.uninstall("cowherd").withNamespace(NS).withKubeConfigContents(harness.kubeConfigYaml()).call();
+
+      assertThat(admin.apps().deployments().inNamespace(NS).withName("cowherd-operator").get()).isNull();
+      assertThat(admin.serviceAccounts().inNamespace(NS).list().getItems())
+          .extracting(sa -> sa.getMetadata().getName()).doesNotContain("cowherd-operator", "cowherd-node-agent");
+      assertThat(admin.rbac().clusterRoles().withName("cowherd-operator").get()).isNull();
+      assertThat(admin.rbac().clusterRoles().withName("cowherd-node-agent").get()).isNull();
+      assertThat(admin.rbac().clusterRoleBindings().withName("cowherd-node-agent").get()).isNull();
+      assertThat(admin.rbac().roles().inNamespace(NS).withName("cowherd-operator").get()).isNull();
+      assertThat(admin.services().inNamespace(NS).list().getItems()).isEmpty();
+      assertThat(admin.secrets().inNamespace(NS).list().getItems())
+          .noneMatch(s -> s.getMetadata().getName().startsWith("sh.helm.release.v1.cowherd."));
+
+      assertThat(admin.apiextensions().v1().customResourceDefinitions().withName(POOLS_CRD).get()).isNotNull();
+      assertThat(admin.apiextensions().v1().customResourceDefinitions().withName("aoebootslots.cowherd.io").get()).isNotNull();
+      assertThat(admin.genericKubernetesResources("cowherd.io/v1alpha1", "AoeBootPool").inNamespace("keep").withName("boot")
+          .get()).isNotNull();
+      AoeBootSlot slot = admin.resources(AoeBootSlot.class).inNamespace("keep").withName("boot-0").get();
+      assertThat(slot.getMetadata().getDeletionTimestamp()).as("slot deletion would make its agent remove the COW store").isNull();
+      assertThat(slot.getMetadata().getFinalizers()).contains(Names.SLOT_FINALIZER);
+      assertThat(slot.getStatus().getPhase()).isEqualTo(SlotPhase.Serving);
+    }
+  }
+
+  /** A pool with one slot as a running system has it: agent finalizer, phase Serving. */
+  private static void servingSlotOfPool(KubernetesClient admin) {
+    Cluster cluster = new Cluster(admin);
+    cluster.createNamespace("keep");
+    AoeBootPool pool = Pools.aPool().inNamespace("keep").named("boot").shelf(3).replicas(1).build();
+    pool.getMetadata().setUid(null);
+    pool.getMetadata().setCreationTimestamp(null);
+    pool.setStatus(null);
+    AoeBootPool created = admin.resource(pool).create();
+    AoeBootSlot slot = DesiredSlots.build(created, 0, "node-a");
+    admin.resource(slot).create();
+    cluster.addAgentFinalizer("keep", "boot-0");
+    cluster.setSlotPhase("keep", "boot-0", SlotPhase.Serving, null);
+  }
+
+  private static Map<String, JSONSchemaProps> specProperties(KubernetesClient admin) {
+    CustomResourceDefinition crd = admin.apiextensions().v1().customResourceDefinitions().withName(POOLS_CRD).get();
+    return crd.getSpec().getVersions().getFirst().getSchema().getOpenAPIV3Schema().getProperties().get("spec").getProperties();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void addSpecPropertyToPoolCrd(Path chart, String property) throws IOException {
+    Path file = chart.resolve("files/crds/" + POOLS_CRD + "-v1.yml");
+    Map<String, Object> crd = Serialization.unmarshal(Files.readString(file), Map.class);
+    Map<String, Object> version = ((List<Map<String, Object>>) ((Map<String, Object>) crd.get("spec")).get("versions")).getFirst();
+    Map<String, Object> spec = (Map<String, Object>) ((Map<String, Object>) ((Map<String, Object>) ((Map<String, Object>)
+        version.get("schema")).get("openAPIV3Schema")).get("properties")).get("spec");
+    Map<String, Object> properties = new LinkedHashMap<>((Map<String, Object>) spec.get("properties"));
+    properties.put(property, Map.of("type", "string", "description", "Added by the chart upgrade test."));
+    spec.put("properties", properties);
+    Files.writeString(file, Serialization.asYaml(crd));
+  }
+
+  private static void bumpChartVersion(Path chart, String version) throws IOException {
+    Path file = chart.resolve("Chart.yaml");
+    Files.writeString(file, Files.readString(file).replaceFirst("(?m)^version: .*$", "version: " + version));
+  }
+
+}
