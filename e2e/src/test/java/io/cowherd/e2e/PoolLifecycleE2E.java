@@ -219,7 +219,8 @@ class PoolLifecycleE2E {
 
   private List<Path> cowStoreFiles() throws Exception {
     try (Stream<Path> files = Files.walk(lab.scratch().stateDir())) {
-      return files.filter(Files::isRegularFile).toList();
+      // Dot-files are the agent's node lock files (.cowherd-agent.lock, .losetup.lock), not COW data.
+      return files.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith(".")).toList();
     }
   }
 }

@@ -3,7 +3,9 @@ package io.cowherd.agent;
 import io.cowherd.agent.backend.DmSnapshotBackend;
 import io.cowherd.agent.backend.ReflinkBackend;
 import io.cowherd.agent.config.AgentConfig;
+import io.cowherd.agent.export.AoeSegmentProbe;
 import io.cowherd.agent.export.Backoff;
+import io.cowherd.agent.export.SegmentScanner;
 import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.CommandRunner;
 import io.cowherd.agent.host.Cp;
@@ -12,9 +14,14 @@ import io.cowherd.agent.host.ExecCommandRunner;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
+import io.cowherd.agent.host.NodeLock;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
+import io.cowherd.agent.http.AgentHttpServer;
+import io.cowherd.agent.inventory.AgentLock;
 import io.cowherd.agent.inventory.HostInventory;
+import io.cowherd.agent.inventory.StateDirSpace;
+import io.cowherd.agent.metrics.AgentTelemetry;
 import io.cowherd.agent.slot.BackendRegistry;
 import io.cowherd.agent.slot.ExporterEvents;
 import io.cowherd.agent.slot.KubernetesSlotEvents;
@@ -23,9 +30,11 @@ import io.cowherd.agent.slot.SlotObserver;
 import io.cowherd.agent.slot.SlotReconciler;
 import io.cowherd.agent.slot.SlotStatusWriter;
 import io.cowherd.agent.slot.SlotValidator;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.RegisteredController;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,13 +86,18 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--namespace", description = "Namespace to watch, repeatable (default: all).")
   private List<String> namespaces = new ArrayList<>();
 
+  @Option(names = "--http-port", defaultValue = "${env:COWHERD_HTTP_PORT}",
+      description = "Port of /healthz, /readyz and /metrics (default: env COWHERD_HTTP_PORT; unset: no HTTP server). "
+          + "Log level and format come from env COWHERD_LOG_LEVEL and COWHERD_LOG_FORMAT (text or json).")
+  private Integer httpPort;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new Main()).execute(args));
   }
 
   @Override
   public Integer call() throws InterruptedException, IOException {
-    run(config());
+    run(config(), httpPort);
     return 0;
   }
 
@@ -102,11 +116,12 @@ public final class Main implements Callable<Integer> {
     return new AgentConfig(nodeName, stateDir, roots, vblade, new HashSet<>(namespaces));
   }
 
-  private static void run(AgentConfig config) throws InterruptedException, IOException {
+  private static void run(AgentConfig config, Integer httpPort) throws InterruptedException, IOException {
     LOG.info("cowherd node agent on node {}: state dir {}, image roots {}, vblade {}, namespaces {}",
         config.nodeName(), config.stateDir(), config.imageRoots(), config.vblade(),
         config.allNamespaces() ? "all" : config.namespaces());
     Files.createDirectories(config.stateDir());
+    AgentLock agentLock = AgentLock.acquire(config.stateDir()); // one agent per node, else exit naming the holder
     CommandRunner runner = new ExecCommandRunner();
     HostNames names = new HostNames(config.stateDir());
     Vblade vblade = new Vblade(config.vblade());
@@ -116,22 +131,29 @@ public final class Main implements Callable<Integer> {
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("exporter-restarts").daemon(true).factory());
     ExporterEvents exporterEvents = new ExporterEvents();
+    SegmentScanner segment = new SegmentScanner(new AoeSegmentProbe(Clock.systemUTC()), Clock.systemUTC(),
+        SegmentScanner.ANSWER_WAIT);
     VbladeSupervisor supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(),
-        Backoff.DEFAULT, exporterEvents);
+        Backoff.DEFAULT, exporterEvents, segment);
+    // One loop allocation lock for every agent process on this node: a file in the state dir.
+    Losetup losetup = new Losetup(runner, NodeLock.onFile(names.stateDir().resolve(HostNames.LOSETUP_LOCK_FILE)));
     BackendRegistry backends = new BackendRegistry(
-        new DmSnapshotBackend(names, new Losetup(runner), new Dmsetup(runner), Path.of("/dev/mapper/control")),
+        new DmSnapshotBackend(names, losetup, new Dmsetup(runner), Path.of("/dev/mapper/control")),
         new ReflinkBackend(names, new Cp(runner), new Filefrag(runner)),
         names);
 
     KubernetesClient client = new KubernetesClientBuilder().build();
     SlotReconciler reconciler = new SlotReconciler(config.nodeName(),
-        new SlotObserver(new SlotValidator(config.imageRoots(), Path.of("/sys")), backends, supervisor, processes),
+        new SlotObserver(new SlotValidator(config.imageRoots(), Path.of("/sys")), backends, supervisor, processes,
+            segment, new StateDirSpace(config.stateDir())),
         new SlotExecutor(backends, supervisor, names),
         new SlotStatusWriter(new KubernetesSlotEvents(client, config.nodeName(), Clock.systemUTC()), client),
         exporterEvents);
 
-    Operator operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(true));
-    operator.register(reconciler, o -> {
+    AgentTelemetry telemetry = new AgentTelemetry();
+    Operator operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(true)
+        .withMetrics(telemetry.operatorMetrics()));
+    RegisteredController<AoeBootSlot> controller = operator.register(reconciler, o -> {
       o.withLabelSelector(SlotReconciler.labelSelector(config.nodeName()));
       if (config.allNamespaces()) {
         o.watchingAllNamespaces();
@@ -139,12 +161,17 @@ public final class Main implements Callable<Integer> {
         o.settingNamespaces(config.namespaces());
       }
     });
+    AgentHttpServer http = httpPort == null ? null : telemetry.serve(httpPort, operator, controller);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping: exporters stay running for the next agent to adopt");
       operator.stop();
       supervisor.close();
+      agentLock.close();
       scheduler.shutdownNow();
+      if (http != null) {
+        http.close();
+      }
       stopped.countDown();
     }, "agent-shutdown"));
     operator.start();

@@ -1,6 +1,7 @@
 package io.cowherd.agent.backend;
 
 import io.cowherd.agent.host.CommandFailedException;
+import io.cowherd.agent.host.DeviceNode;
 import io.cowherd.agent.host.DmDevice;
 import io.cowherd.agent.host.Dmsetup;
 import io.cowherd.agent.host.HostNames;
@@ -12,6 +13,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +28,13 @@ import org.slf4j.LoggerFactory;
  * node with {@code losetup --read-only}, a sparse COW file {@code <poolDir>/slot-<n>.cow} on its
  * own loop device, and {@code dmsetup create cowherd-<ns>-<pool>-<n> --uuid ... --table "0
  * <sectors> snapshot <origin> <cow> P <chunk>"}; vblade serves {@code /dev/mapper/<name>}.
+ *
+ * <p>No step waits for udev: {@link Dmsetup} creates and removes devices with {@code --noudevsync}
+ * and this class runs {@code dmsetup mknodes NAME} after each, so {@code /dev/mapper/<name>}
+ * exists with the device's number before vblade is started on it, and no stale node is left to
+ * point a later exporter at another slot's device. A store whose node is missing or points
+ * elsewhere is not complete ({@link #find} is empty), so the next reconcile provisions it again,
+ * which repairs the node.
  *
  * <p>The COW file is sized to the origin plus the exception store's header and metadata chunks,
  * so a client rewriting its whole disk cannot overflow the snapshot. It is created as a partial
@@ -74,10 +83,17 @@ public final class DmSnapshotBackend implements CowBackend {
     if (dm.isEmpty()) {
       return Optional.empty();
     }
+    Path node = HostNames.dmDevicePath(id);
+    Optional<String> nodeNumber = DeviceNode.blockMajMin(node);
+    if (nodeNumber.isEmpty() || (!dm.get().majMin().isEmpty() && !nodeNumber.get().equals(dm.get().majMin()))) {
+      LOG.info("slot {}: dm device {} ({}) exists but its node {} is {}; will repair it", id, dm.get().name(),
+          dm.get().majMin(), node, nodeNumber.map(n -> "device " + n).orElse("missing"));
+      return Optional.empty();
+    }
     Path cow = names.cowFilePath(id);
     String cowLoop = rwLoop(cow).map(LoopDevice::name).orElse(null);
     String originLoop = roLoop(request.origin()).map(LoopDevice::name).orElse(null);
-    return Optional.of(new CowStore(HostNames.dmDevicePath(id), cow, originLoop, cowLoop, dm.get().name()));
+    return Optional.of(new CowStore(node, cow, originLoop, cowLoop, dm.get().name()));
   }
 
   @Override
@@ -100,9 +116,7 @@ public final class DmSnapshotBackend implements CowBackend {
     } finally {
       originLock.unlock();
     }
-    if (!Files.exists(HostNames.dmDevicePath(id))) {
-      dmsetup.mknodes(name);
-    }
+    dmsetup.mknodes(name); // the node exists, with this device's number, before vblade opens it
     return new CowStore(HostNames.dmDevicePath(id), cow, originLoop, cowLoop, name);
   }
 
@@ -132,6 +146,9 @@ public final class DmSnapshotBackend implements CowBackend {
         }
       }
       LOG.info("slot {}: removed dm device {}", id, name);
+    }
+    if (Files.exists(dmControl) && Files.exists(HostNames.dmDevicePath(id), LinkOption.NOFOLLOW_LINKS)) {
+      dmsetup.mknodes(name); // removes the node udev would have removed: a stale node could reach another device
     }
     Path cow = names.cowFilePath(id);
     for (LoopDevice loop : losetup.findByBackFile(cow)) {

@@ -17,6 +17,8 @@ import java.time.Instant;
  * @param consecutiveFailures exits since the last stable run
  * @param nextRestartAt when the next restart is due while backing off, else {@code null}
  * @param conflict a foreign vblade claiming the same shelf, slot and interface, else {@code null}
+ * @param duplicate another exporter answering for the target on the segment (found before a
+ *     start), else {@code null}; nothing of this slot was left running
  */
 public record ExporterState(
     VbladeTarget target,
@@ -27,7 +29,8 @@ public record ExporterState(
     String lastError,
     int consecutiveFailures,
     Instant nextRestartAt,
-    VbladeProcess conflict) {
+    VbladeProcess conflict,
+    DuplicateExporter duplicate) {
 
   /** Whether an exporter process is running now. */
   public boolean running() {

@@ -31,11 +31,16 @@ import org.slf4j.LoggerFactory;
  * when it exits, records its exit code and last stderr line, and tells an {@link
  * ExporterListener} about every change (the reconciler turns that into a reconcile: no polling).
  *
- * <p>Never two exporters of one target: before starting, {@code /proc} is scanned; a vblade with
- * exactly our argv is <em>adopted</em> (watched through {@link ProcessHandle#onExit()}); one
- * claiming the same shelf, slot and interface with other arguments is a <em>conflict</em> (nothing
- * is started, {@link ExporterState#conflict()} names it); a vblade serving our export path under
- * an old address is ours and is stopped.
+ * <p>Never two exporters of one target. Before starting, {@code /proc} is scanned: a vblade with
+ * exactly our argv is <em>adopted</em> (watched through {@link ProcessHandle#onExit()}), and every
+ * further one with that argv is ours too and is stopped (two agents, or a race, started it twice);
+ * one claiming the same shelf, slot and interface with other arguments is a <em>conflict</em>
+ * (nothing is started, ours with that argv are stopped, {@link ExporterState#conflict()} names
+ * it); a vblade serving our export path under an old address is ours and is stopped. Then the
+ * segment is asked ({@link SegmentScanner}, one broadcast Query Config per interface, at most
+ * {@link SegmentScanner#BEFORE_START} old): if another MAC answers for the target, nothing is
+ * started and ours are stopped ({@link ExporterState#duplicate()} names it). Restarts after an exit
+ * go through the same checks.
  *
  * <p>Processes are started with {@link ProcessBuilder}, not commons-exec: this is a long-running
  * supervised process and we need its {@link Process#pid()} and {@link Process#onExit()}, which
@@ -56,6 +61,7 @@ public final class VbladeSupervisor implements AutoCloseable {
   private final Clock clock;
   private final Backoff backoff;
   private final ExporterListener listener;
+  private final SegmentScanner segment;
   private final Map<SlotId, Exporter> exporters = new HashMap<>();
   private boolean closed;
 
@@ -74,6 +80,7 @@ public final class VbladeSupervisor implements AutoCloseable {
     ScheduledFuture<?> pendingRestart;
     Instant nextRestartAt;
     VbladeProcess conflict;
+    DuplicateExporter duplicate;
     boolean stopped;
 
     Exporter(SlotId id, VbladeTarget target, Path logFile) {
@@ -85,37 +92,41 @@ public final class VbladeSupervisor implements AutoCloseable {
     ExporterState state() {
       Long pid = handle != null && handle.isAlive() ? handle.pid() : null;
       return new ExporterState(target, pid, pid != null && process == null, restarts, lastExitCode, lastError,
-          consecutiveFailures, nextRestartAt, conflict);
+          consecutiveFailures, nextRestartAt, conflict, duplicate);
     }
   }
 
   /**
    * @param scheduler runs delayed restarts (no sleeping threads)
    * @param listener told about every state change
+   * @param segment the wire check for other exporters of a target on the segment
    */
   public VbladeSupervisor(Vblade vblade, VbladeProcesses processes, ScheduledExecutorService scheduler, Clock clock,
-      Backoff backoff, ExporterListener listener) {
+      Backoff backoff, ExporterListener listener, SegmentScanner segment) {
     this.vblade = vblade;
     this.processes = processes;
     this.scheduler = scheduler;
     this.clock = clock;
     this.backoff = backoff;
     this.listener = listener;
+    this.segment = segment;
   }
 
   /**
    * Makes an exporter of {@code target} run for slot {@code id}: keeps a running or backing-off one
    * with the same target, replaces one with another target, adopts a matching process, refuses to
-   * start next to a conflicting one.
+   * start next to a conflicting one on this host or a duplicate on the segment.
    *
    * @param logFile where the exporter's stderr goes
-   * @return the state after acting; {@link ExporterState#conflict()} set if nothing could start
+   * @return the state after acting; {@link ExporterState#conflict()} or {@link
+   *     ExporterState#duplicate()} set if nothing could start
+   * @throws SegmentScanException if the segment cannot be checked (nothing was started)
    */
   public ExporterState ensure(SlotId id, VbladeTarget target, Path logFile) {
     Exporter old;
     synchronized (this) {
       old = exporters.get(id);
-      if (old != null && old.target.equals(target) && old.conflict == null) {
+      if (old != null && old.target.equals(target) && old.conflict == null && old.duplicate == null) {
         return old.state(); // running, or a restart is scheduled
       }
     }
@@ -123,13 +134,14 @@ public final class VbladeSupervisor implements AutoCloseable {
       LOG.info("slot {}: exporter target changed from {} to {}", id, old.target, target);
       stop(id, List.of(old.target.path()));
     }
+    Optional<DuplicateExporter> duplicate = segment.duplicateOf(target, SegmentScanner.BEFORE_START);
     synchronized (this) {
       Exporter ex = exporters.get(id);
       if (ex == null) {
         ex = new Exporter(id, target, logFile);
         exporters.put(id, ex);
       }
-      startOrAdopt(ex);
+      startOrAdopt(ex, duplicate);
       return ex.state();
     }
   }
@@ -193,11 +205,16 @@ public final class VbladeSupervisor implements AutoCloseable {
     LOG.info("supervisor closed; {} exporter(s) left running for the next agent to adopt", exporters.size());
   }
 
-  /** Called with the monitor held. */
-  private void startOrAdopt(Exporter ex) {
+  /**
+   * Called with the monitor held.
+   *
+   * @param duplicate what the segment scan found answering for the target from another MAC
+   */
+  private void startOrAdopt(Exporter ex, Optional<DuplicateExporter> duplicate) {
     ex.pendingRestart = null;
     ex.nextRestartAt = null;
     ex.conflict = null;
+    ex.duplicate = null;
     List<VbladeProcess> found = processes.scan();
     for (VbladeProcess p : found) {
       if (p.target().path().equals(ex.target.path()) && !p.target().sameAddress(ex.target)) {
@@ -206,18 +223,26 @@ public final class VbladeSupervisor implements AutoCloseable {
       }
     }
     List<VbladeProcess> claiming = found.stream().filter(p -> p.target().sameAddress(ex.target)).toList();
-    Optional<VbladeProcess> exact = claiming.stream().filter(p -> p.isExactly(ex.target)).findFirst();
+    List<ProcessHandle> exact = claiming.stream().filter(p -> p.isExactly(ex.target))
+        .flatMap(p -> ProcessHandle.of(p.pid()).stream()).toList();
     Optional<VbladeProcess> foreign = claiming.stream().filter(p -> !p.isExactly(ex.target)).findFirst();
     if (foreign.isPresent()) {
       ex.conflict = foreign.get();
-      LOG.warn("slot {}: {} is already claimed by vblade pid {} ({}, options {}); not starting a second exporter",
+      LOG.warn("slot {}: {} is already claimed by vblade pid {} ({}, options {}); not running a second exporter",
           ex.id, ex.target.aoeName(), foreign.get().pid(), foreign.get().target(), foreign.get().options());
+      stopOurs(ex, exact, "another exporter of the target runs on this host");
       return;
     }
-    Optional<ProcessHandle> adoptable = exact.flatMap(p -> ProcessHandle.of(p.pid()));
-    if (adoptable.isPresent()) {
-      watch(ex, adoptable.get(), null);
+    if (duplicate.isPresent()) {
+      ex.duplicate = duplicate.get();
+      LOG.warn("slot {}: {}", ex.id, ex.duplicate.message());
+      stopOurs(ex, exact, "another exporter of the target answers on the segment");
+      return;
+    }
+    if (!exact.isEmpty()) {
+      watch(ex, exact.getFirst(), null);
       LOG.info("slot {}: adopted running exporter pid {} ({})", ex.id, ex.handle.pid(), ex.target);
+      stopOurs(ex, exact.subList(1, exact.size()), "duplicate of adopted pid " + ex.handle.pid());
       return;
     }
     List<String> argv = vblade.argv(ex.target);
@@ -236,6 +261,17 @@ public final class VbladeSupervisor implements AutoCloseable {
       ex.lastError = "cannot start " + vblade.program() + ": " + e.getMessage();
       LOG.warn("slot {}: {}", ex.id, ex.lastError);
       scheduleRestart(ex, Duration.ZERO);
+    }
+  }
+
+  /** Stops vblades with exactly our argv (ours by argv); called with the monitor held. */
+  private void stopOurs(Exporter ex, List<ProcessHandle> ours, String why) {
+    for (ProcessHandle h : ours) {
+      LOG.warn("slot {}: stopping exporter pid {} with this slot's exact argv ({}): {}", ex.id, h.pid(), ex.target, why);
+      if (ex.handle != null && ex.handle.pid() == h.pid()) {
+        ex.handle = null; // its exit is on purpose: no restart
+      }
+      terminate(h);
     }
   }
 
@@ -275,13 +311,39 @@ public final class VbladeSupervisor implements AutoCloseable {
 
   private void restart(Exporter ex) {
     synchronized (this) {
-      if (ex.stopped || closed || exporters.get(ex.id) != ex) {
+      if (!current(ex)) {
+        return;
+      }
+    }
+    Optional<DuplicateExporter> duplicate;
+    try {
+      duplicate = segment.duplicateOf(ex.target, SegmentScanner.BEFORE_START); // outside the monitor: network I/O
+    } catch (SegmentScanException e) {
+      synchronized (this) {
+        if (!current(ex)) {
+          return;
+        }
+        ex.lastExitCode = null;
+        ex.lastError = e.getMessage();
+        LOG.warn("slot {}: not restarting the exporter yet: {}", ex.id, ex.lastError);
+        scheduleRestart(ex, Duration.ZERO);
+      }
+      listener.exporterChanged(ex.id);
+      return;
+    }
+    synchronized (this) {
+      if (!current(ex)) {
         return;
       }
       ex.restarts++;
-      startOrAdopt(ex);
+      startOrAdopt(ex, duplicate);
     }
     listener.exporterChanged(ex.id);
+  }
+
+  /** Whether {@code ex} is still supervised; called with the monitor held. */
+  private boolean current(Exporter ex) {
+    return !ex.stopped && !closed && exporters.get(ex.id) == ex;
   }
 
   /** SIGTERM, bounded wait, SIGKILL, bounded wait. Blocks the calling thread at most 2 x STOP_WAIT. */

@@ -9,6 +9,12 @@ import java.util.Optional;
  * {@code dmsetup(8)}: builds argv, runs it, parses output. The table is always ONE argv element,
  * never a shell string. Table and status formats: kernel
  * Documentation/admin-guide/device-mapper/snapshot.rst.
+ *
+ * <p>Nothing waits for udev: {@code create} and {@code remove} run with {@code --noudevsync}
+ * (where udevd is absent, or runs in another IPC namespace as seen from a container, dmsetup
+ * would otherwise wait for a udev cookie that never comes), and the {@code /dev/mapper} node is
+ * made or removed by {@code dmsetup mknodes NAME} after each of them, whether udev also does it
+ * or not.
  */
 public final class Dmsetup {
   /** {@code dmsetup remove --retry} retries for a few seconds while busy; allow for that. */
@@ -32,9 +38,9 @@ public final class Dmsetup {
     return "0 " + sizeSectors + " snapshot " + originDevice + " " + cowDevice + " P " + chunkSectors;
   }
 
-  /** argv creating {@code name} with {@code uuid} from {@code table} (one argv element). */
+  /** argv creating {@code name} with {@code uuid} from {@code table} (one argv element), not waiting for udev. */
   public static HostCommand createCommand(String name, String uuid, String table) {
-    return HostCommand.of("dmsetup", "create", name, "--uuid", uuid, "--table", table);
+    return HostCommand.of("dmsetup", "create", name, "--noudevsync", "--uuid", uuid, "--table", table);
   }
 
   /** argv printing the status line of {@code name}. */
@@ -42,9 +48,9 @@ public final class Dmsetup {
     return HostCommand.of("dmsetup", "status", name);
   }
 
-  /** argv printing {@code name|uuid} of {@code name}. */
+  /** argv printing {@code name|uuid|major|minor} of {@code name}. */
   public static HostCommand infoCommand(String name) {
-    return HostCommand.of("dmsetup", "info", "--columns", "--noheadings", "--options", "name,uuid",
+    return HostCommand.of("dmsetup", "info", "--columns", "--noheadings", "--options", "name,uuid,major,minor",
         "--separator", "|", name);
   }
 
@@ -53,12 +59,18 @@ public final class Dmsetup {
     return HostCommand.of("dmsetup", "table", "--target", "snapshot");
   }
 
-  /** argv removing {@code name}, letting dmsetup retry for a few seconds while busy; never --force. */
+  /**
+   * argv removing {@code name}, letting dmsetup retry for a few seconds while busy; never --force;
+   * not waiting for udev.
+   */
   public static HostCommand removeCommand(String name) {
-    return new HostCommand(java.util.List.of("dmsetup", "remove", "--retry", name), REMOVE_TIMEOUT);
+    return new HostCommand(java.util.List.of("dmsetup", "remove", "--noudevsync", "--retry", name), REMOVE_TIMEOUT);
   }
 
-  /** argv creating the {@code /dev/mapper/<name>} node (needed where no udevd runs). */
+  /**
+   * argv making the {@code /dev/mapper/<name>} node match the kernel: created (with the device's
+   * number) if the device exists, removed if it does not.
+   */
   public static HostCommand mknodesCommand(String name) {
     return HostCommand.of("dmsetup", "mknodes", name);
   }
@@ -68,7 +80,10 @@ public final class Dmsetup {
     runner.run(createCommand(name, uuid, table));
   }
 
-  /** Creates missing {@code /dev/mapper} nodes for {@code name}. @throws CommandFailedException */
+  /**
+   * Makes {@code /dev/mapper/<name>} match the kernel: present with the right number while the
+   * device exists, absent once it is gone. @throws CommandFailedException
+   */
   public void mknodes(String name) {
     runner.run(mknodesCommand(name));
   }
@@ -80,15 +95,21 @@ public final class Dmsetup {
    */
   public Optional<DmDevice> info(String name) {
     try {
-      String line = runner.run(infoCommand(name)).stdout().strip();
-      int bar = line.indexOf('|');
-      return Optional.of(bar < 0 ? new DmDevice(line, "") : new DmDevice(line.substring(0, bar), line.substring(bar + 1)));
+      return Optional.of(parseInfo(runner.run(infoCommand(name)).stdout()));
     } catch (CommandFailedException e) {
       if (isNotFound(e)) {
         return Optional.empty();
       }
       throw e;
     }
+  }
+
+  /** Parses one {@code name|uuid|major|minor} line (older forms {@code name|uuid} and {@code name} too). */
+  static DmDevice parseInfo(String output) {
+    String[] f = output.strip().split("\\|", -1);
+    String uuid = f.length > 1 ? f[1] : "";
+    String majMin = f.length > 3 ? f[2].strip() + ":" + f[3].strip() : "";
+    return new DmDevice(f[0], uuid, majMin);
   }
 
   /** Status of snapshot {@code name}. @throws CommandFailedException (see {@link #isNotFound}) */

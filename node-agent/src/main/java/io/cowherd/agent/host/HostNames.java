@@ -20,6 +20,11 @@ public final class HostNames {
   public static final int MAX_DM_NAME = 127;
   /** Prefix of every dm name and UUID cowherd creates. */
   public static final String PREFIX = "cowherd-";
+  /**
+   * Lock file in the state dir held around loop device allocation by every agent process on the
+   * node (see {@link NodeLock}).
+   */
+  public static final String LOSETUP_LOCK_FILE = ".losetup.lock";
 
   private final Path stateDir;
 

@@ -3,23 +3,47 @@ package io.cowherd.agent.host;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code losetup(8)}: builds argv, runs it through the {@link CommandRunner}, parses the output.
  * Origins are attached read-only ({@code --read-only}), so nothing written to the loop device can
  * reach the origin file.
+ *
+ * <p>Attaching ({@code --find --show}) runs under a {@link NodeLock}, so two attaches on this node
+ * never race for the same free loop device, and is retried a few times if the kernel still answers
+ * EBUSY (a loop device taken by a program outside the lock between find and configure).
  */
 public final class Losetup {
+  private static final Logger LOG = LoggerFactory.getLogger(Losetup.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String DELETED_SUFFIX = " (deleted)";
+  /** Attempts of one attach while the kernel answers EBUSY. */
+  static final int ATTACH_ATTEMPTS = 5;
+  /** Pause after the first EBUSY; grows linearly with each attempt. */
+  static final Duration BUSY_PAUSE = Duration.ofMillis(50);
 
   private final CommandRunner runner;
+  private final NodeLock attachLock;
 
+  /** losetup with an in-process attach lock (tests, single-process use). */
   public Losetup(CommandRunner runner) {
+    this(runner, NodeLock.inProcess());
+  }
+
+  /**
+   * @param attachLock held around every attach; the node agent passes one on a file in its state
+   *     dir so every agent process on the node shares it
+   */
+  public Losetup(CommandRunner runner, NodeLock attachLock) {
     this.runner = runner;
+    this.attachLock = attachLock;
   }
 
   /** argv attaching {@code file} read-only on the first free loop device and printing its name. */
@@ -49,7 +73,7 @@ public final class Losetup {
    * @throws CommandFailedException if losetup fails (no free loop device, unreadable file)
    */
   public String attachReadOnly(Path file) {
-    return deviceFrom(runner.run(attachReadOnlyCommand(file)));
+    return attach(attachReadOnlyCommand(file));
   }
 
   /**
@@ -59,7 +83,32 @@ public final class Losetup {
    * @throws CommandFailedException if losetup fails
    */
   public String attach(Path file) {
-    return deviceFrom(runner.run(attachCommand(file)));
+    return attach(attachCommand(file));
+  }
+
+  private String attach(HostCommand command) {
+    return attachLock.call(() -> {
+      for (int attempt = 1; ; attempt++) {
+        try {
+          return deviceFrom(runner.run(command));
+        } catch (CommandFailedException e) {
+          if (!isBusy(e) || attempt == ATTACH_ATTEMPTS) {
+            throw e;
+          }
+          LOG.info("{}: loop device busy (attempt {} of {}), trying again", command, attempt, ATTACH_ATTEMPTS);
+          pause(BUSY_PAUSE.multipliedBy(attempt));
+        }
+      }
+    });
+  }
+
+  private static void pause(Duration d) {
+    try {
+      Thread.sleep(d);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting to attach a loop device", e);
+    }
   }
 
   /**
@@ -72,10 +121,14 @@ public final class Losetup {
     return parseList(runner.run(listCommand()).stdout());
   }
 
-  /** Loop devices whose backing file is {@code file}, lowest device first. */
+  /**
+   * Loop devices whose backing file is {@code file}, lowest device first. The kernel reports the
+   * path it opened with symlinks resolved, so {@code file}'s real path matches too.
+   */
   public List<LoopDevice> findByBackFile(Path file) {
+    Path real = realPathOrSelf(file);
     return list().stream()
-        .filter(d -> !d.backFileDeleted() && d.backFile() != null && d.backFile().equals(file))
+        .filter(d -> !d.backFileDeleted() && d.backFile() != null && (d.backFile().equals(file) || d.backFile().equals(real)))
         .sorted((a, b) -> a.name().compareTo(b.name()))
         .toList();
   }
@@ -89,6 +142,19 @@ public final class Losetup {
    */
   public void detach(String device) {
     runner.run(detachCommand(device));
+  }
+
+  /** Whether {@code e} says the kernel refused a loop device as busy (EBUSY). */
+  public static boolean isBusy(CommandFailedException e) {
+    return e.stderr().contains("Device or resource busy");
+  }
+
+  private static Path realPathOrSelf(Path file) {
+    try {
+      return Files.exists(file) ? file.toRealPath() : file;
+    } catch (IOException e) {
+      return file;
+    }
   }
 
   /** Whether {@code e} says the loop device is not attached or does not exist. */

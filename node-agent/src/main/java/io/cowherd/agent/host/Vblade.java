@@ -9,6 +9,11 @@ import java.util.Optional;
  * vblade(8), the AoE target: {@code vblade [-b bufcnt] [-o offset] [-l length] [-d] [-s] [-r] [-m
  * mac[,mac...]] shelf slot netif filename}. Builds the argv cowherd starts (no options) and parses
  * the argv of running processes.
+ *
+ * <p>cowherd passes {@code --} before the positionals: vblade parses its options with getopt(3),
+ * so without it an interface name starting with {@code -} would be taken as options (checked
+ * with Debian's vblade 25: {@code vblade -- 9 3 -x f} reports "-x: No such device", while {@code
+ * vblade 9 3 -x f} fails with "invalid option"). Validation rejects such names anyway.
  */
 public final class Vblade {
   /** Options of vblade(8) that take a value. */
@@ -30,45 +35,54 @@ public final class Vblade {
     return Path.of(program).getFileName().toString();
   }
 
-  /** argv of the exporter for {@code target}: {@code vblade <shelf> <slot> <iface> <path>}. */
+  /** argv of the exporter for {@code target}: {@code vblade -- <shelf> <slot> <iface> <path>}. */
   public List<String> argv(VbladeTarget target) {
-    return List.of(program, Integer.toString(target.shelf()), Integer.toString(target.slot()),
+    return List.of(program, "--", Integer.toString(target.shelf()), Integer.toString(target.slot()),
         target.iface(), target.path().toString());
   }
 
   /**
-   * Parses a process's argv as vblade's (argv[0] is ignored; the caller matched it).
+   * Parses a process's argv as vblade's (argv[0] is ignored; the caller matched it), the way GNU
+   * getopt(3) does: options may stand anywhere before a {@code --} (getopt permutes), and {@code
+   * --} ends the options without being reported as one. So {@code vblade -- 7 3 eth1 f} (what
+   * cowherd starts), {@code vblade 7 3 eth1 f} (what earlier agents started) and {@code vblade 7 3
+   * eth1 f -r} (options last) are all recognised.
    *
    * @return the target and options, or empty if the positionals are not {@code shelf slot netif
    *     filename}
    */
   public static Optional<ParsedArgs> parse(List<String> argv) {
     List<String> options = new ArrayList<>();
+    List<String> positionals = new ArrayList<>();
     int i = 1;
-    while (i < argv.size() && argv.get(i).startsWith("-") && argv.get(i).length() > 1) {
-      String opt = argv.get(i);
-      if (opt.equals("--")) {
-        i++;
+    while (i < argv.size()) {
+      String arg = argv.get(i++);
+      if (arg.equals("--")) {
+        positionals.addAll(argv.subList(i, argv.size()));
         break;
       }
-      options.add(opt);
-      i++;
-      for (int c = 1; c < opt.length(); c++) {
-        if (OPTIONS_WITH_VALUE.indexOf(opt.charAt(c)) >= 0) {
-          if (c == opt.length() - 1 && i < argv.size()) {
+      if (!arg.startsWith("-") || arg.length() == 1) {
+        positionals.add(arg);
+        continue;
+      }
+      options.add(arg);
+      for (int c = 1; c < arg.length(); c++) {
+        if (OPTIONS_WITH_VALUE.indexOf(arg.charAt(c)) >= 0) {
+          if (c == arg.length() - 1 && i < argv.size()) {
             options.add(argv.get(i++));
           }
           break;
         }
       }
     }
-    if (argv.size() - i != 4) {
+    if (positionals.size() != 4) {
       return Optional.empty();
     }
     try {
-      int shelf = Integer.parseInt(argv.get(i));
-      int slot = Integer.parseInt(argv.get(i + 1));
-      return Optional.of(new ParsedArgs(new VbladeTarget(shelf, slot, argv.get(i + 2), Path.of(argv.get(i + 3))), options));
+      int shelf = Integer.parseInt(positionals.get(0));
+      int slot = Integer.parseInt(positionals.get(1));
+      return Optional.of(new ParsedArgs(
+          new VbladeTarget(shelf, slot, positionals.get(2), Path.of(positionals.get(3))), options));
     } catch (NumberFormatException e) {
       return Optional.empty();
     }
@@ -78,7 +92,7 @@ public final class Vblade {
    * vblade's parsed arguments.
    *
    * @param target positionals
-   * @param options options (and their values) before the positionals
+   * @param options options (and their values), wherever they stood before {@code --}
    */
   public record ParsedArgs(VbladeTarget target, List<String> options) {
     public ParsedArgs {

@@ -7,7 +7,7 @@ import java.util.List;
  *
  * @param pid process id
  * @param target its positional arguments
- * @param options options before the positionals (e.g. {@code -r}, {@code -m MAC}); empty for
+ * @param options options and their values (e.g. {@code -r}, {@code -m MAC}), without {@code --}; empty for
  *     exporters cowherd starts
  */
 public record VbladeProcess(long pid, VbladeTarget target, List<String> options) {

@@ -44,7 +44,10 @@ public final class SlotExecutor {
     for (SlotPlan.Step step : plan.steps()) {
       switch (step) {
         case PROVISION_COW_STORE -> store = Optional.of(backend.provision(seen.request()));
-        case STOP_EXPORTER -> supervisor.stop(slot.id(), backends.exportPaths(slot.id()));
+        case STOP_EXPORTER -> {
+          supervisor.stop(slot.id(), backends.exportPaths(slot.id()));
+          exporter = supervisor.state(slot.id());
+        }
         case ENSURE_EXPORTER -> {
           Path exportPath = store.orElseThrow().exportPath();
           VbladeTarget target = new VbladeTarget(slot.shelf(), slot.id().slot(), slot.iface(), exportPath);

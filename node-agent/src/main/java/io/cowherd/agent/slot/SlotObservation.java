@@ -2,6 +2,7 @@ package io.cowherd.agent.slot;
 
 import io.cowherd.agent.backend.CowRequest;
 import io.cowherd.agent.backend.CowStore;
+import io.cowherd.agent.export.DuplicateExporter;
 import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.host.VbladeProcess;
 import io.cowherd.agent.host.VbladeTarget;
@@ -18,6 +19,8 @@ import java.util.Optional;
  * @param wanted the exporter this slot should have
  * @param exporter the supervisor's exporter of this slot, if it manages one
  * @param foreignExporter a vblade not ours claiming the same shelf, slot and interface
+ * @param duplicate another exporter answering for the target on the segment (wire check)
+ * @param stateDirFull why client writes fail, if the state dir's filesystem is full
  */
 public record SlotObservation(
     ValidatedSlot slot,
@@ -26,4 +29,19 @@ public record SlotObservation(
     Optional<Path> otherBackendStore,
     VbladeTarget wanted,
     Optional<ExporterState> exporter,
-    Optional<VbladeProcess> foreignExporter) {}
+    Optional<VbladeProcess> foreignExporter,
+    Optional<DuplicateExporter> duplicate,
+    Optional<String> stateDirFull) {
+
+  /** Without wire-check and free-space findings (tests of the other rules). */
+  public SlotObservation(ValidatedSlot slot, CowRequest request, Optional<CowStore> store,
+      Optional<Path> otherBackendStore, VbladeTarget wanted, Optional<ExporterState> exporter,
+      Optional<VbladeProcess> foreignExporter) {
+    this(slot, request, store, otherBackendStore, wanted, exporter, foreignExporter, Optional.empty(), Optional.empty());
+  }
+
+  /** Whether this slot's exporter process runs now. */
+  public boolean exporterRunning() {
+    return exporter.filter(ExporterState::running).isPresent();
+  }
+}

@@ -3,28 +3,53 @@ package io.cowherd.agent.slot;
 import io.cowherd.agent.backend.CowBackend;
 import io.cowherd.agent.backend.CowRequest;
 import io.cowherd.agent.backend.CowStore;
+import io.cowherd.agent.export.DuplicateExporter;
+import io.cowherd.agent.export.ExporterState;
+import io.cowherd.agent.export.SegmentScanException;
+import io.cowherd.agent.export.SegmentScanner;
 import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.VbladeProcess;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.host.VbladeTarget;
+import io.cowherd.agent.inventory.StateDirSpace;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Reads the host for one slot; writes nothing. */
+/**
+ * Reads the host for one slot; changes nothing. Besides the COW store and exporter it looks for
+ * other exporters of the slot's target: in {@code /proc} (same interface) and on the wire ({@link
+ * SegmentScanner}: a scan at most {@link SegmentScanner#WHILE_RUNNING} old while our exporter runs,
+ * at most {@link SegmentScanner#BEFORE_START} old when one may be started), and at the free space
+ * of the state dir's filesystem ({@link StateDirSpace}).
+ */
 public final class SlotObserver {
+  private static final Logger LOG = LoggerFactory.getLogger(SlotObserver.class);
+
   private final SlotValidator validator;
   private final BackendRegistry backends;
   private final VbladeSupervisor supervisor;
   private final VbladeProcesses processes;
+  private final SegmentScanner segment;
+  private final StateDirSpace space;
 
+  /**
+   * @param segment the wire check shared with the supervisor (one broadcast per interface)
+   * @param space free space of the state dir's filesystem
+   */
   public SlotObserver(SlotValidator validator, BackendRegistry backends, VbladeSupervisor supervisor,
-      VbladeProcesses processes) {
+      VbladeProcesses processes, SegmentScanner segment, StateDirSpace space) {
     this.validator = validator;
     this.backends = backends;
     this.supervisor = supervisor;
     this.processes = processes;
+    this.segment = segment;
+    this.space = space;
   }
 
   /**
@@ -48,6 +73,29 @@ public final class SlotObserver {
     Optional<VbladeProcess> foreign = processes.scan().stream()
         .filter(p -> p.target().sameAddress(wanted) && !p.isExactly(wanted) && !ours.contains(p.target().path()))
         .findFirst();
-    return new SlotObservation(slot, request, store, other, wanted, supervisor.state(slot.id()), foreign);
+    Optional<ExporterState> exporter = supervisor.state(slot.id());
+    boolean running = exporter.filter(ExporterState::running).isPresent();
+    return new SlotObservation(slot, request, store, other, wanted, exporter, foreign, duplicate(wanted, running),
+        stateDirFull());
+  }
+
+  /** The wire check; a failed scan is logged (a start checks again and refuses on failure). */
+  private Optional<DuplicateExporter> duplicate(VbladeTarget wanted, boolean running) {
+    Duration maxAge = running ? SegmentScanner.WHILE_RUNNING : SegmentScanner.BEFORE_START;
+    try {
+      return segment.duplicateOf(wanted, maxAge);
+    } catch (SegmentScanException e) {
+      LOG.warn("{}: {}", wanted.aoeName(), e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  private Optional<String> stateDirFull() {
+    try {
+      return space.check().filter(StateDirSpace.Report::full).map(StateDirSpace.Report::message);
+    } catch (IOException e) {
+      LOG.warn("cannot read the free space of the state dir: {}", e.toString());
+      return Optional.empty();
+    }
   }
 }

@@ -1,6 +1,7 @@
 package io.cowherd.agent.slot;
 
 import io.cowherd.agent.backend.CowUsage;
+import io.cowherd.agent.export.DuplicateExporter;
 import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.host.VbladeProcess;
 import io.cowherd.api.v1alpha1.SlotPhase;
@@ -12,9 +13,12 @@ import java.util.Optional;
  * What to do for one slot, decided from what exists: pure, records in and out.
  *
  * @param steps host changes in order (empty: nothing to change)
- * @param blockedBecause why the slot must not be served (then {@code steps} is empty)
+ * @param blockedBecause why the slot must not be served (then {@code steps} is at most {@link
+ *     Step#STOP_EXPORTER}: our exporter must not run next to another exporter of the target)
+ * @param writesFailing why the slot is served but client writes fail (state dir full): phase
+ *     {@code Failed}, the exporter keeps running (reads work) and nothing is deleted
  */
-public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause) {
+public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optional<Blocked> writesFailing) {
   /**
    * Why a slot must not be served.
    *
@@ -23,6 +27,9 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause) {
    */
   public record Blocked(String reason, String message) {}
 
+  /** Reason of a slot refused (or stopped) because another MAC answers for its target: {@link DuplicateExporter}. */
+  public static final String DUPLICATE_EXPORTER = "DuplicateExporter";
+
   /** Consecutive quick exits after which an exporter counts as failing rather than starting. */
   static final int FAILING_AFTER_EXITS = 3;
 
@@ -30,7 +37,10 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause) {
   public enum Step {
     /** Build (or complete) the COW store; reuses whatever exists. */
     PROVISION_COW_STORE,
-    /** Stop the exporter: it serves a store that no longer exists (e.g. a deleted clone). */
+    /**
+     * Stop the exporter: it serves a store that no longer exists (e.g. a deleted clone), or
+     * another exporter of the target appeared (on this host or on the segment).
+     */
     STOP_EXPORTER,
     /** Make the exporter run with the wanted target (start, adopt or replace). */
     ENSURE_EXPORTER
@@ -38,6 +48,11 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause) {
 
   public SlotPlan {
     steps = List.copyOf(steps);
+  }
+
+  /** A plan with no write failure. */
+  public SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause) {
+    this(steps, blockedBecause, Optional.empty());
   }
 
   /**
@@ -57,8 +72,13 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause) {
           + "; changing spec.cow.backend of an existing slot would hide its writes: restore the backend, or delete"
           + " the slot to start over");
     }
+    // Another exporter of the target: ours must not run beside it (a duplicate corrupts client data).
+    List<Step> stopOurs = seen.exporterRunning() ? List.of(Step.STOP_EXPORTER) : List.of();
     if (seen.foreignExporter().isPresent()) {
-      return blocked("ExporterConflict", conflictMessage(target, seen.foreignExporter().get()));
+      return blocked(stopOurs, "ExporterConflict", conflictMessage(target, seen.foreignExporter().get()));
+    }
+    if (seen.duplicate().isPresent()) {
+      return blocked(stopOurs, DUPLICATE_EXPORTER, seen.duplicate().get().message());
     }
     List<Step> steps = new ArrayList<>();
     Optional<ExporterState> ex = seen.exporter();
@@ -68,11 +88,12 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause) {
         steps.add(Step.STOP_EXPORTER);
       }
     }
-    boolean current = ex.filter(e -> e.target().equals(seen.wanted()) && e.conflict() == null).isPresent();
+    boolean current = ex.filter(e -> e.target().equals(seen.wanted()) && e.conflict() == null && e.duplicate() == null)
+        .isPresent();
     if (!current || steps.contains(Step.STOP_EXPORTER)) {
       steps.add(Step.ENSURE_EXPORTER);
     }
-    return new SlotPlan(steps, Optional.empty());
+    return new SlotPlan(steps, Optional.empty(), seen.stateDirFull().map(m -> new Blocked("StateDirFull", m)));
   }
 
   /** The phase and message for what {@code plan} led to. */
@@ -84,6 +105,10 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause) {
     if (done.usage().orElse(null) instanceof CowUsage.Broken broken) {
       return new Verdict(SlotPhase.Failed, "CowStoreBroken", broken.reason() + ": the COW store no longer serves data");
     }
+    if (plan.writesFailing().isPresent() && done.store().isPresent()) {
+      Blocked full = plan.writesFailing().get();
+      return new Verdict(SlotPhase.Failed, full.reason(), full.message());
+    }
     Optional<ExporterState> ex = done.exporter();
     if (ex.isEmpty() || done.store().isEmpty()) {
       return new Verdict(SlotPhase.Provisioning, "Provisioning", "building the COW store");
@@ -91,6 +116,9 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause) {
     ExporterState e = ex.get();
     if (e.conflict() != null) {
       return new Verdict(SlotPhase.Failed, "ExporterConflict", conflictMessage(e.target().aoeName(), e.conflict()));
+    }
+    if (e.duplicate() != null) {
+      return new Verdict(SlotPhase.Failed, DUPLICATE_EXPORTER, e.duplicate().message());
     }
     if (e.running()) {
       return new Verdict(SlotPhase.Serving, "Serving", "serving " + e.target() + " (exporter pid " + e.pid() + ")");
@@ -105,7 +133,11 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause) {
   }
 
   private static SlotPlan blocked(String reason, String why) {
-    return new SlotPlan(List.of(), Optional.of(new Blocked(reason, why)));
+    return blocked(List.of(), reason, why);
+  }
+
+  private static SlotPlan blocked(List<Step> steps, String reason, String why) {
+    return new SlotPlan(steps, Optional.of(new Blocked(reason, why)));
   }
 
   private static String conflictMessage(String target, VbladeProcess other) {

@@ -35,7 +35,13 @@ import org.slf4j.LoggerFactory;
  * ({@link SlotPlan}, pure) → act ({@link SlotExecutor}) → report ({@link SlotStatusWriter}).
  * Registered with label selector {@code cowherd.io/node=<node>} (set at registration); slots whose
  * {@code spec.nodeName} is another node are skipped. Exporter changes arrive through {@link
- * ExporterEvents}; a reconcile every 60 s refreshes COW usage and re-checks failed slots.
+ * ExporterEvents}; a reconcile every 60 s refreshes COW usage, re-checks failed slots, the segment
+ * for other exporters of each target ({@link io.cowherd.agent.export.SegmentScanner}) and the state
+ * dir's free space ({@link io.cowherd.agent.inventory.StateDirSpace}).
+ *
+ * <p>Only slots their pool made are acted on ({@link SlotOwnership}: name {@code <pool>-<slot>},
+ * controller owner reference to that pool); any other slot object is reported {@code Failed} and
+ * changes nothing on the host, neither when reconciled nor when deleted.
  *
  * <p>Deletion ({@link Cleaner}, finalizer {@value Names#SLOT_FINALIZER}): phase {@code
  * Terminating}, stop the exporter, tear down the COW store; the finalizer is removed only when
@@ -85,6 +91,9 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
     if (!isMine(slot)) {
       return UpdateControl.noUpdate();
     }
+    if (slotId(slot).isPresent()) {
+      SlotOwnership.requireManaged(slot); // before anything: a stray must not even claim exporter events
+    }
     slotId(slot).ifPresent(id -> exporterEvents.remember(id, ResourceID.fromResource(slot)));
     SlotObservation seen = observer.observe(slot);
     SlotPlan plan = SlotPlan.decide(seen);
@@ -103,6 +112,13 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
     Optional<SlotId> id = slotId(slot);
     if (!isMine(slot) || id.isEmpty()) {
       return DeleteControl.defaultDelete(); // nothing of it was ever built on this node
+    }
+    Optional<String> unmanaged = SlotOwnership.problem(slot);
+    if (unmanaged.isPresent()) {
+      // Host state is keyed by (namespace, pool, slot): it belongs to the slot the pool made, if any.
+      LOG.warn("slot {}/{} deleted: {}", slot.getMetadata().getNamespace(), slot.getMetadata().getName(),
+          unmanaged.get());
+      return DeleteControl.defaultDelete();
     }
     if (slot.getStatus() == null || slot.getStatus().getPhase() != SlotPhase.Terminating) {
       // Show Terminating first; tear down on the next call, whose cached object is fresh enough for

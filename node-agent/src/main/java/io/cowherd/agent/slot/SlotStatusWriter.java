@@ -8,6 +8,7 @@ import io.cowherd.agent.backend.HostConflictException;
 import io.cowherd.agent.backend.TeardownIncompleteException;
 import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.export.ExporterStopException;
+import io.cowherd.agent.export.SegmentScanException;
 import io.cowherd.agent.host.CommandFailedException;
 import io.cowherd.agent.host.CommandTimedOutException;
 import io.cowherd.api.Names;
@@ -35,6 +36,8 @@ import org.slf4j.LoggerFactory;
 public final class SlotStatusWriter {
   private static final Logger LOG = LoggerFactory.getLogger(SlotStatusWriter.class);
   private static final ObjectMapper COPIER = new ObjectMapper();
+  /** strerror(ENOSPC), as tools (LC_ALL=C) and the JDK report a full filesystem. */
+  private static final String ENOSPC = "No space left on device";
   /** When a non-retryable failure is looked at again (the node may have changed). */
   static final Duration RECHECK_AFTER = Duration.ofSeconds(60);
 
@@ -129,12 +132,16 @@ public final class SlotStatusWriter {
     }
     String m = Objects.requireNonNullElse(t.getMessage(), t.toString());
     return switch (t) {
+      case UnmanagedSlotException _ -> new ErrorVerdict(SlotPhase.Failed, "NotManagedByPool", m, false);
       case InvalidSlotException _ -> new ErrorVerdict(SlotPhase.Failed, "InvalidSpec", m, false);
       case BackendUnavailableException _ -> new ErrorVerdict(SlotPhase.Failed, "BackendUnavailable", m, false);
       case HostConflictException _ -> new ErrorVerdict(SlotPhase.Failed, "HostConflict", m, false);
+      case CommandFailedException _ when m.contains(ENOSPC) -> new ErrorVerdict(SlotPhase.Failed, "StateDirFull", m, true);
+      case UncheckedIOException _ when m.contains(ENOSPC) -> new ErrorVerdict(SlotPhase.Failed, "StateDirFull", m, true);
       case CommandFailedException _ -> new ErrorVerdict(SlotPhase.Failed, "CommandFailed", m, true);
       case CommandTimedOutException _ -> new ErrorVerdict(SlotPhase.Failed, "CommandTimedOut", m, true);
       case ExporterStopException _ -> new ErrorVerdict(SlotPhase.Failed, "ExporterStopFailed", m, true);
+      case SegmentScanException _ -> new ErrorVerdict(SlotPhase.Failed, "SegmentCheckFailed", m, true);
       case TeardownIncompleteException _ -> new ErrorVerdict(SlotPhase.Terminating, "TeardownIncomplete", m, true);
       case UncheckedIOException _ -> new ErrorVerdict(SlotPhase.Failed, "HostIOError", m, true);
       default -> new ErrorVerdict(SlotPhase.Failed, "InternalError", t.toString(), true);
@@ -145,7 +152,8 @@ public final class SlotStatusWriter {
     return t instanceof InvalidSlotException || t instanceof BackendUnavailableException
         || t instanceof HostConflictException || t instanceof CommandFailedException
         || t instanceof CommandTimedOutException || t instanceof ExporterStopException
-        || t instanceof TeardownIncompleteException || t instanceof UncheckedIOException;
+        || t instanceof TeardownIncompleteException || t instanceof UncheckedIOException
+        || t instanceof SegmentScanException;
   }
 
   /** The full status for a reconcile outcome. Pure. */

@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * Checks a slot spec against this node before anything touches the host: the image's real path
  * (symlinks resolved) lies under an allowed image root, is a readable regular file (or block
  * device for dm-snapshot) whose size is a positive multiple of 512 bytes; the interface exists
- * ({@code /sys/class/net/<iface>}); shelf, slot and chunk size are in range. Reads only.
+ * ({@code /sys/class/net/<iface>}) and does not start with {@code -}; shelf, slot and chunk size
+ * are in range. Reads only.
  */
 public final class SlotValidator {
   private static final Logger LOG = LoggerFactory.getLogger(SlotValidator.class);
@@ -61,6 +62,10 @@ public final class SlotValidator {
     String iface = require(spec.getInterface(), "interface");
     if (!IFACE.matcher(iface).matches() || iface.equals(".") || iface.equals("..")) {
       throw new InvalidSlotException("interface '" + iface + "' is not a valid interface name");
+    }
+    if (iface.startsWith("-")) {
+      // vblade would read it as options (cowherd also passes "--" before the positionals).
+      throw new InvalidSlotException("interface '" + iface + "' must not start with '-'");
     }
     if (!Files.isDirectory(sysRoot.resolve("class/net").resolve(iface))) {
       throw new InvalidSlotException("interface " + iface + " does not exist on this node");

@@ -65,9 +65,10 @@ class ReflinkBackendTest {
   }
 
   @Test
-  void cloneArgvUsesReflinkAlways() {
+  void cloneArgvUsesReflinkAlwaysAndDiesWithTheAgent() {
     assertThat(Cp.reflinkCommand(Path.of("/images/a.img"), Path.of("/s/slot-0.img.partial")).argv())
-        .containsExactly("cp", "--reflink=always", "/images/a.img", "/s/slot-0.img.partial");
+        .containsExactly("setpriv", "--pdeathsig", "KILL", "--",
+            "cp", "--reflink=always", "/images/a.img", "/s/slot-0.img.partial");
   }
 
   @Test

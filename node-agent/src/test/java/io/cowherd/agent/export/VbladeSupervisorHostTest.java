@@ -71,7 +71,8 @@ class VbladeSupervisorHostTest {
   }
 
   private VbladeSupervisor supervisor() {
-    VbladeSupervisor s = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT, changes::add);
+    VbladeSupervisor s = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT, changes::add,
+        new SegmentScanner(new AoeSegmentProbe(Clock.systemUTC()), Clock.systemUTC(), SegmentScanner.ANSWER_WAIT));
     supervisors.add(s);
     return s;
   }
@@ -185,5 +186,37 @@ class VbladeSupervisorHostTest {
     assertThat(exportersOfOurTarget()).hasSize(1);
     next.stop(id, List.of(disk));
     assertThat(exportersOfOurTarget()).isEmpty();
+  }
+  @Test
+  void extraExportersWithOurExactArgvAreStoppedWhenAdopting() throws IOException {
+    Process first = startManually(target());
+    Process second = startManually(target());
+    ExporterState state = supervisor().ensure(id, target(), log);
+    assertThat(state.adopted()).isTrue();
+    assertThat(List.of(first.pid(), second.pid())).contains(state.pid());
+    assertThat(exportersOfOurTarget()).extracting(VbladeProcess::pid).containsExactly(state.pid());
+  }
+
+  @Test
+  void anExporterStartedWithoutDoubleDashByAnEarlierAgentIsAdopted() throws IOException {
+    Process old = new ProcessBuilder(vblade.program(), "9", "3", iface, disk.toString()).redirectOutput(Redirect.DISCARD)
+        .redirectError(Redirect.DISCARD).redirectInput(Redirect.from(new File("/dev/null"))).start();
+    manual.add(old);
+    await().atMost(Duration.ofSeconds(5)).until(() -> processes.scan().stream().anyMatch(v -> v.pid() == old.pid()));
+    ExporterState state = supervisor().ensure(id, target(), log);
+    assertThat(state.pid()).isEqualTo(old.pid());
+    assertThat(exportersOfOurTarget()).hasSize(1);
+  }
+
+  @Test
+  void vbladeTakesAnInterfaceStartingWithADashAsAnInterfaceAfterDoubleDash() {
+    VbladeSupervisor s = supervisor();
+    s.ensure(id, new VbladeTarget(9, 3, "-" + iface, disk), log);
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      ExporterState now = s.state(id).orElseThrow();
+      assertThat(now.lastExitCode()).isEqualTo(1);
+      assertThat(now.lastError()).as("not getopt's 'invalid option'").isEqualTo("-" + iface + ": No such device");
+    });
+    s.stop(id, List.of(disk));
   }
 }

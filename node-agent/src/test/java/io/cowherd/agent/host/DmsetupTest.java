@@ -15,12 +15,13 @@ class DmsetupTest {
     String table = Dmsetup.snapshotTable(2097152, "/dev/loop0", "/dev/loop1", 64);
     assertThat(table).isEqualTo("0 2097152 snapshot /dev/loop0 /dev/loop1 P 64");
     assertThat(Dmsetup.createCommand("cowherd-ns-p-0", "cowherd-abc", table).argv())
-        .containsExactly("dmsetup", "create", "cowherd-ns-p-0", "--uuid", "cowherd-abc", "--table", table);
+        .containsExactly("dmsetup", "create", "cowherd-ns-p-0", "--noudevsync", "--uuid", "cowherd-abc", "--table", table);
   }
 
   @Test
   void removeRetriesWhileBusyButNeverForces() {
-    assertThat(Dmsetup.removeCommand("cowherd-ns-p-0").argv()).containsExactly("dmsetup", "remove", "--retry", "cowherd-ns-p-0")
+    assertThat(Dmsetup.removeCommand("cowherd-ns-p-0").argv())
+        .containsExactly("dmsetup", "remove", "--noudevsync", "--retry", "cowherd-ns-p-0")
         .doesNotContain("--force", "-f");
     assertThat(Dmsetup.mknodesCommand("n").argv()).containsExactly("dmsetup", "mknodes", "n");
     assertThat(Dmsetup.statusCommand("n").argv()).containsExactly("dmsetup", "status", "n");
@@ -59,8 +60,17 @@ class DmsetupTest {
     FakeCommandRunner fake = new FakeCommandRunner()
         .fail(List.of("dmsetup", "info"), 1, "Device does not exist.\nCommand failed.\n");
     assertThat(new Dmsetup(fake).info("cowherd-x-y-0")).isEmpty();
-    FakeCommandRunner found = new FakeCommandRunner().on(List.of("dmsetup", "info"), "cowherd-x-y-0|cowherd-0123\n");
-    assertThat(new Dmsetup(found).info("cowherd-x-y-0")).isEqualTo(Optional.of(new DmDevice("cowherd-x-y-0", "cowherd-0123")));
+    FakeCommandRunner found = new FakeCommandRunner().on(List.of("dmsetup", "info"), "cowherd-x-y-0|cowherd-0123|254|7\n");
+    assertThat(new Dmsetup(found).info("cowherd-x-y-0"))
+        .isEqualTo(Optional.of(new DmDevice("cowherd-x-y-0", "cowherd-0123", "254:7")));
+  }
+
+  @Test
+  void parsesInfoWithAndWithoutNumbers() {
+    assertThat(Dmsetup.parseInfo("n|u|254|12\n")).isEqualTo(new DmDevice("n", "u", "254:12"));
+    assertThat(Dmsetup.parseInfo("n||254|0")).isEqualTo(new DmDevice("n", "", "254:0"));
+    assertThat(Dmsetup.parseInfo("n|u")).isEqualTo(new DmDevice("n", "u", ""));
+    assertThat(Dmsetup.parseInfo("n")).isEqualTo(new DmDevice("n", "", ""));
   }
 
   @Test

@@ -78,6 +78,52 @@ class LosetupTest {
   }
 
   @Test
+  void attachTriesAgainWhileTheKernelAnswersBusy() {
+    String busy = "losetup: /s/slot-0.cow: failed to set up loop device: Device or resource busy\n";
+    FakeCommandRunner fake = new FakeCommandRunner()
+        .failOnce(List.of("losetup", "--find"), 1, busy)
+        .failOnce(List.of("losetup", "--find"), 1, busy)
+        .on(List.of("losetup", "--find"), "/dev/loop7\n");
+    assertThat(new Losetup(fake).attach(Path.of("/s/slot-0.cow"))).isEqualTo("/dev/loop7");
+    assertThat(fake.argvs()).hasSize(3);
+  }
+
+  @Test
+  void attachGivesUpAfterABoundedNumberOfBusyAnswers() {
+    FakeCommandRunner fake = new FakeCommandRunner()
+        .fail(List.of("losetup", "--find"), 1, "losetup: failed to set up loop device: Device or resource busy\n");
+    assertThatThrownBy(() -> new Losetup(fake).attach(Path.of("/s/slot-0.cow")))
+        .isInstanceOf(CommandFailedException.class);
+    assertThat(fake.argvs()).hasSize(Losetup.ATTACH_ATTEMPTS);
+  }
+
+  @Test
+  void attachDoesNotRetryOtherFailures() {
+    FakeCommandRunner fake = new FakeCommandRunner()
+        .fail(List.of("losetup", "--find"), 1, "losetup: /s/slot-0.cow: failed to set up loop device: No such file or directory\n");
+    assertThatThrownBy(() -> new Losetup(fake).attach(Path.of("/s/slot-0.cow"))).isInstanceOf(CommandFailedException.class);
+    assertThat(fake.argvs()).hasSize(1);
+  }
+
+  @Test
+  void theNodeLockLetsOneAttachRunAtATime(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+    NodeLock lock = NodeLock.onFile(tmp.resolve("state/.losetup.lock"));
+    java.util.concurrent.atomic.AtomicInteger inside = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+    try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
+      for (int i = 0; i < 16; i++) {
+        pool.submit(() -> lock.call(() -> {
+          most.accumulateAndGet(inside.incrementAndGet(), Math::max);
+          inside.decrementAndGet();
+          return null;
+        }));
+      }
+    }
+    assertThat(most.get()).isEqualTo(1);
+    assertThat(tmp.resolve("state/.losetup.lock")).exists();
+  }
+
+  @Test
   void classifiesNotFound() {
     HostCommand c = Losetup.detachCommand("/dev/loop0");
     assertThat(Losetup.isNotFound(new CommandFailedException(c, 1,

@@ -16,8 +16,9 @@ class VbladeTest {
   private final VbladeTarget target = new VbladeTarget(7, 3, "eth1", Path.of("/dev/mapper/cowherd-ns-p-3"));
 
   @Test
-  void argvIsTheFourPositionalsWithoutOptions() {
-    assertThat(vblade.argv(target)).containsExactly("/usr/sbin/vblade", "7", "3", "eth1", "/dev/mapper/cowherd-ns-p-3");
+  void argvIsTheFourPositionalsAfterDoubleDashWithoutOptions() {
+    assertThat(vblade.argv(target))
+        .containsExactly("/usr/sbin/vblade", "--", "7", "3", "eth1", "/dev/mapper/cowherd-ns-p-3");
     assertThat(target.aoeName()).isEqualTo("e7.3");
   }
 
@@ -35,6 +36,38 @@ class VbladeTest {
     assertThat(a.options()).containsExactly("-b", "64", "-dr", "-m", "00:11:22:33:44:55", "-o16");
     assertThat(a.target()).isEqualTo(new VbladeTarget(7, 3, "eth1", Path.of("/x.img")));
     assertThat(new VbladeProcess(1, a.target(), a.options()).isExactly(a.target())).isFalse();
+  }
+
+  @Test
+  void anInterfaceStartingWithADashStaysAPositionalAfterDoubleDash() {
+    VbladeTarget dashed = new VbladeTarget(7, 3, "-d", Path.of("/x.img"));
+    assertThat(vblade.argv(dashed)).containsExactly("/usr/sbin/vblade", "--", "7", "3", "-d", "/x.img");
+    Vblade.ParsedArgs a = Vblade.parse(vblade.argv(dashed)).orElseThrow();
+    assertThat(a.target()).isEqualTo(dashed);
+    assertThat(a.options()).isEmpty();
+  }
+
+  @Test
+  void argvWithAndWithoutDoubleDashIsTheSameExactExporter() {
+    Vblade.ParsedArgs old = Vblade.parse(List.of("vblade", "7", "3", "eth1", "/dev/mapper/cowherd-ns-p-3")).orElseThrow();
+    Vblade.ParsedArgs now = Vblade.parse(vblade.argv(target)).orElseThrow();
+    assertThat(new VbladeProcess(1, old.target(), old.options()).isExactly(target)).isTrue();
+    assertThat(new VbladeProcess(2, now.target(), now.options()).isExactly(target)).isTrue();
+  }
+
+  @Test
+  void optionsAfterThePositionalsAreFoundAsGetoptPermutesThem() {
+    Vblade.ParsedArgs a = Vblade.parse(List.of("vblade", "7", "3", "eth1", "/x.img", "-r")).orElseThrow();
+    assertThat(a.target()).isEqualTo(new VbladeTarget(7, 3, "eth1", Path.of("/x.img")));
+    assertThat(a.options()).containsExactly("-r");
+    assertThat(new VbladeProcess(1, a.target(), a.options()).isExactly(a.target())).isFalse();
+  }
+
+  @Test
+  void scanReadsDoubleDashArgvFromProc(@TempDir Path proc) throws IOException {
+    cmdline(proc, 200, "/usr/sbin/vblade", "--", "7", "3", "eth1", "/dev/mapper/cowherd-ns-p-3");
+    assertThat(new VbladeProcesses(proc, vblade).scan()).singleElement()
+        .satisfies(p -> assertThat(p.isExactly(target)).isTrue());
   }
 
   @Test

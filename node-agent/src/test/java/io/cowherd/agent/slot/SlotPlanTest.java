@@ -8,12 +8,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.cowherd.agent.backend.CowRequest;
 import io.cowherd.agent.backend.CowStore;
 import io.cowherd.agent.backend.CowUsage;
+import io.cowherd.agent.export.DuplicateExporter;
 import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.host.SlotId;
 import io.cowherd.agent.host.VbladeProcess;
 import io.cowherd.agent.host.VbladeTarget;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.SlotPhase;
+import io.cowherd.aoe.frame.MacAddress;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,7 +34,7 @@ class SlotPlanTest {
 
   enum Store { ABSENT, PRESENT }
 
-  enum Exporter { NONE, RUNNING_WANTED, RUNNING_OLD_TARGET, BACKING_OFF_WANTED, CONFLICT_RECORDED }
+  enum Exporter { NONE, RUNNING_WANTED, RUNNING_OLD_TARGET, BACKING_OFF_WANTED, CONFLICT_RECORDED, DUPLICATE_RECORDED }
 
   static Stream<Arguments> combinations() {
     List<Arguments> rows = new ArrayList<>();
@@ -42,11 +44,13 @@ class SlotPlanTest {
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.RUNNING_OLD_TARGET, List.of(PROVISION_COW_STORE, STOP_EXPORTER, ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.BACKING_OFF_WANTED, List.of(PROVISION_COW_STORE)));
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.CONFLICT_RECORDED, List.of(PROVISION_COW_STORE, ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.ABSENT, Exporter.DUPLICATE_RECORDED, List.of(PROVISION_COW_STORE, ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.NONE, List.of(ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.RUNNING_WANTED, List.of()));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.RUNNING_OLD_TARGET, List.of(ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.BACKING_OFF_WANTED, List.of()));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.CONFLICT_RECORDED, List.of(ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.PRESENT, Exporter.DUPLICATE_RECORDED, List.of(ENSURE_EXPORTER)));
     }
     return rows.stream();
   }
@@ -59,14 +63,14 @@ class SlotPlanTest {
     assertThat(plan.blockedBecause()).isEmpty();
   }
 
-  @ParameterizedTest(name = "{0}: a foreign exporter of the target blocks everything")
+  @ParameterizedTest(name = "{0}: a foreign exporter of the target blocks everything and stops ours")
   @EnumSource(CowBackend.class)
   void foreignExporterBlocksEveryCombination(CowBackend backend) {
     VbladeProcess foreign = new VbladeProcess(4242, new VbladeTarget(7, 3, "eth1", Path.of("/srv/other.img")), List.of());
     for (Store store : Store.values()) {
       for (Exporter exporter : Exporter.values()) {
         SlotPlan plan = SlotPlan.decide(observation(backend, store, exporter, Optional.of(foreign), Optional.empty()));
-        assertThat(plan.steps()).as("%s %s", store, exporter).isEmpty();
+        assertThat(plan.steps()).as("%s %s", store, exporter).isEqualTo(running(exporter) ? List.of(STOP_EXPORTER) : List.of());
         assertThat(plan.blockedBecause().orElseThrow().message())
             .contains("e7.3", "eth1", "pid 4242", "/srv/other.img", "not starting a second exporter");
         assertThat(SlotPlan.judge(plan, outcome(Optional.empty(), Optional.empty())).phase()).isEqualTo(SlotPhase.Failed);
@@ -100,8 +104,8 @@ class SlotPlanTest {
   @EnumSource(CowBackend.class)
   void judgeReportsRestartingThenFailingAfterThreeQuickExits(CowBackend backend) {
     SlotPlan plan = new SlotPlan(List.of(), Optional.empty());
-    ExporterState once = new ExporterState(wanted(backend), null, false, 1, 1, "eth1: No such device", 1, Instant.EPOCH, null);
-    ExporterState thrice = new ExporterState(wanted(backend), null, false, 3, 1, "eth1: No such device", 3, Instant.EPOCH, null);
+    ExporterState once = new ExporterState(wanted(backend), null, false, 1, 1, "eth1: No such device", 1, Instant.EPOCH, null, null);
+    ExporterState thrice = new ExporterState(wanted(backend), null, false, 3, 1, "eth1: No such device", 3, Instant.EPOCH, null, null);
     SlotPlan.Verdict v1 = SlotPlan.judge(plan, outcome(Optional.of(store(backend)), Optional.of(once)));
     SlotPlan.Verdict v3 = SlotPlan.judge(plan, outcome(Optional.of(store(backend)), Optional.of(thrice)));
     assertThat(v1.phase()).isEqualTo(SlotPhase.Provisioning);
@@ -124,10 +128,71 @@ class SlotPlanTest {
   @EnumSource(CowBackend.class)
   void judgeReportsAConflictFoundAtStartAsFailed(CowBackend backend) {
     VbladeProcess other = new VbladeProcess(77, new VbladeTarget(7, 3, "eth1", Path.of("/x")), List.of("-r"));
-    ExporterState s = new ExporterState(wanted(backend), null, false, 0, null, null, 0, null, other);
+    ExporterState s = new ExporterState(wanted(backend), null, false, 0, null, null, 0, null, other, null);
     SlotPlan.Verdict v = SlotPlan.judge(new SlotPlan(List.of(), Optional.empty()), outcome(Optional.of(store(backend)), Optional.of(s)));
     assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
     assertThat(v.message()).contains("pid 77", "[-r]");
+  }
+
+  @ParameterizedTest(name = "{0}: another MAC answering for the target refuses ours, and stops it if running")
+  @EnumSource(CowBackend.class)
+  void duplicateOnTheWireBlocksEveryCombinationAndStopsOurs(CowBackend backend) {
+    DuplicateExporter dup = new DuplicateExporter("e7.3", "eth1", List.of(MacAddress.parse("02:aa:bb:cc:dd:ee")));
+    for (Store store : Store.values()) {
+      for (Exporter exporter : Exporter.values()) {
+        SlotObservation seen = observation(backend, store, exporter, Optional.empty(), Optional.empty());
+        SlotPlan plan = SlotPlan.decide(with(seen, Optional.of(dup), Optional.empty()));
+        assertThat(plan.steps()).as("%s %s", store, exporter)
+            .isEqualTo(running(exporter) ? List.of(STOP_EXPORTER) : List.of());
+        SlotPlan.Verdict v = SlotPlan.judge(plan, outcome(Optional.empty(), Optional.empty()));
+        assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
+        assertThat(v.reason()).isEqualTo("DuplicateExporter");
+        assertThat(v.message()).isEqualTo(
+            "another exporter of e7.3 answers from MAC 02:aa:bb:cc:dd:ee on eth1; refusing to export a duplicate");
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(CowBackend.class)
+  void judgeReportsADuplicateFoundAtStartAsFailed(CowBackend backend) {
+    DuplicateExporter dup = new DuplicateExporter("e7.3", "eth1", List.of(MacAddress.parse("02:aa:bb:cc:dd:ee")));
+    ExporterState s = new ExporterState(wanted(backend), null, false, 0, null, null, 0, null, null, dup);
+    SlotPlan.Verdict v = SlotPlan.judge(new SlotPlan(List.of(), Optional.empty()), outcome(Optional.of(store(backend)), Optional.of(s)));
+    assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
+    assertThat(v.message()).isEqualTo(dup.message());
+  }
+
+  @ParameterizedTest(name = "{0}: a full state dir fails the slot but keeps serving and deletes nothing")
+  @EnumSource(CowBackend.class)
+  void fullStateDirFailsTheSlotButKeepsItsExporter(CowBackend backend) {
+    String full = "state dir /var/lib/cowherd filesystem is full (4096 bytes free): client writes fail";
+    SlotObservation seen = with(observation(backend, Store.PRESENT, Exporter.RUNNING_WANTED, Optional.empty(),
+        Optional.empty()), Optional.empty(), Optional.of(full));
+    SlotPlan plan = SlotPlan.decide(seen);
+    assertThat(plan.steps()).isEmpty();
+    assertThat(plan.blockedBecause()).isEmpty();
+    SlotPlan.Verdict v = SlotPlan.judge(plan, outcome(Optional.of(store(backend)), Optional.of(running(wanted(backend)))));
+    assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
+    assertThat(v.reason()).isEqualTo("StateDirFull");
+    assertThat(v.message()).isEqualTo(full);
+
+    SlotPlan recovered = SlotPlan.decide(with(seen, Optional.empty(), Optional.empty()));
+    assertThat(SlotPlan.judge(recovered, outcome(Optional.of(store(backend)), Optional.of(running(wanted(backend)))))
+        .phase()).isEqualTo(SlotPhase.Serving);
+  }
+
+  @ParameterizedTest
+  @EnumSource(CowBackend.class)
+  void fullStateDirStillLetsAMissingExporterStart(CowBackend backend) {
+    SlotObservation seen = with(observation(backend, Store.PRESENT, Exporter.NONE, Optional.empty(), Optional.empty()),
+        Optional.empty(), Optional.of("full"));
+    assertThat(SlotPlan.decide(seen).steps()).containsExactly(ENSURE_EXPORTER);
+  }
+
+  private static SlotObservation with(SlotObservation o, Optional<DuplicateExporter> dup, Optional<String> full) {
+    return new SlotObservation(o.slot(), o.request(), o.store(), o.otherBackendStore(), o.wanted(), o.exporter(),
+        o.foreignExporter(), dup, full);
   }
 
   private static SlotObservation observation(CowBackend backend, Store store, Exporter exporter,
@@ -138,12 +203,18 @@ class SlotPlanTest {
       case NONE -> Optional.empty();
       case RUNNING_WANTED -> Optional.of(running(wanted));
       case RUNNING_OLD_TARGET -> Optional.of(running(new VbladeTarget(7, 3, "eth0", wanted.path())));
-      case BACKING_OFF_WANTED -> Optional.of(new ExporterState(wanted, null, false, 1, 1, "x", 1, Instant.EPOCH, null));
+      case BACKING_OFF_WANTED -> Optional.of(new ExporterState(wanted, null, false, 1, 1, "x", 1, Instant.EPOCH, null, null));
       case CONFLICT_RECORDED -> Optional.of(new ExporterState(wanted, null, false, 0, null, null, 0, null,
-          new VbladeProcess(9, new VbladeTarget(7, 3, "eth1", Path.of("/gone")), List.of())));
+          new VbladeProcess(9, new VbladeTarget(7, 3, "eth1", Path.of("/gone")), List.of()), null));
+      case DUPLICATE_RECORDED -> Optional.of(new ExporterState(wanted, null, false, 0, null, null, 0, null, null,
+          new DuplicateExporter("e7.3", "eth1", List.of(MacAddress.parse("02:aa:bb:cc:dd:ee")))));
     };
     return new SlotObservation(slot, new CowRequest(ID, ORIGIN, 1 << 20, 64),
         store == Store.PRESENT ? Optional.of(store(backend)) : Optional.empty(), otherStore, wanted, ex, foreign);
+  }
+
+  private static boolean running(Exporter exporter) {
+    return exporter == Exporter.RUNNING_WANTED || exporter == Exporter.RUNNING_OLD_TARGET;
   }
 
   private static VbladeTarget wanted(CowBackend backend) {
@@ -158,7 +229,7 @@ class SlotPlanTest {
   }
 
   private static ExporterState running(VbladeTarget t) {
-    return new ExporterState(t, 100L, false, 0, null, null, 0, null, null);
+    return new ExporterState(t, 100L, false, 0, null, null, 0, null, null, null);
   }
 
   private static SlotOutcome outcome(Optional<CowStore> store, Optional<ExporterState> ex) {

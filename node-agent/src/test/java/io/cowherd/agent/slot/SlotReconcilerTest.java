@@ -17,7 +17,10 @@ import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
+import io.cowherd.agent.inventory.StateDirSpace;
+import io.cowherd.agent.support.Segments;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
@@ -62,13 +65,15 @@ class SlotReconcilerTest {
     Vblade vblade = new Vblade("vblade");
     VbladeProcesses processes = new VbladeProcesses(proc, vblade);
     ExporterEvents exporterEvents = new ExporterEvents();
-    VbladeSupervisor supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT, exporterEvents);
+    VbladeSupervisor supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT,
+        exporterEvents, Segments.quiet());
     BackendRegistry backends = new BackendRegistry(
         new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), tmp.resolve("no-dm-control")),
         new ReflinkBackend(names, new Cp(fake), new Filefrag(fake)), names);
     writer = new SlotStatusWriter((slot, type, reason, message) -> events.add(type + " " + reason + ": " + message), null);
     reconciler = new SlotReconciler("node-a",
-        new SlotObserver(new SlotValidator(List.of(images), sys), backends, supervisor, processes),
+        new SlotObserver(new SlotValidator(List.of(images), sys), backends, supervisor, processes, Segments.quiet(),
+            new StateDirSpace(stateDir)),
         new SlotExecutor(backends, supervisor, names), writer, exporterEvents);
   }
 
@@ -138,5 +143,47 @@ class SlotReconcilerTest {
     assertThat(reconciler.reconcile(slot, null).isNoUpdate()).isTrue();
     assertThat(events).isEmpty();
     assertNoHostChange();
+  }
+  @Test
+  void aHandMadeSlotWithAnotherNameIsFailedWithoutHostChange() throws IOException {
+    AoeBootSlot stray = aSlot().name("debian-3-copy").slot(3).image(images.resolve("debian.img").toString()).build();
+    ErrorStatusUpdateControl<AoeBootSlot> control = reconcileFailing(stray);
+
+    assertThat(control.getResource().orElseThrow().getStatus().getPhase()).isEqualTo(SlotPhase.Failed);
+    assertThat(control.getResource().orElseThrow().getStatus().getMessage())
+        .startsWith("not managed by pool debian: name must be debian-3 and it must be owned by that pool");
+    assertThat(control.isNoRetry()).isTrue();
+    assertThat(events).singleElement().asString().startsWith("Warning NotManagedByPool");
+    assertNoHostChange();
+  }
+
+  @Test
+  void aSlotWithoutItsPoolAsControllerIsFailedWithoutHostChange() throws IOException {
+    AoeBootSlot unowned = aSlot().slot(3).unowned().image(images.resolve("debian.img").toString()).build();
+    ErrorStatusUpdateControl<AoeBootSlot> control = reconcileFailing(unowned);
+
+    assertThat(control.getResource().orElseThrow().getStatus().getMessage())
+        .startsWith("not managed by pool debian: name must be debian-3 and it must be owned by that pool")
+        .contains("no controller ownerReference to AoeBootPool debian");
+    assertNoHostChange();
+  }
+
+  /** The tester's case: deleting a copy of slot debian-3 deleted debian-3's COW data. */
+  @Test
+  void deletingAHandMadeSlotReleasesItsFinalizerAndLeavesTheRealSlotsDataAlone() throws IOException {
+    Path clone = Files.createDirectories(stateDir.resolve("lab/debian")).resolve("slot-3.img");
+    Files.writeString(clone, "client writes of the real debian-3");
+    fake.on(List.of("losetup"), "{\"loopdevices\": []}");
+    AoeBootSlot stray = aSlot().name("debian-3-copy").slot(3).image(images.resolve("debian.img").toString())
+        .backend(CowBackend.REFLINK).build();
+    AoeBootSlotStatus terminating = new AoeBootSlotStatus();
+    terminating.setPhase(SlotPhase.Terminating);
+    terminating.setMessage("tearing down: exporter, then COW store");
+    stray.setStatus(terminating);
+
+    assertThat(reconciler.cleanup(stray, null).isRemoveFinalizer()).isTrue();
+
+    assertThat(clone).hasContent("client writes of the real debian-3");
+    assertThat(fake.argvs()).isEmpty();
   }
 }

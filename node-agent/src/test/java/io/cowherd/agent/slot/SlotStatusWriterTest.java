@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cowherd.agent.backend.BackendUnavailableException;
 import io.cowherd.agent.backend.TeardownIncompleteException;
+import io.cowherd.agent.export.SegmentScanException;
 import io.cowherd.agent.host.CommandFailedException;
 import io.cowherd.agent.host.HostCommand;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
@@ -34,6 +35,17 @@ class SlotStatusWriterTest {
     assertThat(v.reason()).isEqualTo("CommandFailed");
     assertThat(v.retry()).isTrue();
     assertThat(SlotStatusWriter.classify(new TeardownIncompleteException("busy")).phase()).isEqualTo(SlotPhase.Terminating);
+  }
+
+  @Test
+  void classifiesTheNewFailuresOfThisAgent() {
+    assertThat(SlotStatusWriter.classify(new UnmanagedSlotException("not managed by pool debian")))
+        .isEqualTo(new SlotStatusWriter.ErrorVerdict(SlotPhase.Failed, "NotManagedByPool", "not managed by pool debian", false));
+    assertThat(SlotStatusWriter.classify(new SegmentScanException("cannot check eth1", new java.io.IOException("x"))))
+        .isEqualTo(new SlotStatusWriter.ErrorVerdict(SlotPhase.Failed, "SegmentCheckFailed", "cannot check eth1", true));
+    CommandFailedException full = new CommandFailedException(HostCommand.of("setpriv", "--pdeathsig", "KILL", "--", "cp"), 1,
+        "cp: failed to clone 'a.img.partial' from 'a.img': No space left on device", Duration.ZERO);
+    assertThat(SlotStatusWriter.classify(full).reason()).isEqualTo("StateDirFull");
   }
 
   @Test

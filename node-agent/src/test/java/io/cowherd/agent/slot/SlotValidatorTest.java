@@ -110,6 +110,14 @@ class SlotValidatorTest {
   }
 
   @Test
+  void rejectsAnInterfaceNameStartingWithADashEvenIfItExists() throws IOException {
+    Path sys = tmp.resolve("sys");
+    Files.createDirectories(sys.resolve("class/net/-d"));
+    String ok = images.resolve("ok.img").toString();
+    assertInvalid(aSlot().image(ok).iface("-d").spec(), "interface '-d' must not start with '-'");
+  }
+
+  @Test
   void rejectsAddressesOutOfRange() {
     String ok = images.resolve("ok.img").toString();
     assertInvalid(aSlot().image(ok).shelf(4095).spec(), "shelf 4095");

@@ -2,7 +2,9 @@ package io.cowherd.agent.support;
 
 import io.cowherd.agent.backend.DmSnapshotBackend;
 import io.cowherd.agent.backend.ReflinkBackend;
+import io.cowherd.agent.export.AoeSegmentProbe;
 import io.cowherd.agent.export.Backoff;
+import io.cowherd.agent.export.SegmentScanner;
 import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.Cp;
 import io.cowherd.agent.host.Dmsetup;
@@ -12,6 +14,7 @@ import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
+import io.cowherd.agent.inventory.StateDirSpace;
 import io.cowherd.agent.slot.BackendRegistry;
 import io.cowherd.agent.slot.ExporterEvents;
 import io.cowherd.agent.slot.SlotEventRecorder;
@@ -31,20 +34,32 @@ import java.util.concurrent.ScheduledExecutorService;
 public final class TestAgent implements AutoCloseable {
   public final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
   public final VbladeSupervisor supervisor;
+  public final SegmentScanner segment;
   public final SlotReconciler reconciler;
 
+  /** With the real wire check ({@link AoeSegmentProbe}), as Main wires it. */
   public TestAgent(String nodeName, Path stateDir, List<Path> imageRoots, Vblade vblade, KubernetesClient client,
       SlotEventRecorder events) {
+    this(nodeName, stateDir, imageRoots, vblade, client, events,
+        new SegmentScanner(new AoeSegmentProbe(Clock.systemUTC()), Clock.systemUTC(), SegmentScanner.ANSWER_WAIT));
+  }
+
+  /** With another wire check (a controlled clock, or none for a baseline). */
+  public TestAgent(String nodeName, Path stateDir, List<Path> imageRoots, Vblade vblade, KubernetesClient client,
+      SlotEventRecorder events, SegmentScanner segment) {
+    this.segment = segment;
     ExecCommandRunner runner = new ExecCommandRunner();
     HostNames names = new HostNames(stateDir);
     VbladeProcesses processes = new VbladeProcesses(Path.of("/proc"), vblade);
     ExporterEvents exporterEvents = new ExporterEvents();
-    supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT, exporterEvents);
+    supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT, exporterEvents,
+        segment);
     BackendRegistry backends = new BackendRegistry(
         new DmSnapshotBackend(names, new Losetup(runner), new Dmsetup(runner), Path.of("/dev/mapper/control")),
         new ReflinkBackend(names, new Cp(runner), new Filefrag(runner)), names);
     reconciler = new SlotReconciler(nodeName,
-        new SlotObserver(new SlotValidator(imageRoots, Path.of("/sys")), backends, supervisor, processes),
+        new SlotObserver(new SlotValidator(imageRoots, Path.of("/sys")), backends, supervisor, processes, segment,
+            new StateDirSpace(stateDir)),
         new SlotExecutor(backends, supervisor, names),
         new SlotStatusWriter(events, client),
         exporterEvents);

@@ -1,0 +1,59 @@
+package io.cowherd.agent.metrics;
+
+import io.cowherd.agent.http.AgentHttpServer;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.RegisteredController;
+import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.javaoperatorsdk.operator.processing.Controller;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The agent's metrics registry (java-operator-sdk's reconciliation metrics, JVM metrics and
+ * {@link SlotMetrics}) and its HTTP endpoints. Wiring only; kept apart from the slot controller.
+ */
+public final class AgentTelemetry {
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+  /** A registry with the JVM meters bound. */
+  public AgentTelemetry() {
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+  }
+
+  /** java-operator-sdk's metrics into this registry, for {@code Operator} configuration. */
+  public MicrometerMetrics operatorMetrics() {
+    return MicrometerMetrics.withoutPerResourceMetrics(registry);
+  }
+
+  /**
+   * Serves {@code /healthz}, {@code /readyz} and {@code /metrics} on {@code port}.
+   *
+   * @param operator the agent's operator (started or not)
+   * @param slots the registered slot controller, whose cache feeds {@link SlotMetrics}
+   * @throws IOException when the port cannot be bound
+   */
+  public AgentHttpServer serve(int port, Operator operator, RegisteredController<AoeBootSlot> slots) throws IOException {
+    SlotMetrics slotMetrics = new SlotMetrics(registry, () -> operator.getRuntimeInfo().isStarted()
+        ? ((Controller<AoeBootSlot>) slots).getEventSourceManager().getControllerEventSource().list()
+        : Stream.empty());
+    return AgentHttpServer.start(port, () -> operator.getRuntimeInfo().isStarted(),
+        () -> operator.getRuntimeInfo().allEventSourcesAreHealthy(),
+        Optional.of(() -> {
+          slotMetrics.refresh();
+          return registry.scrape();
+        }));
+  }
+}

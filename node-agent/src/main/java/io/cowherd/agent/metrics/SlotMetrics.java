@@ -1,0 +1,105 @@
+package io.cowherd.agent.metrics;
+
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+
+/**
+ * Per-slot metrics of this node, taken from the status the agent wrote on its slots (the
+ * controller's cache), refreshed right before each scrape. Labels: {@code namespace}, {@code
+ * pool}, {@code slot}, {@code target}.
+ *
+ * <ul>
+ *   <li>{@value #COW_USED_SECTORS} — COW sectors in use (dm-snapshot: {@code dmsetup status};
+ *       reflink: blocks no longer shared with the origin);
+ *   <li>{@value #COW_TOTAL_SECTORS} — COW sectors available;
+ *   <li>{@value #EXPORTER_RESTARTS} — restarts of the slot's exporter (vblade) since it was
+ *       adopted or created by this agent.
+ * </ul>
+ */
+public final class SlotMetrics {
+  /** Gauge, Prometheus {@code cowherd_slot_cow_used_sectors}. */
+  public static final String COW_USED_SECTORS = "cowherd.slot.cow.used.sectors";
+  /** Gauge, Prometheus {@code cowherd_slot_cow_total_sectors}. */
+  public static final String COW_TOTAL_SECTORS = "cowherd.slot.cow.total.sectors";
+  /** Counter, Prometheus {@code cowherd_slot_exporter_restarts_total}. */
+  public static final String EXPORTER_RESTARTS = "cowherd.slot.exporter.restarts";
+
+  private final MeterRegistry registry;
+  private final Supplier<Stream<AoeBootSlot>> slots;
+  private final MultiGauge used;
+  private final MultiGauge total;
+  private final Map<Tags, Integer> restarts = new ConcurrentHashMap<>();
+  private final Map<Tags, FunctionCounter> restartCounters = new HashMap<>();
+
+  /**
+   * @param registry where the meters go
+   * @param slots this node's slots as cached now
+   */
+  public SlotMetrics(MeterRegistry registry, Supplier<Stream<AoeBootSlot>> slots) {
+    this.registry = registry;
+    this.slots = slots;
+    this.used = MultiGauge.builder(COW_USED_SECTORS).description("COW sectors in use, per slot").baseUnit("sectors")
+        .register(registry);
+    this.total = MultiGauge.builder(COW_TOTAL_SECTORS).description("COW sectors available, per slot").baseUnit("sectors")
+        .register(registry);
+  }
+
+  /** Re-reads the slots: new slots get series, deleted ones lose them. */
+  public synchronized void refresh() {
+    List<MultiGauge.Row<?>> usedRows = new ArrayList<>();
+    List<MultiGauge.Row<?>> totalRows = new ArrayList<>();
+    Map<Tags, Integer> now = new HashMap<>();
+    slots.get().filter(s -> s.getSpec() != null && s.getSpec().getSlot() != null).forEach(slot -> {
+      Tags tags = tags(slot);
+      AoeBootSlotStatus status = slot.getStatus();
+      if (status == null) {
+        return;
+      }
+      if (status.getCowUsedSectors() != null) {
+        usedRows.add(MultiGauge.Row.of(tags, status.getCowUsedSectors()));
+      }
+      if (status.getCowTotalSectors() != null) {
+        totalRows.add(MultiGauge.Row.of(tags, status.getCowTotalSectors()));
+      }
+      if (status.getRestarts() != null) {
+        now.put(tags, status.getRestarts());
+      }
+    });
+    used.register(usedRows, true);
+    total.register(totalRows, true);
+    restarts.putAll(now);
+    for (Tags tags : List.copyOf(restartCounters.keySet())) {
+      if (!now.containsKey(tags)) {
+        registry.remove(restartCounters.remove(tags));
+        restarts.remove(tags);
+      }
+    }
+    for (Tags tags : now.keySet()) {
+      restartCounters.computeIfAbsent(tags, t -> FunctionCounter
+          .builder(EXPORTER_RESTARTS, restarts, m -> m.getOrDefault(t, 0))
+          .description("Restarts of the slot's exporter (vblade)")
+          .tags(t)
+          .register(registry));
+    }
+  }
+
+  private static Tags tags(AoeBootSlot slot) {
+    String target = slot.getStatus() != null && slot.getStatus().getTarget() != null ? slot.getStatus().getTarget() : "";
+    return Tags.of(
+        "namespace", slot.getMetadata().getNamespace(),
+        "pool", String.valueOf(slot.getSpec().getPool()),
+        "slot", String.valueOf(slot.getSpec().getSlot()),
+        "target", target);
+  }
+}

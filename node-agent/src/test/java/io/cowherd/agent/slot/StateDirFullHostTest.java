@@ -1,0 +1,113 @@
+package io.cowherd.agent.slot;
+
+import static io.cowherd.agent.support.Slots.aSlot;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cowherd.agent.host.Vblade;
+import io.cowherd.agent.support.HostTools;
+import io.cowherd.agent.support.LoopMountedFs;
+import io.cowherd.agent.support.TestAgent;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
+import io.cowherd.api.v1alpha1.CowBackend;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A full state dir filesystem (a 512 MiB loop-mounted XFS filled with fallocate(1)) shows in
+ * status as Failed while the exporter keeps serving reads, and the slot returns to Serving when
+ * space comes back. Nothing is deleted.
+ */
+@Tag("host")
+class StateDirFullHostTest {
+  @TempDir Path tmp;
+  private LoopMountedFs fs;
+  private String iface;
+  private KubernetesClient client;
+  private TestAgent agent;
+  private Path stateDir;
+  private Path origin;
+  private final List<String> events = new CopyOnWriteArrayList<>();
+
+  @BeforeEach
+  void setUp() throws IOException {
+    HostTools.requireRoot();
+    HostTools.requireProgram("fallocate", "util-linux");
+    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
+    fs = LoopMountedFs.xfs(tmp, 1);
+    iface = HostTools.createVethPair();
+    Path images = Files.createDirectories(fs.mountPoint().resolve("images"));
+    origin = images.resolve("debian.img");
+    try (RandomAccessFile f = new RandomAccessFile(origin.toFile(), "rw")) {
+      f.setLength(16 << 20);
+    }
+    stateDir = Files.createDirectories(fs.mountPoint().resolve("state"));
+    client = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
+        .withMasterUrl("https://127.0.0.1:1").withRequestRetryBackoffLimit(0).withConnectionTimeout(500).build()).build();
+    agent = new TestAgent("node-a", stateDir, List.of(images), vblade, client,
+        (slot, type, reason, message) -> events.add(type + " " + reason));
+  }
+
+  @AfterEach
+  void cleanUp() throws IOException {
+    if (agent != null) {
+      agent.close();
+    }
+    HostTools.killVbladesMentioning(tmp.toString());
+    HostTools.deleteVethPair(iface);
+    if (client != null) {
+      client.close();
+    }
+    if (fs != null) {
+      fs.close();
+    }
+  }
+
+  private AoeBootSlotStatus reconcile(AoeBootSlot slot) {
+    UpdateControl<AoeBootSlot> control = agent.reconciler.reconcile(slot, null);
+    if (control.isPatchStatus()) {
+      slot.setStatus(control.getResource().orElseThrow().getStatus());
+    }
+    return slot.getStatus();
+  }
+
+  @Test
+  void aFullStateDirFailsTheSlotKeepsItsExporterAndRecovers() throws IOException {
+    AoeBootSlot slot = aSlot().shelf(9).slot(3).iface(iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
+    AoeBootSlotStatus serving = reconcile(slot);
+    assertThat(serving.getPhase()).isEqualTo(SlotPhase.Serving);
+    long pid = serving.getExporterPid();
+
+    Path filler = fs.mountPoint().resolve("filler");
+    long usable = Files.getFileStore(stateDir).getUsableSpace();
+    HostTools.run("fallocate", "-l", Long.toString(usable - (1 << 20)), filler.toString());
+
+    AoeBootSlotStatus full = reconcile(slot);
+    assertThat(full.getPhase()).isEqualTo(SlotPhase.Failed);
+    assertThat(full.getMessage()).matches("state dir " + stateDir + " filesystem is full \\(\\d+ bytes free\\): client writes fail");
+    assertThat(full.getExporterPid()).as("reads still work: the exporter keeps running").isEqualTo(pid);
+    assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isTrue();
+    assertThat(stateDir.resolve("lab/debian/slot-3.img")).exists();
+    assertThat(events).contains("Warning StateDirFull");
+
+    Files.delete(filler);
+    AoeBootSlotStatus back = reconcile(slot);
+    assertThat(back.getPhase()).isEqualTo(SlotPhase.Serving);
+    assertThat(back.getExporterPid()).isEqualTo(pid);
+  }
+}
