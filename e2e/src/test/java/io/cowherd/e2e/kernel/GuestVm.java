@@ -1,0 +1,232 @@
+package io.cowherd.e2e.kernel;
+
+import io.cowherd.e2e.support.Commands;
+import io.cowherd.e2e.support.Lab;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs one command in a fresh QEMU guest booted from Debian's kernel through {@code
+ * hack/vm/run-in-vm.sh} (docs/kernel-tests.md): this host's root filesystem is the guest's
+ * read-only root, so the host's JDK, the jars and classes built by Maven and the host's tools
+ * (losetup, dmsetup, vblade, ip) are all there; {@link Builder#share} directories are writable.
+ *
+ * <p>Never skips: when QEMU or the kernel are missing the harness installs them, and when that
+ * fails {@link #run} throws with the harness output, which names the package.
+ */
+public final class GuestVm {
+  /** The guest reaches a {@link Builder#forward forwarded} host port on this address. */
+  public static final String FORWARD_ADDRESS = "10.0.2.100";
+
+  private final Path repo;
+  private final int memoryMiB;
+  private final List<Path> shares;
+  private final List<Integer> forwards;
+  private final Map<String, String> hosts;
+  private final Map<String, String> env;
+  private final Duration timeout;
+
+  private GuestVm(Builder b) {
+    this.repo = b.repo;
+    this.memoryMiB = b.memoryMiB;
+    this.shares = List.copyOf(b.shares);
+    this.forwards = List.copyOf(b.forwards);
+    this.hosts = Map.copyOf(b.hosts);
+    this.env = Map.copyOf(b.env);
+    this.timeout = b.timeout;
+  }
+
+  /** A guest with 1536 MiB, no shares, no network, a 10 minute limit. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * The result of one guest run.
+   *
+   * @param exitCode the command's exit code; 124 if the guest ran past its timeout, 125 if the
+   *     guest did not get to run the command
+   * @param output the command's stdout and stderr, merged, then the harness's own messages
+   * @param elapsed wall time of the whole run, boot included
+   */
+  public record Result(int exitCode, String output, Duration elapsed) {}
+
+  /**
+   * Boots a guest, runs {@code argv} in it and returns when the guest is gone. Output lines are
+   * echoed to this JVM's stdout as they come, prefixed with {@code [guest]}.
+   *
+   * @throws IllegalStateException if the harness cannot prepare the guest (message has its output)
+   */
+  public Result run(List<String> argv) {
+    prepare();
+    List<String> cmd = new ArrayList<>();
+    cmd.add(repo.resolve("hack/vm/run-in-vm.sh").toString());
+    cmd.addAll(List.of("--mem", Integer.toString(memoryMiB), "--timeout", Long.toString(timeout.toSeconds())));
+    shares.forEach(s -> cmd.addAll(List.of("--share", s.toString())));
+    forwards.forEach(p -> cmd.addAll(List.of("--forward", p.toString())));
+    hosts.forEach((name, address) -> cmd.addAll(List.of("--add-host", name + "=" + address)));
+    env.forEach((k, v) -> cmd.addAll(List.of("--env", k + "=" + v)));
+    cmd.add("--");
+    cmd.addAll(argv);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    long started = System.nanoTime();
+    Process p;
+    try {
+      p = pb.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start " + cmd.getFirst(), e);
+    }
+    StringBuilder output = new StringBuilder();
+    CompletableFuture<Void> pump = CompletableFuture.runAsync(() -> copyLines(p, output), r -> Thread.ofPlatform().daemon().start(r));
+    try {
+      // The harness stops the guest at its own --timeout; this margin covers boot and clean-up.
+      if (!p.waitFor(timeout.plusSeconds(60).toMillis(), TimeUnit.MILLISECONDS)) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        throw new IllegalStateException("run-in-vm.sh did not end within " + timeout.plusSeconds(60) + "; output:\n" + output);
+      }
+      pump.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+      throw new IllegalStateException("interrupted while the guest ran", e);
+    }
+    synchronized (output) {
+      return new Result(p.exitValue(), output.toString(), Duration.ofNanos(System.nanoTime() - started));
+    }
+  }
+
+  /**
+   * The argv that starts {@code mainClass} in the guest on this JVM's own JDK and class path
+   * (both visible read-only in the guest), tuned to start quickly under TCG.
+   */
+  public static List<String> javaMain(Class<?> mainClass, String... args) {
+    List<String> argv = new ArrayList<>(javaCommand());
+    argv.add("-cp");
+    argv.add(String.join(":", classPath()));
+    argv.add(mainClass.getName());
+    argv.addAll(Arrays.asList(args));
+    return argv;
+  }
+
+  /** {@code java} and the JVM options for a quick start in the guest (no class path). */
+  public static List<String> javaCommand() {
+    return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-XX:-UsePerfData", "-Xss512k",
+        "-Xmx384m", "--enable-native-access=ALL-UNNAMED");
+  }
+
+  /**
+   * This JVM's class path as absolute paths. The guest's {@code /tmp} is its own, so an entry
+   * under the host's {@code /tmp} (a manifest-only surefire jar) would be invisible there.
+   */
+  static List<String> classPath() {
+    List<String> entries = Arrays.stream(System.getProperty("java.class.path").split(":"))
+        .filter(s -> !s.isBlank())
+        .map(s -> Path.of(s).toAbsolutePath().toString())
+        .toList();
+    for (String e : entries) {
+      if (e.startsWith("/tmp/")) {
+        throw new IllegalStateException("class path entry " + e + " is under /tmp, which the guest cannot see;"
+            + " run the kernel tests with failsafe/surefire useManifestOnlyJar=false or from target/ paths");
+      }
+    }
+    return entries;
+  }
+
+  private void prepare() {
+    Commands.Result r = Commands.exec(Duration.ofMinutes(15), List.of(repo.resolve("hack/vm/prepare.sh").toString()));
+    if (!r.ok()) {
+      throw new IllegalStateException("hack/vm/prepare.sh failed (exit " + r.exitCode() + "); the kernel tests need"
+          + " Debian's linux-image-amd64, qemu-system-x86 and busybox-static:\n" + r.stderr() + r.stdout());
+    }
+  }
+
+  private static void copyLines(Process p, StringBuilder output) {
+    try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        System.out.println("[guest] " + line);
+        synchronized (output) {
+          output.append(line).append('\n');
+        }
+      }
+    } catch (IOException e) {
+      synchronized (output) {
+        output.append("[reading guest output failed: ").append(e.getMessage()).append("]\n");
+      }
+    }
+  }
+
+  /** Options of a guest run. */
+  public static final class Builder {
+    private Path repo = Lab.findRepo();
+    private int memoryMiB = 1536;
+    private final List<Path> shares = new ArrayList<>();
+    private final List<Integer> forwards = new ArrayList<>();
+    private final Map<String, String> hosts = new LinkedHashMap<>();
+    private final Map<String, String> env = new LinkedHashMap<>();
+    private Duration timeout = Duration.ofMinutes(10);
+
+    private Builder() {}
+
+    /** Guest memory in MiB. */
+    public Builder memoryMiB(int mib) {
+      this.memoryMiB = mib;
+      return this;
+    }
+
+    /** Shares {@code dir} read-write; the guest sees it at the same path. Created if missing. */
+    public Builder share(Path dir) {
+      try {
+        Files.createDirectories(dir);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      shares.add(dir.toAbsolutePath().normalize());
+      return this;
+    }
+
+    /** Lets the guest reach the host's {@code 127.0.0.1:port} at {@link #FORWARD_ADDRESS}{@code :port}. */
+    public Builder forward(int port) {
+      forwards.add(port);
+      return this;
+    }
+
+    /** An {@code /etc/hosts} entry in the guest. */
+    public Builder host(String name, String address) {
+      hosts.put(name, address);
+      return this;
+    }
+
+    /** An environment variable of the guest command. */
+    public Builder env(String name, String value) {
+      env.put(name, value);
+      return this;
+    }
+
+    /** Longest the guest may run, boot included. */
+    public Builder timeout(Duration limit) {
+      this.timeout = limit;
+      return this;
+    }
+
+    public GuestVm build() {
+      return new GuestVm(this);
+    }
+  }
+}

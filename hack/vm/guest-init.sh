@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# PID 1 of the cowherd test guest, started by the initramfs (hack/vm/initramfs-init) with the
+# host's root filesystem (read-only over 9p) as /. run-in-vm.sh copies this script into the
+# per-run control share, /run/cowherd-vm, next to config.sh, which it writes with `declare -p`:
+#   argv    the command, an argument vector (run as is, never through a shell)
+#   envs    NAME=VALUE pairs for the command's environment
+#   shares  "TAG PATH" pairs: writable 9p shares to mount at PATH (the host's path)
+#   hosts   "ADDRESS NAME" pairs appended to the guest's /etc/hosts
+#   workdir the command's working directory
+#   net     1 when QEMU user networking is attached (eth0 = 10.0.2.15/24, no default route)
+# The command's stdout and stderr go to the second serial port (run-in-vm.sh's stdout); its exit
+# code goes to /run/cowherd-vm/exit-code, then the guest reboots, which ends QEMU (-no-reboot).
+set -uo pipefail
+ctl=/run/cowherd-vm
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+umask 022
+
+finish() {
+  echo "$1" >"$ctl/exit-code"
+  sync
+  echo b >/proc/sysrq-trigger
+  sleep 10 # the reboot above does not return
+}
+
+say() {
+  echo "cowherd-vm: $*" >/dev/ttyS0
+}
+
+fail() {
+  say "$*"
+  echo "cowherd-vm: $*" >"$ctl/guest-error"
+  finish 125
+}
+
+argv=() envs=() shares=() hosts=() workdir=/ net=0
+# shellcheck source=/dev/null
+source "$ctl/config.sh" || fail "cannot read $ctl/config.sh"
+(( ${#argv[@]} > 0 )) || fail "no command given"
+
+mount --bind /tmp /var/tmp || fail "cannot bind /tmp over /var/tmp"
+mkdir -p /run/lock /run/netns
+hostname cowherd-vm
+ip link set lo up || fail "cannot bring up lo"
+
+# /etc is the host's, read-only: give the guest its own hosts file.
+mkdir -p /run/cowherd-vm-etc
+{
+  cat /etc/hosts
+  echo "127.0.1.1 cowherd-vm"
+  for entry in "${hosts[@]}"; do
+    echo "$entry"
+  done
+} >/run/cowherd-vm-etc/hosts
+mount --bind /run/cowherd-vm-etc/hosts /etc/hosts || fail "cannot bind /etc/hosts"
+
+for share in "${shares[@]}"; do
+  tag="${share%% *}"
+  path="${share#* }"
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=none "$tag" "$path" \
+    || fail "cannot mount share $tag at $path"
+done
+
+if (( net )); then
+  modprobe virtio_net || fail "modprobe virtio_net failed"
+  { ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0; } || fail "cannot configure eth0"
+fi
+
+stty -F /dev/ttyS1 raw -echo 2>/dev/null || true
+cd "$workdir" || fail "no such directory in the guest: $workdir"
+env -i "${envs[@]}" "${argv[@]}" </dev/null >/dev/ttyS1 2>&1 &
+command_pid=$!
+wait "$command_pid"
+finish "$?"
