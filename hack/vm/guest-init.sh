@@ -56,6 +56,9 @@ mount --bind /run/cowherd-vm-etc/hosts /etc/hosts || fail "cannot bind /etc/host
 for share in "${shares[@]}"; do
   tag="${share%% *}"
   path="${share#* }"
+  # A share under the guest's own /tmp (tmpfs) needs its mount point made first; elsewhere the
+  # read-only root already has it.
+  [[ -d "$path" ]] || mkdir -p "$path" || fail "cannot make mount point $path"
   mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=none "$tag" "$path" \
     || fail "cannot mount share $tag at $path"
 done

@@ -75,7 +75,7 @@ public final class GuestVm {
     List<String> cmd = new ArrayList<>();
     cmd.add(repo.resolve("hack/vm/run-in-vm.sh").toString());
     cmd.addAll(List.of("--mem", Integer.toString(memoryMiB), "--timeout", Long.toString(timeout.toSeconds())));
-    shares.forEach(s -> cmd.addAll(List.of("--share", s.toString())));
+    guestShares(repo, shares).forEach(s -> cmd.addAll(List.of("--share", s.toString())));
     forwards.forEach(p -> cmd.addAll(List.of("--forward", p.toString())));
     hosts.forEach((name, address) -> cmd.addAll(List.of("--add-host", name + "=" + address)));
     env.forEach((k, v) -> cmd.addAll(List.of("--env", k + "=" + v)));
@@ -139,13 +139,32 @@ public final class GuestVm {
         .filter(s -> !s.isBlank())
         .map(s -> Path.of(s).toAbsolutePath().toString())
         .toList();
+    Path repo = Lab.findRepo();
     for (String e : entries) {
-      if (e.startsWith("/tmp/")) {
+      if (e.startsWith("/tmp/") && !(underTmp(repo) && Path.of(e).startsWith(repo))) {
         throw new IllegalStateException("class path entry " + e + " is under /tmp, which the guest cannot see;"
             + " run the kernel tests with failsafe/surefire useManifestOnlyJar=false or from target/ paths");
       }
     }
     return entries;
+  }
+
+  /**
+   * The directories to share with the guest: the repository itself first when it lies under
+   * {@code /tmp} (the guest's {@code /tmp} is its own tmpfs, so a clone there, as CI may make, would
+   * be invisible: its classes, jars and scripts), then the requested shares.
+   */
+  static List<Path> guestShares(Path repo, List<Path> requested) {
+    List<Path> all = new ArrayList<>();
+    if (underTmp(repo)) {
+      all.add(repo);
+    }
+    all.addAll(requested);
+    return all;
+  }
+
+  private static boolean underTmp(Path path) {
+    return path.toAbsolutePath().startsWith("/tmp");
   }
 
   private void prepare() {
