@@ -139,9 +139,8 @@ public final class GuestVm {
         .filter(s -> !s.isBlank())
         .map(s -> Path.of(s).toAbsolutePath().toString())
         .toList();
-    Path repo = Lab.findRepo();
     for (String e : entries) {
-      if (e.startsWith("/tmp/") && !(underTmp(repo) && Path.of(e).startsWith(repo))) {
+      if (e.startsWith("/tmp/") && !insideRepository(Path.of(e))) {
         throw new IllegalStateException("class path entry " + e + " is under /tmp, which the guest cannot see;"
             + " run the kernel tests with failsafe/surefire useManifestOnlyJar=false or from target/ paths");
       }
@@ -161,6 +160,16 @@ public final class GuestVm {
     }
     all.addAll(requested);
     return all;
+  }
+
+  /** True if an ancestor of {@code entry} is a cowherd checkout, which {@link #guestShares} shares. */
+  private static boolean insideRepository(Path entry) {
+    for (Path p = entry.getParent(); p != null; p = p.getParent()) {
+      if (Files.isRegularFile(p.resolve("mvnw")) && Files.isDirectory(p.resolve("crds"))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean underTmp(Path path) {
