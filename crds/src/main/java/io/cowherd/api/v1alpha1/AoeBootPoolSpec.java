@@ -64,6 +64,9 @@ public class AoeBootPoolSpec {
       message = "cow is immutable: existing COW stores were made with these settings; create a new pool")
   private CowSpec cow = new CowSpec();
 
+  /** Exporter settings for every slot: {@code writeCache} (default false: durable writes). May change. */
+  private ExportSpec export = new ExportSpec();
+
   public String getImage() {
     return image;
   }
@@ -104,6 +107,14 @@ public class AoeBootPoolSpec {
 
   public void setCow(CowSpec cow) {
     this.cow = cow;
+  }
+
+  public ExportSpec getExport() {
+    return export;
+  }
+
+  public void setExport(ExportSpec export) {
+    this.export = export;
   }
 
   /** The replica count, 0 when unset. */

@@ -56,6 +56,9 @@ public class AoeBootSlotSpec {
   /** COW store settings. */
   private CowSpec cow = new CowSpec();
 
+  /** Exporter settings, copied from the pool; may change (the agent restarts the exporter). */
+  private ExportSpec export = new ExportSpec();
+
   public AoeBootSlotSpec() {}
 
   public String getPool() {
@@ -121,6 +124,19 @@ public class AoeBootSlotSpec {
     return cow == null ? new CowSpec() : cow;
   }
 
+  public ExportSpec getExport() {
+    return export;
+  }
+
+  public void setExport(ExportSpec export) {
+    this.export = export;
+  }
+
+  /** Whether the exporter may acknowledge writes from the page cache; false (durable) when unset. */
+  public boolean writeCacheOrDefault() {
+    return export != null && export.writeCacheOrDefault();
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof AoeBootSlotSpec s
@@ -130,11 +146,12 @@ public class AoeBootSlotSpec {
         && Objects.equals(nodeName, s.nodeName)
         && Objects.equals(image, s.image)
         && Objects.equals(interfaceName, s.interfaceName)
-        && Objects.equals(cow, s.cow);
+        && Objects.equals(cow, s.cow)
+        && Objects.equals(export, s.export);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(pool, shelf, slot, nodeName, image, interfaceName, cow);
+    return Objects.hash(pool, shelf, slot, nodeName, image, interfaceName, cow, export);
   }
 }

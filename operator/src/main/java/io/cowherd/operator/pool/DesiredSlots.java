@@ -5,6 +5,7 @@ import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotSpec;
 import io.cowherd.api.v1alpha1.CowSpec;
+import io.cowherd.api.v1alpha1.ExportSpec;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
@@ -19,7 +20,7 @@ public final class DesiredSlots {
   /**
    * The slot object for slot number {@code slot} of {@code pool} on {@code nodeName}: name {@code
    * <pool>-<slot>}, the pool's namespace, {@link Names#slotLabels} labels, a controller owner
-   * reference to the pool (blockOwnerDeletion), and the pool's shelf, image, interface and COW
+   * reference to the pool (blockOwnerDeletion), and the pool's shelf, image, interface, COW and export
    * settings (defaults filled in).
    */
   public static AoeBootSlot build(AoeBootPool pool, int slot, String nodeName) {
@@ -32,6 +33,7 @@ public final class DesiredSlots {
     spec.setImage(pool.getSpec().getImage());
     spec.setInterface(pool.getSpec().getInterface());
     spec.setCow(normalized(pool.getSpec().getCow()));
+    spec.setExport(new ExportSpec(pool.getSpec().getExport() != null && pool.getSpec().getExport().writeCacheOrDefault()));
 
     AoeBootSlot desired = new AoeBootSlot();
     desired.setMetadata(new ObjectMetaBuilder()
@@ -76,7 +78,8 @@ public final class DesiredSlots {
         && Objects.equals(a.getNodeName(), b.getNodeName())
         && Objects.equals(a.getImage(), b.getImage())
         && Objects.equals(a.getInterface(), b.getInterface())
-        && normalized(a.getCow()).equals(normalized(b.getCow()));
+        && normalized(a.getCow()).equals(normalized(b.getCow()))
+        && a.writeCacheOrDefault() == b.writeCacheOrDefault();
   }
 
   private static boolean hasLabels(AoeBootSlot slot, Map<String, String> labels) {

@@ -7,9 +7,13 @@ import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.operator.support.ApiServerExtension;
 import io.cowherd.operator.support.ApiServerHarness;
 import io.cowherd.operator.support.Pools;
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.util.Map;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
@@ -65,6 +69,23 @@ class PoolAdmissionApiTest {
     AoeBootPool created = client.resource(pool).dryRun().create();
 
     assertThat(created.getSpec().getCow().getChunkSectors()).isEqualTo(64);
+  }
+
+  @Test
+  void writeCacheIsABooleanAndMayBeLeftOut() {
+    AoeBootPool pool = fresh(Pools.aPool().named("cache").inNamespace(NAMESPACE).build());
+    pool.getSpec().setExport(null);
+    assertThat(client.resource(pool).dryRun().create().getSpec().getExport()).as("export left out: durable").isNull();
+
+    Map<String, Object> raw = Serialization.jsonMapper().convertValue(pool, new TypeReference<Map<String, Object>>() {});
+    @SuppressWarnings("unchecked")
+    Map<String, Object> spec = (Map<String, Object>) raw.get("spec");
+    spec.put("export", Map.of("writeCache", "yes"));
+    GenericKubernetesResource bad = Serialization.jsonMapper().convertValue(raw, GenericKubernetesResource.class);
+    assertThatThrownBy(() -> client.resource(bad).create())
+        .isInstanceOf(KubernetesClientException.class)
+        .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
+        .hasMessageContaining("spec.export.writeCache");
   }
 
   /** The builder's pool as a user would write it: no uid, generation, timestamps or status. */

@@ -136,11 +136,15 @@ class PoolReconcilerApiTest {
             Map.of("spec", Map.of("image", "/srv/images/v2.img"))))
         .isInstanceOf(KubernetesClientException.class)
         .hasMessageContaining("image is immutable");
-    Cluster.mergePatch(pools("update").withName("boot"), Map.of("spec", Map.of("interface", "enp3s0")));
+    assertThat(slots("update", "boot")).as("durable writes by default")
+        .allSatisfy(s -> assertThat(s.getSpec().writeCacheOrDefault()).isFalse());
+    Cluster.mergePatch(pools("update").withName("boot"),
+        Map.of("spec", Map.of("interface", "enp3s0", "export", Map.of("writeCache", true))));
 
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slots("update", "boot")).allSatisfy(s -> {
       assertThat(s.getSpec().getImage()).isEqualTo("/srv/images/origin.img");
       assertThat(s.getSpec().getInterface()).isEqualTo("enp3s0");
+      assertThat(s.getSpec().getExport().getWriteCache()).isTrue();
       assertThat(s.getSpec().getNodeName()).isEqualTo(NODE);
     }));
     assertThat(slots("update", "boot")).extracting(s -> s.getMetadata().getUid()).containsExactlyElementsOf(uids);
