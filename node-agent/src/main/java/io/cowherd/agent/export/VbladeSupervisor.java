@@ -32,11 +32,13 @@ import org.slf4j.LoggerFactory;
  * ExporterListener} about every change (the reconciler turns that into a reconcile: no polling).
  *
  * <p>Never two exporters of one target. Before starting, {@code /proc} is scanned: a vblade with
- * exactly our argv is <em>adopted</em> (watched through {@link ProcessHandle#onExit()}), and every
- * further one with that argv is ours too and is stopped (two agents, or a race, started it twice);
- * one claiming the same shelf, slot and interface with other arguments is a <em>conflict</em>
- * (nothing is started, ours with that argv are stopped, {@link ExporterState#conflict()} names
- * it); a vblade serving our export path under an old address is ours and is stopped. Then the
+ * exactly our argv ({@link Vblade#argv}, options included) is <em>adopted</em> (watched through
+ * {@link ProcessHandle#onExit()}), and every further one with that argv is ours too and is stopped
+ * (two agents, or a race, started it twice); one claiming the same shelf, slot and interface with
+ * another path is a <em>conflict</em> (nothing is started, ours with that argv are stopped, {@link
+ * ExporterState#conflict()} names it); a vblade serving our export path under an old address or
+ * with other options (an exporter an older agent started without {@code -s}, or one from before
+ * {@code spec.export.writeCache} changed) is ours and is stopped, then ours is started. Then the
  * segment is asked ({@link SegmentScanner}, one broadcast Query Config per interface, at most
  * {@link SegmentScanner#BEFORE_START} old): if another MAC answers for the target, nothing is
  * started and ours are stopped ({@link ExporterState#duplicate()} names it). Restarts after an exit
@@ -217,15 +219,20 @@ public final class VbladeSupervisor implements AutoCloseable {
     ex.duplicate = null;
     List<VbladeProcess> found = processes.scan();
     for (VbladeProcess p : found) {
-      if (p.target().path().equals(ex.target.path()) && !p.target().sameAddress(ex.target)) {
-        LOG.warn("slot {}: stopping stale exporter pid {} ({}) of our export path", ex.id, p.pid(), p.target());
+      if (p.target().path().equals(ex.target.path()) && !p.isExactly(ex.target)) {
+        // Ours by path, with an old address or other options: e.g. started without -s by an older
+        // agent, or before spec.export.writeCache changed. Replaced, never adopted: adopting it
+        // would keep acknowledging writes the way the slot no longer asks for.
+        LOG.warn("slot {}: stopping stale exporter pid {} ({}, options {}) of our export path; wanted {} {}", ex.id,
+            p.pid(), p.target(), p.options(), ex.target, Vblade.options(ex.target));
         ProcessHandle.of(p.pid()).ifPresent(this::terminate);
       }
     }
     List<VbladeProcess> claiming = found.stream().filter(p -> p.target().sameAddress(ex.target)).toList();
     List<ProcessHandle> exact = claiming.stream().filter(p -> p.isExactly(ex.target))
         .flatMap(p -> ProcessHandle.of(p.pid()).stream()).toList();
-    Optional<VbladeProcess> foreign = claiming.stream().filter(p -> !p.isExactly(ex.target)).findFirst();
+    Optional<VbladeProcess> foreign = claiming.stream()
+        .filter(p -> !p.isExactly(ex.target) && !p.target().path().equals(ex.target.path())).findFirst();
     if (foreign.isPresent()) {
       ex.conflict = foreign.get();
       LOG.warn("slot {}: {} is already claimed by vblade pid {} ({}, options {}); not running a second exporter",

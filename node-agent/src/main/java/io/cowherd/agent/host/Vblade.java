@@ -7,8 +7,15 @@ import java.util.Optional;
 
 /**
  * vblade(8), the AoE target: {@code vblade [-b bufcnt] [-o offset] [-l length] [-d] [-s] [-r] [-m
- * mac[,mac...]] shelf slot netif filename}. Builds the argv cowherd starts (no options) and parses
- * the argv of running processes.
+ * mac[,mac...]] shelf slot netif filename}. Builds the argv cowherd starts ({@link #argv}, the only
+ * place it is built) and parses the argv of running processes.
+ *
+ * <p>Durable by default: {@code -s} opens the exported file or device with O_SYNC (vblade(8): "all
+ * writes are committed to disk before returning to the client"), so each write is on the disk,
+ * through every layer below (dm-snapshot, loop, filesystem), before its ATA response is sent.
+ * Needed because vblade 25 answers ATA FLUSH CACHE (0xE7) with success without flushing anything
+ * ({@code ata.c}): without {@code -s} a client's fsync guarantees nothing. A target with {@link
+ * VbladeTarget#writeCache()} gets no {@code -s}.
  *
  * <p>cowherd passes {@code --} before the positionals: vblade parses its options with getopt(3),
  * so without it an interface name starting with {@code -} would be taken as options (checked
@@ -35,18 +42,31 @@ public final class Vblade {
     return Path.of(program).getFileName().toString();
   }
 
-  /** argv of the exporter for {@code target}: {@code vblade -- <shelf> <slot> <iface> <path>}. */
+  /**
+   * argv of the exporter for {@code target}: {@code vblade -s -- <shelf> <slot> <iface> <path>},
+   * without {@code -s} when the target has a write cache.
+   */
   public List<String> argv(VbladeTarget target) {
-    return List.of(program, "--", Integer.toString(target.shelf()), Integer.toString(target.slot()),
-        target.iface(), target.path().toString());
+    List<String> argv = new ArrayList<>();
+    argv.add(program);
+    argv.addAll(options(target));
+    argv.addAll(List.of("--", Integer.toString(target.shelf()), Integer.toString(target.slot()),
+        target.iface(), target.path().toString()));
+    return List.copyOf(argv);
+  }
+
+  /** The options cowherd passes for {@code target}: {@code [-s]} when durable, none with a write cache. */
+  public static List<String> options(VbladeTarget target) {
+    return target.writeCache() ? List.of() : List.of("-s");
   }
 
   /**
    * Parses a process's argv as vblade's (argv[0] is ignored; the caller matched it), the way GNU
    * getopt(3) does: options may stand anywhere before a {@code --} (getopt permutes), and {@code
-   * --} ends the options without being reported as one. So {@code vblade -- 7 3 eth1 f} (what
+   * --} ends the options without being reported as one. So {@code vblade -s -- 7 3 eth1 f} (what
    * cowherd starts), {@code vblade 7 3 eth1 f} (what earlier agents started) and {@code vblade 7 3
-   * eth1 f -r} (options last) are all recognised.
+   * eth1 f -r} (options last) are all recognised. The target's {@link VbladeTarget#writeCache()} is
+   * true unless an option cluster holds the flag {@code s} ({@code -s}, {@code -ds}).
    *
    * @return the target and options, or empty if the positionals are not {@code shelf slot netif
    *     filename}
@@ -54,6 +74,7 @@ public final class Vblade {
   public static Optional<ParsedArgs> parse(List<String> argv) {
     List<String> options = new ArrayList<>();
     List<String> positionals = new ArrayList<>();
+    boolean sync = false;
     int i = 1;
     while (i < argv.size()) {
       String arg = argv.get(i++);
@@ -67,6 +88,7 @@ public final class Vblade {
       }
       options.add(arg);
       for (int c = 1; c < arg.length(); c++) {
+        sync |= arg.charAt(c) == 's';
         if (OPTIONS_WITH_VALUE.indexOf(arg.charAt(c)) >= 0) {
           if (c == arg.length() - 1 && i < argv.size()) {
             options.add(argv.get(i++));
@@ -82,7 +104,7 @@ public final class Vblade {
       int shelf = Integer.parseInt(positionals.get(0));
       int slot = Integer.parseInt(positionals.get(1));
       return Optional.of(new ParsedArgs(
-          new VbladeTarget(shelf, slot, positionals.get(2), Path.of(positionals.get(3))), options));
+          new VbladeTarget(shelf, slot, positionals.get(2), Path.of(positionals.get(3)), !sync), options));
     } catch (NumberFormatException e) {
       return Optional.empty();
     }

@@ -3,15 +3,25 @@ package io.cowherd.agent.host;
 import java.nio.file.Path;
 
 /**
- * What one exporter serves: the four positional arguments of vblade(8), {@code shelf slot netif
- * filename}. Two processes with equal targets and no options are the same exporter.
+ * What one exporter serves and how: the four positional arguments of vblade(8), {@code shelf slot
+ * netif filename}, and whether writes may be acknowledged from the page cache. {@link
+ * Vblade#argv} turns it into the one argv cowherd starts; a process with exactly that argv is the
+ * same exporter ({@link VbladeProcess#isExactly}).
  *
  * @param shelf AoE shelf (major), 0 to 65534
  * @param slot AoE slot (minor), 0 to 254
  * @param iface network interface name
  * @param path exported file or block device (a COW device or clone, never the origin)
+ * @param writeCache {@code false}: durable, vblade {@code -s} (O_SYNC: a write is on the disk
+ *     before it is acknowledged); {@code true}: no {@code -s}, writes are acknowledged from the page
+ *     cache (the pool's {@code spec.export.writeCache})
  */
-public record VbladeTarget(int shelf, int slot, String iface, Path path) {
+public record VbladeTarget(int shelf, int slot, String iface, Path path, boolean writeCache) {
+  /** A durable target (no write cache): what every slot gets unless its pool opts in. */
+  public VbladeTarget(int shelf, int slot, String iface, Path path) {
+    this(shelf, slot, iface, path, false);
+  }
+
   /** Whether {@code other} claims the same AoE address on the same interface. */
   public boolean sameAddress(VbladeTarget other) {
     return shelf == other.shelf && slot == other.slot && iface.equals(other.iface);
@@ -24,6 +34,6 @@ public record VbladeTarget(int shelf, int slot, String iface, Path path) {
 
   @Override
   public String toString() {
-    return aoeName() + " on " + iface + " from " + path;
+    return aoeName() + " on " + iface + " from " + path + (writeCache ? " (write cache)" : "");
   }
 }

@@ -50,7 +50,7 @@ public final class SlotExecutor {
         }
         case ENSURE_EXPORTER -> {
           Path exportPath = store.orElseThrow().exportPath();
-          VbladeTarget target = new VbladeTarget(slot.shelf(), slot.id().slot(), slot.iface(), exportPath);
+          VbladeTarget target = slot.target(exportPath);
           exporter = Optional.of(supervisor.ensure(slot.id(), target, names.exporterLogPath(slot.id())));
         }
       }

@@ -68,7 +68,7 @@ public final class SlotObserver {
       backend.checkAvailable(request);
     }
     Path exportPath = store.map(CowStore::exportPath).orElse(backends.exportPath(slot.backend(), slot.id()));
-    VbladeTarget wanted = new VbladeTarget(slot.shelf(), slot.id().slot(), slot.iface(), exportPath);
+    VbladeTarget wanted = slot.target(exportPath);
     List<Path> ours = backends.exportPaths(slot.id());
     Optional<VbladeProcess> foreign = processes.scan().stream()
         .filter(p -> p.target().sameAddress(wanted) && !p.isExactly(wanted) && !ours.contains(p.target().path()))

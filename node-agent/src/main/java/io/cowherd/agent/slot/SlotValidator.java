@@ -80,7 +80,7 @@ public final class SlotValidator {
       throw new InvalidSlotException("image " + origin + " is " + sizeBytes
           + " bytes, not a positive multiple of 512 (AoE serves 512-byte sectors)");
     }
-    return new ValidatedSlot(id, shelf, iface, origin, sizeBytes, cow.backendOrDefault(), chunk);
+    return new ValidatedSlot(id, shelf, iface, origin, sizeBytes, cow.backendOrDefault(), chunk, spec.writeCacheOrDefault());
   }
 
   private Path checkImage(String image) {

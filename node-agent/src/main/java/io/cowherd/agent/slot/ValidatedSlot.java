@@ -1,6 +1,7 @@
 package io.cowherd.agent.slot;
 
 import io.cowherd.agent.host.SlotId;
+import io.cowherd.agent.host.VbladeTarget;
 import io.cowherd.api.v1alpha1.CowBackend;
 import java.nio.file.Path;
 
@@ -14,6 +15,12 @@ import java.nio.file.Path;
  * @param sizeBytes origin size in bytes, a positive multiple of 512
  * @param backend COW backend
  * @param chunkSectors dm-snapshot chunk size in 512-byte sectors
+ * @param writeCache whether the exporter may acknowledge writes from the page cache (else durable)
  */
 public record ValidatedSlot(SlotId id, int shelf, String iface, Path origin, long sizeBytes, CowBackend backend,
-    int chunkSectors) {}
+    int chunkSectors, boolean writeCache) {
+  /** The exporter this slot wants for the store served at {@code exportPath}. */
+  public VbladeTarget target(Path exportPath) {
+    return new VbladeTarget(shelf, id.slot(), iface, exportPath, writeCache);
+  }
+}

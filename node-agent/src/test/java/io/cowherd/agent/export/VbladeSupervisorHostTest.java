@@ -198,14 +198,52 @@ class VbladeSupervisorHostTest {
   }
 
   @Test
-  void anExporterStartedWithoutDoubleDashByAnEarlierAgentIsAdopted() throws IOException {
+  void anExporterAnOlderAgentStartedWithoutSyncIsReplacedByADurableOne() throws IOException {
     Process old = new ProcessBuilder(vblade.program(), "9", "3", iface, disk.toString()).redirectOutput(Redirect.DISCARD)
         .redirectError(Redirect.DISCARD).redirectInput(Redirect.from(new File("/dev/null"))).start();
     manual.add(old);
     await().atMost(Duration.ofSeconds(5)).until(() -> processes.scan().stream().anyMatch(v -> v.pid() == old.pid()));
     ExporterState state = supervisor().ensure(id, target(), log);
-    assertThat(state.pid()).isEqualTo(old.pid());
-    assertThat(exportersOfOurTarget()).hasSize(1);
+    assertThat(state.running()).isTrue();
+    assertThat(state.conflict()).as("ours by path, not a conflict").isNull();
+    assertThat(state.pid()).isNotEqualTo(old.pid());
+    assertThat(old.isAlive()).isFalse();
+    assertThat(exportersOfOurTarget()).singleElement().satisfies(p -> {
+      assertThat(p.options()).containsExactly("-s");
+      assertThat(p.isExactly(target())).isTrue();
+    });
+  }
+
+  @Test
+  void changingTheWriteCacheRestartsOnlyThatSlotsExporter() throws IOException {
+    Path otherDisk = tmp.resolve("slot-4.img");
+    try (RandomAccessFile f = new RandomAccessFile(otherDisk.toFile(), "rw")) {
+      f.setLength(1 << 20);
+    }
+    SlotId otherId = new SlotId("lab", "debian", 4);
+    VbladeTarget other = new VbladeTarget(9, 4, iface, otherDisk);
+    VbladeSupervisor s = supervisor();
+    long otherPid = s.ensure(otherId, other, tmp.resolve("slot-4.vblade.log")).pid();
+    long durablePid = s.ensure(id, target(), log).pid();
+
+    VbladeTarget cached = new VbladeTarget(9, 3, iface, disk, true);
+    ExporterState now = s.ensure(id, cached, log);
+    assertThat(now.running()).isTrue();
+    assertThat(now.pid()).isNotEqualTo(durablePid);
+    assertThat(exportersOfOurTarget()).singleElement().satisfies(p -> {
+      assertThat(p.options()).as("write cache: no -s").isEmpty();
+      assertThat(p.isExactly(cached)).isTrue();
+    });
+    assertThat(s.ensure(otherId, other, tmp.resolve("slot-4.vblade.log")).pid()).as("other slot untouched").isEqualTo(otherPid);
+
+    long cachedPid = now.pid();
+    VbladeSupervisor next = supervisor(); // a restarted agent adopts the cached exporter it asks for
+    assertThat(next.ensure(id, cached, log).pid()).isEqualTo(cachedPid);
+    assertThat(next.ensure(id, target(), log).pid()).as("and replaces it when durable is asked for").isNotEqualTo(cachedPid);
+    assertThat(exportersOfOurTarget()).singleElement().satisfies(p -> assertThat(p.options()).containsExactly("-s"));
+    s.close();
+    next.stop(id, List.of(disk));
+    next.stop(otherId, List.of(otherDisk));
   }
 
   @Test

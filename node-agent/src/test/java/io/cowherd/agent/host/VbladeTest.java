@@ -16,10 +16,30 @@ class VbladeTest {
   private final VbladeTarget target = new VbladeTarget(7, 3, "eth1", Path.of("/dev/mapper/cowherd-ns-p-3"));
 
   @Test
-  void argvIsTheFourPositionalsAfterDoubleDashWithoutOptions() {
+  void argvIsSyncWritesThenTheFourPositionalsAfterDoubleDash() {
     assertThat(vblade.argv(target))
-        .containsExactly("/usr/sbin/vblade", "--", "7", "3", "eth1", "/dev/mapper/cowherd-ns-p-3");
+        .containsExactly("/usr/sbin/vblade", "-s", "--", "7", "3", "eth1", "/dev/mapper/cowherd-ns-p-3");
     assertThat(target.aoeName()).isEqualTo("e7.3");
+  }
+
+  @Test
+  void aTargetWithWriteCacheHasNoSyncOption() {
+    VbladeTarget cached = new VbladeTarget(7, 3, "eth1", Path.of("/dev/mapper/cowherd-ns-p-3"), true);
+    assertThat(vblade.argv(cached))
+        .containsExactly("/usr/sbin/vblade", "--", "7", "3", "eth1", "/dev/mapper/cowherd-ns-p-3");
+    Vblade.ParsedArgs a = Vblade.parse(vblade.argv(cached)).orElseThrow();
+    assertThat(a.target()).isEqualTo(cached);
+    assertThat(new VbladeProcess(1, a.target(), a.options()).isExactly(cached)).isTrue();
+    assertThat(new VbladeProcess(1, a.target(), a.options()).isExactly(target)).as("cached is not the durable exporter").isFalse();
+    Vblade.ParsedArgs durable = Vblade.parse(vblade.argv(target)).orElseThrow();
+    assertThat(new VbladeProcess(2, durable.target(), durable.options()).isExactly(cached)).isFalse();
+  }
+
+  @Test
+  void syncInAnOptionClusterIsDurable() {
+    assertThat(Vblade.parse(List.of("vblade", "-ds", "7", "3", "eth1", "/x.img")).orElseThrow().target().writeCache()).isFalse();
+    assertThat(Vblade.parse(List.of("vblade", "-m", "s", "7", "3", "eth1", "/x.img")).orElseThrow().target().writeCache())
+        .as("'s' as the value of -m is no flag").isTrue();
   }
 
   @Test
@@ -34,38 +54,45 @@ class VbladeTest {
     Vblade.ParsedArgs a = Vblade.parse(List.of("vblade", "-b", "64", "-dr", "-m", "00:11:22:33:44:55", "-o16",
         "7", "3", "eth1", "/x.img")).orElseThrow();
     assertThat(a.options()).containsExactly("-b", "64", "-dr", "-m", "00:11:22:33:44:55", "-o16");
-    assertThat(a.target()).isEqualTo(new VbladeTarget(7, 3, "eth1", Path.of("/x.img")));
+    assertThat(a.target()).isEqualTo(new VbladeTarget(7, 3, "eth1", Path.of("/x.img"), true));
     assertThat(new VbladeProcess(1, a.target(), a.options()).isExactly(a.target())).isFalse();
   }
 
   @Test
   void anInterfaceStartingWithADashStaysAPositionalAfterDoubleDash() {
     VbladeTarget dashed = new VbladeTarget(7, 3, "-d", Path.of("/x.img"));
-    assertThat(vblade.argv(dashed)).containsExactly("/usr/sbin/vblade", "--", "7", "3", "-d", "/x.img");
+    assertThat(vblade.argv(dashed)).containsExactly("/usr/sbin/vblade", "-s", "--", "7", "3", "-d", "/x.img");
     Vblade.ParsedArgs a = Vblade.parse(vblade.argv(dashed)).orElseThrow();
     assertThat(a.target()).isEqualTo(dashed);
-    assertThat(a.options()).isEmpty();
+    assertThat(a.options()).containsExactly("-s");
   }
 
   @Test
-  void argvWithAndWithoutDoubleDashIsTheSameExactExporter() {
+  void anExporterOfAnOlderAgentWithoutSyncIsNotExactlyTheDurableOne() {
     Vblade.ParsedArgs old = Vblade.parse(List.of("vblade", "7", "3", "eth1", "/dev/mapper/cowherd-ns-p-3")).orElseThrow();
+    Vblade.ParsedArgs olderDashed = Vblade.parse(List.of("vblade", "--", "7", "3", "eth1", "/dev/mapper/cowherd-ns-p-3"))
+        .orElseThrow();
     Vblade.ParsedArgs now = Vblade.parse(vblade.argv(target)).orElseThrow();
-    assertThat(new VbladeProcess(1, old.target(), old.options()).isExactly(target)).isTrue();
+    assertThat(old.target().writeCache()).isTrue();
+    assertThat(new VbladeProcess(1, old.target(), old.options()).isExactly(target)).isFalse();
+    assertThat(new VbladeProcess(1, olderDashed.target(), olderDashed.options()).isExactly(target)).isFalse();
     assertThat(new VbladeProcess(2, now.target(), now.options()).isExactly(target)).isTrue();
+    Vblade.ParsedArgs permuted = Vblade.parse(List.of("vblade", "7", "3", "eth1", "/dev/mapper/cowherd-ns-p-3", "-s"))
+        .orElseThrow();
+    assertThat(new VbladeProcess(3, permuted.target(), permuted.options()).isExactly(target)).as("getopt permutes").isTrue();
   }
 
   @Test
   void optionsAfterThePositionalsAreFoundAsGetoptPermutesThem() {
     Vblade.ParsedArgs a = Vblade.parse(List.of("vblade", "7", "3", "eth1", "/x.img", "-r")).orElseThrow();
-    assertThat(a.target()).isEqualTo(new VbladeTarget(7, 3, "eth1", Path.of("/x.img")));
+    assertThat(a.target()).isEqualTo(new VbladeTarget(7, 3, "eth1", Path.of("/x.img"), true));
     assertThat(a.options()).containsExactly("-r");
     assertThat(new VbladeProcess(1, a.target(), a.options()).isExactly(a.target())).isFalse();
   }
 
   @Test
   void scanReadsDoubleDashArgvFromProc(@TempDir Path proc) throws IOException {
-    cmdline(proc, 200, "/usr/sbin/vblade", "--", "7", "3", "eth1", "/dev/mapper/cowherd-ns-p-3");
+    cmdline(proc, 200, "/usr/sbin/vblade", "-s", "--", "7", "3", "eth1", "/dev/mapper/cowherd-ns-p-3");
     assertThat(new VbladeProcesses(proc, vblade).scan()).singleElement()
         .satisfies(p -> assertThat(p.isExactly(target)).isTrue());
   }

@@ -34,7 +34,9 @@ class SlotPlanTest {
 
   enum Store { ABSENT, PRESENT }
 
-  enum Exporter { NONE, RUNNING_WANTED, RUNNING_OLD_TARGET, BACKING_OFF_WANTED, CONFLICT_RECORDED, DUPLICATE_RECORDED }
+  /** RUNNING_WRITE_CACHE: our target, but started with the write cache the spec no longer asks for. */
+  enum Exporter { NONE, RUNNING_WANTED, RUNNING_OLD_TARGET, RUNNING_WRITE_CACHE, BACKING_OFF_WANTED, CONFLICT_RECORDED,
+    DUPLICATE_RECORDED }
 
   static Stream<Arguments> combinations() {
     List<Arguments> rows = new ArrayList<>();
@@ -42,12 +44,14 @@ class SlotPlanTest {
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.NONE, List.of(PROVISION_COW_STORE, ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.RUNNING_WANTED, List.of(PROVISION_COW_STORE, STOP_EXPORTER, ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.RUNNING_OLD_TARGET, List.of(PROVISION_COW_STORE, STOP_EXPORTER, ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.ABSENT, Exporter.RUNNING_WRITE_CACHE, List.of(PROVISION_COW_STORE, STOP_EXPORTER, ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.BACKING_OFF_WANTED, List.of(PROVISION_COW_STORE)));
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.CONFLICT_RECORDED, List.of(PROVISION_COW_STORE, ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.DUPLICATE_RECORDED, List.of(PROVISION_COW_STORE, ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.NONE, List.of(ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.RUNNING_WANTED, List.of()));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.RUNNING_OLD_TARGET, List.of(ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.PRESENT, Exporter.RUNNING_WRITE_CACHE, List.of(ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.BACKING_OFF_WANTED, List.of()));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.CONFLICT_RECORDED, List.of(ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.DUPLICATE_RECORDED, List.of(ENSURE_EXPORTER)));
@@ -197,12 +201,13 @@ class SlotPlanTest {
 
   private static SlotObservation observation(CowBackend backend, Store store, Exporter exporter,
       Optional<VbladeProcess> foreign, Optional<Path> otherStore) {
-    ValidatedSlot slot = new ValidatedSlot(ID, 7, "eth1", ORIGIN, 1 << 20, backend, 64);
+    ValidatedSlot slot = observationSlot(backend);
     VbladeTarget wanted = wanted(backend);
     Optional<ExporterState> ex = switch (exporter) {
       case NONE -> Optional.empty();
       case RUNNING_WANTED -> Optional.of(running(wanted));
       case RUNNING_OLD_TARGET -> Optional.of(running(new VbladeTarget(7, 3, "eth0", wanted.path())));
+      case RUNNING_WRITE_CACHE -> Optional.of(running(new VbladeTarget(7, 3, "eth1", wanted.path(), true)));
       case BACKING_OFF_WANTED -> Optional.of(new ExporterState(wanted, null, false, 1, 1, "x", 1, Instant.EPOCH, null, null));
       case CONFLICT_RECORDED -> Optional.of(new ExporterState(wanted, null, false, 0, null, null, 0, null,
           new VbladeProcess(9, new VbladeTarget(7, 3, "eth1", Path.of("/gone")), List.of()), null));
@@ -214,11 +219,16 @@ class SlotPlanTest {
   }
 
   private static boolean running(Exporter exporter) {
-    return exporter == Exporter.RUNNING_WANTED || exporter == Exporter.RUNNING_OLD_TARGET;
+    return exporter == Exporter.RUNNING_WANTED || exporter == Exporter.RUNNING_OLD_TARGET
+        || exporter == Exporter.RUNNING_WRITE_CACHE;
   }
 
   private static VbladeTarget wanted(CowBackend backend) {
-    return new VbladeTarget(7, 3, "eth1", store(backend).exportPath());
+    return observationSlot(backend).target(store(backend).exportPath());
+  }
+
+  private static ValidatedSlot observationSlot(CowBackend backend) {
+    return new ValidatedSlot(ID, 7, "eth1", ORIGIN, 1 << 20, backend, 64, false);
   }
 
   private static CowStore store(CowBackend backend) {

@@ -110,7 +110,7 @@ class SlotReconcilerHostTest {
     assertThat(s.getOriginLoop()).isNull();
     long pid = s.getExporterPid();
     assertThat(ProcessHandle.of(pid).orElseThrow().info().arguments().orElseThrow())
-        .containsExactly("--", "9", "3", iface, clone.toString());
+        .containsExactly("-s", "--", "9", "3", iface, clone.toString());
     assertThat(events).containsExactly("Normal Serving");
 
     assertThat(reconciler.reconcile(slot, null).isNoUpdate()).as("steady state writes nothing").isTrue();
