@@ -8,6 +8,8 @@
 #   hosts   "ADDRESS NAME" pairs appended to the guest's /etc/hosts
 #   workdir the command's working directory
 #   net     1 when QEMU user networking is attached (eth0 = 10.0.2.15/24, no default route)
+#   tap_mac MAC of the NIC on the caller's tap (--tap), renamed aoe0 and set up; empty if none
+#   disk_flag 1 when a virtio-blk disk is attached (--disk): /dev/vda
 # The command's stdout and stderr go to the second serial port (run-in-vm.sh's stdout); its exit
 # code goes to /run/cowherd-vm/exit-code, then the guest reboots, which ends QEMU (-no-reboot).
 set -uo pipefail
@@ -32,7 +34,7 @@ fail() {
   finish 125
 }
 
-argv=() envs=() shares=() hosts=() workdir=/ net=0
+argv=() envs=() shares=() hosts=() workdir=/ net=0 tap_mac="" disk_flag=0
 # shellcheck source=/dev/null
 source "$ctl/config.sh" || fail "cannot read $ctl/config.sh"
 (( ${#argv[@]} > 0 )) || fail "no command given"
@@ -66,6 +68,25 @@ done
 if (( net )); then
   modprobe virtio_net || fail "modprobe virtio_net failed"
   { ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0; } || fail "cannot configure eth0"
+fi
+
+if [[ -n "$tap_mac" ]]; then
+  modprobe virtio_net || fail "modprobe virtio_net failed"
+  tap_dev=""
+  for dev in /sys/class/net/*; do
+    [[ "$(cat "$dev/address")" == "$tap_mac" ]] && tap_dev="${dev##*/}"
+  done
+  [[ -n "$tap_dev" ]] || fail "no NIC with MAC $tap_mac"
+  { ip link set "$tap_dev" name aoe0 && ip link set aoe0 up; } || fail "cannot set up the tap NIC"
+fi
+
+if (( disk_flag )); then
+  modprobe virtio_blk || fail "modprobe virtio_blk failed"
+  for _ in $(seq 50); do
+    [[ -b /dev/vda ]] && break
+    sleep 0.1
+  done
+  [[ -b /dev/vda ]] || fail "no /dev/vda"
 fi
 
 stty -F /dev/ttyS1 raw -echo 2>/dev/null || true

@@ -13,6 +13,14 @@
 #   --forward PORT     implies --net user: connections from the guest to 10.0.2.100:PORT reach
 #                      the host's 127.0.0.1:PORT (QEMU guestfwd, one `busybox nc` per connection)
 #                      (repeatable)
+#   --disk FILE        attach FILE (raw, must exist) as the guest's /dev/vda (virtio-blk, QEMU
+#                      cache=writeback: the guest sees a volatile write cache and must flush it;
+#                      QEMU's writes land in FILE through this host's page cache, so they outlive
+#                      a SIGKILL of QEMU, while the guest's own page cache does not)
+#   --tap NETNS:TAP    attach the guest's second NIC (named aoe0 in the guest, up, no address) to
+#                      tap device TAP, which the caller created in network namespace NETNS; QEMU
+#                      then runs inside NETNS (--forward still reaches this host's loopback;
+#                      NETNS's own lo is set up, which QEMU's user networking needs)
 #   --add-host NAME=ADDRESS  an /etc/hosts entry in the guest (repeatable)
 #   --env NAME=VALUE   set in the command's environment (repeatable); PATH, HOME, LANG are preset
 #   --cwd DIR          the command's working directory in the guest (default /)
@@ -23,7 +31,8 @@
 # on this script's stdout while it runs. In the guest: /dev is devtmpfs, /tmp and /run are tmpfs,
 # `modprobe loop dm_snapshot aoe veth` loads modules of the guest kernel (installed on the host
 # under /lib/modules), no udevd runs. Exit codes: the command's; 124 on timeout; 125 when the guest
-# did not get to run the command (the kernel console is then printed to stderr).
+# did not get to run the command (the kernel console is then printed to stderr); 137 when QEMU
+# was killed with SIGKILL (a test cutting the guest's power).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -40,6 +49,8 @@ workdir=/
 shares=()
 forwards=()
 hosts=()
+disk=""
+tap=""
 envs=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb)
 while (( $# > 0 )); do
   case "$1" in
@@ -50,6 +61,12 @@ while (( $# > 0 )); do
       forwards+=("${2:?--forward needs a port}")
       [[ "${2}" =~ ^[0-9]+$ ]] || { echo "run-in-vm: --forward needs a port number" >&2; exit 2; }
       net=user
+      shift 2
+      ;;
+    --disk) disk="$(realpath -e "${2:?--disk needs a file}")"; shift 2 ;;
+    --tap)
+      tap="${2:?--tap needs NETNS:TAP}"
+      [[ "$tap" =~ ^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]{1,15}$ ]] || { echo "run-in-vm: --tap needs NETNS:TAP" >&2; exit 2; }
       shift 2
       ;;
     --add-host)
@@ -102,18 +119,46 @@ if [[ "$net" == user ]]; then
   # restrict=on: no packet leaves QEMU's NAT; only the explicit guestfwd rules below connect out,
   # each to the host's loopback.
   netdev="user,id=net0,ipv6=off,restrict=on"
+  # With --tap QEMU runs in another network namespace: nsenter brings each forwarded connection
+  # back to this script's namespace (this script outlives QEMU, so /proc/$$/ns/net stays valid).
+  enter=""
+  if [[ -n "$tap" ]]; then
+    enter="$(command -v nsenter) --net=/proc/$$/ns/net "
+  fi
   for port in "${forwards[@]}"; do
-    netdev+=",guestfwd=tcp:10.0.2.100:$port-cmd:/bin/busybox nc 127.0.0.1 $port"
+    netdev+=",guestfwd=tcp:10.0.2.100:$port-cmd:$enter/bin/busybox nc 127.0.0.1 $port"
   done
   network=(-netdev "$netdev" -device "virtio-net-pci,netdev=net0")
   net_flag=1
 fi
 
+tap_mac=""
+in_netns=()
+if [[ -n "$tap" ]]; then
+  tap_ns="${tap%%:*}"
+  tap_if="${tap#*:}"
+  ip -n "$tap_ns" link show "$tap_if" >/dev/null || { echo "run-in-vm: no tap $tap_if in namespace $tap_ns" >&2; exit 2; }
+  tap_mac="52:54:00:c0:ee:01"
+  # The tap is opened by name in QEMU's own namespace: QEMU runs in the tap's. QEMU's user
+  # networking makes a loopback socket pair for each guestfwd connection: lo must be up there.
+  ip -n "$tap_ns" link set lo up
+  in_netns=(ip netns exec "$tap_ns")
+  network+=(-netdev "tap,id=net1,ifname=$tap_if,script=no,downscript=no" -device "virtio-net-pci,netdev=net1,mac=$tap_mac")
+fi
+drives=()
+if [[ -n "$disk" ]]; then
+  # cache=writeback: the guest sees a write cache and sends flushes (QEMU turns them into fdatasync).
+  # What a SIGKILL of QEMU loses is what a power cut loses in the guest: its page cache and
+  # requests not yet handed to QEMU. What QEMU already wrote is in this host's page cache and
+  # survives (the host does not crash in these tests).
+  drives=(-drive "file=$disk,if=none,id=disk0,format=raw,cache=writeback,aio=threads" -device "virtio-blk-pci,drive=disk0")
+fi
+
 cp "$here/guest-init.sh" "$run/guest-init.sh"
 (
   # shellcheck disable=SC2034 # read by guest-init.sh
-  shares=("${guest_shares[@]}") net="$net_flag"
-  declare -p argv envs shares hosts workdir net
+  shares=("${guest_shares[@]}") net="$net_flag" disk_flag=$([[ -n "$disk" ]] && echo 1 || echo 0)
+  declare -p argv envs shares hosts workdir net tap_mac disk_flag
 ) >"$run/config.sh"
 
 console_out="file:$run/console.log"
@@ -125,13 +170,13 @@ fi
 
 started="$(date +%s%N)"
 # ttyS0: kernel console (to a file); ttyS1: the command's output (stdout of this script).
-qemu-system-x86_64 \
+"${in_netns[@]}" qemu-system-x86_64 \
   -accel tcg -cpu max -smp 1 -m "$mem" \
   -M pc -nodefaults -no-user-config -display none -monitor none -no-reboot \
   -kernel "$cache/vmlinux" -initrd "$cache/initramfs.cpio" \
   -append "console=ttyS0 panic=-1 loglevel=4 mitigations=off tsc=reliable" \
   -serial "$console_out" -serial stdio \
-  "${virtfs[@]}" "${network[@]}" </dev/null &
+  "${virtfs[@]}" "${network[@]}" "${drives[@]}" </dev/null &
 qemu_pid=$!
 if ! timeout --kill-after=5 "$timeout_seconds" tail -s 0.2 --pid="$qemu_pid" -f /dev/null; then
   kill -KILL "$qemu_pid" 2>/dev/null || true
@@ -145,6 +190,10 @@ qemu_rc=0
 wait "$qemu_pid" || qemu_rc=$?
 qemu_pid=""
 elapsed_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+if [[ ! -s "$run/exit-code" && "$qemu_rc" == 137 ]]; then
+  echo "run-in-vm: QEMU was killed with SIGKILL after ${elapsed_ms} ms (power cut)" >&2
+  exit 137
+fi
 if [[ ! -s "$run/exit-code" ]]; then
   echo "run-in-vm: the guest stopped without running the command (qemu exit $qemu_rc); kernel console:" >&2
   tail -n 80 "$run/console.log" >&2 || true

@@ -38,6 +38,8 @@ public final class GuestVm {
   private final Map<String, String> hosts;
   private final Map<String, String> env;
   private final Duration timeout;
+  private final Path disk;
+  private final String tap;
 
   private GuestVm(Builder b) {
     this.repo = b.repo;
@@ -47,6 +49,8 @@ public final class GuestVm {
     this.hosts = Map.copyOf(b.hosts);
     this.env = Map.copyOf(b.env);
     this.timeout = b.timeout;
+    this.disk = b.disk;
+    this.tap = b.tap;
   }
 
   /** A guest with 1536 MiB, no shares, no network, a 10 minute limit. */
@@ -71,6 +75,17 @@ public final class GuestVm {
    * @throws IllegalStateException if the harness cannot prepare the guest (message has its output)
    */
   public Result run(List<String> argv) {
+    return start(argv).await();
+  }
+
+  /**
+   * Boots a guest that runs {@code argv} and returns at once: the caller may watch its output
+   * ({@link Running#awaitLine}), cut its power ({@link Running#killQemu}) and then {@link
+   * Running#await} it.
+   *
+   * @throws IllegalStateException if the harness cannot prepare the guest (message has its output)
+   */
+  public Running start(List<String> argv) {
     prepare();
     List<String> cmd = new ArrayList<>();
     cmd.add(repo.resolve("hack/vm/run-in-vm.sh").toString());
@@ -79,6 +94,12 @@ public final class GuestVm {
     forwards.forEach(p -> cmd.addAll(List.of("--forward", p.toString())));
     hosts.forEach((name, address) -> cmd.addAll(List.of("--add-host", name + "=" + address)));
     env.forEach((k, v) -> cmd.addAll(List.of("--env", k + "=" + v)));
+    if (disk != null) {
+      cmd.addAll(List.of("--disk", disk.toString()));
+    }
+    if (tap != null) {
+      cmd.addAll(List.of("--tap", tap));
+    }
     cmd.add("--");
     cmd.addAll(argv);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
@@ -89,24 +110,97 @@ public final class GuestVm {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + cmd.getFirst(), e);
     }
-    StringBuilder output = new StringBuilder();
-    CompletableFuture<Void> pump = CompletableFuture.runAsync(() -> copyLines(p, output), r -> Thread.ofPlatform().daemon().start(r));
-    try {
-      // The harness stops the guest at its own --timeout; this margin covers boot and clean-up.
-      if (!p.waitFor(timeout.plusSeconds(60).toMillis(), TimeUnit.MILLISECONDS)) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        throw new IllegalStateException("run-in-vm.sh did not end within " + timeout.plusSeconds(60) + "; output:\n" + output);
-      }
-      pump.join();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      p.descendants().forEach(ProcessHandle::destroyForcibly);
-      p.destroyForcibly();
-      throw new IllegalStateException("interrupted while the guest ran", e);
+    return new Running(p, started, timeout);
+  }
+
+  /** A guest booting or running; its output is collected as it comes. */
+  public static final class Running {
+    private final Process process;
+    private final long startedNanos;
+    private final Duration timeout;
+    private final StringBuilder output = new StringBuilder();
+    private final CompletableFuture<Void> pump;
+
+    private Running(Process process, long startedNanos, Duration timeout) {
+      this.process = process;
+      this.startedNanos = startedNanos;
+      this.timeout = timeout;
+      this.pump = CompletableFuture.runAsync(() -> copyLines(process, output), r -> Thread.ofPlatform().daemon().start(r));
     }
-    synchronized (output) {
-      return new Result(p.exitValue(), output.toString(), Duration.ofNanos(System.nanoTime() - started));
+
+    /** When the harness was started (System.nanoTime), i.e. just before QEMU boots the guest. */
+    public long startedNanos() {
+      return startedNanos;
+    }
+
+    /**
+     * Waits until a line of the guest's output contains {@code marker} and returns that line.
+     *
+     * @throws IllegalStateException if the guest ends first or {@code limit} passes (with the output)
+     */
+    public String awaitLine(String marker, Duration limit) {
+      long deadline = System.nanoTime() + limit.toNanos();
+      while (System.nanoTime() < deadline) {
+        synchronized (output) {
+          int at = output.indexOf(marker);
+          if (at >= 0) {
+            int start = output.lastIndexOf("\n", at) + 1;
+            int end = output.indexOf("\n", at);
+            return output.substring(start, end < 0 ? output.length() : end);
+          }
+          if (pump.isDone()) {
+            throw new IllegalStateException("guest ended before printing '" + marker + "'; output:\n" + output);
+          }
+          try {
+            output.wait(200);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted waiting for '" + marker + "'", e);
+          }
+        }
+      }
+      throw new IllegalStateException("no '" + marker + "' from the guest within " + limit + "; output:\n" + output());
+    }
+
+    /**
+     * Cuts the guest's power: SIGKILL to the QEMU process (a descendant of the harness). Nothing in
+     * the guest runs after this: its page cache and whatever it had not handed to QEMU are gone.
+     *
+     * @throws IllegalStateException if no QEMU process is found
+     */
+    public void killQemu() {
+      ProcessHandle qemu = process.descendants()
+          .filter(h -> h.info().command().map(c -> c.endsWith("/qemu-system-x86_64")).orElse(false))
+          .findFirst()
+          .orElseThrow(() -> new IllegalStateException("no qemu-system-x86_64 under the harness pid " + process.pid()));
+      qemu.destroyForcibly();
+      qemu.onExit().orTimeout(30, TimeUnit.SECONDS).join();
+    }
+
+    /** The output so far. */
+    public String output() {
+      synchronized (output) {
+        return output.toString();
+      }
+    }
+
+    /** Waits for the harness to end and returns the guest's result. */
+    public Result await() {
+      try {
+        // The harness stops the guest at its own --timeout; this margin covers boot and clean-up.
+        if (!process.waitFor(timeout.plusSeconds(60).toMillis(), TimeUnit.MILLISECONDS)) {
+          process.descendants().forEach(ProcessHandle::destroyForcibly);
+          process.destroyForcibly();
+          throw new IllegalStateException("run-in-vm.sh did not end within " + timeout.plusSeconds(60) + "; output:\n" + output());
+        }
+        pump.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        throw new IllegalStateException("interrupted while the guest ran", e);
+      }
+      return new Result(process.exitValue(), output(), Duration.ofNanos(System.nanoTime() - startedNanos));
     }
   }
 
@@ -191,11 +285,16 @@ public final class GuestVm {
         System.out.println("[guest] " + line);
         synchronized (output) {
           output.append(line).append('\n');
+          output.notifyAll();
         }
       }
     } catch (IOException e) {
       synchronized (output) {
         output.append("[reading guest output failed: ").append(e.getMessage()).append("]\n");
+      }
+    } finally {
+      synchronized (output) {
+        output.notifyAll();
       }
     }
   }
@@ -209,8 +308,28 @@ public final class GuestVm {
     private final Map<String, String> hosts = new LinkedHashMap<>();
     private final Map<String, String> env = new LinkedHashMap<>();
     private Duration timeout = Duration.ofMinutes(10);
+    private Path disk;
+    private String tap;
 
     private Builder() {}
+
+    /**
+     * Attaches {@code file} (raw, existing) as the guest's {@code /dev/vda} (virtio-blk; QEMU
+     * cache=writeback, see hack/vm/run-in-vm.sh): it outlives the guest, and a SIGKILL of QEMU.
+     */
+    public Builder disk(Path file) {
+      this.disk = file.toAbsolutePath();
+      return this;
+    }
+
+    /**
+     * Connects the guest's NIC {@code aoe0} to tap {@code tapName}, which the caller made in network
+     * namespace {@code netns}; QEMU then runs in that namespace.
+     */
+    public Builder tap(String netns, String tapName) {
+      this.tap = netns + ":" + tapName;
+      return this;
+    }
 
     /** Guest memory in MiB. */
     public Builder memoryMiB(int mib) {
