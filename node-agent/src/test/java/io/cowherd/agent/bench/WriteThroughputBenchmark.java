@@ -82,42 +82,45 @@ class WriteThroughputBenchmark {
       HostTools.run("ip", "link", "set", iface, "up");
       HostTools.run("ip", "-n", netns, "link", "set", "aoe0", "up");
 
-      AoeTarget durable = new AoeTarget(42, 0);
-      AoeTarget cached = new AoeTarget(42, 1);
-      for (AoeTarget t : List.of(durable, cached)) {
-        CowStore clone = backend.provision(new CowRequest(new SlotId("bench", "w", t.slot()), origin, ORIGIN_BYTES, 64));
-        List<String> argv = vblade.argv(new VbladeTarget(t.shelf(), t.slot(), iface, clone.exportPath(), t == cached));
-        exporters.add(new ProcessBuilder(argv).redirectInput(Redirect.from(new File("/dev/null")))
-            .redirectOutput(Redirect.DISCARD).redirectError(Redirect.DISCARD).start());
-        System.out.println("exporter: " + String.join(" ", argv));
-      }
-      try (AoeInitiator client = AoeInitiator.openInNamespace(netns, "aoe0", InitiatorOptions.defaults())) {
-        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(client.discover(Duration.ofMillis(200)))
-            .extracting(d -> d.target()).contains(durable, cached));
-        client.discover(durable);
-        client.discover(cached);
-        byte[] chunk = Arrays.copyOf(data, WRITE_BYTES);
-        new Random(7).nextBytes(chunk);
-        double[] durableRuns = new double[RUNS];
-        double[] cachedRuns = new double[RUNS];
-        for (int run = 0; run < RUNS; run++) { // alternating, so both see the same host conditions
-          durableRuns[run] = writeRun(client, durable, run, chunk);
-          cachedRuns[run] = writeRun(client, cached, run, chunk);
+      try {
+        AoeTarget durable = new AoeTarget(42, 0);
+        AoeTarget cached = new AoeTarget(42, 1);
+        for (AoeTarget t : List.of(durable, cached)) {
+          CowStore clone = backend.provision(new CowRequest(new SlotId("bench", "w", t.slot()), origin, ORIGIN_BYTES, 64));
+          List<String> argv = vblade.argv(new VbladeTarget(t.shelf(), t.slot(), iface, clone.exportPath(), t == cached));
+          exporters.add(new ProcessBuilder(argv).redirectInput(Redirect.from(new File("/dev/null")))
+              .redirectOutput(Redirect.DISCARD).redirectError(Redirect.DISCARD).start());
+          System.out.println("exporter: " + String.join(" ", argv));
         }
-        byte[] back = client.read(durable, (long) (RUNS - 1) * RUN_BYTES / 512, WRITE_BYTES / 512);
-        assertThat(back).as("the last durable run's first write reads back").isEqualTo(chunk);
-        double bestDurable = Arrays.stream(durableRuns).max().orElseThrow();
-        double bestCached = Arrays.stream(cachedRuns).max().orElseThrow();
-        System.out.printf(Locale.ROOT, "BENCHMARK write %d MiB to a reflink clone (XFS on a loop file), MTU %d, %d KiB per"
-                + " write: durable (vblade -s) best %.1f MB/s (runs %s), write cache best %.1f MB/s (runs %s);"
-                + " durable = %.0f%% of write cache; %d retransmissions%n",
-            RUN_BYTES >> 20, mtu, WRITE_BYTES >> 10, bestDurable, runs(durableRuns), bestCached, runs(cachedRuns),
-            100 * bestDurable / bestCached, client.retransmissionCount());
+        try (AoeInitiator client = AoeInitiator.openInNamespace(netns, "aoe0", InitiatorOptions.defaults())) {
+          await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(client.discover(Duration.ofMillis(200)))
+              .extracting(d -> d.target()).contains(durable, cached));
+          client.discover(durable);
+          client.discover(cached);
+          byte[] chunk = Arrays.copyOf(data, WRITE_BYTES);
+          new Random(7).nextBytes(chunk);
+          double[] durableRuns = new double[RUNS];
+          double[] cachedRuns = new double[RUNS];
+          for (int run = 0; run < RUNS; run++) { // alternating, so both see the same host conditions
+            durableRuns[run] = writeRun(client, durable, run, chunk);
+            cachedRuns[run] = writeRun(client, cached, run, chunk);
+          }
+          byte[] back = client.read(durable, (long) (RUNS - 1) * RUN_BYTES / 512, WRITE_BYTES / 512);
+          assertThat(back).as("the last durable run's first write reads back").isEqualTo(chunk);
+          double bestDurable = Arrays.stream(durableRuns).max().orElseThrow();
+          double bestCached = Arrays.stream(cachedRuns).max().orElseThrow();
+          System.out.printf(Locale.ROOT, "BENCHMARK write %d MiB to a reflink clone (XFS on a loop file), MTU %d, %d KiB per"
+                  + " write: durable (vblade -s) best %.1f MB/s (runs %s), write cache best %.1f MB/s (runs %s);"
+                  + " durable = %.0f%% of write cache; %d retransmissions%n",
+              RUN_BYTES >> 20, mtu, WRITE_BYTES >> 10, bestDurable, runs(durableRuns), bestCached, runs(cachedRuns),
+              100 * bestDurable / bestCached, client.retransmissionCount());
+        }
+      } finally {
+        for (Process p : exporters) { // before the filesystem they serve is unmounted
+          p.destroyForcibly().waitFor();
+        }
       }
     } finally {
-      for (Process p : exporters) {
-        p.destroyForcibly().waitFor();
-      }
       HostTools.runQuietly("ip", "netns", "del", netns);
       HostTools.deleteVethPair(iface);
     }
