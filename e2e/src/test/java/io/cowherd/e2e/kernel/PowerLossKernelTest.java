@@ -28,6 +28,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -265,7 +266,7 @@ class PowerLossKernelTest {
       byte[] all = initiator.read(target, 0, acked * BLOCK_SECTORS);
       int lost = 0;
       for (int n = 0; n < acked; n++) {
-        if (!java.util.Arrays.equals(all, n * BLOCK_BYTES, (n + 1) * BLOCK_BYTES, block(n), 0, BLOCK_BYTES)) {
+        if (!Arrays.equals(all, n * BLOCK_BYTES, (n + 1) * BLOCK_BYTES, block(n), 0, BLOCK_BYTES)) {
           lost++;
         }
       }
@@ -275,7 +276,7 @@ class PowerLossKernelTest {
     /** Whether the last block of the target, never written, fails the same comparison. */
     boolean detectsAnUnwrittenBlock(AoeInitiator initiator) throws IOException {
       byte[] last = initiator.read(target, (long) (BLOCKS - 1) * BLOCK_SECTORS, BLOCK_SECTORS);
-      return !java.util.Arrays.equals(last, block(BLOCKS - 1));
+      return !Arrays.equals(last, block(BLOCKS - 1));
     }
   }
 }
