@@ -54,7 +54,11 @@ public final class VbladeProcesses {
   }
 
   private Optional<Vblade.ParsedArgs> asVblade(List<String> argv) {
-    if (argv.isEmpty() || !Path.of(argv.getFirst()).getFileName().toString().equals(programName)) {
+    if (argv.isEmpty()) {
+      return Optional.empty();
+    }
+    Path command = Path.of(argv.getFirst()).getFileName(); // null for an argv[0] of "/" (any process may set it)
+    if (command == null || !command.toString().equals(programName)) {
       return Optional.empty();
     }
     return Vblade.parse(argv);

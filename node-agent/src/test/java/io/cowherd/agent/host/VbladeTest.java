@@ -109,6 +109,7 @@ class VbladeTest {
     cmdline(proc, 101, "vblade", "-r", "7", "4", "eth1", "/y.img");
     cmdline(proc, 102, "timeout", "2", "vblade", "7", "5", "eth1", "/z.img");
     cmdline(proc, 103); // kernel thread: empty cmdline
+    cmdline(proc, 104, "/", "x"); // argv[0] without a file name
     Files.createDirectories(proc.resolve("self"));
     List<VbladeProcess> found = new VbladeProcesses(proc, vblade).scan();
     assertThat(found).extracting(VbladeProcess::pid).containsExactlyInAnyOrder(100L, 101L);

@@ -12,6 +12,7 @@ import io.cowherd.agent.support.TestAgent;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
 import io.cowherd.api.v1alpha1.CowBackend;
+import io.cowherd.api.v1alpha1.ExportSpec;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
@@ -123,6 +124,15 @@ class SlotReconcilerHostTest {
       assertThat(now.getLastExitCode()).isEqualTo(137);
       assertThat(now.getExporterPid()).isNotEqualTo(pid);
     });
+
+    long durablePid = slot.getStatus().getExporterPid();
+    slot.getSpec().setExport(new ExportSpec(true));
+    AoeBootSlotStatus cached = reconcile(slot);
+    assertThat(cached.getPhase()).isEqualTo(SlotPhase.Serving);
+    assertThat(cached.getExporterPid()).as("writeCache changed: exporter replaced").isNotEqualTo(durablePid);
+    assertThat(ProcessHandle.of(cached.getExporterPid()).orElseThrow().info().arguments().orElseThrow())
+        .containsExactly("--", "9", "3", iface, clone.toString());
+    assertThat(ProcessHandle.of(durablePid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
 
     assertThat(reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
     assertThat(clone).doesNotExist();
