@@ -75,6 +75,27 @@ class ChartRenderTest {
         .hasMessageContaining("values don't meet the specifications of the schema");
   }
 
+  @ParameterizedTest(name = "image root {0} with state dir {1} is refused")
+  @CsvSource({
+    "/var/lib/cowherd/images, /var/lib/cowherd",
+    "/var/lib/cowherd, /var/lib/cowherd",
+    "/var/lib, /var/lib/cowherd",
+    "/srv/cowherd/, /srv/cowherd",
+  })
+  void templateRefusesAnImageRootThatOverlapsTheStateDir(String imageRoot, String stateDir) {
+    assertThatThrownBy(() -> Charts.templateYaml("cowherd", NS,
+            t -> t.set("agent.imageRoots[0]", imageRoot).set("agent.stateDir", stateDir)))
+        .hasMessageContaining("overlaps agent.stateDir");
+  }
+
+  @Test
+  void siblingImageRootAndStateDirRender() {
+    List<HasMetadata> objects = Charts.template("cowherd", NS,
+        t -> t.set("agent.imageRoots[0]", "/srv/cowherd/images").set("agent.stateDir", "/srv/cowherd/state"));
+
+    assertThat(Charts.names(objects)).contains("Deployment/cowherd-operator");
+  }
+
   @Test
   void defaultValuesRenderTheseObjects() {
     List<HasMetadata> objects = Charts.template("cowherd", NS, t -> t);
@@ -93,8 +114,12 @@ class ChartRenderTest {
         "Deployment/cowherd-operator",
         "Service/cowherd-operator-metrics",
         "Service/cowherd-node-agent-metrics",
+        "Role/cowherd-node-agent",
+        "RoleBinding/cowherd-node-agent",
         "ValidatingAdmissionPolicy/cowherd-node-agent-slot-writes",
-        "ValidatingAdmissionPolicyBinding/cowherd-node-agent-slot-writes");
+        "ValidatingAdmissionPolicyBinding/cowherd-node-agent-slot-writes",
+        "ValidatingAdmissionPolicy/cowherd-operator-slot-spec",
+        "ValidatingAdmissionPolicyBinding/cowherd-operator-slot-spec");
     assertThat(objects).filteredOn(o -> !o.getKind().startsWith("Cluster") && !o.getKind().equals("CustomResourceDefinition")
             && !o.getKind().startsWith("ValidatingAdmissionPolicy"))
         .allSatisfy(o -> assertThat(o.getMetadata().getNamespace()).isEqualTo(NS));
@@ -120,7 +145,7 @@ class ChartRenderTest {
     assertThat(agent.serviceAccountName()).isEqualTo("cowherd-node-agent");
     assertThat(agent.ownerDeployment()).isEqualTo("cowherd-operator");
     assertThat(agent.stateDir()).isEqualTo("/var/lib/cowherd");
-    assertThat(agent.imageRoots()).containsExactly("/var/lib/cowherd/images");
+    assertThat(agent.imageRoots()).containsExactly("/srv/cowherd/images");
     assertThat(agent.httpPort()).isEqualTo(9810);
     assertThat(Serialization.unmarshal(agent.resources(), Map.class))
         .isEqualTo(Map.of("requests", Map.of("cpu", "50m", "memory", "192Mi"), "limits", Map.of("memory", "512Mi")));
