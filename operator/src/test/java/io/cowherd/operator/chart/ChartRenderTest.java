@@ -80,7 +80,7 @@ class ChartRenderTest {
     "/var/lib/cowherd/images, /var/lib/cowherd",
     "/var/lib/cowherd, /var/lib/cowherd",
     "/var/lib, /var/lib/cowherd",
-    "/srv/cowherd/, /srv/cowherd",
+    "/srv/cowherd, /srv/cowherd/images/state",
   })
   void templateRefusesAnImageRootThatOverlapsTheStateDir(String imageRoot, String stateDir) {
     assertThatThrownBy(() -> Charts.templateYaml("cowherd", NS,
@@ -224,11 +224,13 @@ class ChartRenderTest {
         "cowherd.io aoebootpools/status [patch]",
         "cowherd.io aoebootpools/finalizers [update]",
         "cowherd.io aoebootslots [get, list, watch, create, patch, delete]",
+        "cowherd.io aoebootslots/status [patch]",
         "core nodes [get, list, watch]",
         "core events [create]");
     assertThat(rules(Charts.find(objects, Role.class, "cowherd-operator").getRules())).containsExactly(
         "coordination.k8s.io leases [create]",
         "coordination.k8s.io leases named cowherd-operator [get, update, patch]",
+        "coordination.k8s.io leases [list, watch]",
         "apps deployments [get, list, watch]",
         "apps deployments/finalizers named cowherd-operator [update]",
         "apps daemonsets [create]",
@@ -237,8 +239,10 @@ class ChartRenderTest {
         "cowherd.io aoebootslots [get, list, watch, patch]",
         "cowherd.io aoebootslots/status [patch]",
         "core events [create]");
+    assertThat(rules(Charts.find(objects, Role.class, "cowherd-node-agent").getRules())).containsExactly(
+        "coordination.k8s.io leases [get, create, update]");
     assertThat(objects).filteredOn(o -> o.getKind().equals("ClusterRole") || o.getKind().equals("Role"))
-        .hasSize(3);
+        .hasSize(4);
   }
 
   @Test
