@@ -21,7 +21,45 @@ public final class Names {
   /** Finalizer the node agent puts on each slot until its host objects are gone. */
   public static final String SLOT_FINALIZER = AoeBootPool.GROUP + "/host-cleanup";
 
+  /** Prefix of each node agent's heartbeat Lease name: {@code cowherd-agent-<node>}. */
+  public static final String AGENT_LEASE_PREFIX = "cowherd-agent-";
+  /** Label on each node agent's heartbeat Lease marking it as one (value {@link #AGENT_LEASE_COMPONENT}). */
+  public static final String COMPONENT_LABEL = "app.kubernetes.io/component";
+  /** Value of {@link #COMPONENT_LABEL} on the node agents' heartbeat Leases. */
+  public static final String AGENT_LEASE_COMPONENT = "node-agent-heartbeat";
+  /** Longest object name (DNS subdomain, RFC 1123), in characters. */
+  private static final int MAX_NAME_CHARS = 253;
+
   private Names() {}
+
+  /**
+   * Name of the heartbeat Lease of the node agent on {@code node}: {@code cowherd-agent-<node>}, or,
+   * when that exceeds 253 characters, the node name cut short and followed by {@code -} and 8 hex
+   * digits of its SHA-256 (the Lease's {@code spec.holderIdentity} always holds the full node name).
+   */
+  public static String agentLeaseName(String node) {
+    String name = AGENT_LEASE_PREFIX + node;
+    if (name.length() <= MAX_NAME_CHARS) {
+      return name;
+    }
+    try {
+      byte[] hash = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(node.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      String suffix = "-" + java.util.HexFormat.of().formatHex(hash, 0, 4);
+      String cut = node.substring(0, MAX_NAME_CHARS - AGENT_LEASE_PREFIX.length() - suffix.length());
+      while (cut.endsWith("-") || cut.endsWith(".")) {
+        cut = cut.substring(0, cut.length() - 1);
+      }
+      return AGENT_LEASE_PREFIX + cut + suffix;
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required of every Java platform", e);
+    }
+  }
+
+  /** Labels on every node agent heartbeat Lease. */
+  public static Map<String, String> agentLeaseLabels() {
+    return Map.of(MANAGED_BY_LABEL, MANAGED_BY, COMPONENT_LABEL, AGENT_LEASE_COMPONENT);
+  }
 
   /** Slot object name: {@code <pool>-<slot>}. */
   public static String slotName(String pool, int slot) {

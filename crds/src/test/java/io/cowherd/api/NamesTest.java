@@ -22,4 +22,19 @@ class NamesTest {
         .containsEntry(Names.SLOT_LABEL, "2")
         .containsEntry(Names.NODE_LABEL, "node-a");
   }
+
+  @Test
+  void agentLeaseNameIsPrefixedNodeName() {
+    assertThat(Names.agentLeaseName("node-a")).isEqualTo("cowherd-agent-node-a");
+  }
+
+  @Test
+  void agentLeaseNameOfAVeryLongNodeNameFitsAnObjectNameAndStaysDistinct() {
+    String a = "n".repeat(250) + "a";
+    String b = "n".repeat(250) + "b";
+
+    assertThat(Names.agentLeaseName(a)).hasSizeLessThanOrEqualTo(253).startsWith("cowherd-agent-nnn")
+        .matches("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
+    assertThat(Names.agentLeaseName(a)).isNotEqualTo(Names.agentLeaseName(b));
+  }
 }

@@ -3,6 +3,8 @@ package io.cowherd.agent;
 import io.cowherd.agent.backend.DmSnapshotBackend;
 import io.cowherd.agent.backend.ReflinkBackend;
 import io.cowherd.agent.config.AgentConfig;
+import io.cowherd.agent.config.ImageRootOverlapException;
+import io.cowherd.agent.config.ImageRoots;
 import io.cowherd.agent.export.AoeSegmentProbe;
 import io.cowherd.agent.export.Backoff;
 import io.cowherd.agent.export.SegmentScanner;
@@ -21,6 +23,7 @@ import io.cowherd.agent.http.AgentHttpServer;
 import io.cowherd.agent.inventory.AgentLock;
 import io.cowherd.agent.inventory.HostInventory;
 import io.cowherd.agent.inventory.StateDirSpace;
+import io.cowherd.agent.liveness.NodeLease;
 import io.cowherd.agent.metrics.AgentTelemetry;
 import io.cowherd.agent.slot.BackendRegistry;
 import io.cowherd.agent.slot.ExporterEvents;
@@ -39,6 +42,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -91,15 +95,49 @@ public final class Main implements Callable<Integer> {
           + "Log level and format come from env COWHERD_LOG_LEVEL and COWHERD_LOG_FORMAT (text or json).")
   private Integer httpPort;
 
+  @Option(names = "--lease-namespace", defaultValue = "${env:POD_NAMESPACE}",
+      description = "Namespace of this node's heartbeat Lease cowherd-agent-<node> (default: env POD_NAMESPACE, "
+          + "the agent's own); required.")
+  private String leaseNamespace;
+
+  @Option(names = "--lease-renew-seconds", defaultValue = "10",
+      description = "Seconds between heartbeat Lease renewals (default: ${DEFAULT-VALUE}).")
+  private int leaseRenewSeconds;
+
+  @Option(names = "--lease-duration-seconds", defaultValue = "40",
+      description = "Seconds without renewal after which the operator marks this node's slots AgentAlive=Unknown "
+          + "(default: ${DEFAULT-VALUE}); more than --lease-renew-seconds.")
+  private int leaseDurationSeconds;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new Main()).execute(args));
   }
 
   @Override
   public Integer call() throws InterruptedException, IOException {
-    run(config(), httpPort);
+    AgentConfig config = config();
+    if (leaseNamespace == null || leaseNamespace.isBlank()) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--lease-namespace (or env POD_NAMESPACE) is required");
+    }
+    if (leaseRenewSeconds < 1 || leaseDurationSeconds <= leaseRenewSeconds) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--lease-renew-seconds must be at least 1 and "
+          + "--lease-duration-seconds more than it, got " + leaseRenewSeconds + " and " + leaseDurationSeconds);
+    }
+    try {
+      Files.createDirectories(config.stateDir());
+      ImageRoots.requireApartFromStateDir(config.imageRoots(), config.stateDir());
+    } catch (ImageRootOverlapException e) {
+      LOG.error("refusing to start: {}", e.getMessage());
+      spec.commandLine().getErr().println("cowherd-node-agent: " + e.getMessage());
+      return 2;
+    }
+    run(config, httpPort, new Heartbeat(leaseNamespace.trim(), Duration.ofSeconds(leaseRenewSeconds),
+        Duration.ofSeconds(leaseDurationSeconds)));
     return 0;
   }
+
+  /** Where and how often the heartbeat Lease is renewed. */
+  private record Heartbeat(String namespace, Duration renewInterval, Duration leaseDuration) {}
 
   private AgentConfig config() {
     if (nodeName == null || nodeName.isBlank()) {
@@ -116,11 +154,14 @@ public final class Main implements Callable<Integer> {
     return new AgentConfig(nodeName, stateDir, roots, vblade, new HashSet<>(namespaces));
   }
 
-  private static void run(AgentConfig config, Integer httpPort) throws InterruptedException, IOException {
-    LOG.info("cowherd node agent on node {}: state dir {}, image roots {}, vblade {}, namespaces {}",
+  private static void run(AgentConfig config, Integer httpPort, Heartbeat heartbeat)
+      throws InterruptedException, IOException {
+    LOG.info("cowherd node agent on node {}: state dir {}, image roots {}, vblade {}, namespaces {}, heartbeat Lease {}/{} "
+            + "every {} s (duration {} s)",
         config.nodeName(), config.stateDir(), config.imageRoots(), config.vblade(),
-        config.allNamespaces() ? "all" : config.namespaces());
-    Files.createDirectories(config.stateDir());
+        config.allNamespaces() ? "all" : config.namespaces(), heartbeat.namespace(),
+        io.cowherd.api.Names.agentLeaseName(config.nodeName()), heartbeat.renewInterval().toSeconds(),
+        heartbeat.leaseDuration().toSeconds());
     AgentLock agentLock = AgentLock.acquire(config.stateDir()); // one agent per node, else exit naming the holder
     CommandRunner runner = new ExecCommandRunner();
     HostNames names = new HostNames(config.stateDir());
@@ -143,6 +184,8 @@ public final class Main implements Callable<Integer> {
         names);
 
     KubernetesClient client = new KubernetesClientBuilder().build();
+    NodeLease lease = new NodeLease(client, heartbeat.namespace(), config.nodeName(), heartbeat.renewInterval(),
+        heartbeat.leaseDuration(), Clock.systemUTC());
     SlotReconciler reconciler = new SlotReconciler(config.nodeName(),
         new SlotObserver(new SlotValidator(config.imageRoots(), Path.of("/sys")), backends, supervisor, processes,
             segment, new StateDirSpace(config.stateDir())),
@@ -165,6 +208,7 @@ public final class Main implements Callable<Integer> {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping: exporters stay running for the next agent to adopt");
+      lease.close();
       operator.stop();
       supervisor.close();
       agentLock.close();
@@ -175,6 +219,10 @@ public final class Main implements Callable<Integer> {
       stopped.countDown();
     }, "agent-shutdown"));
     operator.start();
+    // Its own thread, so exporter restarts never delay a renewal.
+    ScheduledExecutorService heartbeatThread = Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().name("heartbeat").daemon(true).factory());
+    lease.start(heartbeatThread);
     stopped.await();
   }
 }

@@ -9,6 +9,7 @@ import io.cowherd.operator.placement.NodePicker;
 import io.cowherd.operator.pool.PoolEventRecorder;
 import io.cowherd.operator.pool.PoolObserver;
 import io.cowherd.operator.pool.PoolReconciler;
+import io.cowherd.operator.pool.SilentAgentDeletionReporter;
 import io.cowherd.operator.pool.SlotSetExecutor;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -130,6 +131,6 @@ public final class Main {
     PoolEventRecorder events = new PoolEventRecorder(client, clock);
     SlotSetExecutor executor = new SlotSetExecutor(client, new NodeGoneSlotReleaser(client), events);
     return new PoolReconciler(new NodePicker(config.agentNodeSelector()), new PoolObserver(), executor, events, metrics,
-        clock);
+        clock, new SilentAgentDeletionReporter(client, events, clock));
   }
 }

@@ -4,6 +4,9 @@ import io.cowherd.operator.agent.AgentReconciler;
 import io.cowherd.operator.config.AgentSettings;
 import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.http.OperatorHealth;
+import io.cowherd.operator.liveness.AgentHeartbeats;
+import io.cowherd.operator.liveness.AgentLivenessReconciler;
+import io.cowherd.operator.liveness.LivenessConditionWriter;
 import io.cowherd.operator.metrics.CowherdMetrics;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
@@ -18,7 +21,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * An operator built from {@link OperatorConfig}, not yet started: the pool controller, the node
- * agent DaemonSet controller (when an agent image is configured), java-operator-sdk's Micrometer
+ * agent DaemonSet controller (when an agent image is configured), the agent liveness controller
+ * (when the operator namespace is known: the node agents' heartbeat Leases live there), java-operator-sdk's Micrometer
  * metrics and, when configured, leader election through a Lease in the operator's namespace.
  * {@link Main} runs it; tests build it with a client of their choice (e.g. one impersonating the
  * operator's ServiceAccount).
@@ -53,6 +57,15 @@ public final class OperatorRuntime {
         c.settingNamespaces(config.namespaces());
       }
     });
+    if (config.operatorNamespace() != null) {
+      AgentLivenessReconciler liveness = new AgentLivenessReconciler(config.operatorNamespace(), new AgentHeartbeats(),
+          new LivenessConditionWriter(client, clock), clock);
+      operator.register(liveness, c -> {
+        if (!config.watchesAllNamespaces()) {
+          c.settingNamespaces(config.namespaces());
+        }
+      });
+    }
     if (config.agent().isPresent()) {
       AgentSettings agent = config.agent().get();
       AgentReconciler agentReconciler =

@@ -47,6 +47,9 @@ class PackageDependencyTest {
     "http, io.fabric8",
     "http, io.javaoperatorsdk",
     "http, io.cowherd.operator.pool",
+    "liveness, io.cowherd.operator.pool",
+    "liveness, io.cowherd.operator.agent",
+    "liveness, io.cowherd.operator.http",
   })
   void packageDoesNotImport(String pkg, String forbidden) throws IOException {
     List<String> offenders = new ArrayList<>();

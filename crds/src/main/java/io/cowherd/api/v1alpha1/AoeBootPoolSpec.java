@@ -1,6 +1,7 @@
 package io.cowherd.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
@@ -9,7 +10,17 @@ import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.model.annotation.SpecReplicas;
 
-/** What a user asks of a pool. Validated at admission by the CRD schema and CEL rules. */
+/**
+ * What a user asks of a pool. Validated at admission by the CRD schema and CEL rules.
+ *
+ * <p>A CEL transition rule on a field runs only when the field exists in both the old and the new
+ * object, so the immutable optional field {@code cow} is also defaulted ({@code {}}, then its own
+ * defaults) and guarded by a rule on this object: removing or adding it is refused too. {@code
+ * image} and {@code shelf} are required, so their rules always run.
+ */
+@ValidationRule(
+    value = "has(self.cow) == has(oldSelf.cow)",
+    message = "cow is immutable: it cannot be added or removed on an existing pool; create a new pool")
 public class AoeBootPoolSpec {
   /** Largest shelf a target may use; 65535 is the AoE broadcast shelf (AoE spec rev 11, 3.1). */
   public static final int MAX_SHELF = 65534;
@@ -59,6 +70,7 @@ public class AoeBootPoolSpec {
   private Integer shelf;
 
   /** COW store settings for every slot; immutable (existing COW stores were made with them). */
+  @Default("{}")
   @ValidationRule(
       value = "self == oldSelf",
       message = "cow is immutable: existing COW stores were made with these settings; create a new pool")

@@ -1,10 +1,14 @@
 package io.cowherd.api.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.List;
 import java.util.Objects;
 
 /**
- * Last observed state of one slot on its node; written only by the node agent of {@code
- * spec.nodeName}.
+ * Last observed state of one slot on its node. Every field but {@code conditions} is written only
+ * by the node agent of {@code spec.nodeName}; {@code conditions} only by the operator (server-side
+ * apply, its own field manager), which says there when that agent is silent or the Node is gone.
  */
 public class AoeBootSlotStatus {
   /** The slot generation this status describes. */
@@ -57,6 +61,13 @@ public class AoeBootSlotStatus {
 
   /** Human-readable explanation of the phase (errors, what is being waited for). */
   private String message;
+
+  /**
+   * Written only by the operator: AgentAlive=Unknown (reason AgentSilent or NodeGone) while the
+   * node agent that writes the rest of this status is not heard from; absent otherwise.
+   */
+  @JsonInclude(JsonInclude.Include.NON_EMPTY)
+  private List<Condition> conditions;
 
   public Long getObservedGeneration() {
     return observedGeneration;
@@ -194,6 +205,14 @@ public class AoeBootSlotStatus {
     this.message = message;
   }
 
+  public List<Condition> getConditions() {
+    return conditions;
+  }
+
+  public void setConditions(List<Condition> conditions) {
+    this.conditions = conditions;
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof AoeBootSlotStatus s
@@ -213,7 +232,8 @@ public class AoeBootSlotStatus {
         && Objects.equals(cowUsedSectors, s.cowUsedSectors)
         && Objects.equals(cowTotalSectors, s.cowTotalSectors)
         && Objects.equals(sizeSectors, s.sizeSectors)
-        && Objects.equals(message, s.message);
+        && Objects.equals(message, s.message)
+        && Objects.equals(conditions, s.conditions);
   }
 
   @Override

@@ -29,6 +29,8 @@ import java.util.Map;
 public final class ControlPlane implements AutoCloseable {
   /** Kubernetes version of the pinned test binaries (hack/lib.sh KUBE_VERSION). */
   public static final String KUBE_VERSION = "1.34.2";
+  /** The only address kube-apiserver listens on (etcd, started by kube-api-test, listens on loopback too). */
+  public static final String BIND_ADDRESS = "127.0.0.1";
 
   private final KubeAPIServer server;
   private final Path kubeconfig;
@@ -64,6 +66,8 @@ public final class ControlPlane implements AutoCloseable {
             KubeAPIServerConfigBuilder.anAPIServerConfig()
                 .withOfflineMode(true)
                 .withApiServerVersion(KUBE_VERSION)
+                // kube-api-test binds kube-apiserver to all addresses; the demo and tests listen on loopback only.
+                .withApiServerFlag("--bind-address", BIND_ADDRESS)
                 .withUpdateKubeConfig(false)
                 .withStartupTimeout(120_000)
                 .build());

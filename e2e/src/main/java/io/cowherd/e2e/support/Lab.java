@@ -21,6 +21,8 @@ import java.util.function.UnaryOperator;
 public final class Lab implements AutoCloseable {
   /** The Node object the agent runs as. */
   public static final String NODE = "cowherd-e2e-node";
+  /** Namespace of the node agent's heartbeat Lease (as the operator namespace of a Helm install). */
+  public static final String LEASE_NAMESPACE = "default";
   /** JOSDK controller name of the node agent (logged as "'NAME' controller started"). */
   private static final String AGENT_CONTROLLER = "aoebootslot-agent";
 
@@ -103,8 +105,9 @@ public final class Lab implements AutoCloseable {
     toClose.add(network);
     toClose.add(this::killExporters);
     Map<String, String> env = Map.of("KUBECONFIG", controlPlane.kubeconfig().toString());
+    // The operator namespace is where it watches the node agents' heartbeat Leases (AgentAlive on slots).
     operator = ManagedProcess.startJar("operator", repo.resolve("operator/target/cowherd-operator.jar"),
-        List.of(), env, workDir.resolve("logs/operator.log"));
+        List.of("--operator-namespace", LEASE_NAMESPACE), env, workDir.resolve("logs/operator.log"));
     toClose.add(operator);
     agent = startAgent();
     operator.awaitLogLine("cowherd operator started", Duration.ofSeconds(60));
@@ -114,7 +117,7 @@ public final class Lab implements AutoCloseable {
   public ManagedProcess startAgent() {
     ManagedProcess p = ManagedProcess.startJar("node-agent", repo.resolve("node-agent/target/cowherd-node-agent.jar"),
         List.of("--node-name", NODE, "--state-dir", scratch.stateDir().toString(),
-            "--image-root", scratch.images().toString()),
+            "--image-root", scratch.images().toString(), "--lease-namespace", LEASE_NAMESPACE),
         Map.of("KUBECONFIG", controlPlane.kubeconfig().toString()),
         workDir.resolve("logs/node-agent-" + System.currentTimeMillis() + ".log"));
     toClose.add(p);

@@ -28,9 +28,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes slot status (only the agent writes it): builds a fresh object holding only name,
- * namespace and status, and patches only when the status changed, so a steady state makes no API
- * writes. {@link #updateErrorStatus} is the one place exceptions become a phase, a message and an
+ * Writes slot status (the agent writes all of it but {@code conditions}, which belong to the
+ * operator's liveness writer): builds a fresh object holding only name, namespace and the agent's
+ * status fields, and patches only when those changed, so a steady state makes no API writes and the
+ * operator's condition is never copied, owned or wiped by the agent. {@link #updateErrorStatus} is the one place exceptions become a phase, a message and an
  * Event.
  */
 public final class SlotStatusWriter {
@@ -62,7 +63,7 @@ public final class SlotStatusWriter {
       SlotOutcome done) {
     SlotPlan.Verdict verdict = SlotPlan.judge(plan, done);
     AoeBootSlotStatus status = statusOf(slot, seen, done, verdict);
-    if (status.equals(slot.getStatus())) {
+    if (status.equals(agentFields(slot.getStatus()))) {
       return UpdateControl.noUpdate();
     }
     recordIfNew(slot, verdict.phase(), verdict.reason(), verdict.message());
@@ -87,7 +88,7 @@ public final class SlotStatusWriter {
       status.setBackend(slot.getSpec().cowOrDefault().backendOrDefault().wireName());
     }
     ErrorStatusUpdateControl<AoeBootSlot> control;
-    if (status.equals(slot.getStatus())) {
+    if (status.equals(agentFields(slot.getStatus()))) {
       control = ErrorStatusUpdateControl.noStatusUpdate();
     } else {
       recordIfNew(slot, v.phase(), v.reason(), v.message());
@@ -106,7 +107,7 @@ public final class SlotStatusWriter {
     AoeBootSlotStatus status = copy(slot.getStatus());
     status.setPhase(SlotPhase.Terminating);
     status.setMessage(message);
-    if (status.equals(slot.getStatus())) {
+    if (status.equals(agentFields(slot.getStatus()))) {
       return false;
     }
     try {
@@ -201,7 +202,17 @@ public final class SlotStatusWriter {
   }
 
   private static AoeBootSlotStatus copy(AoeBootSlotStatus status) {
-    return status == null ? new AoeBootSlotStatus() : COPIER.convertValue(status, AoeBootSlotStatus.class);
+    AoeBootSlotStatus own = status == null ? new AoeBootSlotStatus() : COPIER.convertValue(status, AoeBootSlotStatus.class);
+    own.setConditions(null);
+    return own;
+  }
+
+  /**
+   * The fields of {@code status} the agent writes: a copy without {@code conditions} (the
+   * operator's), or null for null.
+   */
+  static AoeBootSlotStatus agentFields(AoeBootSlotStatus status) {
+    return status == null ? null : copy(status);
   }
 
   /** A resource holding only name, namespace and {@code status}: server-side apply's full intent. */

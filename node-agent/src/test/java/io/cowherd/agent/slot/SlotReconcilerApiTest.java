@@ -18,6 +18,8 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.Resource;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.Operator;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -26,6 +28,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -158,5 +161,59 @@ class SlotReconcilerApiTest {
     assertThat(clone).doesNotExist();
     assertThat(new VbladeProcesses(Path.of("/proc"), new Vblade("vblade")).scan())
         .noneMatch(p -> p.target().path().equals(clone));
+  }
+
+  /**
+   * The operator writes only {@code status.conditions} (server-side apply, field manager {@code
+   * cowherd-operator-liveness}, the request its LivenessConditionWriter makes); the agent's own
+   * status writes (server-side apply by its controller) keep that condition, and the operator's
+   * apply and removal of it keep the agent's fields.
+   */
+  @Test
+  void agentStatusWritesAndTheOperatorsLivenessConditionKeepEachOthersFields() {
+    AoeBootSlot good = aSlot().shelf(9).slot(7).iface(iface).image(images.resolve("debian.img").toString())
+        .backend(CowBackend.REFLINK).build();
+    good.getMetadata().setGeneration(null);
+    good.getMetadata().setUid(null);
+    client.resource(good).create();
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+        assertThat(slot("debian-7").get().getStatus().getPhase()).isEqualTo(SlotPhase.Serving));
+    long pid = slot("debian-7").get().getStatus().getExporterPid();
+
+    applyOperatorStatus("debian-7", Map.of("conditions", List.of(Map.of("type", "AgentAlive", "status", "Unknown",
+        "reason", "AgentSilent", "message", "node agent on node node-a is silent",
+        "lastTransitionTime", "2026-01-01T00:00:00Z"))));
+    AoeBootSlot marked = slot("debian-7").get();
+    assertThat(marked.getStatus().getPhase()).as("operator's apply keeps the agent's fields").isEqualTo(SlotPhase.Serving);
+    assertThat(marked.getStatus().getExporterPid()).isEqualTo(pid);
+
+    ProcessHandle.of(pid).orElseThrow().destroyForcibly(); // the agent restarts it and writes its status
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      AoeBootSlot s = slot("debian-7").get();
+      assertThat(s.getStatus().getRestarts()).isEqualTo(1);
+      assertThat(s.getStatus().getExporterPid()).isNotEqualTo(pid);
+    });
+    AoeBootSlot afterAgent = slot("debian-7").get();
+    assertThat(afterAgent.getStatus().getConditions()).as("agent's write keeps the operator's condition")
+        .singleElement().satisfies(c -> assertThat(c.getReason()).isEqualTo("AgentSilent"));
+    assertThat(afterAgent.getMetadata().getManagedFields())
+        .filteredOn(f -> !"cowherd-operator-liveness".equals(f.getManager()))
+        .allSatisfy(f -> assertThat(String.valueOf(f.getFieldsV1())).doesNotContain("f:conditions"));
+
+    applyOperatorStatus("debian-7", Map.of());
+    AoeBootSlot cleared = slot("debian-7").get();
+    assertThat(cleared.getStatus().getConditions()).as("the operator's removal is not blocked by the agent").isNullOrEmpty();
+    assertThat(cleared.getStatus().getRestarts()).as("and keeps the agent's fields").isEqualTo(1);
+    assertThat(cleared.getStatus().getPhase()).isEqualTo(SlotPhase.Serving);
+    slot("debian-7").delete();
+    await().atMost(Duration.ofSeconds(30)).until(() -> slot("debian-7").get() == null);
+  }
+
+  private void applyOperatorStatus(String name, Map<String, Object> status) {
+    Map<String, Object> intent = Map.of("apiVersion", "cowherd.io/v1alpha1", "kind", "AoeBootSlot",
+        "metadata", Map.of("name", name, "namespace", NS), "status", status);
+    slot(name).subresource("status").patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
+        .withFieldManager("cowherd-operator-liveness").withForce(true).build(),
+        client.getKubernetesSerialization().asJson(intent));
   }
 }

@@ -12,6 +12,7 @@ import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -73,5 +74,28 @@ class SlotStatusWriterTest {
     ErrorStatusUpdateControl<AoeBootSlot> second = writer.updateErrorStatus(slot, new InvalidSlotException("interface eth1 does not exist on this node"));
     assertThat(second.getResource()).isEmpty();
     assertThat(events).containsExactly("Warning InvalidSpec");
+  }
+
+  @Test
+  void errorStatusNeverCarriesTheOperatorsLivenessConditionAndIgnoresItWhenComparing() {
+    AoeBootSlot slot = aSlot().generation(3).build();
+    AoeBootSlotStatus old = new AoeBootSlotStatus();
+    old.setPhase(SlotPhase.Serving);
+    old.setExporterPid(42L);
+    slot.setStatus(old);
+    AoeBootSlotStatus failed = writer.updateErrorStatus(slot, new InvalidSlotException("interface eth1 does not exist"))
+        .getResource().orElseThrow().getStatus();
+    failed.setConditions(List.of(new ConditionBuilder().withType("AgentAlive").withStatus("Unknown")
+        .withReason("AgentSilent").withMessage("silent").build()));
+    slot.setStatus(failed);
+
+    ErrorStatusUpdateControl<AoeBootSlot> again = writer.updateErrorStatus(slot, new InvalidSlotException("interface eth1 does not exist"));
+    ErrorStatusUpdateControl<AoeBootSlot> other = writer.updateErrorStatus(slot, new InvalidSlotException("image gone"));
+
+    assertThat(again.getResource()).as("only the operator's condition differs: no write").isEmpty();
+    AoeBootSlotStatus written = other.getResource().orElseThrow().getStatus();
+    assertThat(written.getMessage()).isEqualTo("image gone");
+    assertThat(written.getConditions()).as("the agent's patch never carries (and so never owns) conditions").isNull();
+    assertThat(slot.getStatus().getConditions()).hasSize(1);
   }
 }

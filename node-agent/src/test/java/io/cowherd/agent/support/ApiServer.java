@@ -43,7 +43,9 @@ public final class ApiServer implements AutoCloseable {
       }
     }
     KubeAPIServer server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
-        .withOfflineMode(true).withApiServerVersion(KUBE_VERSION).build());
+        .withOfflineMode(true).withApiServerVersion(KUBE_VERSION)
+        .withApiServerFlag("--bind-address", "127.0.0.1") // loopback only (kube-api-test binds all addresses)
+        .build());
     server.start();
     KubernetesClient client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(server.getKubeConfigYaml())).build();
     ApiServer api = new ApiServer(server, client);

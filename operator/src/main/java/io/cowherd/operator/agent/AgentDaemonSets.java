@@ -132,6 +132,11 @@ public final class AgentDaemonSets {
         new EnvVarBuilder().withName("NODE_NAME")
             .withNewValueFrom().withNewFieldRef().withApiVersion("v1").withFieldPath("spec.nodeName").endFieldRef().endValueFrom()
             .build(),
+        // The agent's heartbeat Lease lives in its own namespace.
+        new EnvVarBuilder().withName("POD_NAMESPACE")
+            .withNewValueFrom().withNewFieldRef().withApiVersion("v1").withFieldPath("metadata.namespace").endFieldRef()
+            .endValueFrom()
+            .build(),
         new EnvVar("COWHERD_LOG_LEVEL", settings.logLevel(), null),
         new EnvVar("COWHERD_LOG_FORMAT", settings.logFormat(), null),
         new EnvVar("COWHERD_HTTP_PORT", Integer.toString(settings.httpPort()), null),

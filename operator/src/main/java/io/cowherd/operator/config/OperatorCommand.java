@@ -65,8 +65,9 @@ public final class OperatorCommand implements Callable<OperatorConfig> {
   @Option(
       names = "--operator-namespace",
       defaultValue = "${env:POD_NAMESPACE}",
-      description = "Namespace the operator runs in, for the Lease and the agent DaemonSet (env POD_NAMESPACE, "
-          + "set from the downward API by the Helm chart).")
+      description = "Namespace the operator runs in, for the Lease, the agent DaemonSet and the node agents' heartbeat "
+          + "Leases (without it no slot is marked AgentAlive=Unknown) (env POD_NAMESPACE, set from the downward API by the "
+          + "Helm chart).")
   private String operatorNamespace;
 
   @Option(

@@ -16,8 +16,9 @@ import java.util.Set;
  *     empty means every Node
  * @param logLevel root log level (TRACE, DEBUG, INFO, WARN, ERROR)
  * @param logFormat {@code text} (default) or {@code json} (one JSON object per line)
- * @param operatorNamespace the namespace the operator runs in (Lease, agent DaemonSet); null when
- *     unknown (then neither leader election nor the agent DaemonSet can be used)
+ * @param operatorNamespace the namespace the operator runs in (Lease, agent DaemonSet, the node
+ *     agents' heartbeat Leases); null when unknown (then neither leader election, the agent
+ *     DaemonSet nor agent liveness can be used)
  * @param leaderElection whether a Lease elects one active replica
  * @param leaseName name of that Lease
  * @param httpPort port of the health ({@code /healthz}, {@code /readyz}) and metrics endpoints;

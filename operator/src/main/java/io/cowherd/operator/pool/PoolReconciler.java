@@ -64,6 +64,7 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
   private final PoolEventRecorder events;
   private final CowherdMetrics metrics;
   private final Clock clock;
+  private final SilentAgentDeletionReporter silentAgents;
 
   /**
    * @param nodePicker placement with the agent node selector
@@ -72,15 +73,17 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
    * @param events records Events on the pool
    * @param metrics pool and slot gauges, reconcile error counter
    * @param clock time source for condition transition times
+   * @param silentAgents says when a deletion waits for silent node agents
    */
   public PoolReconciler(NodePicker nodePicker, PoolObserver observer, SlotSetExecutor executor,
-      PoolEventRecorder events, CowherdMetrics metrics, Clock clock) {
+      PoolEventRecorder events, CowherdMetrics metrics, Clock clock, SilentAgentDeletionReporter silentAgents) {
     this.nodePicker = nodePicker;
     this.observer = observer;
     this.executor = executor;
     this.events = events;
     this.metrics = metrics;
     this.clock = clock;
+    this.silentAgents = silentAgents;
   }
 
   /**
@@ -118,7 +121,8 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
 
   /**
    * Deletes every slot of the pool (releasing those whose Node is gone) and keeps the pool's
-   * finalizer until a direct list shows no slot object left.
+   * finalizer until a direct list shows no slot object left; while it waits on slots whose node
+   * agents are silent, says so ({@link SilentAgentDeletionReporter}).
    */
   @Override
   public DeleteControl cleanup(AoeBootPool pool, Context<AoeBootPool> context) {
@@ -128,6 +132,7 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
     if (executor.liveSlotCount(pool) == 0) {
       return DeleteControl.defaultDelete();
     }
+    silentAgents.report(pool, seen.ownSlots());
     return DeleteControl.noFinalizerRemoval().rescheduleAfter(CLEANUP_RECHECK);
   }
 

@@ -28,6 +28,11 @@ public final class PoolConditions {
   public static final String SLOTS_CHANGING = "SlotsChanging";
   /** Progressing=True: slots exist but their agents do not serve them yet. */
   public static final String SLOTS_PROVISIONING = "SlotsProvisioning";
+  /**
+   * Progressing=True on a deleted pool, and a Warning Event: slots wait for node agents that are
+   * silent (no heartbeat) to tear them down; the message names the nodes.
+   */
+  public static final String AGENT_SILENT = "AgentSilent";
   /** Progressing=False: nothing left to do. */
   public static final String SLOTS_SETTLED = "SlotsSettled";
   /** Degraded=True: at least one slot is in phase Failed. */

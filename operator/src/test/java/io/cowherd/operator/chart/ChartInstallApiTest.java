@@ -34,8 +34,13 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
 import io.fabric8.kubernetes.client.dsl.Resource;
@@ -45,6 +50,8 @@ import io.javaoperatorsdk.operator.Operator;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -160,7 +167,7 @@ class ChartInstallApiTest {
     admin.resource(pool).create();
     admin.resource(new ConfigMapBuilder().withNewMetadata().withName("cfg").withNamespace("refused").endMetadata().build()).create();
     AoeBootPool created = admin.resources(AoeBootPool.class).inNamespace("refused").withName("boot").get();
-    admin.resource(DesiredSlots.build(created, 0, NODE)).create();
+    asOperator(c -> c.resource(DesiredSlots.build(created, 0, NODE)).create());
 
     try (Identity agentId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, AGENT)) {
       KubernetesClient agent = agentId.client();
@@ -217,7 +224,7 @@ class ChartInstallApiTest {
     foreign.getMetadata().setName("x");
     foreign.setSpec(DesiredSlots.build(
         Pools.aPool().inNamespace("elsewhere").named("x").shelf(11).replicas(1).build(), 0, NODE).getSpec());
-    admin.resource(foreign).create();
+    asOperator(c -> c.resource(foreign).create());
     try (Identity operatorId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, OPERATOR)) {
       KubernetesClient operator = operatorId.client();
       List<Consumer<KubernetesClient>> attempts = List.of(
@@ -235,8 +242,7 @@ class ChartInstallApiTest {
           c -> c.rbac().clusterRoleBindings().list(),
           c -> c.apiextensions().v1().customResourceDefinitions().withName("aoebootpools.cowherd.io").delete(),
           c -> c.leases().inNamespace(NS).withName("someone-else").get(),
-          c -> c.resources(AoeBootSlot.class).inNamespace("elsewhere").withName("x").subresource("status")
-              .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"phase\":\"Serving\"}}"));
+          c -> c.leases().inNamespace("elsewhere").list());
       List<String> allowed = new ArrayList<>();
       for (int i = 0; i < attempts.size(); i++) {
         try {
@@ -315,6 +321,86 @@ class ChartInstallApiTest {
         .hasMessageContaining("privileged")
         .hasMessageContaining("hostPath");
     createPod("psa-privileged", "agent", agentPod);
+  }
+
+  @Test
+  void onlyTheOperatorCreatesSlotsOrChangesTheirSpecAnyoneMayDeleteThem() {
+    new Cluster(admin).createNamespace("guarded");
+    AoeBootPool pool = Pools.aPool().inNamespace("guarded").named("boot").shelf(13).replicas(0).build();
+    pool.getMetadata().setUid(null);
+    pool.getMetadata().setCreationTimestamp(null);
+    pool.setStatus(null);
+    admin.resource(pool).create();
+    AoeBootPool created = admin.resources(AoeBootPool.class).inNamespace("guarded").withName("boot").get();
+    AoeBootSlot slot = DesiredSlots.build(created, 0, NODE);
+    var guarded = admin.resources(AoeBootSlot.class).inNamespace("guarded").withName("boot-0");
+    Config userConfig = new ConfigBuilder(Config.fromKubeconfig(harness.kubeConfigYaml()))
+        .withImpersonateUsername("jane").withImpersonateGroups("system:masters", "system:authenticated").build();
+
+    try (KubernetesClient user = new KubernetesClientBuilder().withConfig(userConfig).build()) {
+      for (KubernetesClient c : List.of(user, admin)) {
+        assertThatThrownBy(() -> c.resource(DesiredSlots.build(created, 0, NODE)).create())
+            .as("create by a cluster admin")
+            .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403))
+            .hasMessageContaining("only the cowherd operator (system:serviceaccount:cowherd-system:cowherd-operator) creates slots");
+      }
+      asOperator(c -> c.resource(slot).create());
+      List<String> refusedEdits = List.of(
+          "{\"spec\":{\"interface\":\"eth9\"}}",
+          "{\"spec\":{\"shelf\":14}}",
+          "{\"spec\":{\"image\":\"/srv/images/other.img\"}}",
+          "{\"spec\":{\"cow\":{\"backend\":\"reflink\"}}}",
+          "{\"spec\":{\"cow\":null}}",
+          "{\"metadata\":{\"labels\":{\"cowherd.io/node\":\"node-b\"}}}",
+          "{\"metadata\":{\"labels\":{\"cowherd.io/pool\":null}}}");
+      for (KubernetesClient c : List.of(user, admin)) {
+        for (String patch : refusedEdits) {
+          assertThatThrownBy(() -> c.resources(AoeBootSlot.class).inNamespace("guarded").withName("boot-0")
+                  .patch(PatchContext.of(PatchType.JSON_MERGE), patch))
+              .as("patch %s", patch)
+              .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403))
+              .hasMessageContaining("only the cowherd operator");
+        }
+      }
+      assertThat(guarded.get().getSpec()).isEqualTo(slot.getSpec());
+
+      user.resources(AoeBootSlot.class).inNamespace("guarded").withName("boot-0")
+          .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"labels\":{\"team\":\"lab\"},"
+              + "\"annotations\":{\"note\":\"hand-checked\"}}}");
+      asOperator(c -> c.resources(AoeBootSlot.class).inNamespace("guarded").withName("boot-0")
+          .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"interface\":\"eth2\"}}"));
+      assertThat(guarded.get().getSpec().getInterface()).as("the operator may change the spec").isEqualTo("eth2");
+      assertThat(guarded.get().getMetadata().getLabels()).containsEntry("team", "lab");
+
+      user.resources(AoeBootSlot.class).inNamespace("guarded").withName("boot-0").delete();
+      await().atMost(TIMEOUT).until(() -> guarded.get() == null);
+    }
+  }
+
+  @Test
+  void agentMayCreateAndRenewHeartbeatLeasesInItsNamespaceOnlyAndOperatorMayWatchThem() {
+    try (Identity agentId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, AGENT);
+        Identity operatorId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, OPERATOR)) {
+      KubernetesClient agent = agentId.client();
+      String name = Names.agentLeaseName("node-hb");
+      agent.leases().inNamespace(NS).resource(new LeaseBuilder().withNewMetadata().withName(name).withNamespace(NS)
+          .withLabels(Names.agentLeaseLabels()).endMetadata().withNewSpec().withHolderIdentity("node-hb")
+          .withLeaseDurationSeconds(40).withRenewTime(ZonedDateTime.now(ZoneOffset.UTC)).endSpec().build()).create();
+      Lease seen = agent.leases().inNamespace(NS).withName(name).get();
+      seen.getSpec().setRenewTime(ZonedDateTime.now(ZoneOffset.UTC).plusSeconds(1));
+      agent.leases().inNamespace(NS).resource(seen).update();
+      assertThat(agentId.forbiddenRequests()).isEmpty();
+
+      assertThatThrownBy(() -> agent.leases().inNamespace("default").resource(new LeaseBuilder().withNewMetadata()
+              .withName(name).withNamespace("default").endMetadata().build()).create())
+          .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
+      assertThatThrownBy(() -> agent.leases().inNamespace(NS).withName(name).delete())
+          .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
+
+      assertThat(operatorId.client().leases().inNamespace(NS).withLabels(Names.agentLeaseLabels()).list().getItems())
+          .extracting(l -> l.getSpec().getHolderIdentity()).contains("node-hb");
+      assertThat(operatorId.forbiddenRequests()).isEmpty();
+    }
   }
 
   // --- helpers -------------------------------------------------------------------------------
@@ -398,6 +484,13 @@ class ChartInstallApiTest {
   private static List<AoeBootSlot> slots() {
     return admin.resources(AoeBootSlot.class).inNamespace("lab").list().getItems().stream()
         .sorted(Comparator.comparing(s -> s.getSpec().getSlot())).toList();
+  }
+
+  /** Runs {@code action} as the operator's ServiceAccount (the only identity allowed to create slots). */
+  private static void asOperator(Consumer<KubernetesClient> action) {
+    try (Identity operatorId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, OPERATOR)) {
+      action.accept(operatorId.client());
+    }
   }
 
   private static AoeBootSlot slot(String namespace) {

@@ -75,6 +75,27 @@ class ChartRenderTest {
         .hasMessageContaining("values don't meet the specifications of the schema");
   }
 
+  @ParameterizedTest(name = "image root {0} with state dir {1} is refused")
+  @CsvSource({
+    "/var/lib/cowherd/images, /var/lib/cowherd",
+    "/var/lib/cowherd, /var/lib/cowherd",
+    "/var/lib, /var/lib/cowherd",
+    "/srv/cowherd, /srv/cowherd/images/state",
+  })
+  void templateRefusesAnImageRootThatOverlapsTheStateDir(String imageRoot, String stateDir) {
+    assertThatThrownBy(() -> Charts.templateYaml("cowherd", NS,
+            t -> t.set("agent.imageRoots[0]", imageRoot).set("agent.stateDir", stateDir)))
+        .hasMessageContaining("overlaps agent.stateDir");
+  }
+
+  @Test
+  void siblingImageRootAndStateDirRender() {
+    List<HasMetadata> objects = Charts.template("cowherd", NS,
+        t -> t.set("agent.imageRoots[0]", "/srv/cowherd/images").set("agent.stateDir", "/srv/cowherd/state"));
+
+    assertThat(Charts.names(objects)).contains("Deployment/cowherd-operator");
+  }
+
   @Test
   void defaultValuesRenderTheseObjects() {
     List<HasMetadata> objects = Charts.template("cowherd", NS, t -> t);
@@ -93,8 +114,12 @@ class ChartRenderTest {
         "Deployment/cowherd-operator",
         "Service/cowherd-operator-metrics",
         "Service/cowherd-node-agent-metrics",
+        "Role/cowherd-node-agent",
+        "RoleBinding/cowherd-node-agent",
         "ValidatingAdmissionPolicy/cowherd-node-agent-slot-writes",
-        "ValidatingAdmissionPolicyBinding/cowherd-node-agent-slot-writes");
+        "ValidatingAdmissionPolicyBinding/cowherd-node-agent-slot-writes",
+        "ValidatingAdmissionPolicy/cowherd-operator-slot-spec",
+        "ValidatingAdmissionPolicyBinding/cowherd-operator-slot-spec");
     assertThat(objects).filteredOn(o -> !o.getKind().startsWith("Cluster") && !o.getKind().equals("CustomResourceDefinition")
             && !o.getKind().startsWith("ValidatingAdmissionPolicy"))
         .allSatisfy(o -> assertThat(o.getMetadata().getNamespace()).isEqualTo(NS));
@@ -120,7 +145,7 @@ class ChartRenderTest {
     assertThat(agent.serviceAccountName()).isEqualTo("cowherd-node-agent");
     assertThat(agent.ownerDeployment()).isEqualTo("cowherd-operator");
     assertThat(agent.stateDir()).isEqualTo("/var/lib/cowherd");
-    assertThat(agent.imageRoots()).containsExactly("/var/lib/cowherd/images");
+    assertThat(agent.imageRoots()).containsExactly("/srv/cowherd/images");
     assertThat(agent.httpPort()).isEqualTo(9810);
     assertThat(Serialization.unmarshal(agent.resources(), Map.class))
         .isEqualTo(Map.of("requests", Map.of("cpu", "50m", "memory", "192Mi"), "limits", Map.of("memory", "512Mi")));
@@ -199,11 +224,13 @@ class ChartRenderTest {
         "cowherd.io aoebootpools/status [patch]",
         "cowherd.io aoebootpools/finalizers [update]",
         "cowherd.io aoebootslots [get, list, watch, create, patch, delete]",
+        "cowherd.io aoebootslots/status [patch]",
         "core nodes [get, list, watch]",
         "core events [create]");
     assertThat(rules(Charts.find(objects, Role.class, "cowherd-operator").getRules())).containsExactly(
         "coordination.k8s.io leases [create]",
         "coordination.k8s.io leases named cowherd-operator [get, update, patch]",
+        "coordination.k8s.io leases [list, watch]",
         "apps deployments [get, list, watch]",
         "apps deployments/finalizers named cowherd-operator [update]",
         "apps daemonsets [create]",
@@ -212,8 +239,10 @@ class ChartRenderTest {
         "cowherd.io aoebootslots [get, list, watch, patch]",
         "cowherd.io aoebootslots/status [patch]",
         "core events [create]");
+    assertThat(rules(Charts.find(objects, Role.class, "cowherd-node-agent").getRules())).containsExactly(
+        "coordination.k8s.io leases [get, create, update]");
     assertThat(objects).filteredOn(o -> o.getKind().equals("ClusterRole") || o.getKind().equals("Role"))
-        .hasSize(3);
+        .hasSize(4);
   }
 
   @Test

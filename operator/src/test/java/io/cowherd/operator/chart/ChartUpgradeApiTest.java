@@ -11,6 +11,7 @@ import io.cowherd.operator.pool.DesiredSlots;
 import io.cowherd.operator.support.ApiServerHarness;
 import io.cowherd.operator.support.Charts;
 import io.cowherd.operator.support.Cluster;
+import io.cowherd.operator.support.Identity;
 import io.cowherd.operator.support.Pools;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
@@ -46,7 +47,7 @@ class ChartUpgradeApiTest {
       new Helm(chart).install().withName("cowherd").withNamespace(NS).createNamespace()
           .withKubeConfigContents(harness.kubeConfigYaml()).withValuesFile(Charts.TEST_VALUES.toAbsolutePath()).call();
       assertThat(specProperties(admin)).doesNotContainKey("upgradeMarker");
-      servingSlotOfPool(admin);
+      servingSlotOfPool(admin, harness.kubeConfigYaml());
 
       addSpecPropertyToPoolCrd(chart, "upgradeMarker");
       bumpChartVersion(chart, "0.1.1");
@@ -88,7 +89,7 @@ class ChartUpgradeApiTest {
   }
 
   /** A pool with one slot as a running system has it: agent finalizer, phase Serving. */
-  private static void servingSlotOfPool(KubernetesClient admin) {
+  private static void servingSlotOfPool(KubernetesClient admin, String kubeConfig) {
     Cluster cluster = new Cluster(admin);
     cluster.createNamespace("keep");
     AoeBootPool pool = Pools.aPool().inNamespace("keep").named("boot").shelf(3).replicas(1).build();
@@ -97,7 +98,10 @@ class ChartUpgradeApiTest {
     pool.setStatus(null);
     AoeBootPool created = admin.resource(pool).create();
     AoeBootSlot slot = DesiredSlots.build(created, 0, "node-a");
-    admin.resource(slot).create();
+    // Only the operator's ServiceAccount may create slots (admission policy of the chart).
+    try (Identity operator = Identity.serviceAccount(kubeConfig, NS, "cowherd-operator")) {
+      operator.client().resource(slot).create();
+    }
     cluster.addAgentFinalizer("keep", "boot-0");
     cluster.setSlotPhase("keep", "boot-0", SlotPhase.Serving, null);
   }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.ExportSpec;
+import io.cowherd.api.v1alpha1.CowBackend;
+import io.cowherd.api.v1alpha1.CowSpec;
 import io.cowherd.operator.support.ApiServerExtension;
 import io.cowherd.operator.support.ApiServerHarness;
 import io.cowherd.operator.support.Pools;
@@ -15,6 +17,8 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.util.Map;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
@@ -88,6 +92,71 @@ class PoolAdmissionApiTest {
         .isInstanceOf(KubernetesClientException.class)
         .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
         .hasMessageContaining("spec.export.writeCache");
+  }
+
+  /**
+   * A CEL transition rule on a field does not run when the field is missing on one side: every way
+   * of removing or adding an immutable field of an existing pool is refused.
+   */
+  static Stream<Arguments> immutableFieldBypasses() {
+    return Stream.of(
+        Arguments.of("merge patch cow: null", PatchType.JSON_MERGE, "{\"spec\":{\"cow\":null}}", "cow is immutable"),
+        Arguments.of("JSON patch remove /spec/cow", PatchType.JSON, "[{\"op\":\"remove\",\"path\":\"/spec/cow\"}]",
+            "cow is immutable"),
+        Arguments.of("merge patch cow.backend: null", PatchType.JSON_MERGE, "{\"spec\":{\"cow\":{\"backend\":null}}}",
+            "cow is immutable"),
+        Arguments.of("JSON patch remove /spec/cow/chunkSectors", PatchType.JSON,
+            "[{\"op\":\"remove\",\"path\":\"/spec/cow/chunkSectors\"}]", "cow is immutable"),
+        Arguments.of("merge patch cow replaced whole", PatchType.JSON_MERGE,
+            "{\"spec\":{\"cow\":{\"backend\":\"dm-snapshot\",\"chunkSectors\":64}}}", "cow is immutable"),
+        Arguments.of("JSON patch remove /spec/image", PatchType.JSON, "[{\"op\":\"remove\",\"path\":\"/spec/image\"}]",
+            "spec.image"),
+        Arguments.of("merge patch image: null", PatchType.JSON_MERGE, "{\"spec\":{\"image\":null}}", "spec.image"),
+        Arguments.of("JSON patch remove /spec/shelf", PatchType.JSON, "[{\"op\":\"remove\",\"path\":\"/spec/shelf\"}]",
+            "spec.shelf"),
+        Arguments.of("merge patch shelf: null", PatchType.JSON_MERGE, "{\"spec\":{\"shelf\":null}}", "spec.shelf"));
+  }
+
+  @ParameterizedTest(name = "{0} is refused")
+  @MethodSource("immutableFieldBypasses")
+  void removingAnImmutableFieldOfAReflinkPoolIsRefused(String description, PatchType type, String patch, String expected) {
+    String name = "bypass-" + Integer.toHexString(description.hashCode() & 0xffffff);
+    client.resource(fresh(Pools.aPool().named(name).inNamespace(NAMESPACE).cow(CowBackend.REFLINK, 128).build())).create();
+
+    assertThatThrownBy(() -> client.resources(AoeBootPool.class).inNamespace(NAMESPACE).withName(name)
+            .patch(PatchContext.of(type), patch))
+        .isInstanceOf(KubernetesClientException.class)
+        .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
+        .hasMessageContaining(expected);
+    AoeBootPool after = client.resources(AoeBootPool.class).inNamespace(NAMESPACE).withName(name).get();
+    assertThat(after.getSpec().getCow()).isEqualTo(new CowSpec(CowBackend.REFLINK, 128));
+  }
+
+  @Test
+  void updateWithoutCowOfAReflinkPoolIsRefused() {
+    client.resource(fresh(Pools.aPool().named("put-no-cow").inNamespace(NAMESPACE).cow(CowBackend.REFLINK, 64).build())).create();
+    AoeBootPool seen = client.resources(AoeBootPool.class).inNamespace(NAMESPACE).withName("put-no-cow").get();
+    seen.getSpec().setCow(null);
+
+    assertThatThrownBy(() -> client.resource(seen).update())
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("cow is immutable");
+  }
+
+  @Test
+  void poolCreatedWithoutCowGetsTheDefaultsAndCannotGainAnotherCowLater() {
+    String json = "{\"apiVersion\":\"cowherd.io/v1alpha1\",\"kind\":\"AoeBootPool\",\"metadata\":{\"name\":\"no-cow\","
+        + "\"namespace\":\"" + NAMESPACE + "\"},\"spec\":{\"image\":\"/srv/images/a.img\",\"interface\":\"eth0\","
+        + "\"shelf\":3,\"replicas\":0}}";
+    client.resource(client.getKubernetesSerialization().unmarshal(json, AoeBootPool.class)).create();
+    var pool = client.resources(AoeBootPool.class).inNamespace(NAMESPACE).withName("no-cow");
+    assertThat(pool.get().getSpec().getCow()).isEqualTo(new CowSpec(CowBackend.DM_SNAPSHOT, 64));
+
+    assertThatThrownBy(() -> pool.patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"cow\":{\"backend\":\"reflink\"}}}"))
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("cow is immutable");
+    pool.patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"replicas\":2}}");
+    assertThat(pool.get().getSpec().getReplicas()).as("other fields still change").isEqualTo(2);
   }
 
   /** The builder's pool as a user would write it: no uid, generation, timestamps or status. */

@@ -58,6 +58,7 @@ public final class ApiServerHarness implements AutoCloseable {
         .withOfflineMode(true)
         .withApiServerVersion(KUBE_VERSION)
         .withApiServerFlag("--enable-admission-plugins", "OwnerReferencesPermissionEnforcement")
+        .withApiServerFlag("--bind-address", "127.0.0.1") // loopback only (kube-api-test binds all addresses)
         .build());
     server.start();
     KubernetesClient client = new KubernetesClientBuilder()

@@ -271,7 +271,8 @@ public final class NodeAgentScenario {
     } else {
       argv.addAll(List.of("-cp", agent, "io.cowherd.agent.Main"));
     }
-    argv.addAll(List.of("--node-name", nodeName, "--state-dir", STATE.toString(), "--image-root", ORIGIN.getParent().toString()));
+    argv.addAll(List.of("--node-name", nodeName, "--state-dir", STATE.toString(), "--image-root", ORIGIN.getParent().toString(),
+        "--lease-namespace", "default"));
     agentStarts++;
     Path log = workDir.resolve("node-agent-" + agentStarts + ".log");
     ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());

@@ -1,0 +1,59 @@
+package io.cowherd.operator.liveness;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class AgentHeartbeatsTest {
+  private static final Instant T0 = Instant.parse("2026-01-01T10:00:00Z");
+  private final AgentHeartbeats heartbeats = new AgentHeartbeats();
+
+  private static Lease lease(String resourceVersion, Instant renewed, int durationSeconds) {
+    return new LeaseBuilder().withNewMetadata().withName("cowherd-agent-n1").withResourceVersion(resourceVersion).endMetadata()
+        .withNewSpec().withHolderIdentity("n1").withLeaseDurationSeconds(durationSeconds)
+        .withRenewTime(renewed.atZone(ZoneOffset.UTC)).endSpec().build();
+  }
+
+  @Test
+  void missingLeaseIsSilentAndSaysWhichLease() {
+    AgentHeartbeats.Verdict v = heartbeats.judge("n1", "cowherd-system", Optional.empty(), T0);
+
+    assertThat(v.alive()).isFalse();
+    assertThat(v.message()).contains("Lease cowherd-system/cowherd-agent-n1 does not exist");
+  }
+
+  @Test
+  void aLeaseIsAliveForItsDurationFromWhenTheOperatorSawItsRenewalWhateverTheAgentClockSays() {
+    Lease fromTheFuture = lease("1", T0.plus(Duration.ofHours(1)), 40);
+    Lease fromThePast = lease("2", T0.minus(Duration.ofHours(1)), 40);
+
+    AgentHeartbeats.Verdict first = heartbeats.judge("n1", "ns", Optional.of(fromTheFuture), T0);
+    assertThat(first.alive()).isTrue();
+    assertThat(first.recheckAfter()).contains(Duration.ofSeconds(40));
+    assertThat(heartbeats.judge("n1", "ns", Optional.of(fromTheFuture), T0.plusSeconds(39)).alive()).isTrue();
+    assertThat(heartbeats.judge("n1", "ns", Optional.of(fromTheFuture), T0.plusSeconds(40)).alive()).isFalse();
+
+    AgentHeartbeats.Verdict renewed = heartbeats.judge("n1", "ns", Optional.of(fromThePast), T0.plusSeconds(41));
+    assertThat(renewed.alive()).as("a new resourceVersion is a renewal, seen now").isTrue();
+    assertThat(renewed.recheckAfter()).contains(Duration.ofSeconds(40));
+  }
+
+  @Test
+  void expiredLeaseIsSilentAndNamesTheLastRenewal() {
+    Lease lease = lease("7", T0, 10);
+    heartbeats.judge("n1", "ns", Optional.of(lease), T0);
+
+    AgentHeartbeats.Verdict v = heartbeats.judge("n1", "ns", Optional.of(lease), T0.plusSeconds(11));
+
+    assertThat(v.alive()).isFalse();
+    assertThat(v.recheckAfter()).isEmpty();
+    assertThat(v.message()).isEqualTo("node agent on node n1 is silent: heartbeat Lease ns/cowherd-agent-n1 last renewed "
+        + "2026-01-01T10:00:00Z (lease duration 10 s); slot status below may be stale");
+  }
+}
