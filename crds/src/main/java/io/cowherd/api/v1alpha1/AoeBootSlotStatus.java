@@ -58,6 +58,13 @@ public class AoeBootSlotStatus {
   /** Human-readable explanation of the phase (errors, what is being waited for). */
   private String message;
 
+  /**
+   * The node's ingress guard on the slot's interface: "on: ..." while AoE mask-list,
+   * reserve/release and config-set requests from the segment are dropped before the exporter,
+   * "off: <why>" otherwise.
+   */
+  private String guard;
+
   public Long getObservedGeneration() {
     return observedGeneration;
   }
@@ -194,6 +201,14 @@ public class AoeBootSlotStatus {
     this.message = message;
   }
 
+  public String getGuard() {
+    return guard;
+  }
+
+  public void setGuard(String guard) {
+    this.guard = guard;
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof AoeBootSlotStatus s
@@ -213,7 +228,8 @@ public class AoeBootSlotStatus {
         && Objects.equals(cowUsedSectors, s.cowUsedSectors)
         && Objects.equals(cowTotalSectors, s.cowTotalSectors)
         && Objects.equals(sizeSectors, s.sizeSectors)
-        && Objects.equals(message, s.message);
+        && Objects.equals(message, s.message)
+        && Objects.equals(guard, s.guard);
   }
 
   @Override
