@@ -188,7 +188,7 @@ public final class IngressGuard {
     }
     try {
       Optional<Nft.NetdevTable> seen = nft.listNetdevTable(table);
-      if (seen.isEmpty() || !intact(seen.get(), iface)) {
+      if (seen.isEmpty() || !intact(seen.get())) {
         if (seen.isPresent()) {
           LOG.warn("{}: ingress guard table {} was changed; installing it again", iface, table);
         } else if (g.state != null && g.state.active()) {
@@ -198,7 +198,7 @@ public final class IngressGuard {
         g.lastSeen = Map.of();
         nft.load(ruleset(table, iface));
         seen = nft.listNetdevTable(table);
-        if (seen.isEmpty() || !intact(seen.get(), iface)) {
+        if (seen.isEmpty() || !intact(seen.get())) {
           throw new IllegalStateException("table " + table + " does not read back as installed");
         }
         LOG.info("{}: ingress guard table {} installed: AoE mask list, reserve/release and config-set "
@@ -226,9 +226,12 @@ public final class IngressGuard {
     return sum;
   }
 
-  /** Whether a listed table has our ingress chain on {@code iface}, every counting rule and the set. */
-  static boolean intact(Nft.NetdevTable t, String iface) {
-    return iface.equals(t.chains().get("ingress")) && t.ruleCounters().keySet().containsAll(RULES)
+  /**
+   * Whether a listed table has our ingress chain, every counting rule and the set. (The chain's
+   * device is not in nft's JSON; the table is named after the interface and only this class writes it.)
+   */
+  static boolean intact(Nft.NetdevTable t) {
+    return "ingress".equals(t.chains().get("ingress")) && t.ruleCounters().keySet().containsAll(RULES)
         && t.setElements().containsKey(OFFENDERS_SET);
   }
 

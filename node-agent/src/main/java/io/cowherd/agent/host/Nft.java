@@ -39,7 +39,8 @@ public final class Nft {
    * One netdev table as nft lists it.
    *
    * @param name table name
-   * @param chains chain name → the device its ingress hook is on (empty string if not an ingress chain)
+   * @param chains chain name → its hook ({@code ingress}), empty string for a chain without one
+   *     (nftables 1.0.6 leaves a netdev chain's device out of its JSON)
    * @param ruleCounters rule comment → packets counted by the rule's counter (rules without a
    *     comment or counter are left out)
    * @param setElements set name → its elements as printed (MACs as {@code aa:bb:cc:dd:ee:ff})
@@ -133,7 +134,7 @@ public final class Nft {
     for (JsonNode item : root.path("nftables")) {
       if (item.has("chain")) {
         JsonNode c = item.get("chain");
-        chains.put(c.path("name").asText(), "ingress".equals(c.path("hook").asText()) ? c.path("dev").asText() : "");
+        chains.put(c.path("name").asText(), c.path("hook").asText(""));
       } else if (item.has("set")) {
         JsonNode s = item.get("set");
         List<String> elements = new ArrayList<>();
