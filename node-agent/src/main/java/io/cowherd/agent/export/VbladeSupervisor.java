@@ -417,8 +417,8 @@ public final class VbladeSupervisor implements AutoCloseable {
       return;
     }
     synchronized (this) {
-      if (!current(ex)) {
-        return;
+      if (!current(ex) || (ex.handle != null && ex.handle.isAlive())) {
+        return; // stopped, or restored meanwhile: never a second process
       }
       ex.restarts++;
       startOrAdopt(ex, duplicate);

@@ -53,21 +53,21 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("host")
 class RogueInitiatorHostTest {
-  private static final int SHELF = 41;
-  private static final int SLOT = 7;
+  static final int SHELF = 41;
+  static final int SLOT = 7;
   private static final Duration BOUND = Duration.ofSeconds(1);
 
   @TempDir Path tmp;
-  private TestSegment segment;
+  TestSegment segment;
   private ScheduledExecutorService scheduler;
-  private VbladeSupervisor supervisor;
+  VbladeSupervisor supervisor;
   private IngressGuard guard;
   private ControlFrameWatch watch;
-  private ReadingClient client;
+  ReadingClient client;
   private RawSocket rogue;
   private MacAddress rogueMac;
-  private final SlotId id = new SlotId("lab", "debian", SLOT);
-  private final List<String> report = new ArrayList<>();
+  final SlotId id = new SlotId("lab", "debian", SLOT);
+  final List<String> report = new ArrayList<>();
   private int tag = 0x5000;
 
   @BeforeEach
@@ -95,13 +95,20 @@ class RogueInitiatorHostTest {
   private Path disk;
 
   /** Guard (unless {@code guardOff}), watch and exporter, in the executor's order; then the client reads. */
-  private void serve(Optional<String> guardOff) throws IOException {
+  void serve(Optional<String> guardOff) throws IOException {
+    serve(guardOff, true);
+  }
+
+  /** As {@link #serve(Optional)}, the watch only if {@code watchOn} (off: cowherd before this guard). */
+  void serve(Optional<String> guardOff, boolean watchOn) throws IOException {
     String iface = segment.agentIface();
     guard = new IngressGuard(new Nft(new ExecCommandRunner(), HostTools.requireProgram("nft", "nftables").toString()),
         Clock.systemUTC(), changed -> {}, guardOff);
     assertThat(guard.ensure(id, iface).active()).as("guard on").isEqualTo(guardOff.isEmpty());
     watch = new ControlFrameWatch(RawSocket::open, supervisor, Clock.systemUTC());
-    watch.watch(id, iface);
+    if (watchOn) {
+      watch.watch(id, iface);
+    }
     assertThat(supervisor.ensure(id, new VbladeTarget(SHELF, SLOT, iface, disk), tmp.resolve("vblade.log")).running())
         .isTrue();
     client = new ReadingClient(clientNs, "aoe0", new AoeTarget(SHELF, SLOT));
@@ -136,7 +143,7 @@ class RogueInitiatorHostTest {
   }
 
   /** The four attacks, each a frame from the rogue to our target. */
-  private List<Function<AoeTarget, AoeMessage>> attacks() {
+  List<Function<AoeTarget, AoeMessage>> attacks() {
     EthernetHeader eth = new EthernetHeader(MacAddress.BROADCAST, rogueMac);
     return List.of(
         t -> ControlRequests.macMaskList(eth, t, tag++,
@@ -148,16 +155,16 @@ class RogueInitiatorHostTest {
         t -> ControlRequests.setConfig(eth, t, tag++, ConfigCommand.FORCE_SET, "owned-by-rogue"));
   }
 
-  private static final List<String> NAMES = List.of("mask add", "reserve", "crashing mask delete", "config force set");
+  static final List<String> NAMES = List.of("mask add", "reserve", "crashing mask delete", "config force set");
 
-  private void send(AoeMessage m) throws IOException {
+  void send(AoeMessage m) throws IOException {
     rogue.send(FrameEncoder.INSTANCE.encode(m));
   }
 
   /**
    * Sends each attack once and waits {@code window} after it; returns the longest stall of each.
    */
-  private List<Duration> singleFrames(String mode, Duration window) throws IOException {
+  List<Duration> singleFrames(String mode, Duration window) throws IOException {
     List<Duration> stalls = new ArrayList<>();
     List<Function<AoeTarget, AoeMessage>> attacks = attacks();
     for (int i = 0; i < attacks.size(); i++) {
@@ -176,7 +183,7 @@ class RogueInitiatorHostTest {
   }
 
   /** Every 100 ms for {@code length}, the attacks in turn; returns the longest stall. */
-  private Duration repeated(String mode, Duration length) throws IOException {
+  Duration repeated(String mode, Duration length) throws IOException {
     List<Function<AoeTarget, AoeMessage>> attacks = attacks();
     client.resetStall();
     long end = System.nanoTime() + length.toNanos();
