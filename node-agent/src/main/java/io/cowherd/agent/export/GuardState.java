@@ -1,6 +1,8 @@
 package io.cowherd.agent.export;
 
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -21,7 +23,7 @@ import java.util.Map;
 public record GuardState(String iface, String table, boolean active, String message, Map<String, Long> droppedFrames,
     List<String> offenders, Instant checkedAt) {
   public GuardState {
-    droppedFrames = Map.copyOf(droppedFrames);
+    droppedFrames = Collections.unmodifiableMap(new LinkedHashMap<>(droppedFrames)); // in rule order
     offenders = List.copyOf(offenders);
   }
 

@@ -66,7 +66,7 @@ public final class AttackReporter {
       String counts = s.droppedFrames().entrySet().stream().filter(e -> e.getValue() > 0)
           .map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
       events.record(slot, SlotEventRecorder.WARNING, DROPPED, "ingress guard on " + iface + " dropped "
-          + (dropped - next.dropped()) + " AoE control request(s) (" + counts + " since the agent started) from MAC "
+          + (dropped - next.dropped()) + " AoE control request(s) (since the agent started: " + counts + ") from MAC "
           + (s.offenders().isEmpty() ? "(expired)" : String.join(", ", s.offenders()))
           + "; the exporter never saw them");
       next = new Reported(dropped, now, next.attempts(), next.attemptsAt(), next.guardOff());

@@ -12,7 +12,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The guard's lifecycle against scripted nft answers: exact argv, no host touched. */
-class IngressGuardTest {
+public class IngressGuardTest {
   private static final List<String> LIST = List.of("nft", "-j", "list", "table", "netdev", "cowherd_eth1");
   private static final String MISSING = "Error: No such file or directory\nlist table netdev cowherd_eth1";
 
@@ -26,7 +26,7 @@ class IngressGuardTest {
   }
 
   /** nft -j output of our table with the given counters and offenders. */
-  static String table(long mask, long reserve, long config, String... offenders) {
+  public static String table(long mask, long reserve, long config, String... offenders) {
     StringBuilder elems = new StringBuilder();
     for (String o : offenders) {
       elems.append(elems.isEmpty() ? "" : ",").append("{\"elem\":{\"val\":\"").append(o).append("\",\"expires\":3599}}");
