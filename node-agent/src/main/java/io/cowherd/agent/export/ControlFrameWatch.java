@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -93,9 +94,16 @@ public final class ControlFrameWatch implements AutoCloseable {
           LOG.info("{}: listening for AoE control requests from the wire", iface);
           while (!stopped) {
             int n = channel.receive(buffer, 0, RECEIVE_TIMEOUT);
-            if (n != FrameChannel.TIMED_OUT) {
-              seen(iface, buffer, n);
+            if (n == FrameChannel.TIMED_OUT) {
+              continue;
             }
+            // Take every frame already queued before acting: a burst restores each exporter once, not once a frame.
+            Map<SlotId, Attempt> hit = new LinkedHashMap<>();
+            do {
+              seen(iface, buffer, n, hit);
+              n = channel.receive(buffer, 0, Duration.ZERO);
+            } while (n != FrameChannel.TIMED_OUT && !stopped);
+            restore(hit);
           }
         } catch (IOException | RuntimeException e) {
           if (stopped) {
@@ -182,8 +190,14 @@ public final class ControlFrameWatch implements AutoCloseable {
     }
   }
 
-  /** Handles one received frame. */
-  void seen(String iface, byte[] frame, int lengthBytes) {
+  /** Restores every slot a state-changing request hit, once. */
+  private void restore(Map<SlotId, Attempt> hit) {
+    hit.forEach((id, attempt) ->
+        supervisor.restore(id, attempt.change() + " from " + attempt.source() + " to " + attempt.target()));
+  }
+
+  /** Classifies one frame; records it and adds the slots it hit (with the attempt) to {@code hit}. */
+  private void seen(String iface, byte[] frame, int lengthBytes, Map<SlotId, Attempt> hit) {
     AoeMessage message;
     try {
       message = FrameDecoder.INSTANCE.decode(frame, 0, lengthBytes);
@@ -195,15 +209,16 @@ public final class ControlFrameWatch implements AutoCloseable {
     if (change.isEmpty()) {
       return;
     }
-    List<SlotId> hit = supervisor.slotsAnswering(iface, message.target().shelf(), message.target().slot());
+    List<SlotId> addressed = supervisor.slotsAnswering(iface, message.target().shelf(), message.target().slot());
     Attempt attempt = new Attempt(iface, message.ethernet().source().toString(), message.target().toString(),
         change.get(), clock.instant());
-    for (SlotId id : hit) {
+    for (SlotId id : addressed) {
       supervisor.wireAttempt(id);
       lastAttempt.put(id, attempt);
       attempts.computeIfAbsent(id, k -> new AtomicLong()).incrementAndGet();
-      restores.computeIfAbsent(iface, k -> new AtomicLong()).incrementAndGet();
-      supervisor.restore(id, change.get() + " from " + attempt.source() + " to " + attempt.target());
+      if (hit.put(id, attempt) == null) {
+        restores.computeIfAbsent(iface, k -> new AtomicLong()).incrementAndGet();
+      }
     }
   }
 

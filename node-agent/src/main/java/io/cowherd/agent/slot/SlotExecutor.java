@@ -70,6 +70,10 @@ public final class SlotExecutor {
         }
       }
     }
+    if (guarded.isEmpty() && exporter.isPresent()) { // a running exporter: its guard is verified every reconcile
+      guarded = Optional.of(guard.ensure(slot.id(), slot.iface()));
+      watch.watch(slot.id(), slot.iface());
+    }
     Optional<CowUsage> usage = store.map(backend::usage);
     return new SlotOutcome(store, usage, exporter, guarded);
   }

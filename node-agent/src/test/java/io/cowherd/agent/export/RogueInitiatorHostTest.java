@@ -49,13 +49,15 @@ import org.junit.jupiter.api.io.TempDir;
  * is ignored from then on), Reserve/Release force set to the rogue (the client's reads are
  * refused), a mask list edit adding then deleting one MAC (vblade aborts: "buffer overflow
  * detected", exit 134) and a config string force set. Each once, then all in turn every 100 ms
- * for 10 s. Numbers are printed; assertions bound the client's longest read stall by 1 s.
+ * for 10 s. Numbers are printed; assertions bound the client's longest read stall by 1 s with the
+ * guard, by 2 s without it (detection and restart alone).
  */
 @Tag("host")
 class RogueInitiatorHostTest {
   static final int SHELF = 41;
   static final int SLOT = 7;
   private static final Duration BOUND = Duration.ofSeconds(1);
+  private static final Duration DETECTION_BOUND = Duration.ofSeconds(2);
 
   @TempDir Path tmp;
   TestSegment segment;
@@ -231,8 +233,11 @@ class RogueInitiatorHostTest {
     List<Duration> single = singleFrames("guard off, watch on", Duration.ofSeconds(2));
     Duration repeated = repeated("guard off, watch on", Duration.ofSeconds(10));
 
-    assertThat(single).allSatisfy(s -> assertThat(s).isLessThan(BOUND));
-    assertThat(repeated).isLessThan(BOUND);
+    // Each restore is a vblade restart, whose speed depends on the host's load (packet socket setup and
+    // release): measured 50-250 ms per frame on an idle host, up to ~0.8 s at load average 24 on 2 cores.
+    // Bounded, unlike the lockout without the watch (until vblade restarts, see RogueInitiatorBenchmark).
+    assertThat(single).allSatisfy(s -> assertThat(s).isLessThan(DETECTION_BOUND));
+    assertThat(repeated).isLessThan(DETECTION_BOUND);
     assertThat(watch.attempts(id)).isGreaterThanOrEqualTo(4 + 100);
     ControlFrameWatch.Attempt last = watch.lastAttempt(id).orElseThrow();
     assertThat(last.source()).isEqualTo(rogueMac.toString());
