@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * first exporter on an interface starts and re-checks it when the last check is older than {@link
  * #VERIFY_EVERY}; a table that was removed or changed is installed again. {@link #start} re-checks
  * every guarded interface every {@link #VERIFY_EVERY} and tells the listener about every slot of an
- * interface whose drop counters grew (so the slot reconciler reports the attempt). {@link
+ * interface whose drop counters grew, at most every {@link #NOTIFY_EVERY} (so the slot reconciler
+ * reports the attempt). {@link
  * #release} removes the table when the last slot on the interface is gone (or moved to another
  * interface). When nft is missing or the kernel refuses the table, the guard is reported off
  * ({@link GuardState#active()} false, with the reason) and exporters still run.
@@ -48,6 +49,11 @@ public final class IngressGuard {
   private static final Logger LOG = LoggerFactory.getLogger(IngressGuard.class);
   /** How often a guarded interface's table is re-read (verified, counters collected). */
   public static final Duration VERIFY_EVERY = Duration.ofSeconds(5);
+  /**
+   * Shortest time between two "drops grew" notifications of one interface's slots: a long attack
+   * costs each slot one reconcile a minute, not one per check.
+   */
+  public static final Duration NOTIFY_EVERY = Duration.ofMinutes(1);
   /** How long a source MAC stays in the offenders set after its last dropped frame. */
   public static final Duration OFFENDER_TIMEOUT = Duration.ofHours(1);
   /** Name of the dynamic set of offending source MACs in each table. */
@@ -72,6 +78,8 @@ public final class IngressGuard {
     /** Counts of earlier installs of the table (added so totals never go back). */
     final Map<String, Long> base = new HashMap<>();
     Map<String, Long> lastSeen = Map.of();
+    Instant notifiedAt = Instant.EPOCH;
+    long notifiedTotal;
   }
 
   /**
@@ -111,8 +119,7 @@ public final class IngressGuard {
     }
     Guarded g = interfaces.computeIfAbsent(iface, i -> new Guarded());
     g.slots.add(id);
-    if (g.state == null || !g.state.active()
-        || g.state.checkedAt().isBefore(clock.instant().minus(VERIFY_EVERY))) {
+    if (g.state == null || g.state.checkedAt().isBefore(clock.instant().minus(VERIFY_EVERY))) {
       verify(iface, g);
     }
     return g.state;
@@ -140,15 +147,21 @@ public final class IngressGuard {
     }
   }
 
-  /** Re-checks every guarded interface now; tells the listener about slots whose interface saw drops. */
+  /**
+   * Re-checks every guarded interface now; tells the listener about the slots of an interface whose
+   * drops grew since it was last told (at most every {@link #NOTIFY_EVERY}).
+   */
   public void poll() {
     Map<String, Set<SlotId>> grew = new HashMap<>();
     synchronized (this) {
+      Instant now = clock.instant();
       for (var e : interfaces.entrySet()) {
-        long before = e.getValue().state == null ? 0 : e.getValue().state.droppedTotal();
-        verify(e.getKey(), e.getValue());
-        if (e.getValue().state.droppedTotal() > before) {
-          grew.put(e.getKey(), Set.copyOf(e.getValue().slots));
+        Guarded g = e.getValue();
+        verify(e.getKey(), g);
+        if (g.state.droppedTotal() > g.notifiedTotal && !now.isBefore(g.notifiedAt.plus(NOTIFY_EVERY))) {
+          g.notifiedTotal = g.state.droppedTotal();
+          g.notifiedAt = now;
+          grew.put(e.getKey(), Set.copyOf(g.slots));
         }
       }
     }
