@@ -9,6 +9,7 @@ require_root "hack/install-deps.sh"
 
 packages=(
   vblade          # the AoE exporter (vblade(8))
+  nftables        # nft: the agent's ingress guard (netdev table per exporter interface)
   util-linux      # losetup, mount
   e2fsprogs       # mkfs.ext4 -d for demo images, filefrag for reflink usage
   xfsprogs        # mkfs.xfs -m reflink=1 for the reflink state dir

@@ -7,6 +7,8 @@ import io.cowherd.agent.config.ImageRootOverlapException;
 import io.cowherd.agent.config.ImageRoots;
 import io.cowherd.agent.export.AoeSegmentProbe;
 import io.cowherd.agent.export.Backoff;
+import io.cowherd.agent.export.ControlFrameWatch;
+import io.cowherd.agent.export.IngressGuard;
 import io.cowherd.agent.export.SegmentScanner;
 import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.CommandRunner;
@@ -16,6 +18,7 @@ import io.cowherd.agent.host.ExecCommandRunner;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
+import io.cowherd.agent.host.Nft;
 import io.cowherd.agent.host.NodeLock;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
@@ -25,6 +28,7 @@ import io.cowherd.agent.inventory.HostInventory;
 import io.cowherd.agent.inventory.StateDirSpace;
 import io.cowherd.agent.liveness.NodeLease;
 import io.cowherd.agent.metrics.AgentTelemetry;
+import io.cowherd.agent.slot.AttackReporter;
 import io.cowherd.agent.slot.BackendRegistry;
 import io.cowherd.agent.slot.ExporterEvents;
 import io.cowherd.agent.slot.KubernetesSlotEvents;
@@ -33,6 +37,7 @@ import io.cowherd.agent.slot.SlotObserver;
 import io.cowherd.agent.slot.SlotReconciler;
 import io.cowherd.agent.slot.SlotStatusWriter;
 import io.cowherd.agent.slot.SlotValidator;
+import io.cowherd.aoe.net.RawSocket;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -47,16 +52,17 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * The node agent's entry point: reads {@link AgentConfig} once, wires the collaborators and
@@ -109,6 +115,15 @@ public final class Main implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}); more than --lease-renew-seconds.")
   private int leaseDurationSeconds;
 
+  @Option(names = "--nft", defaultValue = "nft", description = "nft program of the ingress guard (default: ${DEFAULT-VALUE}).")
+  private String nft;
+
+  @Option(names = "--no-ingress-guard", defaultValue = "${env:COWHERD_NO_INGRESS_GUARD:-false}",
+      description = "Do not install the nftables ingress guard (default: env COWHERD_NO_INGRESS_GUARD or false); "
+          + "exporters then obey AoE mask-list, reservation and config-set requests from any host until "
+          + "the agent restarts them.")
+  private boolean noIngressGuard;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new Main()).execute(args));
   }
@@ -131,7 +146,7 @@ public final class Main implements Callable<Integer> {
       spec.commandLine().getErr().println("cowherd-node-agent: " + e.getMessage());
       return 2;
     }
-    run(config, httpPort, new Heartbeat(leaseNamespace.trim(), Duration.ofSeconds(leaseRenewSeconds),
+    run(config, httpPort, nft, noIngressGuard, new Heartbeat(leaseNamespace.trim(), Duration.ofSeconds(leaseRenewSeconds),
         Duration.ofSeconds(leaseDurationSeconds)));
     return 0;
   }
@@ -154,7 +169,8 @@ public final class Main implements Callable<Integer> {
     return new AgentConfig(nodeName, stateDir, roots, vblade, new HashSet<>(namespaces));
   }
 
-  private static void run(AgentConfig config, Integer httpPort, Heartbeat heartbeat)
+  private static void run(AgentConfig config, Integer httpPort, String nftProgram, boolean noIngressGuard,
+      Heartbeat heartbeat)
       throws InterruptedException, IOException {
     LOG.info("cowherd node agent on node {}: state dir {}, image roots {}, vblade {}, namespaces {}, heartbeat Lease {}/{} "
             + "every {} s (duration {} s)",
@@ -183,15 +199,24 @@ public final class Main implements Callable<Integer> {
         new ReflinkBackend(names, new Cp(runner), new Filefrag(runner)),
         names);
 
+    IngressGuard guard = new IngressGuard(new Nft(runner, nftProgram), Clock.systemUTC(), exporterEvents,
+        noIngressGuard ? Optional.of("disabled by --no-ingress-guard") : Optional.empty());
+    ScheduledExecutorService guardChecks = Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().name("ingress-guard").daemon(true).factory());
+    guard.start(guardChecks);
+    ControlFrameWatch watch = new ControlFrameWatch(RawSocket::open, supervisor, Clock.systemUTC());
+
     KubernetesClient client = new KubernetesClientBuilder().build();
     NodeLease lease = new NodeLease(client, heartbeat.namespace(), config.nodeName(), heartbeat.renewInterval(),
         heartbeat.leaseDuration(), Clock.systemUTC());
+    KubernetesSlotEvents events = new KubernetesSlotEvents(client, config.nodeName(), Clock.systemUTC());
     SlotReconciler reconciler = new SlotReconciler(config.nodeName(),
         new SlotObserver(new SlotValidator(config.imageRoots(), Path.of("/sys")), backends, supervisor, processes,
             segment, new StateDirSpace(config.stateDir())),
-        new SlotExecutor(backends, supervisor, names),
-        new SlotStatusWriter(new KubernetesSlotEvents(client, config.nodeName(), Clock.systemUTC()), client),
-        exporterEvents);
+        new SlotExecutor(backends, supervisor, names, guard, watch),
+        new SlotStatusWriter(events, client),
+        exporterEvents,
+        new AttackReporter(guard, watch, events, Clock.systemUTC()));
 
     AgentTelemetry telemetry = new AgentTelemetry();
     Operator operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(true)
@@ -204,15 +229,17 @@ public final class Main implements Callable<Integer> {
         o.settingNamespaces(config.namespaces());
       }
     });
-    AgentHttpServer http = httpPort == null ? null : telemetry.serve(httpPort, operator, controller);
+    AgentHttpServer http = httpPort == null ? null : telemetry.serve(httpPort, operator, controller, guard, watch);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping: exporters stay running for the next agent to adopt");
       lease.close();
       operator.stop();
+      watch.close();
       supervisor.close();
       agentLock.close();
       scheduler.shutdownNow();
+      guardChecks.shutdownNow();
       if (http != null) {
         http.close();
       }

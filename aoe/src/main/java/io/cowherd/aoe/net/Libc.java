@@ -29,6 +29,8 @@ final class Libc {
     static final int SOL_SOCKET = 1;
     static final int SO_RCVBUF = 8;
     static final int SO_RCVBUFFORCE = 33;
+    /** SO_ATTACH_FILTER: a classic BPF program on a socket; socket(7), asm-generic/socket.h. */
+    static final int SO_ATTACH_FILTER = 26;
     static final int MSG_DONTWAIT = 0x40;
     static final int MSG_TRUNC = 0x20;
     static final int POLLIN = 0x1;

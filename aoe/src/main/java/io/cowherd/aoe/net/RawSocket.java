@@ -124,6 +124,40 @@ public final class RawSocket implements FrameChannel {
         }
     }
 
+    /**
+     * Attaches a classic BPF program (socket(7) {@code SO_ATTACH_FILTER}, filter.h {@code struct
+     * sock_filter}): the kernel then queues only frames the program accepts, so a listener for rare
+     * frames costs nothing while ATA traffic flows. Frames queued before the call may still arrive.
+     *
+     * @param instructions each one {@code code << 48 | jt << 40 | jf << 32 | k} (k unsigned 32 bit)
+     * @throws SyscallException if the kernel refuses the program (EINVAL: malformed)
+     * @throws IllegalArgumentException if there are none or more than 4096
+     */
+    public void attachFilter(long[] instructions) throws IOException {
+        if (instructions.length == 0 || instructions.length > 4096) {
+            throw new IllegalArgumentException("a BPF program has 1-4096 instructions, got " + instructions.length);
+        }
+        try (Arena call = Arena.ofConfined()) {
+            // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }
+            MemorySegment program = call.allocate(8L * instructions.length, 8);
+            for (int i = 0; i < instructions.length; i++) {
+                long insn = instructions[i];
+                program.set(JAVA_SHORT, 8L * i, (short) (insn >>> 48));
+                program.set(JAVA_BYTE, 8L * i + 2, (byte) (insn >>> 40));
+                program.set(JAVA_BYTE, 8L * i + 3, (byte) (insn >>> 32));
+                program.set(JAVA_INT, 8L * i + 4, (int) insn);
+            }
+            // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (16 bytes on LP64)
+            MemorySegment fprog = call.allocate(16, 8);
+            fprog.set(JAVA_SHORT, 0, (short) instructions.length);
+            fprog.set(java.lang.foreign.ValueLayout.ADDRESS, 8, program);
+            MemorySegment capture = Libc.allocateCapture(call);
+            if (Libc.setsockopt(capture, fd, Libc.SOL_SOCKET, Libc.SO_ATTACH_FILTER, fprog, 16) != 0) {
+                throw new SyscallException("setsockopt(SO_ATTACH_FILTER) on \"" + interfaceName + "\"", Libc.errno(capture));
+            }
+        }
+    }
+
     /** The interface this socket is bound to. */
     public String interfaceName() {
         return interfaceName;

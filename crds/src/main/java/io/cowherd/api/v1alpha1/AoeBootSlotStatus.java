@@ -69,6 +69,13 @@ public class AoeBootSlotStatus {
   @JsonInclude(JsonInclude.Include.NON_EMPTY)
   private List<Condition> conditions;
 
+  /**
+   * The node's ingress guard on the slot's interface: "on: ..." while AoE mask-list,
+   * reserve/release and config-set requests from the segment are dropped before the exporter,
+   * "off: <why>" otherwise.
+   */
+  private String guard;
+
   public Long getObservedGeneration() {
     return observedGeneration;
   }
@@ -213,6 +220,14 @@ public class AoeBootSlotStatus {
     this.conditions = conditions;
   }
 
+  public String getGuard() {
+    return guard;
+  }
+
+  public void setGuard(String guard) {
+    this.guard = guard;
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof AoeBootSlotStatus s
@@ -233,7 +248,8 @@ public class AoeBootSlotStatus {
         && Objects.equals(cowTotalSectors, s.cowTotalSectors)
         && Objects.equals(sizeSectors, s.sizeSectors)
         && Objects.equals(message, s.message)
-        && Objects.equals(conditions, s.conditions);
+        && Objects.equals(conditions, s.conditions)
+        && Objects.equals(guard, s.guard);
   }
 
   @Override

@@ -56,6 +56,13 @@ public final class VbladeSupervisor implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(VbladeSupervisor.class);
   /** How long {@link #stop} waits after SIGTERM, and again after SIGKILL. */
   static final Duration STOP_WAIT = Duration.ofSeconds(5);
+  /**
+   * An exporter that ran this long had started serving: if it then dies of a signal (vblade 25
+   * aborts on a crafted mask-list frame), the cause came from outside and it is restarted at once.
+   */
+  public static final Duration SERVING_AFTER = Duration.ofSeconds(1);
+  /** A signal death this soon after {@link #restore} or {@link #wireAttempt} was caused from the wire. */
+  static final Duration WIRE_CAUSE_WINDOW = Duration.ofSeconds(2);
 
   private final Vblade vblade;
   private final VbladeProcesses processes;
@@ -84,6 +91,9 @@ public final class VbladeSupervisor implements AutoCloseable {
     VbladeProcess conflict;
     DuplicateExporter duplicate;
     boolean stopped;
+    Instant wireAttemptAt;
+    /** Pids SIGKILLed by {@link #restore} that may not have exited yet: never adopted. */
+    final Set<Long> dying = new HashSet<>();
 
     Exporter(SlotId id, VbladeTarget target, Path logFile) {
       this.id = id;
@@ -146,6 +156,70 @@ public final class VbladeSupervisor implements AutoCloseable {
       startOrAdopt(ex, duplicate);
       return ex.state();
     }
+  }
+
+  /**
+   * Slots whose exporter answers frames addressed to {@code shelf}/{@code slot} on {@code iface}
+   * (65535 and 255 are broadcasts, AoEr11 §2.5).
+   */
+  public synchronized List<SlotId> slotsAnswering(String iface, int shelf, int slot) {
+    return exporters.values().stream()
+        .filter(ex -> ex.target.iface().equals(iface) && (shelf == 0xFFFF || shelf == ex.target.shelf())
+            && (slot == 0xFF || slot == ex.target.slot()))
+        .map(ex -> ex.id)
+        .toList();
+  }
+
+  /**
+   * Notes that a state-changing control frame (mask list edit, reservation, config set) for slot
+   * {@code id}'s target came from the wire: an exit by signal within {@link #WIRE_CAUSE_WINDOW}
+   * is then restarted at once, however briefly the exporter ran.
+   */
+  public synchronized void wireAttempt(SlotId id) {
+    Exporter ex = exporters.get(id);
+    if (ex != null) {
+      ex.wireAttemptAt = clock.instant();
+    }
+  }
+
+  /**
+   * Restarts slot {@code id}'s exporter now, to drop state a rogue frame put into it (vblade keeps
+   * mask list, reservations and config string in memory only): ends the running process (SIGKILL)
+   * and starts it again without waiting for a backoff or a new segment scan (it was
+   * serving this target a moment ago; the periodic scan still runs). A pending backoff restart is
+   * replaced. Counts as a restart.
+   *
+   * @param why for the log
+   */
+  public void restore(SlotId id, String why) {
+    synchronized (this) {
+      Exporter ex = exporters.get(id);
+      if (ex == null || !current(ex) || ex.conflict != null || ex.duplicate != null) {
+        return;
+      }
+      ex.wireAttemptAt = clock.instant();
+      if (ex.pendingRestart != null) {
+        ex.pendingRestart.cancel(false);
+      }
+      ProcessHandle old = ex.handle;
+      ex.handle = null; // its exit is on purpose: exited() ignores it
+      if (old != null && old.isAlive()) {
+        // SIGKILL, and do not wait for the exit: a killed process never runs user code again, so it cannot
+        // answer a frame, but releasing its packet socket took 0.02-5 s on a loaded host. vblade has no SIGTERM
+        // handler (SIGTERM ends it just as abruptly) and no data of its own (every write is a pwrite).
+        ex.dying.add(old.pid());
+        old.destroyForcibly();
+        old.onExit().whenComplete((h, err) -> {
+          synchronized (VbladeSupervisor.this) {
+            ex.dying.remove(old.pid());
+          }
+        });
+      }
+      LOG.warn("slot {}: restoring exporter ({}): {}", id, ex.target.aoeName(), why);
+      ex.restarts++;
+      startOrAdopt(ex, Optional.empty());
+    }
+    listener.exporterChanged(id);
   }
 
   /** The state of slot {@code id}'s exporter, if this supervisor manages one. */
@@ -217,7 +291,7 @@ public final class VbladeSupervisor implements AutoCloseable {
     ex.nextRestartAt = null;
     ex.conflict = null;
     ex.duplicate = null;
-    List<VbladeProcess> found = processes.scan();
+    List<VbladeProcess> found = processes.scan().stream().filter(p -> !ex.dying.contains(p.pid())).toList();
     for (VbladeProcess p : found) {
       if (p.target().path().equals(ex.target.path()) && !p.isExactly(ex.target)) {
         // Ours by path, with an old address or other options: e.g. started without -s by an older
@@ -300,9 +374,31 @@ public final class VbladeSupervisor implements AutoCloseable {
       LOG.warn("slot {}: exporter pid {} exited (code {}) after {} ms: {}", ex.id, handle.pid(),
           ex.lastExitCode == null ? "unknown" : ex.lastExitCode, ran.toMillis(),
           ex.lastError == null ? "(no stderr)" : ex.lastError);
-      scheduleRestart(ex, ran);
+      if (causedFromOutside(ex, ran)) {
+        LOG.warn("slot {}: exporter died of a signal after serving (or right after a control frame from the wire);"
+            + " restarting it at once", ex.id);
+        ex.consecutiveFailures = 0;
+        ex.nextRestartAt = clock.instant();
+        ex.pendingRestart = scheduler.schedule(() -> restart(ex), 0, TimeUnit.MILLISECONDS);
+      } else {
+        scheduleRestart(ex, ran);
+      }
     }
     listener.exporterChanged(ex.id);
+  }
+
+  /**
+   * Whether an exit was caused from outside rather than by the exporter failing to start: it died
+   * of a signal (exit code above 128, or unknown for an adopted process) and had run for {@link
+   * #SERVING_AFTER}, or a state-changing control frame for it was seen within {@link
+   * #WIRE_CAUSE_WINDOW}. A vblade that cannot open its file or interface exits with code 1 at once
+   * and keeps the backoff. Called with the monitor held.
+   */
+  private boolean causedFromOutside(Exporter ex, Duration ran) {
+    boolean signal = ex.lastExitCode == null || ex.lastExitCode > 128;
+    boolean wire = ex.wireAttemptAt != null
+        && !ex.wireAttemptAt.isBefore(clock.instant().minus(WIRE_CAUSE_WINDOW));
+    return signal && (ran.compareTo(SERVING_AFTER) >= 0 || wire);
   }
 
   /** Called with the monitor held. */
@@ -339,8 +435,8 @@ public final class VbladeSupervisor implements AutoCloseable {
       return;
     }
     synchronized (this) {
-      if (!current(ex)) {
-        return;
+      if (!current(ex) || (ex.handle != null && ex.handle.isAlive())) {
+        return; // stopped, or restored meanwhile: never a second process
       }
       ex.restarts++;
       startOrAdopt(ex, duplicate);

@@ -1,5 +1,7 @@
 package io.cowherd.agent.metrics;
 
+import io.cowherd.agent.export.ControlFrameWatch;
+import io.cowherd.agent.export.IngressGuard;
 import io.cowherd.agent.http.AgentHttpServer;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.javaoperatorsdk.operator.Operator;
@@ -43,9 +45,12 @@ public final class AgentTelemetry {
    *
    * @param operator the agent's operator (started or not)
    * @param slots the registered slot controller, whose cache feeds {@link SlotMetrics}
+   * @param guard the ingress guard and {@code watch} the control frame listener, for {@link GuardMetrics}
    * @throws IOException when the port cannot be bound
    */
-  public AgentHttpServer serve(int port, Operator operator, RegisteredController<AoeBootSlot> slots) throws IOException {
+  public AgentHttpServer serve(int port, Operator operator, RegisteredController<AoeBootSlot> slots, IngressGuard guard,
+      ControlFrameWatch watch) throws IOException {
+    GuardMetrics guardMetrics = new GuardMetrics(registry, guard, watch);
     SlotMetrics slotMetrics = new SlotMetrics(registry, () -> operator.getRuntimeInfo().isStarted()
         ? ((Controller<AoeBootSlot>) slots).getEventSourceManager().getControllerEventSource().list()
         : Stream.empty());
@@ -53,6 +58,7 @@ public final class AgentTelemetry {
         () -> operator.getRuntimeInfo().allEventSourcesAreHealthy(),
         Optional.of(() -> {
           slotMetrics.refresh();
+          guardMetrics.refresh();
           return registry.scrape();
         }));
   }

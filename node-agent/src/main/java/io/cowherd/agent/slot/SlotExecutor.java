@@ -3,7 +3,10 @@ package io.cowherd.agent.slot;
 import io.cowherd.agent.backend.CowBackend;
 import io.cowherd.agent.backend.CowStore;
 import io.cowherd.agent.backend.CowUsage;
+import io.cowherd.agent.export.ControlFrameWatch;
 import io.cowherd.agent.export.ExporterState;
+import io.cowherd.agent.export.GuardState;
+import io.cowherd.agent.export.IngressGuard;
 import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.SlotId;
@@ -17,17 +20,24 @@ import java.util.Optional;
 /**
  * The only side effects of the slot reconciler, in order: COW store, then exporter; teardown in
  * reverse: exporter, then every backend's host objects. Each step is idempotent and the
- * collaborators re-check the host before acting.
+ * collaborators re-check the host before acting. Before an exporter starts, its interface is
+ * guarded ({@link IngressGuard}) and watched ({@link ControlFrameWatch}); both are released with
+ * the exporter.
  */
 public final class SlotExecutor {
   private final BackendRegistry backends;
   private final VbladeSupervisor supervisor;
   private final HostNames names;
+  private final IngressGuard guard;
+  private final ControlFrameWatch watch;
 
-  public SlotExecutor(BackendRegistry backends, VbladeSupervisor supervisor, HostNames names) {
+  public SlotExecutor(BackendRegistry backends, VbladeSupervisor supervisor, HostNames names, IngressGuard guard,
+      ControlFrameWatch watch) {
     this.backends = backends;
     this.supervisor = supervisor;
     this.names = names;
+    this.guard = guard;
+    this.watch = watch;
   }
 
   /**
@@ -41,22 +51,31 @@ public final class SlotExecutor {
     CowBackend backend = backends.forKind(slot.backend());
     Optional<CowStore> store = seen.store();
     Optional<ExporterState> exporter = seen.exporter();
+    Optional<GuardState> guarded = Optional.empty();
     for (SlotPlan.Step step : plan.steps()) {
       switch (step) {
         case PROVISION_COW_STORE -> store = Optional.of(backend.provision(seen.request()));
         case STOP_EXPORTER -> {
           supervisor.stop(slot.id(), backends.exportPaths(slot.id()));
           exporter = supervisor.state(slot.id());
+          watch.release(slot.id());
+          guard.release(slot.id());
         }
         case ENSURE_EXPORTER -> {
           Path exportPath = store.orElseThrow().exportPath();
           VbladeTarget target = slot.target(exportPath);
+          guarded = Optional.of(guard.ensure(slot.id(), slot.iface())); // before the exporter sees a frame
+          watch.watch(slot.id(), slot.iface());
           exporter = Optional.of(supervisor.ensure(slot.id(), target, names.exporterLogPath(slot.id())));
         }
       }
     }
+    if (guarded.isEmpty() && exporter.isPresent()) { // a running exporter: its guard is verified every reconcile
+      guarded = Optional.of(guard.ensure(slot.id(), slot.iface()));
+      watch.watch(slot.id(), slot.iface());
+    }
     Optional<CowUsage> usage = store.map(backend::usage);
-    return new SlotOutcome(store, usage, exporter);
+    return new SlotOutcome(store, usage, exporter, guarded);
   }
 
   /**
@@ -69,6 +88,8 @@ public final class SlotExecutor {
    */
   public void teardown(SlotId id, Optional<Path> originHint) {
     supervisor.stop(id, backends.exportPaths(id));
+    watch.release(id);
+    guard.release(id);
     try {
       Files.deleteIfExists(names.exporterLogPath(id));
     } catch (IOException e) {

@@ -3,6 +3,7 @@ package io.cowherd.agent.slot;
 import io.cowherd.agent.backend.CowStore;
 import io.cowherd.agent.backend.CowUsage;
 import io.cowherd.agent.export.ExporterState;
+import io.cowherd.agent.export.GuardState;
 import java.util.Optional;
 
 /**
@@ -11,5 +12,12 @@ import java.util.Optional;
  * @param store the COW store, if it exists
  * @param usage its usage, if it exists
  * @param exporter the exporter, if supervised
+ * @param guard the ingress guard of the exporter's interface, if the slot exports
  */
-public record SlotOutcome(Optional<CowStore> store, Optional<CowUsage> usage, Optional<ExporterState> exporter) {}
+public record SlotOutcome(Optional<CowStore> store, Optional<CowUsage> usage, Optional<ExporterState> exporter,
+    Optional<GuardState> guard) {
+  /** Without a guard (nothing exported). */
+  public SlotOutcome(Optional<CowStore> store, Optional<CowUsage> usage, Optional<ExporterState> exporter) {
+    this(store, usage, exporter, Optional.empty());
+  }
+}

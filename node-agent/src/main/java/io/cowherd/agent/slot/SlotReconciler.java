@@ -66,14 +66,17 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
   private final SlotExecutor executor;
   private final SlotStatusWriter statusWriter;
   private final ExporterEvents exporterEvents;
+  private final AttackReporter attacks;
 
+  /** @param attacks reports what the data path guard dropped or undid, as Events */
   public SlotReconciler(String nodeName, SlotObserver observer, SlotExecutor executor, SlotStatusWriter statusWriter,
-      ExporterEvents exporterEvents) {
+      ExporterEvents exporterEvents, AttackReporter attacks) {
     this.nodeName = nodeName;
     this.observer = observer;
     this.executor = executor;
     this.statusWriter = statusWriter;
     this.exporterEvents = exporterEvents;
+    this.attacks = attacks;
   }
 
   /** Label selector for this node's slots: {@code cowherd.io/node=<node>}. */
@@ -98,6 +101,9 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
     SlotObservation seen = observer.observe(slot);
     SlotPlan plan = SlotPlan.decide(seen);
     SlotOutcome done = executor.apply(plan, seen);
+    if (done.guard().isPresent()) {
+      attacks.report(slot, seen.slot().id(), seen.slot().iface());
+    }
     return statusWriter.patchIfChanged(slot, seen, plan, done);
   }
 
@@ -138,6 +144,7 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(TEARDOWN_RETRY.toMillis());
     }
     exporterEvents.forget(id.get());
+    attacks.forget(id.get());
     LOG.info("slot {}: host objects removed; releasing finalizer", id.get());
     return DeleteControl.defaultDelete();
   }

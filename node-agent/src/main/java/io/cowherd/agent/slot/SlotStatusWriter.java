@@ -179,6 +179,7 @@ public final class SlotStatusWriter {
       s.setCowTotalSectors(u.totalSectors());
     }
     done.exporter().ifPresent(e -> exporterFields(s, e));
+    done.guard().ifPresent(g -> s.setGuard(g.summary()));
     return s;
   }
 

@@ -115,6 +115,38 @@ class VbladeSupervisorHostTest {
   }
 
   @Test
+  void exporterKilledBySignalAfterServingIsRestartedAtOnceWithoutBackoff() {
+    VbladeSupervisor s = supervisor();
+    long firstPid = s.ensure(id, target(), log).pid();
+    long started = System.nanoTime();
+    await().pollDelay(VbladeSupervisor.SERVING_AFTER).atMost(VbladeSupervisor.SERVING_AFTER.plusSeconds(1))
+        .until(() -> System.nanoTime() - started >= VbladeSupervisor.SERVING_AFTER.toNanos());
+
+    ProcessHandle.of(firstPid).orElseThrow().destroyForcibly(); // as vblade 25's abort on a crafted frame
+
+    await().atMost(Duration.ofSeconds(2)).untilAsserted(() -> {
+      ExporterState now = s.state(id).orElseThrow();
+      assertThat(now.running()).isTrue();
+      assertThat(now.pid()).isNotEqualTo(firstPid);
+      assertThat(now.consecutiveFailures()).as("no backoff step").isZero();
+    });
+  }
+
+  @Test
+  void exporterDyingRightAfterStartKeepsItsBackoff() {
+    VbladeSupervisor s = supervisor();
+    long firstPid = s.ensure(id, target(), log).pid();
+
+    ProcessHandle.of(firstPid).orElseThrow().destroyForcibly(); // well before SERVING_AFTER, no frame from the wire
+
+    await().atMost(Duration.ofSeconds(2)).untilAsserted(() -> {
+      ExporterState now = s.state(id).orElseThrow();
+      assertThat(now.consecutiveFailures()).isEqualTo(1);
+      assertThat(now.lastExitCode()).isEqualTo(137);
+    });
+  }
+
+  @Test
   void stopLeavesNoExporterOfTheSlot() {
     VbladeSupervisor s = supervisor();
     long pid = s.ensure(id, target(), log).pid();

@@ -109,6 +109,7 @@ class SlotReconcilerHostTest {
     assertThat(s.getRestarts()).isZero();
     assertThat(s.getObservedGeneration()).isEqualTo(1);
     assertThat(s.getOriginLoop()).isNull();
+    assertThat(s.getGuard()).as("ingress guard installed before the exporter").startsWith("on: nftables netdev table cowherd_" + iface);
     long pid = s.getExporterPid();
     assertThat(ProcessHandle.of(pid).orElseThrow().info().arguments().orElseThrow())
         .containsExactly("-s", "--", "9", "3", iface, clone.toString());

@@ -8,6 +8,8 @@ import io.cowherd.agent.backend.BackendUnavailableException;
 import io.cowherd.agent.backend.DmSnapshotBackend;
 import io.cowherd.agent.backend.ReflinkBackend;
 import io.cowherd.agent.export.Backoff;
+import io.cowherd.agent.export.ControlFrameWatch;
+import io.cowherd.agent.export.IngressGuard;
 import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.Cp;
 import io.cowherd.agent.host.Dmsetup;
@@ -49,6 +51,7 @@ class SlotReconcilerTest {
   private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
   private SlotReconciler reconciler;
   private SlotStatusWriter writer;
+  private ControlFrameWatch watch;
 
   @BeforeEach
   void setUp() throws IOException {
@@ -71,14 +74,19 @@ class SlotReconcilerTest {
         new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), tmp.resolve("no-dm-control")),
         new ReflinkBackend(names, new Cp(fake), new Filefrag(fake)), names);
     writer = new SlotStatusWriter((slot, type, reason, message) -> events.add(type + " " + reason + ": " + message), null);
+    IngressGuard guard = Segments.guardOff(exporterEvents);
+    watch = Segments.silentWatch(supervisor);
     reconciler = new SlotReconciler("node-a",
         new SlotObserver(new SlotValidator(List.of(images), sys), backends, supervisor, processes, Segments.quiet(),
             new StateDirSpace(stateDir)),
-        new SlotExecutor(backends, supervisor, names), writer, exporterEvents);
+        new SlotExecutor(backends, supervisor, names, guard, watch), writer, exporterEvents,
+        new AttackReporter(guard, watch, (slot, type, reason, message) -> events.add(type + " " + reason + ": " + message),
+            Clock.systemUTC()));
   }
 
   @AfterEach
   void tearDown() {
+    watch.close();
     scheduler.shutdownNow();
   }
 

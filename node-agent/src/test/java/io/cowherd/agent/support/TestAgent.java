@@ -4,6 +4,9 @@ import io.cowherd.agent.backend.DmSnapshotBackend;
 import io.cowherd.agent.backend.ReflinkBackend;
 import io.cowherd.agent.export.AoeSegmentProbe;
 import io.cowherd.agent.export.Backoff;
+import io.cowherd.agent.export.ControlFrameWatch;
+import io.cowherd.agent.export.GuardState;
+import io.cowherd.agent.export.IngressGuard;
 import io.cowherd.agent.export.SegmentScanner;
 import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.Cp;
@@ -12,9 +15,11 @@ import io.cowherd.agent.host.ExecCommandRunner;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
+import io.cowherd.agent.host.Nft;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.inventory.StateDirSpace;
+import io.cowherd.agent.slot.AttackReporter;
 import io.cowherd.agent.slot.BackendRegistry;
 import io.cowherd.agent.slot.ExporterEvents;
 import io.cowherd.agent.slot.SlotEventRecorder;
@@ -23,10 +28,12 @@ import io.cowherd.agent.slot.SlotObserver;
 import io.cowherd.agent.slot.SlotReconciler;
 import io.cowherd.agent.slot.SlotStatusWriter;
 import io.cowherd.agent.slot.SlotValidator;
+import io.cowherd.aoe.net.RawSocket;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
@@ -36,6 +43,8 @@ public final class TestAgent implements AutoCloseable {
   public final VbladeSupervisor supervisor;
   public final SegmentScanner segment;
   public final SlotReconciler reconciler;
+  public final IngressGuard guard;
+  public final ControlFrameWatch watch;
 
   /** With the real wire check ({@link AoeSegmentProbe}), as Main wires it. */
   public TestAgent(String nodeName, Path stateDir, List<Path> imageRoots, Vblade vblade, KubernetesClient client,
@@ -47,6 +56,15 @@ public final class TestAgent implements AutoCloseable {
   /** With another wire check (a controlled clock, or none for a baseline). */
   public TestAgent(String nodeName, Path stateDir, List<Path> imageRoots, Vblade vblade, KubernetesClient client,
       SlotEventRecorder events, SegmentScanner segment) {
+    this(nodeName, stateDir, imageRoots, vblade, client, events, segment, Optional.empty());
+  }
+
+  /**
+   * @param guardOff if present, the ingress guard is switched off with this reason (the test
+   *     switch for "no guard": detection and restarts alone)
+   */
+  public TestAgent(String nodeName, Path stateDir, List<Path> imageRoots, Vblade vblade, KubernetesClient client,
+      SlotEventRecorder events, SegmentScanner segment, Optional<String> guardOff) {
     this.segment = segment;
     ExecCommandRunner runner = new ExecCommandRunner();
     HostNames names = new HostNames(stateDir);
@@ -57,17 +75,25 @@ public final class TestAgent implements AutoCloseable {
     BackendRegistry backends = new BackendRegistry(
         new DmSnapshotBackend(names, new Losetup(runner), new Dmsetup(runner), Path.of("/dev/mapper/control")),
         new ReflinkBackend(names, new Cp(runner), new Filefrag(runner)), names);
+    guard = new IngressGuard(new Nft(runner, HostTools.requireProgram("nft", "nftables").toString()), Clock.systemUTC(),
+        exporterEvents, guardOff);
+    watch = new ControlFrameWatch(RawSocket::open, supervisor, Clock.systemUTC());
     reconciler = new SlotReconciler(nodeName,
         new SlotObserver(new SlotValidator(imageRoots, Path.of("/sys")), backends, supervisor, processes, segment,
             new StateDirSpace(stateDir)),
-        new SlotExecutor(backends, supervisor, names),
+        new SlotExecutor(backends, supervisor, names, guard, watch),
         new SlotStatusWriter(events, client),
-        exporterEvents);
+        exporterEvents,
+        new AttackReporter(guard, watch, events, Clock.systemUTC()));
   }
 
   /** Stops supervising (exporters keep running, as on agent shutdown). */
   @Override
   public void close() {
+    watch.close();
+    for (GuardState g : guard.states()) { // tables outlive the agent (as exporters do); not a test's
+      HostTools.runQuietly(HostTools.requireProgram("nft", "nftables").toString(), "delete", "table", "netdev", g.table());
+    }
     supervisor.close();
     scheduler.shutdownNow();
   }

@@ -1,0 +1,136 @@
+package io.cowherd.agent.export;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cowherd.agent.host.FakeCommandRunner;
+import io.cowherd.agent.host.Nft;
+import io.cowherd.agent.host.SlotId;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** The guard's lifecycle against scripted nft answers: exact argv, no host touched. */
+public class IngressGuardTest {
+  private static final List<String> LIST = List.of("nft", "-j", "list", "table", "netdev", "cowherd_eth1");
+  private static final String MISSING = "Error: No such file or directory\nlist table netdev cowherd_eth1";
+
+  private final FakeCommandRunner nft = new FakeCommandRunner();
+  private final List<SlotId> told = new ArrayList<>();
+  private final SlotId a = new SlotId("lab", "debian", 1);
+  private final SlotId b = new SlotId("lab", "debian", 2);
+
+  private IngressGuard guard() {
+    return new IngressGuard(new Nft(nft, "nft"), Clock.systemUTC(), told::add, Optional.empty());
+  }
+
+  /** nft -j output of our table with the given counters and offenders. */
+  public static String table(long mask, long reserve, long config, String... offenders) {
+    StringBuilder elems = new StringBuilder();
+    for (String o : offenders) {
+      elems.append(elems.isEmpty() ? "" : ",").append("{\"elem\":{\"val\":\"").append(o).append("\",\"expires\":3599}}");
+    }
+    return """
+        {"nftables":[{"metainfo":{"version":"1.0.6","json_schema_version":1}},
+        {"table":{"family":"netdev","name":"cowherd_eth1","handle":1}},
+        {"set":{"family":"netdev","name":"offenders","table":"cowherd_eth1","type":"ether_addr","flags":["timeout"],"timeout":3600%s}},
+        {"chain":{"family":"netdev","table":"cowherd_eth1","name":"ingress","type":"filter","hook":"ingress","prio":-500,"policy":"accept"}},
+        %s,%s,%s]}""".formatted(offenders.length == 0 ? "" : ",\"elem\":[" + elems + "]",
+        rule("mask-list", mask), rule("reserve-release", reserve), rule("config-set", config));
+  }
+
+  private static String rule(String comment, long packets) {
+    return "{\"rule\":{\"family\":\"netdev\",\"table\":\"cowherd_eth1\",\"chain\":\"ingress\",\"comment\":\"" + comment
+        + "\",\"expr\":[{\"counter\":{\"packets\":" + packets + ",\"bytes\":0}},{\"drop\":null}]}}";
+  }
+
+  @Test
+  void firstSlotInstallsTheTableBeforeAnythingElse() {
+    nft.failOnce(LIST, 1, MISSING).on(List.of("nft", "-f"), "").on(LIST, table(0, 0, 0));
+
+    GuardState s = guard().ensure(a, "eth1");
+
+    assertThat(s.active()).isTrue();
+    assertThat(s.summary()).startsWith("on: nftables netdev table cowherd_eth1 drops");
+    assertThat(nft.argvs()).hasSize(3);
+    assertThat(nft.argvs().get(1).subList(0, 2)).containsExactly("nft", "-f");
+  }
+
+  @Test
+  void rulesetDropsOnlyControlRequestsOnTheInterfaceAndReplacesAtomically() {
+    String r = IngressGuard.ruleset("cowherd_eth1", "eth1");
+    assertThat(r).startsWith("table netdev cowherd_eth1\ndelete table netdev cowherd_eth1\n");
+    assertThat(r).contains("type filter hook ingress device \"eth1\" priority -500; policy accept;");
+    assertThat(r).contains("ether type 0x88a2 @ll,116,1 0 @ll,152,8 2 update @offenders { ether saddr } counter drop comment \"mask-list\"");
+    assertThat(r).contains("@ll,152,8 3 update");
+    assertThat(r).contains("@ll,152,8 1 @ll,236,4 { 3, 4 } update");
+    assertThat(r).contains("flags dynamic,timeout; timeout 3600s;");
+  }
+
+  @Test
+  void removedTableIsInstalledAgainAndCountsNeverGoBack() {
+    nft.once(LIST, table(0, 0, 0)).once(LIST, table(5, 1, 0, "02:cc:00:00:00:01"))
+        .failOnce(LIST, 1, MISSING).on(List.of("nft", "-f"), "").on(LIST, table(2, 0, 0, "02:cc:00:00:00:02"));
+    IngressGuard guard = guard();
+    guard.ensure(a, "eth1");
+
+    guard.poll(); // counters grew: the slot is told
+    assertThat(told).containsExactly(a);
+    assertThat(guard.state("eth1").orElseThrow().offenders()).containsExactly("02:cc:00:00:00:01");
+
+    guard.poll(); // someone deleted the table: installed again, earlier counts kept
+    GuardState s = guard.state("eth1").orElseThrow();
+    assertThat(s.active()).isTrue();
+    assertThat(s.droppedFrames()).containsEntry("mask-list", 7L).containsEntry("reserve-release", 1L);
+    assertThat(nft.argvs().stream().filter(v -> v.get(1).equals("-f"))).hasSize(1);
+  }
+
+  @Test
+  void lastSlotOnTheInterfaceRemovesTheTable() {
+    nft.on(LIST, table(0, 0, 0)).on(List.of("nft", "delete"), "");
+    IngressGuard guard = guard();
+    guard.ensure(a, "eth1");
+    guard.ensure(b, "eth1");
+
+    guard.release(a);
+    assertThat(nft.argvs()).noneMatch(v -> v.contains("delete"));
+    guard.release(b);
+
+    assertThat(nft.argvs().getLast()).containsExactly("nft", "delete", "table", "netdev", "cowherd_eth1");
+    assertThat(guard.states()).isEmpty();
+  }
+
+  @Test
+  void slotMovedToAnotherInterfaceReleasesTheOldOne() {
+    nft.on(LIST, table(0, 0, 0)).on(List.of("nft", "-j", "list", "table", "netdev", "cowherd_eth2"),
+        table(0, 0, 0).replace("cowherd_eth1", "cowherd_eth2")).on(List.of("nft", "delete"), "");
+    IngressGuard guard = guard();
+    guard.ensure(a, "eth1");
+
+    guard.ensure(a, "eth2");
+
+    assertThat(nft.argvs()).contains(List.of("nft", "delete", "table", "netdev", "cowherd_eth1"));
+    assertThat(guard.states()).extracting(GuardState::iface).containsExactly("eth2");
+  }
+
+  @Test
+  void kernelRefusingTheTableLeavesTheGuardOffWithTheReason() {
+    nft.failOnce(LIST, 1, MISSING).fail(List.of("nft", "-f"), 1,
+        "Error: Could not process rule: Operation not supported");
+
+    GuardState s = guard().ensure(a, "eth1");
+
+    assertThat(s.active()).isFalse();
+    assertThat(s.summary()).startsWith("off: ingress guard off on eth1: ").contains("Operation not supported");
+  }
+
+  @Test
+  void switchedOffGuardRunsNoCommand() {
+    GuardState s = new IngressGuard(new Nft(nft, "nft"), Clock.systemUTC(), told::add, Optional.of("disabled by test"))
+        .ensure(a, "eth1");
+
+    assertThat(s.summary()).isEqualTo("off: disabled by test");
+    assertThat(nft.argvs()).isEmpty();
+  }
+}
