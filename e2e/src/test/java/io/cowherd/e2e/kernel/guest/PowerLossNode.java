@@ -41,7 +41,7 @@ public final class PowerLossNode {
   public static final int ORIGIN_BYTES = 32 << 20;
   /** The guest NIC on the test's tap. */
   public static final String NIC = "aoe0";
-  /** Printed once every expected exporter runs. */
+  /** Printed once every expected exporter runs, after their argv, the dm tables and the loop devices. */
   public static final String EXPORTERS_UP = "[node] exporters up";
 
   private PowerLossNode() {}
@@ -88,10 +88,12 @@ public final class PowerLossNode {
       List<String> argvs = vbladeArgvs();
       if (!reported && argvs.size() >= exporters) {
         reported = true;
-        System.out.printf(Locale.ROOT, "%s at guest uptime %.1f s%n", EXPORTERS_UP, uptimeSeconds());
+        double up = uptimeSeconds();
         argvs.forEach(a -> System.out.println("[node] exporter: " + a));
         Commands.run("dmsetup", "table").lines().forEach(l -> System.out.println("[node] dm table: " + l));
         GuestHost.loops().forEach(l -> System.out.println("[node] loop: " + l));
+        // Last: a reader that waits for this line has seen the lines above.
+        System.out.printf(Locale.ROOT, "%s at guest uptime %.1f s%n", EXPORTERS_UP, up);
       }
       Thread.sleep(500);
     }
