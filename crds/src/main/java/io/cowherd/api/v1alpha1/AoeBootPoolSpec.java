@@ -1,6 +1,7 @@
 package io.cowherd.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
@@ -64,6 +65,13 @@ public class AoeBootPoolSpec {
       message = "cow is immutable: existing COW stores were made with these settings; create a new pool")
   private CowSpec cow = new CowSpec();
 
+  /**
+   * What scale-down and pool deletion do with a removed slot's COW store: Delete (default) removes
+   * it, Retain keeps it on its node for a later scale-up. May change on a live pool.
+   */
+  @Default("Delete")
+  private ReclaimPolicy reclaimPolicy = ReclaimPolicy.Delete;
+
   public String getImage() {
     return image;
   }
@@ -104,6 +112,19 @@ public class AoeBootPoolSpec {
 
   public void setCow(CowSpec cow) {
     this.cow = cow;
+  }
+
+  public ReclaimPolicy getReclaimPolicy() {
+    return reclaimPolicy;
+  }
+
+  public void setReclaimPolicy(ReclaimPolicy reclaimPolicy) {
+    this.reclaimPolicy = reclaimPolicy;
+  }
+
+  /** The reclaim policy, {@link ReclaimPolicy#Delete} when unset. */
+  public ReclaimPolicy reclaimPolicyOrDefault() {
+    return reclaimPolicy == null ? ReclaimPolicy.Delete : reclaimPolicy;
   }
 
   /** The replica count, 0 when unset. */

@@ -1,10 +1,15 @@
 package io.cowherd.api.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.List;
 import java.util.Objects;
 
 /**
- * Last observed state of one slot on its node; written only by the node agent of {@code
- * spec.nodeName}.
+ * Last observed state of one slot on its node; written by the node agent of {@code spec.nodeName},
+ * except {@link #getConditions() conditions}, which only the operator writes (the liveness of the
+ * slot's node, see {@link io.cowherd.api.SlotConditions}). {@link #equals} compares the agent's
+ * fields only.
  */
 public class AoeBootSlotStatus {
   /** The slot generation this status describes. */
@@ -57,6 +62,18 @@ public class AoeBootSlotStatus {
 
   /** Human-readable explanation of the phase (errors, what is being waited for). */
   private String message;
+
+  /** Written by the operator only: NodeAvailable (False with reason NodeLost when the slot's Node object is gone). */
+  @JsonInclude(JsonInclude.Include.NON_EMPTY)
+  private List<Condition> conditions;
+
+  public List<Condition> getConditions() {
+    return conditions;
+  }
+
+  public void setConditions(List<Condition> conditions) {
+    this.conditions = conditions;
+  }
 
   public Long getObservedGeneration() {
     return observedGeneration;

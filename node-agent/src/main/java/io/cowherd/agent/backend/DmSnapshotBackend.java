@@ -128,9 +128,9 @@ public final class DmSnapshotBackend implements CowBackend {
     };
   }
 
-  /** Order: dm device, COW loop (verified gone), COW file, then the origin loop if unused. */
+  /** Order: dm device, COW loop (verified gone), then the origin loop if unused; the COW file stays. */
   @Override
-  public void teardown(SlotId id, Optional<Path> originHint) {
+  public void detach(SlotId id, Optional<Path> originHint) {
     String name = HostNames.dmName(id);
     Optional<String> originMajMin = Optional.empty();
     if (Files.exists(dmControl) && ourDevice(id).isPresent()) {
@@ -157,12 +157,17 @@ public final class DmSnapshotBackend implements CowBackend {
     if (!losetup.findByBackFile(cow).isEmpty()) {
       throw new TeardownIncompleteException("COW loop of " + cow + " is still attached; will retry");
     }
-    StoreFiles.deleteIfExists(names.cowFilePath(id).resolveSibling(cow.getFileName() + ".partial"));
+    StoreFiles.deleteIfExists(cow.resolveSibling(cow.getFileName() + ".partial")); // never used by a device
+    releaseOrigin(originHint, originMajMin);
+  }
+
+  @Override
+  public void removeCowStore(SlotId id) {
+    Path cow = names.cowFilePath(id); // detach verified that no loop device uses it
     if (StoreFiles.deleteIfExists(cow)) {
       LOG.info("slot {}: deleted COW file {}", id, cow);
     }
     StoreFiles.deleteEmptyDirs(names.poolDir(id), names.stateDir());
-    releaseOrigin(originHint, originMajMin);
   }
 
   /** Detaches origin loops of this image (or the one our table used) that no snapshot references. */

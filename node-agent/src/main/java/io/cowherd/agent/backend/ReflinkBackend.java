@@ -110,9 +110,14 @@ public final class ReflinkBackend implements CowBackend {
     return new CowUsage.Sectors(used, extents.sizeBytes() / CowRequest.SECTOR_BYTES);
   }
 
+  /** A clone needs no device: only an interrupted partial clone (never exported, no client data) goes. */
   @Override
-  public void teardown(SlotId id, Optional<Path> originHint) {
+  public void detach(SlotId id, Optional<Path> originHint) {
     StoreFiles.deleteIfExists(names.partialClonePath(id));
+  }
+
+  @Override
+  public void removeCowStore(SlotId id) {
     if (StoreFiles.deleteIfExists(names.clonePath(id))) {
       LOG.info("slot {}: deleted clone {}", id, names.clonePath(id));
     }

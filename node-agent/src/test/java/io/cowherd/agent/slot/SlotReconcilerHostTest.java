@@ -9,7 +9,9 @@ import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.support.HostTools;
 import io.cowherd.agent.support.LoopMountedFs;
 import io.cowherd.agent.support.TestAgent;
+import io.cowherd.api.SlotReclaim;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.ReclaimPolicy;
 import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.SlotPhase;
@@ -124,6 +126,7 @@ class SlotReconcilerHostTest {
       assertThat(now.getExporterPid()).isNotEqualTo(pid);
     });
 
+    slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Delete)); // scale-down under Delete
     assertThat(reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
     assertThat(clone).doesNotExist();
     assertThat(stateDir.resolve("lab")).doesNotExist();

@@ -7,11 +7,13 @@ import static org.awaitility.Awaitility.await;
 import io.cowherd.api.Names;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.ReclaimPolicy;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.cowherd.operator.Main;
 import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.node.NodeGoneSlotReleaser;
+import io.cowherd.operator.node.NodeLivenessWriter;
 import io.cowherd.operator.support.ApiServerExtension;
 import io.cowherd.operator.support.ApiServerHarness;
 import io.cowherd.operator.support.Cluster;
@@ -282,9 +284,9 @@ class PoolReconcilerApiTest {
     held.getMetadata().setOwnerReferences(List.of());
     client.resource(held).create();
     SlotSetExecutor executor = new SlotSetExecutor(client, new NodeGoneSlotReleaser(client),
-        new PoolEventRecorder(client, Clock.systemUTC()));
+        new NodeLivenessWriter(client, Clock.systemUTC()), new PoolEventRecorder(client, Clock.systemUTC()));
     SlotSetPlan plan = new SlotSetPlan(List.of(DesiredSlots.build(late, 0, NODE)), List.of(), List.of(), List.of(),
-        List.of(), List.of(), List.of());
+        List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), ReclaimPolicy.Delete);
 
     SlotSetOutcome outcome = executor.apply(late, plan);
 
