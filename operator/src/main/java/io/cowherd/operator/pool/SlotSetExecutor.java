@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
@@ -211,43 +212,38 @@ public final class SlotSetExecutor {
 
   /**
    * Sets the reclaim mark (the node agent's signal that it may act on the data, {@link SlotReclaim})
-   * to {@code policy}. A JSON patch whose {@code test} op pins the UID, so a replaced object is never
-   * marked.
+   * to {@code policy}. A JSON merge patch that also carries the observed UID: UIDs are immutable, so
+   * the server refuses it (422) for a replaced object instead of marking that one.
    */
   private void mark(AoeBootSlot slot, ReclaimPolicy policy) {
     if (SlotReclaim.markOf(slot).filter(policy::equals).isPresent()) {
       return;
     }
-    Map<String, String> annotations = slot.getMetadata().getAnnotations();
-    String op = annotations == null
-        ? "{\"op\":\"add\",\"path\":\"/metadata/annotations\",\"value\":{\"" + SlotReclaim.ANNOTATION + "\":\"" + policy + "\"}}"
-        : "{\"op\":\"add\",\"path\":\"/metadata/annotations/" + jsonPointer(SlotReclaim.ANNOTATION) + "\",\"value\":\"" + policy + "\"}";
-    jsonPatch(slot, op, "mark for reclaim policy " + policy);
+    annotate(slot, policy.name(), "mark for reclaim policy " + policy);
   }
 
   /** Removes a reclaim mark left on a slot that is wanted again (an interrupted deletion). */
   private void unmark(AoeBootSlot slot) {
-    jsonPatch(slot, "{\"op\":\"remove\",\"path\":\"/metadata/annotations/" + jsonPointer(SlotReclaim.ANNOTATION) + "\"}",
-        "remove the reclaim mark of");
+    annotate(slot, null, "remove the reclaim mark of");
     log.info("Removed stale reclaim mark from slot {}/{}", slot.getMetadata().getNamespace(), slot.getMetadata().getName());
   }
 
-  private void jsonPatch(AoeBootSlot slot, String op, String what) {
+  /** Sets (or with null removes) the reclaim annotation of {@code slot}, pinned to its UID. */
+  private void annotate(AoeBootSlot slot, String value, String what) {
     String namespace = slot.getMetadata().getNamespace();
     String name = slot.getMetadata().getName();
-    String patch = "[{\"op\":\"test\",\"path\":\"/metadata/uid\",\"value\":\"" + slot.getMetadata().getUid() + "\"}," + op + "]";
+    Map<String, Object> annotations = new HashMap<>();
+    annotations.put(SlotReclaim.ANNOTATION, value);
+    String patch = client.getKubernetesSerialization().asJson(
+        Map.of("metadata", Map.of("uid", slot.getMetadata().getUid(), "annotations", annotations)));
     try {
-      client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name).patch(PatchContext.of(PatchType.JSON), patch);
+      client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name)
+          .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
     } catch (KubernetesClientException e) {
       if (e.getCode() != 404) {
         throw new SlotWriteException(namespace, name, what, e);
       }
     }
-  }
-
-  /** RFC 6901 escaping of one path segment. */
-  private static String jsonPointer(String segment) {
-    return segment.replace("~", "~0").replace("/", "~1");
   }
 
   private void delete(AoeBootSlot slot) {
