@@ -199,6 +199,7 @@ class ChartRenderTest {
         "cowherd.io aoebootpools/status [patch]",
         "cowherd.io aoebootpools/finalizers [update]",
         "cowherd.io aoebootslots [get, list, watch, create, patch, delete]",
+        "cowherd.io aoebootslots/status [patch]",
         "core nodes [get, list, watch]",
         "core events [create]");
     assertThat(rules(Charts.find(objects, Role.class, "cowherd-operator").getRules())).containsExactly(
