@@ -9,7 +9,7 @@ import java.util.Optional;
  * idempotent and re-checks the host before acting, so a crash at any point is repaired by calling
  * it again. No method ever writes the origin, and only {@link #removeCowStore} (and {@link
  * #teardown}, which calls it) removes COW data: only for a slot the operator deleted with the
- * reclaim mark {@code Delete} ({@link io.cowherd.api.SlotReclaim}).
+ * reclaim mark {@code Delete} (the rule is {@code SlotReclaim} in the crds module).
  */
 public interface CowBackend {
   /** The backend's API name: {@code dm-snapshot} or {@code reflink}. */
