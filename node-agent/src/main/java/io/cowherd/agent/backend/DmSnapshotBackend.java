@@ -83,6 +83,7 @@ public final class DmSnapshotBackend implements CowBackend {
     if (dm.isEmpty()) {
       return Optional.empty();
     }
+    OriginStamp.check(names.cowFilePath(id), request.origin()); // a kept device may predate a new pool
     Path node = HostNames.dmDevicePath(id);
     Optional<String> nodeNumber = DeviceNode.blockMajMin(node);
     if (nodeNumber.isEmpty() || (!dm.get().majMin().isEmpty() && !nodeNumber.get().equals(dm.get().majMin()))) {
@@ -164,7 +165,9 @@ public final class DmSnapshotBackend implements CowBackend {
   @Override
   public void removeCowStore(SlotId id) {
     Path cow = names.cowFilePath(id); // detach verified that no loop device uses it
-    if (StoreFiles.deleteIfExists(cow)) {
+    boolean deleted = StoreFiles.deleteIfExists(cow);
+    OriginStamp.remove(cow);
+    if (deleted) {
       LOG.info("slot {}: deleted COW file {}", id, cow);
     }
     StoreFiles.deleteEmptyDirs(names.poolDir(id), names.stateDir());
@@ -197,6 +200,7 @@ public final class DmSnapshotBackend implements CowBackend {
   private Path ensureCowFile(CowRequest request) {
     Path cow = names.cowFilePath(request.id());
     if (Files.exists(cow)) {
+      OriginStamp.check(cow, request.origin());
       return cow; // holds the client's writes: never recreated
     }
     StoreFiles.createDirectories(cow.getParent());
@@ -206,6 +210,7 @@ public final class DmSnapshotBackend implements CowBackend {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create COW file " + partial + ": " + e.getMessage(), e);
     }
+    OriginStamp.write(cow, request.origin()); // first: a crash before the rename leaves only a stamp
     StoreFiles.commit(partial, cow);
     return cow;
   }

@@ -153,6 +153,27 @@ class SlotReclaimHostTest {
   }
 
   @Test
+  void aKeptCowStoreIsNeitherServedNorRemovedForASlotWithAnotherOrigin() throws IOException {
+    AoeBootSlot slot = servedSlotWithClientData();
+    slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Retain));
+    agent.reconciler.cleanup(slot, null);
+    Path otherOrigin = origin.resolveSibling("other.img");
+    Files.copy(origin, otherOrigin);
+
+    AoeBootSlot sameNameOtherImage = aSlot().shelf(9).slot(2).iface(iface).image(otherOrigin.toString())
+        .backend(CowBackend.REFLINK).build();
+    Exception refused = org.assertj.core.api.Assertions.catchException(() -> agent.reconciler.reconcile(sameNameOtherImage, null));
+    AoeBootSlotStatus status = agent.reconciler.updateErrorStatus(sameNameOtherImage, null, refused).getResource()
+        .orElseThrow().getStatus();
+
+    assertThat(status.getPhase()).isEqualTo(SlotPhase.Failed);
+    assertThat(status.getMessage()).contains("was made from origin " + origin.toRealPath());
+    assertThat(events).contains("Warning HostConflict");
+    assertThat(exportersOfClone()).isEmpty();
+    assertThat(clientData()).isEqualTo(CLIENT_DATA);
+  }
+
+  @Test
   void retainedStoreIsReportedUnclaimedAfterTwoScansAndNeverRemoved() throws IOException {
     AoeBootSlot slot = servedSlotWithClientData();
     slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Retain));

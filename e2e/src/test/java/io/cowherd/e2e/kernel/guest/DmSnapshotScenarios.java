@@ -231,7 +231,8 @@ public final class DmSnapshotScenarios {
     backend.detach(id, Optional.of(ORIGIN));
     assertThat(GuestHost.dmNames()).as("dm devices after detach").isEmpty();
     assertThat(GuestHost.loops()).as("loop devices after detach").isEmpty();
-    assertThat(GuestHost.filesUnder(STATE)).as("the COW file stays").containsExactly(store.cowStorePath());
+    assertThat(GuestHost.filesUnder(STATE)).as("the COW file stays, with its origin stamp")
+        .containsExactly(store.cowStorePath(), store.cowStorePath().resolveSibling("slot-0.cow.origin"));
     GuestHost.step("detached, COW file kept");
 
     CowStore again = backend.provision(request("retain", 0, ORIGIN_BYTES));
