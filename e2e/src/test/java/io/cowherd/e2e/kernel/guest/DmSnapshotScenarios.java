@@ -159,9 +159,10 @@ public final class DmSnapshotScenarios {
         .containsExactlyInAnyOrderElementsOf(IntStream.range(0, 8).mapToObj(n -> names.cowFilePath(new SlotId("kt", pool, n))).toList());
     Map<String, String> numbers = GuestHost.dmNumbers();
     assertThat(GuestHost.mapperNodes()).as("/dev/mapper nodes match the dm devices").isEqualTo(numbers);
-    assertThat(GuestHost.filesUnder(STATE)).as("COW files, no partial one")
+    assertThat(GuestHost.filesUnder(STATE)).as("COW files and their origin stamps, no partial one")
         .extracting(p -> p.getFileName().toString())
-        .containsExactlyInAnyOrderElementsOf(IntStream.range(0, 8).mapToObj(n -> "slot-" + n + ".cow").toList());
+        .containsExactlyInAnyOrderElementsOf(IntStream.range(0, 8)
+            .mapToObj(n -> List.of("slot-" + n + ".cow", "slot-" + n + ".cow.origin")).flatMap(List::stream).toList());
     assertThat(BlockIo.read(slotOne, offset, written.length)).as("slot 1 still holds the write made before the SIGKILL")
         .isEqualTo(written);
     for (int n = 0; n < 8; n++) {
