@@ -23,6 +23,8 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -178,7 +180,7 @@ class SlotReclaimHostTest {
     AoeBootSlot slot = servedSlotWithClientData();
     slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Retain));
     agent.reconciler.cleanup(slot, null);
-    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     HostNames names = new HostNames(stateDir);
     UnclaimedStateReporter reporter = new UnclaimedStateReporter(names,
         new HostInventory(names, new VbladeProcesses(Path.of("/proc"), new Vblade("vblade"))), Stream::empty,
@@ -192,8 +194,8 @@ class SlotReclaimHostTest {
       assertThat(s.path()).isEqualTo(clone);
       assertThat(s.sizeBytes()).isEqualTo(16 << 20);
     });
-    assertThat(registry.get(UnclaimedStateReporter.COUNT).gauge().value()).isEqualTo(1.0);
-    assertThat(registry.get(UnclaimedStateReporter.BYTES).gauge().value()).isEqualTo(16 << 20);
+    assertThat(registry.scrape()).as("the names docs/metrics.md gives")
+        .contains("cowherd_agent_unclaimed_cow_stores 1.0").contains("cowherd_agent_unclaimed_cow_store_bytes 1.6777216E7");
     assertThat(clientData()).isEqualTo(CLIENT_DATA);
 
     UnclaimedStateReporter claimed = new UnclaimedStateReporter(names,
