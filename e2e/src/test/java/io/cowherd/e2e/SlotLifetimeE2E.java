@@ -112,6 +112,7 @@ class SlotLifetimeE2E {
     Map<String, String> uids = slots().stream()
         .collect(Collectors.toMap(s -> s.getMetadata().getName(), s -> s.getMetadata().getUid()));
 
+    long deleted = System.nanoTime();
     lab.controlPlane().kubectlOk("delete", "node", Lab.NODE);
 
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(slots()).hasSize(REPLICAS).allSatisfy(s -> {
@@ -119,11 +120,13 @@ class SlotLifetimeE2E {
       assertThat(s.getMetadata().getDeletionTimestamp()).isNull();
       assertThat(nodeAvailable(s)).isEqualTo("False " + SlotConditions.NODE_LOST);
     }));
+    System.out.printf("[measure] Node deleted -> every slot NodeLost: %.2f s%n", (System.nanoTime() - deleted) / 1e9);
     System.out.println(lab.controlPlane().kubectlOk("get", "aoebootslots", "-n", NS));
     assertThat(events(SlotConditions.NODE_LOST)).isNotEmpty();
     assertThat(Exporters.on(lab.network().exporterInterface())).hasSize(REPLICAS);
     assertClientDataServed(REPLICAS);
 
+    long recreated = System.nanoTime();
     lab.controlPlane().createReadyNode(Lab.NODE, Map.of("kubernetes.io/hostname", Lab.NODE));
 
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(slots()).hasSize(REPLICAS).allSatisfy(s -> {
@@ -131,6 +134,8 @@ class SlotLifetimeE2E {
       assertThat(nodeAvailable(s)).isEqualTo("True " + SlotConditions.NODE_FOUND);
       assertThat(s.getStatus().getPhase()).isEqualTo(SlotPhase.Serving);
     }));
+    System.out.printf("[measure] Node created again -> every slot NodeFound and Serving: %.2f s%n",
+        (System.nanoTime() - recreated) / 1e9);
     assertClientDataServed(REPLICAS);
   }
 
@@ -149,8 +154,11 @@ class SlotLifetimeE2E {
     });
     assertThat(stores).allSatisfy(p -> assertThat(p).exists());
 
+    long scaledUp = System.nanoTime();
     lab.controlPlane().kubectlOk("scale", "aoebootpool/" + POOL, "-n", NS, "--replicas=" + REPLICAS);
     awaitServing(REPLICAS);
+    System.out.printf("[measure] scale 1 -> %d under Retain -> pool serving the kept stores: %.2f s%n", REPLICAS,
+        (System.nanoTime() - scaledUp) / 1e9);
     assertClientDataServed(REPLICAS);
   }
 
