@@ -38,6 +38,7 @@ import io.cowherd.agent.slot.SlotReconciler;
 import io.cowherd.agent.slot.SlotStatusWriter;
 import io.cowherd.agent.slot.SlotValidator;
 import io.cowherd.aoe.net.RawSocket;
+import io.cowherd.agent.slot.UnclaimedStateReporter;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -57,6 +58,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -76,6 +78,8 @@ import picocli.CommandLine;
     description = "Serves this node's AoeBootSlots: COW store per slot, supervised vblade exporter.")
 public final class Main implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+  /** Period of the unclaimed COW store scan (a store is reported after two scans in a row). */
+  private static final Duration UNCLAIMED_SCAN = Duration.ofSeconds(60);
 
   @Spec
   private CommandLine.Model.CommandSpec spec;
@@ -183,7 +187,8 @@ public final class Main implements Callable<Integer> {
     HostNames names = new HostNames(config.stateDir());
     Vblade vblade = new Vblade(config.vblade());
     VbladeProcesses processes = new VbladeProcesses(Path.of("/proc"), vblade);
-    new HostInventory(names, processes).scanAndLog();
+    HostInventory inventory = new HostInventory(names, processes);
+    inventory.scanAndLog();
 
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("exporter-restarts").daemon(true).factory());
@@ -230,6 +235,17 @@ public final class Main implements Callable<Integer> {
       }
     });
     AgentHttpServer http = httpPort == null ? null : telemetry.serve(httpPort, operator, controller, guard, watch);
+    UnclaimedStateReporter unclaimed = new UnclaimedStateReporter(names, inventory,
+        () -> AgentTelemetry.cachedSlots(operator, controller),
+        namespace -> config.allNamespaces() || config.namespaces().contains(namespace), client, config.nodeName(),
+        Clock.systemUTC(), telemetry.registry());
+    ScheduledExecutorService reports = Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().name("unclaimed-state").daemon(true).factory());
+    reports.scheduleWithFixedDelay(() -> {
+      if (operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy()) {
+        unclaimed.scan(); // reports only; never removes anything
+      }
+    }, UNCLAIMED_SCAN.toSeconds(), UNCLAIMED_SCAN.toSeconds(), TimeUnit.SECONDS);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping: exporters stay running for the next agent to adopt");
@@ -240,6 +256,7 @@ public final class Main implements Callable<Integer> {
       agentLock.close();
       scheduler.shutdownNow();
       guardChecks.shutdownNow();
+      reports.shutdownNow();
       if (http != null) {
         http.close();
       }

@@ -5,6 +5,7 @@ import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.http.HttpEndpoints;
 import io.cowherd.operator.metrics.CowherdMetrics;
 import io.cowherd.operator.node.NodeGoneSlotReleaser;
+import io.cowherd.operator.node.NodeLivenessWriter;
 import io.cowherd.operator.placement.NodePicker;
 import io.cowherd.operator.pool.PoolEventRecorder;
 import io.cowherd.operator.pool.PoolObserver;
@@ -129,7 +130,8 @@ public final class Main {
   public static PoolReconciler newReconciler(OperatorConfig config, KubernetesClient client, CowherdMetrics metrics,
       Clock clock) {
     PoolEventRecorder events = new PoolEventRecorder(client, clock);
-    SlotSetExecutor executor = new SlotSetExecutor(client, new NodeGoneSlotReleaser(client), events);
+    SlotSetExecutor executor = new SlotSetExecutor(client, new NodeGoneSlotReleaser(client),
+        new NodeLivenessWriter(client, clock), events);
     return new PoolReconciler(new NodePicker(config.agentNodeSelector()), new PoolObserver(), executor, events, metrics,
         clock, new SilentAgentDeletionReporter(client, events, clock));
   }

@@ -79,6 +79,13 @@ public class AoeBootPoolSpec {
   /** Exporter settings for every slot: {@code writeCache} (default false: durable writes). May change. */
   private ExportSpec export = new ExportSpec();
 
+  /**
+   * What scale-down and pool deletion do with a removed slot's COW store: Delete (default) removes
+   * it, Retain keeps it on its node for a later scale-up. May change on a live pool.
+   */
+  @Default("Delete")
+  private ReclaimPolicy reclaimPolicy = ReclaimPolicy.Delete;
+
   public String getImage() {
     return image;
   }
@@ -127,6 +134,19 @@ public class AoeBootPoolSpec {
 
   public void setExport(ExportSpec export) {
     this.export = export;
+  }
+
+  public ReclaimPolicy getReclaimPolicy() {
+    return reclaimPolicy;
+  }
+
+  public void setReclaimPolicy(ReclaimPolicy reclaimPolicy) {
+    this.reclaimPolicy = reclaimPolicy;
+  }
+
+  /** The reclaim policy, {@link ReclaimPolicy#Delete} when unset. */
+  public ReclaimPolicy reclaimPolicyOrDefault() {
+    return reclaimPolicy == null ? ReclaimPolicy.Delete : reclaimPolicy;
   }
 
   /** The replica count, 0 when unset. */

@@ -25,6 +25,12 @@ public class AoeBootPoolStatus {
   /** Conditions: Ready, Progressing, Degraded, Conflict. */
   private List<Condition> conditions = new ArrayList<>();
 
+  /**
+   * The node of every slot whose COW data may still exist, ascending by slot: a slot object that is
+   * deleted and recreated goes back to this node. Written only by the operator.
+   */
+  private List<SlotPlacement> placements = new ArrayList<>();
+
   public Long getObservedGeneration() {
     return observedGeneration;
   }
@@ -63,5 +69,13 @@ public class AoeBootPoolStatus {
 
   public void setConditions(List<Condition> conditions) {
     this.conditions = conditions;
+  }
+
+  public List<SlotPlacement> getPlacements() {
+    return placements;
+  }
+
+  public void setPlacements(List<SlotPlacement> placements) {
+    this.placements = placements;
   }
 }

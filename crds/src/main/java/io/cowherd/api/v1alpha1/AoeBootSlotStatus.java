@@ -6,9 +6,11 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Last observed state of one slot on its node. Every field but {@code conditions} is written only
- * by the node agent of {@code spec.nodeName}; {@code conditions} only by the operator (server-side
- * apply, its own field manager), which says there when that agent is silent or the Node is gone.
+ * Last observed state of one slot on its node. Every field but {@link #getConditions() conditions}
+ * is written only by the node agent of {@code spec.nodeName}; {@code conditions} only by the
+ * operator (one writer, {@code io.cowherd.operator.liveness.SlotConditionWriter}), which says there
+ * when that agent is silent ({@code AgentAlive}) or the Node is gone ({@code NodeAvailable}, see
+ * {@link io.cowherd.api.SlotConditions}). {@link #equals} compares the agent's fields only.
  */
 public class AoeBootSlotStatus {
   /** The slot generation this status describes. */
@@ -63,8 +65,9 @@ public class AoeBootSlotStatus {
   private String message;
 
   /**
-   * Written only by the operator: AgentAlive=Unknown (reason AgentSilent or NodeGone) while the
-   * node agent that writes the rest of this status is not heard from; absent otherwise.
+   * Written only by the operator: AgentAlive=Unknown (reason AgentSilent) while the node agent
+   * that writes the rest of this status is not heard from; NodeAvailable=False (reason NodeLost)
+   * while the slot's Node object is gone, True (NodeFound) once it is back.
    */
   @JsonInclude(JsonInclude.Include.NON_EMPTY)
   private List<Condition> conditions;
@@ -248,7 +251,6 @@ public class AoeBootSlotStatus {
         && Objects.equals(cowTotalSectors, s.cowTotalSectors)
         && Objects.equals(sizeSectors, s.sizeSectors)
         && Objects.equals(message, s.message)
-        && Objects.equals(conditions, s.conditions)
         && Objects.equals(guard, s.guard);
   }
 

@@ -30,6 +30,11 @@ class DmSnapshotBackendKernelTest {
     runScenario("overflow", Duration.ofMinutes(5));
   }
 
+  @Test
+  void aSlotDetachedUnderRetainKeepsItsCowFileAndServesItsWritesWhenProvisionedAgain() {
+    runScenario("retain", Duration.ofMinutes(5));
+  }
+
   static void runScenario(String name, Duration limit) {
     GuestVm.Result r = GuestVm.builder().timeout(limit).build()
         .run(GuestVm.javaMain(DmSnapshotScenarios.class, name));

@@ -7,7 +7,9 @@ import java.util.Optional;
 /**
  * One way to give a slot its own writable layer over the read-only origin. Every method is
  * idempotent and re-checks the host before acting, so a crash at any point is repaired by calling
- * it again. No method ever writes the origin, and only {@link #teardown} removes COW data.
+ * it again. No method ever writes the origin, and only {@link #removeCowStore} (and {@link
+ * #teardown}, which calls it) removes COW data: only for a slot the operator deleted with the
+ * reclaim mark {@code Delete} (the rule is {@code SlotReclaim} in the crds module).
  */
 public interface CowBackend {
   /** The backend's API name: {@code dm-snapshot} or {@code reflink}. */
@@ -45,13 +47,33 @@ public interface CowBackend {
   CowUsage usage(CowStore store);
 
   /**
-   * Removes every host object of slot {@code id}, including its COW data. Called only when the
-   * slot is deleted (scale-down or delete), after its exporter stopped.
+   * Removes the host objects of slot {@code id} that hold no data (devices, loops, an interrupted
+   * partial store) and keeps its COW store, so {@link #provision} can serve it again later.
+   * Called after its exporter stopped, for a slot deleted with reclaim mark {@code Retain}.
    *
    * @param originHint the origin the slot was built from, if known, to release shared objects
    *     (the dm-snapshot origin loop) when no other slot uses them
    * @throws TeardownIncompleteException if something is still busy; call again later
    * @throws io.cowherd.agent.host.CommandFailedException if a host command fails
    */
-  void teardown(SlotId id, Optional<Path> originHint);
+  void detach(SlotId id, Optional<Path> originHint);
+
+  /**
+   * Deletes slot {@code id}'s COW store (the client's data) and its pool directory when empty.
+   * Call only after {@link #detach}.
+   */
+  void removeCowStore(SlotId id);
+
+  /**
+   * Removes every host object of slot {@code id}, including its COW data: {@link #detach}, then
+   * {@link #removeCowStore}. Called only for a slot deleted with reclaim mark {@code Delete}, after
+   * its exporter stopped.
+   *
+   * @throws TeardownIncompleteException if something is still busy; call again later
+   * @throws io.cowherd.agent.host.CommandFailedException if a host command fails
+   */
+  default void teardown(SlotId id, Optional<Path> originHint) {
+    detach(id, originHint);
+    removeCowStore(id);
+  }
 }

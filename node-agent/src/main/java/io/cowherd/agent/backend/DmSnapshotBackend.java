@@ -83,6 +83,7 @@ public final class DmSnapshotBackend implements CowBackend {
     if (dm.isEmpty()) {
       return Optional.empty();
     }
+    OriginStamp.check(names.cowFilePath(id), request.origin()); // a kept device may predate a new pool
     Path node = HostNames.dmDevicePath(id);
     Optional<String> nodeNumber = DeviceNode.blockMajMin(node);
     if (nodeNumber.isEmpty() || (!dm.get().majMin().isEmpty() && !nodeNumber.get().equals(dm.get().majMin()))) {
@@ -128,9 +129,9 @@ public final class DmSnapshotBackend implements CowBackend {
     };
   }
 
-  /** Order: dm device, COW loop (verified gone), COW file, then the origin loop if unused. */
+  /** Order: dm device, COW loop (verified gone), then the origin loop if unused; the COW file stays. */
   @Override
-  public void teardown(SlotId id, Optional<Path> originHint) {
+  public void detach(SlotId id, Optional<Path> originHint) {
     String name = HostNames.dmName(id);
     Optional<String> originMajMin = Optional.empty();
     if (Files.exists(dmControl) && ourDevice(id).isPresent()) {
@@ -157,12 +158,19 @@ public final class DmSnapshotBackend implements CowBackend {
     if (!losetup.findByBackFile(cow).isEmpty()) {
       throw new TeardownIncompleteException("COW loop of " + cow + " is still attached; will retry");
     }
-    StoreFiles.deleteIfExists(names.cowFilePath(id).resolveSibling(cow.getFileName() + ".partial"));
-    if (StoreFiles.deleteIfExists(cow)) {
+    StoreFiles.deleteIfExists(cow.resolveSibling(cow.getFileName() + ".partial")); // never used by a device
+    releaseOrigin(originHint, originMajMin);
+  }
+
+  @Override
+  public void removeCowStore(SlotId id) {
+    Path cow = names.cowFilePath(id); // detach verified that no loop device uses it
+    boolean deleted = StoreFiles.deleteIfExists(cow);
+    OriginStamp.remove(cow);
+    if (deleted) {
       LOG.info("slot {}: deleted COW file {}", id, cow);
     }
     StoreFiles.deleteEmptyDirs(names.poolDir(id), names.stateDir());
-    releaseOrigin(originHint, originMajMin);
   }
 
   /** Detaches origin loops of this image (or the one our table used) that no snapshot references. */
@@ -192,6 +200,7 @@ public final class DmSnapshotBackend implements CowBackend {
   private Path ensureCowFile(CowRequest request) {
     Path cow = names.cowFilePath(request.id());
     if (Files.exists(cow)) {
+      OriginStamp.check(cow, request.origin());
       return cow; // holds the client's writes: never recreated
     }
     StoreFiles.createDirectories(cow.getParent());
@@ -201,6 +210,7 @@ public final class DmSnapshotBackend implements CowBackend {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create COW file " + partial + ": " + e.getMessage(), e);
     }
+    OriginStamp.write(cow, request.origin()); // first: a crash before the rename leaves only a stamp
     StoreFiles.commit(partial, cow);
     return cow;
   }

@@ -70,13 +70,18 @@ public final class ReflinkBackend implements CowBackend {
   @Override
   public Optional<CowStore> find(CowRequest request) {
     Path clone = names.clonePath(request.id());
-    return Files.isRegularFile(clone) ? Optional.of(CowStore.clone(clone)) : Optional.empty();
+    if (!Files.isRegularFile(clone)) {
+      return Optional.empty();
+    }
+    OriginStamp.check(clone, request.origin());
+    return Optional.of(CowStore.clone(clone));
   }
 
   @Override
   public CowStore provision(CowRequest request) {
     Path clone = names.clonePath(request.id());
     if (Files.isRegularFile(clone)) {
+      OriginStamp.check(clone, request.origin());
       return CowStore.clone(clone); // holds the client's writes: never recreated
     }
     checkAvailable(request);
@@ -97,6 +102,7 @@ public final class ReflinkBackend implements CowBackend {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot set permissions of " + partial + ": " + e.getMessage(), e);
     }
+    OriginStamp.write(clone, request.origin()); // first: a crash before the rename leaves only a stamp
     StoreFiles.commit(partial, clone);
     LOG.info("slot {}: cloned origin {} to {}", request.id(), request.origin(), clone);
     return CowStore.clone(clone);
@@ -110,10 +116,17 @@ public final class ReflinkBackend implements CowBackend {
     return new CowUsage.Sectors(used, extents.sizeBytes() / CowRequest.SECTOR_BYTES);
   }
 
+  /** A clone needs no device: only an interrupted partial clone (never exported, no client data) goes. */
   @Override
-  public void teardown(SlotId id, Optional<Path> originHint) {
+  public void detach(SlotId id, Optional<Path> originHint) {
     StoreFiles.deleteIfExists(names.partialClonePath(id));
-    if (StoreFiles.deleteIfExists(names.clonePath(id))) {
+  }
+
+  @Override
+  public void removeCowStore(SlotId id) {
+    boolean deleted = StoreFiles.deleteIfExists(names.clonePath(id));
+    OriginStamp.remove(names.clonePath(id));
+    if (deleted) {
       LOG.info("slot {}: deleted clone {}", id, names.clonePath(id));
     }
     StoreFiles.deleteEmptyDirs(names.poolDir(id), names.stateDir());

@@ -268,6 +268,27 @@ public final class VbladeSupervisor implements AutoCloseable {
     }
   }
 
+  /**
+   * Stops supervising slot {@code id}'s exporter and LEAVES IT RUNNING (its client keeps its disk),
+   * as {@link #close()} does for all: for a slot object deleted without a reclaim mark, whose next
+   * object adopts the process by its exact argv.
+   *
+   * @return whether an exporter was supervised for {@code id}
+   */
+  public synchronized boolean release(SlotId id) {
+    Exporter ex = exporters.remove(id);
+    if (ex == null) {
+      return false;
+    }
+    ex.stopped = true;
+    if (ex.pendingRestart != null) {
+      ex.pendingRestart.cancel(false);
+    }
+    LOG.info("slot {}: exporter {} left running, no longer supervised", id,
+        ex.handle != null && ex.handle.isAlive() ? "pid " + ex.handle.pid() : "(not running)");
+    return true;
+  }
+
   /** Stops supervising; exporters keep running (clients keep their disks) and are adopted later. */
   @Override
   public synchronized void close() {

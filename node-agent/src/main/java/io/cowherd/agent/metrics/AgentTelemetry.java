@@ -8,6 +8,7 @@ import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.RegisteredController;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.javaoperatorsdk.operator.processing.Controller;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -35,6 +36,18 @@ public final class AgentTelemetry {
     new UptimeMetrics().bindTo(registry);
   }
 
+  /** The registry, for meters registered elsewhere (e.g. the unclaimed COW store gauges). */
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** This node's slot objects from {@code slots}' cache; empty until {@code operator} started. */
+  public static Stream<AoeBootSlot> cachedSlots(Operator operator, RegisteredController<AoeBootSlot> slots) {
+    return operator.getRuntimeInfo().isStarted()
+        ? ((Controller<AoeBootSlot>) slots).getEventSourceManager().getControllerEventSource().list()
+        : Stream.empty();
+  }
+
   /** java-operator-sdk's metrics into this registry, for {@code Operator} configuration. */
   public MicrometerMetrics operatorMetrics() {
     return MicrometerMetrics.withoutPerResourceMetrics(registry);
@@ -51,9 +64,7 @@ public final class AgentTelemetry {
   public AgentHttpServer serve(int port, Operator operator, RegisteredController<AoeBootSlot> slots, IngressGuard guard,
       ControlFrameWatch watch) throws IOException {
     GuardMetrics guardMetrics = new GuardMetrics(registry, guard, watch);
-    SlotMetrics slotMetrics = new SlotMetrics(registry, () -> operator.getRuntimeInfo().isStarted()
-        ? ((Controller<AoeBootSlot>) slots).getEventSourceManager().getControllerEventSource().list()
-        : Stream.empty());
+    SlotMetrics slotMetrics = new SlotMetrics(registry, () -> cachedSlots(operator, slots));
     return AgentHttpServer.start(port, () -> operator.getRuntimeInfo().isStarted(),
         () -> operator.getRuntimeInfo().allEventSourcesAreHealthy(),
         Optional.of(() -> {

@@ -11,6 +11,7 @@ import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.SlotId;
 import io.cowherd.agent.host.VbladeTarget;
+import io.cowherd.api.SlotReclaim;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -79,14 +80,21 @@ public final class SlotExecutor {
   }
 
   /**
-   * Removes everything slot {@code id} has on this host: its exporter (verified gone), then the
-   * exporter log, then the host objects and COW data of every backend. Only for a deleted slot.
+   * Does what the deletion of slot {@code id} allows ({@link SlotReclaim#onDeletion}, decided by the
+   * caller): {@code REMOVE_ALL} stops the exporter (verified gone), removes the exporter log, then
+   * the host objects and COW data of every backend; {@code KEEP_COW_STORE} does the same but keeps
+   * every COW store; {@code KEEP_ALL} changes nothing on the host and only stops supervising the
+   * exporter, which keeps serving (the slot's next object adopts it).
    *
    * @param originHint the slot's origin, if known, to release a no longer used origin loop
    * @throws io.cowherd.agent.export.ExporterStopException if an exporter would not exit
    * @throws io.cowherd.agent.backend.TeardownIncompleteException if a device is still busy
    */
-  public void teardown(SlotId id, Optional<Path> originHint) {
+  public void teardown(SlotId id, Optional<Path> originHint, SlotReclaim.OnDeletion action) {
+    if (action == SlotReclaim.OnDeletion.KEEP_ALL) {
+      supervisor.release(id);
+      return;
+    }
     supervisor.stop(id, backends.exportPaths(id));
     watch.release(id);
     guard.release(id);
@@ -96,7 +104,11 @@ public final class SlotExecutor {
       throw new UncheckedIOException("cannot remove exporter log of slot " + id + ": " + e.getMessage(), e);
     }
     for (CowBackend backend : backends.all()) {
-      backend.teardown(id, originHint);
+      if (action == SlotReclaim.OnDeletion.REMOVE_ALL) {
+        backend.teardown(id, originHint);
+      } else {
+        backend.detach(id, originHint);
+      }
     }
   }
 }

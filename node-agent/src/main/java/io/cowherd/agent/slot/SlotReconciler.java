@@ -6,6 +6,7 @@ import io.cowherd.agent.host.CommandFailedException;
 import io.cowherd.agent.host.CommandTimedOutException;
 import io.cowherd.agent.host.SlotId;
 import io.cowherd.api.Names;
+import io.cowherd.api.SlotReclaim;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotSpec;
 import io.cowherd.api.v1alpha1.SlotPhase;
@@ -43,9 +44,12 @@ import org.slf4j.LoggerFactory;
  * controller owner reference to that pool); any other slot object is reported {@code Failed} and
  * changes nothing on the host, neither when reconciled nor when deleted.
  *
- * <p>Deletion ({@link Cleaner}, finalizer {@value Names#SLOT_FINALIZER}): phase {@code
- * Terminating}, stop the exporter, tear down the COW store; the finalizer is removed only when
- * all of that is gone. Agent shutdown leaves exporters running (see {@link
+ * <p>Deletion ({@link Cleaner}, finalizer {@value Names#SLOT_FINALIZER}) does what the slot's
+ * reclaim mark allows ({@link SlotReclaim}, the one rule): marked {@code Delete}, phase {@code
+ * Terminating}, stop the exporter, tear down devices and COW store; marked {@code Retain}, the
+ * same but the COW store stays; no mark, nothing on the host changes (the exporter keeps serving
+ * and the operator recreates the slot on this node). The finalizer is removed only when that is
+ * done. Agent shutdown leaves exporters running (see {@link
  * io.cowherd.agent.export.VbladeSupervisor}).
  */
 @ControllerConfiguration(
@@ -126,15 +130,27 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
           unmanaged.get());
       return DeleteControl.defaultDelete();
     }
+    SlotReclaim.OnDeletion action = SlotReclaim.onDeletion(slot);
+    if (action == SlotReclaim.OnDeletion.KEEP_ALL) {
+      // No reclaim mark from the operator: deleted by hand or by anything else. Nothing on the host
+      // changes; the exporter keeps serving and the slot's next object adopts it and the COW store.
+      executor.teardown(id.get(), Optional.empty(), action);
+      exporterEvents.forget(id.get());
+      statusWriter.hostStateKept(slot);
+      LOG.info("slot {}: deleted without a reclaim mark; exporter and COW store kept; releasing finalizer", id.get());
+      return DeleteControl.defaultDelete();
+    }
     if (slot.getStatus() == null || slot.getStatus().getPhase() != SlotPhase.Terminating) {
       // Show Terminating first; tear down on the next call, whose cached object is fresh enough for
       // JOSDK's finalizer removal (patching status and removing the finalizer in one call conflicts).
-      if (statusWriter.markTerminating(slot, "tearing down: exporter, then COW store")) {
+      String what = action == SlotReclaim.OnDeletion.REMOVE_ALL ? "tearing down: exporter, then devices and COW store"
+          : "tearing down exporter and devices; reclaim policy Retain keeps the COW store";
+      if (statusWriter.markTerminating(slot, what)) {
         return DeleteControl.noFinalizerRemoval().rescheduleAfter(TERMINATING_SHOWN.toMillis());
       }
     }
     try {
-      executor.teardown(id.get(), originHint(slot.getSpec()));
+      executor.teardown(id.get(), originHint(slot.getSpec()), action);
     } catch (ExporterStopException | TeardownIncompleteException | CommandFailedException
         | CommandTimedOutException | UncheckedIOException e) {
       LOG.warn("slot {}: teardown incomplete, retrying in {} s: {}", id.get(), TEARDOWN_RETRY.toSeconds(),
@@ -145,7 +161,7 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
     }
     exporterEvents.forget(id.get());
     attacks.forget(id.get());
-    LOG.info("slot {}: host objects removed; releasing finalizer", id.get());
+    LOG.info("slot {}: host objects removed ({}); releasing finalizer", id.get(), action);
     return DeleteControl.defaultDelete();
   }
 

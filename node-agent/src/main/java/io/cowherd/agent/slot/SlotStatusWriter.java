@@ -120,6 +120,12 @@ public final class SlotStatusWriter {
     }
   }
 
+  /** Records a Normal Event: the slot was deleted without a reclaim mark, so its host state stays. */
+  public void hostStateKept(AoeBootSlot slot) {
+    events.record(slot, SlotEventRecorder.NORMAL, "HostStateKept", "deleted without a reclaim mark from the operator:"
+        + " exporter and COW store kept on this node (the client keeps its disk); the slot's next object adopts them");
+  }
+
   /** Records a Warning Event for a teardown that must be retried. */
   public void teardownRetrying(AoeBootSlot slot, Exception e) {
     events.record(slot, SlotEventRecorder.WARNING, classify(e).reason(), "teardown incomplete, retrying: " + e.getMessage());
@@ -216,8 +222,12 @@ public final class SlotStatusWriter {
     return status == null ? null : copy(status);
   }
 
-  /** A resource holding only name, namespace and {@code status}: server-side apply's full intent. */
+  /**
+   * A resource holding only name, namespace and {@code status}: server-side apply's full intent.
+   * {@code status.conditions} is left out: only the operator writes it.
+   */
   static AoeBootSlot fresh(AoeBootSlot slot, AoeBootSlotStatus status) {
+    status.setConditions(null);
     AoeBootSlot fresh = new AoeBootSlot();
     fresh.setMetadata(new ObjectMetaBuilder()
         .withName(slot.getMetadata().getName())

@@ -11,8 +11,10 @@ import io.cowherd.agent.support.HostTools;
 import io.cowherd.agent.support.LoopMountedFs;
 import io.cowherd.agent.support.TestAgent;
 import io.cowherd.api.Names;
+import io.cowherd.api.SlotReclaim;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.CowBackend;
+import io.cowherd.api.v1alpha1.ReclaimPolicy;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -148,6 +150,11 @@ class SlotReconcilerApiTest {
 
     Path clone = stateDir.resolve("lab/debian/slot-3.img");
     assertThat(clone).exists();
+    // As the operator does for a scale-down under reclaim policy Delete: mark, then delete.
+    slot("debian-3").edit(s -> {
+      s.getMetadata().getAnnotations().putAll(SlotReclaim.mark(ReclaimPolicy.Delete));
+      return s;
+    });
     slot("debian-3").delete();
     slot("debian-4").delete();
     slot("debian-5").delete();

@@ -9,7 +9,9 @@ import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.support.HostTools;
 import io.cowherd.agent.support.LoopMountedFs;
 import io.cowherd.agent.support.TestAgent;
+import io.cowherd.api.SlotReclaim;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.ReclaimPolicy;
 import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.ExportSpec;
@@ -135,6 +137,7 @@ class SlotReconcilerHostTest {
         .containsExactly("--", "9", "3", iface, clone.toString());
     assertThat(ProcessHandle.of(durablePid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
 
+    slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Delete)); // scale-down under Delete
     assertThat(reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
     assertThat(clone).doesNotExist();
     assertThat(stateDir.resolve("lab")).doesNotExist();

@@ -11,11 +11,13 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,9 +28,11 @@ import org.slf4j.LoggerFactory;
  * own field manager {@link #FIELD_MANAGER}, so the node agent's status writes (field manager of its
  * controller, never including {@code conditions}) and this writer never wipe each other's fields.
  *
- * <p>Used for silent agents ({@link #AGENT_SILENT}, by {@link AgentLivenessReconciler}) and meant
- * for slots whose Node is gone ({@link #NODE_GONE}). Writes only when the condition would change,
- * so a steady state makes no API writes.
+ * <p>It is the operator's only writer of {@code status.conditions}: {@link #TYPE} for silent agents
+ * ({@link #AGENT_SILENT}, by {@link AgentLivenessReconciler}) and, through {@link #put}/{@link
+ * #remove}, {@code NodeAvailable} for slots whose Node is gone ({@code
+ * io.cowherd.operator.node.NodeLivenessWriter}); each write keeps the other type. Writes only when
+ * the conditions would change, so a steady state makes no API writes.
  */
 public final class LivenessConditionWriter {
   /** Field manager of the liveness condition; nothing else is written with it. */
@@ -37,8 +41,6 @@ public final class LivenessConditionWriter {
   public static final String TYPE = "AgentAlive";
   /** Reason: the node agent's heartbeat Lease expired or is missing. */
   public static final String AGENT_SILENT = "AgentSilent";
-  /** Reason: the slot's Node object is gone. */
-  public static final String NODE_GONE = "NodeGone";
   private static final Logger LOG = LoggerFactory.getLogger(LivenessConditionWriter.class);
 
   private final KubernetesClient client;
@@ -83,7 +85,7 @@ public final class LivenessConditionWriter {
         .build();
     LOG.info("slot {}/{}: {}=Unknown ({}): {}", slot.getMetadata().getNamespace(), slot.getMetadata().getName(), TYPE,
         reason, message);
-    return apply(slot, Map.of("conditions", List.of(condition)));
+    return put(slot, condition);
   }
 
   /**
@@ -98,28 +100,85 @@ public final class LivenessConditionWriter {
     }
     LOG.info("slot {}/{}: {} cleared (was {})", slot.getMetadata().getNamespace(), slot.getMetadata().getName(), TYPE,
         reason);
-    return apply(slot, Map.of());
+    return remove(slot, TYPE);
   }
 
-  /** Applies {@code status} as this field manager's whole intent for the slot's status. */
-  private boolean apply(AoeBootSlot slot, Map<String, Object> status) {
-    String namespace = slot.getMetadata().getNamespace();
-    String name = slot.getMetadata().getName();
-    Map<String, Object> intent = new LinkedHashMap<>();
-    intent.put("apiVersion", HasMetadata.getApiVersion(AoeBootSlot.class));
-    intent.put("kind", HasMetadata.getKind(AoeBootSlot.class));
-    intent.put("metadata", Map.of("name", name, "namespace", namespace, "uid", slot.getMetadata().getUid()));
-    intent.put("status", status);
-    try {
-      client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name).subresource("status")
-          .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(FIELD_MANAGER)
-              .withForce(true).build(), client.getKubernetesSerialization().asJson(intent));
-      return true;
-    } catch (KubernetesClientException e) {
-      if (e.getCode() == 404 || e.getCode() == 409) {
-        return false; // gone, or replaced by another object of that name (uid mismatch): nothing to say
+  /**
+   * Sets {@code condition} on {@code slot}, replacing the condition of its type and keeping every
+   * other type (the operator's other liveness condition, {@link io.cowherd.api.SlotConditions}).
+   *
+   * @return whether a write was made
+   * @throws SlotWriteException when the API server refuses the write (a deleted slot is no error)
+   */
+  public boolean put(AoeBootSlot slot, Condition condition) {
+    return change(slot, list -> {
+      List<Condition> next = new ArrayList<>(list.stream().filter(c -> !condition.getType().equals(c.getType())).toList());
+      next.add(condition);
+      return next;
+    });
+  }
+
+  /**
+   * Removes the condition of {@code type} from {@code slot}, keeping every other type.
+   *
+   * @return whether a write was made
+   * @throws SlotWriteException when the API server refuses the write (a deleted slot is no error)
+   */
+  public boolean remove(AoeBootSlot slot, String type) {
+    return change(slot, list -> list.stream().filter(c -> !type.equals(c.getType())).toList());
+  }
+
+  /**
+   * Applies {@code change} to the slot's operator conditions as this field manager's whole intent
+   * for the slot's status. The list is atomic for server-side apply, so the intent always carries
+   * every operator condition; the slot's {@code resourceVersion} is a precondition, and on a
+   * conflict (a newer slot than the caller saw) the slot is read again and the change re-applied,
+   * at most 3 times, so a concurrent write of the other condition type is never lost.
+   */
+  private boolean change(AoeBootSlot seen, UnaryOperator<List<Condition>> change) {
+    String namespace = seen.getMetadata().getNamespace();
+    String name = seen.getMetadata().getName();
+    AoeBootSlot slot = seen;
+    for (int attempt = 0; ; attempt++) {
+      List<Condition> before = slot.getStatus() == null || slot.getStatus().getConditions() == null
+          ? List.of() : slot.getStatus().getConditions();
+      List<Condition> after = change.apply(before);
+      if (after.equals(before)) {
+        return false;
       }
-      throw new SlotWriteException(namespace, name, "write condition " + TYPE + " on", e);
+      Map<String, Object> metadata = new LinkedHashMap<>();
+      metadata.put("name", name);
+      metadata.put("namespace", namespace);
+      metadata.put("uid", slot.getMetadata().getUid());
+      if (slot.getMetadata().getResourceVersion() != null) {
+        metadata.put("resourceVersion", slot.getMetadata().getResourceVersion());
+      }
+      Map<String, Object> intent = new LinkedHashMap<>();
+      intent.put("apiVersion", HasMetadata.getApiVersion(AoeBootSlot.class));
+      intent.put("kind", HasMetadata.getKind(AoeBootSlot.class));
+      intent.put("metadata", metadata);
+      intent.put("status", after.isEmpty() ? Map.of() : Map.of("conditions", after));
+      try {
+        client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name).subresource("status")
+            .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(FIELD_MANAGER)
+                .withForce(true).build(), client.getKubernetesSerialization().asJson(intent));
+        return true;
+      } catch (KubernetesClientException e) {
+        if (e.getCode() == 404) {
+          return false; // gone: nothing to say
+        }
+        if (e.getCode() != 409) {
+          throw new SlotWriteException(namespace, name, "write operator conditions on", e);
+        }
+        AoeBootSlot fresh = client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name).get();
+        if (fresh == null || !Objects.equals(fresh.getMetadata().getUid(), seen.getMetadata().getUid())) {
+          return false; // gone, or replaced by another object of that name: nothing to say
+        }
+        if (attempt >= 2) {
+          throw new SlotWriteException(namespace, name, "write operator conditions (3 conflicts) on", e);
+        }
+        slot = fresh;
+      }
     }
   }
 }

@@ -14,10 +14,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Releases slots whose Node object is gone: their node agent can no longer tear down host state, so
- * the operator deletes the slot and clears the agent's finalizer ({@link Names#SLOT_FINALIZER})
- * itself. The pool reconciliation then recreates the slot on an eligible node (with an empty COW
- * store: the old one lived on the lost node).
+ * Releases a slot whose Node object is gone AND whose data the user gave up: its pool is being
+ * deleted, or the user set {@link io.cowherd.api.SlotReclaim#ABANDON_ANNOTATION} on it. Its node
+ * agent cannot act, so the operator deletes the slot and clears the agent's finalizer ({@link
+ * Names#SLOT_FINALIZER}) itself. A slot whose Node is merely gone is never released: it is kept and
+ * reported lost ({@link NodeLivenessWriter}).
  *
  * <p>This is the only place the operator touches the agent's finalizer, and it does so only after
  * reading the Node directly from the API server (not from a cache) and getting NotFound.

@@ -44,7 +44,12 @@ public final class PoolEventRecorder {
     record(pool, "Warning", reason, message);
   }
 
-  private void record(AoeBootPool pool, String type, String reason, String message) {
+  /** Records a {@code Warning} Event with {@code reason} on {@code involved} (e.g. a slot of the pool). */
+  public void warning(HasMetadata involved, String reason, String message) {
+    record(involved, "Warning", reason, message);
+  }
+
+  private void record(HasMetadata pool, String type, String reason, String message) {
     String now = Conditions.timestamp(clock.instant());
     String text = message.length() > MAX_MESSAGE_CHARS ? message.substring(0, MAX_MESSAGE_CHARS) : message;
     Event event = new EventBuilder()
@@ -53,8 +58,8 @@ public final class PoolEventRecorder {
         .withNamespace(pool.getMetadata().getNamespace())
         .endMetadata()
         .withNewInvolvedObject()
-        .withApiVersion(HasMetadata.getApiVersion(AoeBootPool.class))
-        .withKind(HasMetadata.getKind(AoeBootPool.class))
+        .withApiVersion(pool.getApiVersion())
+        .withKind(pool.getKind())
         .withName(pool.getMetadata().getName())
         .withNamespace(pool.getMetadata().getNamespace())
         .withUid(pool.getMetadata().getUid())
@@ -72,7 +77,7 @@ public final class PoolEventRecorder {
     try {
       client.v1().events().inNamespace(pool.getMetadata().getNamespace()).resource(event).create();
     } catch (KubernetesClientException e) {
-      log.warn("Could not record Event {} for pool {}/{}: {}", reason,
+      log.warn("Could not record Event {} for {}/{}: {}", reason,
           pool.getMetadata().getNamespace(), pool.getMetadata().getName(), e.getMessage());
     }
   }

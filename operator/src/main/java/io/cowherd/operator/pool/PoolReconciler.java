@@ -30,6 +30,7 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -104,8 +105,9 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
     ConflictReport conflicts = ConflictResolver.resolve(PoolClaim.of(pool),
         seen.allPools().stream().map(PoolClaim::of).toList(),
         seen.allSlots().stream().map(HeldTarget::of).toList());
+    Map<Integer, String> placements = Placements.recorded(pool);
     SlotSetPlan plan = SlotSetPlan.decide(pool, seen.ownSlots(), seen.nodeNames(), nodes.eligible(),
-        seen.slotsPerNode(), conflicts.blocked().keySet());
+        seen.slotsPerNode(), conflicts.blocked().keySet(), placements);
 
     SlotSetOutcome done = executor.apply(pool, plan);
 
@@ -113,6 +115,7 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
         plan.terminating().size(), plan.unplaced(), plan.unplaced().isEmpty() ? "" : nodes.describe());
     AoeBootPoolStatus status = PoolStatusAggregator.aggregate(pool, seen.ownSlots(), seen.readyNodeNames(),
         progress, conflicts.message(), clock.instant());
+    status.setPlacements(Placements.next(pool, placements, seen.ownSlots(), plan));
     recordWarnings(pool, status);
     return PoolStatusAggregator.same(pool.getStatus(), status)
         ? UpdateControl.noUpdate()
@@ -120,14 +123,15 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
   }
 
   /**
-   * Deletes every slot of the pool (releasing those whose Node is gone) and keeps the pool's
-   * finalizer until a direct list shows no slot object left; while it waits on slots whose node
-   * agents are silent, says so ({@link SilentAgentDeletionReporter}).
+   * Marks every slot of the pool with the pool's reclaim policy and deletes it (releasing those
+   * whose Node is gone) and keeps the pool's finalizer until a direct list shows no slot object
+   * left; while it waits on slots whose node agents are silent, says so ({@link
+   * SilentAgentDeletionReporter}).
    */
   @Override
   public DeleteControl cleanup(AoeBootPool pool, Context<AoeBootPool> context) {
     PoolObservation seen = observer.observe(pool, context);
-    SlotSetPlan plan = SlotSetPlan.teardown(seen.ownSlots(), seen.nodeNames());
+    SlotSetPlan plan = SlotSetPlan.teardown(pool, seen.ownSlots(), seen.nodeNames());
     executor.apply(pool, plan);
     if (executor.liveSlotCount(pool) == 0) {
       return DeleteControl.defaultDelete();

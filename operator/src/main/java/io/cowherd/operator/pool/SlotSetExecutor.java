@@ -1,24 +1,33 @@
 package io.cowherd.operator.pool;
 
 import io.cowherd.api.Names;
+import io.cowherd.api.SlotConditions;
+import io.cowherd.api.SlotReclaim;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.ReclaimPolicy;
 import io.cowherd.operator.error.ClusterReadException;
 import io.cowherd.operator.error.SlotWriteException;
 import io.cowherd.operator.node.NodeGoneSlotReleaser;
+import io.cowherd.operator.node.NodeLivenessWriter;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Carries out a {@link SlotSetPlan}: the only place the operator writes slot objects. Order:
- * releases, deletes (highest slot first), updates, creates. Every step is idempotent: NotFound on
- * delete and AlreadyExists on create count as done.
+ * releases, lost/found conditions, stale marks removed, deletes (highest slot first, each marked
+ * with the reclaim policy before it is deleted), updates, creates. Every step is idempotent:
+ * NotFound on delete and AlreadyExists on create count as done.
  *
  * <p>Creates and updates are serialized within this operator and preceded by a direct (uncached)
  * list of all slots: a target that another pool's slot holds by then is skipped, so two pools
@@ -31,17 +40,21 @@ public final class SlotSetExecutor {
 
   private final KubernetesClient client;
   private final NodeGoneSlotReleaser releaser;
+  private final NodeLivenessWriter liveness;
   private final PoolEventRecorder events;
   private final ReentrantLock writeLock = new ReentrantLock();
 
   /**
    * @param client client for slot writes
-   * @param releaser releases slots whose Node is gone
-   * @param events records an Event per slot created, deleted or released
+   * @param releaser releases slots whose Node is gone and whose data the user gave up
+   * @param liveness writes the NodeAvailable condition of slots whose Node is gone or back
+   * @param events records an Event per slot created, deleted, released, lost or found
    */
-  public SlotSetExecutor(KubernetesClient client, NodeGoneSlotReleaser releaser, PoolEventRecorder events) {
+  public SlotSetExecutor(KubernetesClient client, NodeGoneSlotReleaser releaser, NodeLivenessWriter liveness,
+      PoolEventRecorder events) {
     this.client = client;
     this.releaser = releaser;
+    this.liveness = liveness;
     this.events = events;
   }
 
@@ -57,15 +70,39 @@ public final class SlotSetExecutor {
       if (releaser.releaseIfNodeGone(slot)) {
         released++;
         events.warning(pool, "SlotReleased", "Node " + slot.getSpec().getNodeName() + " is gone: released slot "
-            + slot.getMetadata().getName() + " (" + target(slot) + "); it is recreated on an eligible node with an empty COW store");
+            + slot.getMetadata().getName() + " (" + target(slot) + ") as asked; its COW store on that node is given up"
+            + (pool.getMetadata().getDeletionTimestamp() == null ? " and the slot is recreated on an eligible node with an empty COW store" : ""));
       }
+    }
+    for (AoeBootSlot slot : plan.lost()) {
+      if (liveness.reportLost(slot)) {
+        String message = "Node " + slot.getSpec().getNodeName() + " of slot " + slot.getMetadata().getName() + " ("
+            + target(slot) + ") is gone: the slot keeps its target and its COW data on that node and serves again"
+            + " when the Node is back; to give the data up: kubectl annotate aoebootslot " + slot.getMetadata().getName()
+            + " " + SlotReclaim.ABANDON_ANNOTATION + "=" + SlotReclaim.ABANDON_VALUE;
+        events.warning(pool, SlotConditions.NODE_LOST, message);
+        events.warning(slot, SlotConditions.NODE_LOST, message);
+      }
+    }
+    for (AoeBootSlot slot : plan.found()) {
+      if (liveness.reportFound(slot)) {
+        events.normal(pool, SlotConditions.NODE_FOUND, "Node " + slot.getSpec().getNodeName() + " of slot "
+            + slot.getMetadata().getName() + " (" + target(slot) + ") exists again");
+      }
+    }
+    for (AoeBootSlot slot : plan.unmarks()) {
+      unmark(slot);
     }
     int deleted = 0;
     for (AoeBootSlot slot : plan.deletes()) {
+      mark(slot, plan.policy());
+      if (slot.getMetadata().getDeletionTimestamp() != null) {
+        continue;
+      }
       delete(slot);
       deleted++;
       events.normal(pool, "SlotDeleted", "Deleted slot " + slot.getMetadata().getName() + " (" + target(slot)
-          + ") on node " + slot.getSpec().getNodeName());
+          + ") on node " + slot.getSpec().getNodeName() + " with reclaim policy " + plan.policy());
     }
     if (plan.creates().isEmpty() && plan.updates().isEmpty()) {
       return new SlotSetOutcome(0, 0, deleted, released, List.of());
@@ -170,6 +207,42 @@ public final class SlotSetExecutor {
       log.info("Updated slot {}/{} ({})", desired.getMetadata().getNamespace(), desired.getMetadata().getName(), target(desired));
     } catch (KubernetesClientException e) {
       throw new SlotWriteException(desired.getMetadata().getNamespace(), desired.getMetadata().getName(), "update", e);
+    }
+  }
+
+  /**
+   * Sets the reclaim mark (the node agent's signal that it may act on the data, {@link SlotReclaim})
+   * to {@code policy}. A JSON merge patch that also carries the observed UID: UIDs are immutable, so
+   * the server refuses it (422) for a replaced object instead of marking that one.
+   */
+  private void mark(AoeBootSlot slot, ReclaimPolicy policy) {
+    if (SlotReclaim.markOf(slot).filter(policy::equals).isPresent()) {
+      return;
+    }
+    annotate(slot, policy.name(), "mark for reclaim policy " + policy);
+  }
+
+  /** Removes a reclaim mark left on a slot that is wanted again (an interrupted deletion). */
+  private void unmark(AoeBootSlot slot) {
+    annotate(slot, null, "remove the reclaim mark of");
+    log.info("Removed stale reclaim mark from slot {}/{}", slot.getMetadata().getNamespace(), slot.getMetadata().getName());
+  }
+
+  /** Sets (or with null removes) the reclaim annotation of {@code slot}, pinned to its UID. */
+  private void annotate(AoeBootSlot slot, String value, String what) {
+    String namespace = slot.getMetadata().getNamespace();
+    String name = slot.getMetadata().getName();
+    Map<String, Object> annotations = new HashMap<>();
+    annotations.put(SlotReclaim.ANNOTATION, value);
+    String patch = client.getKubernetesSerialization().asJson(
+        Map.of("metadata", Map.of("uid", slot.getMetadata().getUid(), "annotations", annotations)));
+    try {
+      client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name)
+          .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 404) {
+        throw new SlotWriteException(namespace, name, what, e);
+      }
     }
   }
 

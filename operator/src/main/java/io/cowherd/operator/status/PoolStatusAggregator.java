@@ -1,6 +1,7 @@
 package io.cowherd.operator.status;
 
 import io.cowherd.api.Names;
+import io.cowherd.api.SlotConditions;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootPoolStatus;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
@@ -31,7 +32,8 @@ public final class PoolStatusAggregator {
    * @param progress what the reconciliation did and could not do
    * @param conflictMessage why some targets are kept by other pools; empty when there is no conflict
    * @param now the current time, for {@code lastTransitionTime}
-   * @return a new status; conditions Ready, Progressing, Degraded and Conflict, in that order
+   * @return a new status; conditions Ready, Progressing, Degraded and Conflict, in that order;
+   *     placements empty (the pool reconciler fills them in)
    */
   public static AoeBootPoolStatus aggregate(
       AoeBootPool pool, List<AoeBootSlot> slots, Set<String> readyNodes, SlotProgress progress,
@@ -82,6 +84,7 @@ public final class PoolStatusAggregator {
     status.setReadyReplicas(previous.getReadyReplicas() == null ? 0 : previous.getReadyReplicas());
     status.setSelector(Names.poolSelector(pool.getMetadata().getName()));
     status.setConditions(Conditions.keepTransitionTimes(previous.getConditions(), conditions));
+    status.setPlacements(previous.getPlacements());
     return status;
   }
 
@@ -94,7 +97,8 @@ public final class PoolStatusAggregator {
         && Objects.equals(a.getReplicas(), b.getReplicas())
         && Objects.equals(a.getReadyReplicas(), b.getReadyReplicas())
         && Objects.equals(a.getSelector(), b.getSelector())
-        && Conditions.same(a.getConditions(), b.getConditions());
+        && Conditions.same(a.getConditions(), b.getConditions())
+        && Objects.equals(a.getPlacements(), b.getPlacements());
   }
 
   /** True when the slot is served: phase Serving, not being deleted, on a Ready Node. */
@@ -151,6 +155,9 @@ public final class PoolStatusAggregator {
       if (phase(slot) == SlotPhase.Failed) {
         String why = slot.getStatus().getMessage();
         failed.add(label + ": " + (why == null || why.isBlank() ? "failed" : why));
+      } else if (lost(slot)) {
+        onUnreadyNodes.add(label + ": node " + slot.getSpec().getNodeName() + " is gone (" + SlotConditions.NODE_LOST
+            + "; COW data kept on that node)");
       } else if (!readyNodes.contains(slot.getSpec().getNodeName())) {
         onUnreadyNodes.add(label + ": node " + slot.getSpec().getNodeName() + " is not Ready");
       }
@@ -162,6 +169,11 @@ public final class PoolStatusAggregator {
     all.addAll(onUnreadyNodes);
     String reason = failed.isEmpty() ? PoolConditions.NODE_NOT_READY : PoolConditions.SLOT_FAILED;
     return Conditions.of(PoolConditions.DEGRADED, true, reason, String.join("; ", all), generation, now);
+  }
+
+  private static boolean lost(AoeBootSlot slot) {
+    return slot.getStatus() != null && Conditions.find(slot.getStatus().getConditions() == null ? List.of()
+        : slot.getStatus().getConditions(), SlotConditions.NODE_AVAILABLE).filter(c -> "False".equals(c.getStatus())).isPresent();
   }
 
   private static List<Condition> previousConditions(AoeBootPool pool) {

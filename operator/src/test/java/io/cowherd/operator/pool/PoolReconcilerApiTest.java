@@ -5,13 +5,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.cowherd.api.Names;
+import io.cowherd.api.SlotReclaim;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.ReclaimPolicy;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.cowherd.operator.Main;
 import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.node.NodeGoneSlotReleaser;
+import io.cowherd.operator.node.NodeLivenessWriter;
 import io.cowherd.operator.support.ApiServerExtension;
 import io.cowherd.operator.support.ApiServerHarness;
 import io.cowherd.operator.support.Cluster;
@@ -161,6 +164,8 @@ class PoolReconcilerApiTest {
     await().atMost(TIMEOUT).untilAsserted(() -> {
       assertThat(slotNumbers("scale", "boot")).containsExactly(0, 2);
       assertThat(slot("scale", "boot-2").getMetadata().getDeletionTimestamp()).isNotNull();
+      assertThat(slot("scale", "boot-2").getMetadata().getAnnotations()).as("the agent's signal: default policy Delete")
+          .containsEntry(SlotReclaim.ANNOTATION, "Delete");
     });
     cluster.removeAgentFinalizer("scale", "boot-2");
     await().atMost(TIMEOUT).untilAsserted(() -> {
@@ -212,6 +217,7 @@ class PoolReconcilerApiTest {
     await().atMost(TIMEOUT).untilAsserted(() -> {
       assertThat(slotNumbers("delete", "boot")).containsExactly(1);
       assertThat(slot("delete", "boot-1").getMetadata().getDeletionTimestamp()).isNotNull();
+      assertThat(slot("delete", "boot-1").getMetadata().getAnnotations()).containsEntry(SlotReclaim.ANNOTATION, "Delete");
       AoeBootPool seen = pool("delete", "boot");
       assertThat(seen.getMetadata().getDeletionTimestamp()).isNotNull();
       assertThat(seen.getMetadata().getFinalizers()).containsExactly(PoolReconciler.FINALIZER);
@@ -221,30 +227,6 @@ class PoolReconcilerApiTest {
       assertThat(slots("delete", "boot")).isEmpty();
       assertThat(pools("delete").withName("boot").get()).isNull();
     });
-  }
-
-  @Test
-  void slotOfDeletedNodeIsReleasedAndPlacedElsewhere() {
-    cluster.createReadyNode("doomed");
-    try {
-      createPool("node-gone", "boot", 500, 1, p -> p);
-      await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slots("node-gone", "boot"))
-          .singleElement().satisfies(s -> assertThat(s.getSpec().getNodeName()).isEqualTo("doomed")));
-      String oldUid = slot("node-gone", "boot-0").getMetadata().getUid();
-      cluster.addAgentFinalizer("node-gone", "boot-0");
-      cluster.setSlotPhase("node-gone", "boot-0", SlotPhase.Serving, null);
-
-      client.nodes().withName("doomed").delete();
-
-      await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slots("node-gone", "boot")).singleElement().satisfies(s -> {
-        assertThat(s.getMetadata().getUid()).isNotEqualTo(oldUid);
-        assertThat(s.getSpec().getNodeName()).isEqualTo(NODE);
-        assertThat(s.getMetadata().getLabels()).containsEntry(Names.NODE_LABEL, NODE);
-      }));
-      assertThat(eventReasons("node-gone", "boot")).contains("SlotReleased");
-    } finally {
-      client.nodes().withName("doomed").delete();
-    }
   }
 
   @Test
@@ -286,9 +268,9 @@ class PoolReconcilerApiTest {
     held.getMetadata().setOwnerReferences(List.of());
     client.resource(held).create();
     SlotSetExecutor executor = new SlotSetExecutor(client, new NodeGoneSlotReleaser(client),
-        new PoolEventRecorder(client, Clock.systemUTC()));
+        new NodeLivenessWriter(client, Clock.systemUTC()), new PoolEventRecorder(client, Clock.systemUTC()));
     SlotSetPlan plan = new SlotSetPlan(List.of(DesiredSlots.build(late, 0, NODE)), List.of(), List.of(), List.of(),
-        List.of(), List.of(), List.of());
+        List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), ReclaimPolicy.Delete);
 
     SlotSetOutcome outcome = executor.apply(late, plan);
 

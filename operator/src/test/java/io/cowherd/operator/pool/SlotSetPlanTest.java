@@ -5,9 +5,12 @@ import static io.cowherd.operator.support.Slots.aSlot;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cowherd.api.Names;
+import io.cowherd.api.SlotReclaim;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.CowBackend;
+import io.cowherd.api.v1alpha1.ReclaimPolicy;
+import io.cowherd.api.v1alpha1.SlotPlacement;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -143,23 +146,77 @@ class SlotSetPlanTest {
   }
 
   @Test
-  void slotWhoseNodeIsGoneIsReleasedAndNotRecreatedYet() {
+  void slotWhoseNodeIsGoneIsKeptAndReportedLostNotReleasedNorRecreated() {
     AoeBootPool pool = aPool().replicas(2).build();
     List<AoeBootSlot> own = List.of(aSlot(pool, 0).on("node-gone").build(), aSlot(pool, 1).build());
 
     SlotSetPlan plan = decide(pool, own);
 
-    assertThat(names(plan.releases())).containsExactly("boot-0");
+    assertThat(names(plan.lost())).containsExactly("boot-0");
+    assertThat(plan.releases()).isEmpty();
     assertThat(plan.creates()).isEmpty();
     assertThat(plan.deletes()).isEmpty();
   }
 
   @Test
-  void terminatingSlotWhoseNodeIsGoneIsReleased() {
+  void terminatingSlotWhoseNodeIsGoneIsKeptUntilTheUserAbandonsIt() {
     AoeBootPool pool = aPool().replicas(1).build();
+    AoeBootSlot lost = aSlot(pool, 0).on("node-gone").deleting().build();
 
-    assertThat(names(decide(pool, List.of(aSlot(pool, 0).on("node-gone").deleting().build())).releases()))
-        .containsExactly("boot-0");
+    SlotSetPlan kept = decide(pool, List.of(lost));
+    lost.getMetadata().setAnnotations(Map.of(SlotReclaim.ABANDON_ANNOTATION, "true"));
+    SlotSetPlan abandoned = decide(pool, List.of(lost));
+
+    assertThat(kept.releases()).isEmpty();
+    assertThat(names(kept.lost())).containsExactly("boot-0");
+    assertThat(names(abandoned.releases())).containsExactly("boot-0");
+    assertThat(abandoned.lost()).isEmpty();
+  }
+
+  @Test
+  void missingSlotGoesBackToItsRecordedNodeEvenWhenThatNodeIsNotEligible() {
+    AoeBootPool pool = aPool().replicas(2).build();
+
+    SlotSetPlan plan = SlotSetPlan.decide(pool, List.of(), Set.of("node-a", "node-c"), List.of("node-a"), Map.of(),
+        Set.of(), Map.of(1, "node-c"));
+
+    assertThat(plan.creates()).extracting(s -> s.getMetadata().getName() + "@" + s.getSpec().getNodeName())
+        .containsExactly("boot-0@node-a", "boot-1@node-c");
+  }
+
+  @Test
+  void scaleDownDeletesCarryThePoolsReclaimPolicy() {
+    AoeBootPool pool = aPool().replicas(1).build();
+    pool.getSpec().setReclaimPolicy(ReclaimPolicy.Retain);
+
+    SlotSetPlan plan = decide(pool, List.of(aSlot(pool, 0).build(), aSlot(pool, 1).build()));
+
+    assertThat(names(plan.deletes())).containsExactly("boot-1");
+    assertThat(plan.policy()).isEqualTo(ReclaimPolicy.Retain);
+  }
+
+  @Test
+  void wantedSlotStillCarryingAReclaimMarkIsUnmarked() {
+    AoeBootPool pool = aPool().replicas(1).build();
+    AoeBootSlot marked = aSlot(pool, 0).build();
+    marked.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Delete));
+
+    assertThat(names(decide(pool, List.of(marked)).unmarks())).containsExactly("boot-0");
+  }
+
+  @Test
+  void placementsForgetSlotsScaledAwayUnderDeleteAndKeepThemUnderRetain() {
+    AoeBootPool pool = aPool().replicas(1).build();
+    Map<Integer, String> recorded = Map.of(0, "node-a", 1, "node-b");
+    List<AoeBootSlot> own = List.of(aSlot(pool, 0).build());
+    SlotSetPlan plan = decide(pool, own);
+
+    List<SlotPlacement> underDelete = Placements.next(pool, recorded, own, plan);
+    pool.getSpec().setReclaimPolicy(ReclaimPolicy.Retain);
+    List<SlotPlacement> underRetain = Placements.next(pool, recorded, own, plan);
+
+    assertThat(underDelete).containsExactly(new SlotPlacement(0, "node-a"));
+    assertThat(underRetain).containsExactly(new SlotPlacement(0, "node-a"), new SlotPlacement(1, "node-b"));
   }
 
   @Test
@@ -218,14 +275,15 @@ class SlotSetPlanTest {
   }
 
   @Test
-  void teardownDeletesAllHighestFirstAndReleasesSlotsOfGoneNodes() {
+  void teardownMarksAndDeletesAllHighestFirstAndReleasesSlotsOfGoneNodes() {
     AoeBootPool pool = aPool().replicas(3).deleting().build();
     List<AoeBootSlot> own = List.of(aSlot(pool, 0).build(), aSlot(pool, 2).build(), aSlot(pool, 1).on("node-gone").build(),
         aSlot(pool, 3).deleting().build());
 
-    SlotSetPlan plan = SlotSetPlan.teardown(own, NODES);
+    SlotSetPlan plan = SlotSetPlan.teardown(pool, own, NODES);
 
-    assertThat(names(plan.deletes())).containsExactly("boot-2", "boot-0");
+    assertThat(names(plan.deletes())).as("an unmarked slot being deleted is marked too").containsExactly("boot-3", "boot-2", "boot-0");
+    assertThat(plan.policy()).isEqualTo(ReclaimPolicy.Delete);
     assertThat(names(plan.releases())).containsExactly("boot-1");
     assertThat(names(plan.terminating())).containsExactly("boot-3");
     assertThat(plan.creates()).isEmpty();

@@ -32,7 +32,8 @@ import java.util.stream.IntStream;
 
 /**
  * dm-snapshot backend scenarios that run inside the test guest (real device-mapper, real loop
- * devices), one per guest boot: {@code three-slots}, {@code crash-converge}, {@code overflow}.
+ * devices), one per guest boot: {@code three-slots}, {@code crash-converge}, {@code overflow},
+ * {@code retain}.
  * Each throws {@link AssertionError} (exit code 1) on the first broken expectation.
  */
 public final class DmSnapshotScenarios {
@@ -49,6 +50,7 @@ public final class DmSnapshotScenarios {
       case "three-slots" -> threeSlots();
       case "crash-converge" -> crashConverge();
       case "overflow" -> overflow();
+      case "retain" -> retain();
       default -> throw new IllegalArgumentException("no scenario " + args[0]);
     }
     System.out.println("scenario " + args[0] + ": passed");
@@ -157,9 +159,10 @@ public final class DmSnapshotScenarios {
         .containsExactlyInAnyOrderElementsOf(IntStream.range(0, 8).mapToObj(n -> names.cowFilePath(new SlotId("kt", pool, n))).toList());
     Map<String, String> numbers = GuestHost.dmNumbers();
     assertThat(GuestHost.mapperNodes()).as("/dev/mapper nodes match the dm devices").isEqualTo(numbers);
-    assertThat(GuestHost.filesUnder(STATE)).as("COW files, no partial one")
+    assertThat(GuestHost.filesUnder(STATE)).as("COW files and their origin stamps, no partial one")
         .extracting(p -> p.getFileName().toString())
-        .containsExactlyInAnyOrderElementsOf(IntStream.range(0, 8).mapToObj(n -> "slot-" + n + ".cow").toList());
+        .containsExactlyInAnyOrderElementsOf(IntStream.range(0, 8)
+            .mapToObj(n -> List.of("slot-" + n + ".cow", "slot-" + n + ".cow.origin")).flatMap(List::stream).toList());
     assertThat(BlockIo.read(slotOne, offset, written.length)).as("slot 1 still holds the write made before the SIGKILL")
         .isEqualTo(written);
     for (int n = 0; n < 8; n++) {
@@ -209,6 +212,38 @@ public final class DmSnapshotScenarios {
     assertThat(verdict.message()).contains(store.dmName()).contains("Invalid");
     assertThat(GuestHost.fileEquals(ORIGIN, origin)).as("origin file unchanged").isTrue();
     tearDownAndCheckClean(backend, "overflow", 1);
+  }
+
+  /**
+   * Reclaim policy Retain: a slot with a write through its dm device is detached (dm device, COW
+   * loop and the unused origin loop removed, COW file kept); provisioning it again builds a new
+   * snapshot on the same persistent COW file, which serves the write. Teardown leaves nothing.
+   */
+  static void retain() throws IOException {
+    byte[] origin = GuestHost.writeOrigin(ORIGIN, ORIGIN_BYTES, 3);
+    DmSnapshotBackend backend = GuestHost.backend(STATE);
+    SlotId id = new SlotId("kt", "retain", 0);
+    CowStore store = backend.provision(request("retain", 0, ORIGIN_BYTES));
+    long offset = 7L << 20;
+    byte[] written = GuestHost.pattern(256 << 10, 77);
+    BlockIo.write(store.exportPath(), offset, written);
+    GuestHost.step("written through the snapshot");
+
+    backend.detach(id, Optional.of(ORIGIN));
+    assertThat(GuestHost.dmNames()).as("dm devices after detach").isEmpty();
+    assertThat(GuestHost.loops()).as("loop devices after detach").isEmpty();
+    assertThat(GuestHost.filesUnder(STATE)).as("the COW file stays, with its origin stamp")
+        .containsExactly(store.cowStorePath(), store.cowStorePath().resolveSibling("slot-0.cow.origin"));
+    GuestHost.step("detached, COW file kept");
+
+    CowStore again = backend.provision(request("retain", 0, ORIGIN_BYTES));
+    assertThat(BlockIo.read(again.exportPath(), offset, written.length)).as("the retained write is served again")
+        .isEqualTo(written);
+    byte[] originPart = Arrays.copyOfRange(origin, 0, 1 << 20);
+    assertThat(BlockIo.read(again.exportPath(), 0, originPart.length)).as("the rest is the origin").isEqualTo(originPart);
+    assertThat(GuestHost.fileEquals(ORIGIN, origin)).as("origin file unchanged").isTrue();
+    GuestHost.step("re-provisioned on the kept COW file");
+    tearDownAndCheckClean(backend, "retain", 1);
   }
 
   private static void tearDownAndCheckClean(DmSnapshotBackend backend, String pool, int slots) {

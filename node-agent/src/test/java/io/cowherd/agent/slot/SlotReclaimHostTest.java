@@ -1,0 +1,245 @@
+package io.cowherd.agent.slot;
+
+import static io.cowherd.agent.support.Slots.aSlot;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.cowherd.agent.host.HostNames;
+import io.cowherd.agent.host.Vblade;
+import io.cowherd.agent.host.VbladeProcesses;
+import io.cowherd.agent.inventory.HostInventory;
+import io.cowherd.agent.inventory.UnclaimedStores.UnclaimedStore;
+import io.cowherd.agent.support.HostTools;
+import io.cowherd.agent.support.LoopMountedFs;
+import io.cowherd.agent.support.TestAgent;
+import io.cowherd.api.SlotReclaim;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
+import io.cowherd.api.v1alpha1.CowBackend;
+import io.cowherd.api.v1alpha1.ReclaimPolicy;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What the deletion of a slot object does on the host, by its reclaim mark ({@link SlotReclaim}):
+ * reflink clones on a loop-mounted XFS, real vblade exporters on a veth pair the test owns. The
+ * client's data is bytes written into the clone at 1 MiB, where the origin holds zeros.
+ */
+@Tag("host")
+class SlotReclaimHostTest {
+  private static final byte[] CLIENT_DATA = "client wrote this".getBytes(StandardCharsets.US_ASCII);
+  private static final long CLIENT_OFFSET_BYTES = 1 << 20;
+
+  @TempDir Path tmp;
+  private LoopMountedFs fs;
+  private String iface;
+  private KubernetesClient client;
+  private TestAgent agent;
+  private Path stateDir;
+  private Path origin;
+  private Path clone;
+  private final List<String> events = new ArrayList<>();
+
+  @BeforeEach
+  void setUp() throws IOException {
+    HostTools.requireRoot();
+    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
+    fs = LoopMountedFs.xfs(tmp, 1);
+    iface = HostTools.createVethPair();
+    Path images = Files.createDirectories(fs.mountPoint().resolve("images"));
+    origin = images.resolve("debian.img");
+    try (RandomAccessFile f = new RandomAccessFile(origin.toFile(), "rw")) {
+      f.setLength(16 << 20);
+    }
+    stateDir = Files.createDirectories(fs.mountPoint().resolve("state"));
+    clone = stateDir.resolve("lab/debian/slot-2.img");
+    client = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
+        .withMasterUrl("https://127.0.0.1:1").withRequestRetryBackoffLimit(0).withConnectionTimeout(500).build()).build();
+    agent = new TestAgent("node-a", stateDir, List.of(images), vblade, client,
+        (slot, type, reason, message) -> events.add(type + " " + reason));
+  }
+
+  @AfterEach
+  void cleanUp() throws IOException {
+    if (agent != null) {
+      agent.close();
+    }
+    HostTools.killVbladesMentioning(tmp.toString());
+    HostTools.deleteVethPair(iface);
+    if (client != null) {
+      client.close();
+    }
+    if (fs != null) {
+      fs.close();
+    }
+  }
+
+  @Test
+  void deletionMarkedDeleteRemovesExporterAndCowStore() throws IOException {
+    AoeBootSlot slot = servedSlotWithClientData();
+
+    slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Delete));
+    assertThat(agent.reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
+
+    assertThat(clone).doesNotExist();
+    assertThat(stateDir.resolve("lab")).doesNotExist();
+    assertThat(exportersOfClone()).isEmpty();
+    assertThat(origin).exists();
+  }
+
+  @Test
+  void deletionMarkedRetainStopsTheExporterAndKeepsTheCowStoreWhichTheNextSlotServes() throws IOException {
+    AoeBootSlot slot = servedSlotWithClientData();
+
+    slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Retain));
+    assertThat(agent.reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
+
+    assertThat(exportersOfClone()).isEmpty();
+    assertThat(clientData()).isEqualTo(CLIENT_DATA);
+
+    AoeBootSlotStatus again = reconcile(newSlot());
+    assertThat(again.getPhase()).isEqualTo(SlotPhase.Serving);
+    assertThat(again.getCowStorePath()).isEqualTo(clone.toString());
+    assertThat(exportersOfClone()).hasSize(1);
+    assertThat(clientData()).as("scale-up after Retain: the client's data is back").isEqualTo(CLIENT_DATA);
+  }
+
+  @Test
+  void deletionWithoutMarkChangesNothingOnTheHostAndTheNextSlotAdoptsTheRunningExporter() throws IOException {
+    AoeBootSlot slot = servedSlotWithClientData();
+    long pid = slot.getStatus().getExporterPid();
+
+    assertThat(agent.reconciler.cleanup(slot, null).isRemoveFinalizer()).as("only the finalizer is released").isTrue();
+
+    assertThat(ProcessHandle.of(pid)).hasValueSatisfying(h -> assertThat(h.isAlive()).isTrue());
+    assertThat(clientData()).isEqualTo(CLIENT_DATA);
+    assertThat(events).contains("Normal HostStateKept");
+
+    AoeBootSlotStatus again = reconcile(newSlot());
+    assertThat(again.getPhase()).isEqualTo(SlotPhase.Serving);
+    assertThat(again.getExporterPid()).as("the same exporter, adopted, never stopped").isEqualTo(pid);
+    assertThat(again.getRestarts()).isZero();
+    assertThat(exportersOfClone()).hasSize(1);
+  }
+
+  @Test
+  void deletionWithAnUnknownMarkKeepsEverything() throws IOException {
+    AoeBootSlot slot = servedSlotWithClientData();
+    long pid = slot.getStatus().getExporterPid();
+
+    slot.getMetadata().setAnnotations(java.util.Map.of(SlotReclaim.ANNOTATION, "delete")); // wrong case: not ours
+    assertThat(agent.reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
+
+    assertThat(ProcessHandle.of(pid)).hasValueSatisfying(h -> assertThat(h.isAlive()).isTrue());
+    assertThat(clientData()).isEqualTo(CLIENT_DATA);
+  }
+
+  @Test
+  void aKeptCowStoreIsNeitherServedNorRemovedForASlotWithAnotherOrigin() throws IOException {
+    AoeBootSlot slot = servedSlotWithClientData();
+    slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Retain));
+    agent.reconciler.cleanup(slot, null);
+    Path otherOrigin = origin.resolveSibling("other.img");
+    Files.copy(origin, otherOrigin);
+
+    AoeBootSlot sameNameOtherImage = aSlot().shelf(9).slot(2).iface(iface).image(otherOrigin.toString())
+        .backend(CowBackend.REFLINK).build();
+    Exception refused = org.assertj.core.api.Assertions.catchException(() -> agent.reconciler.reconcile(sameNameOtherImage, null));
+    AoeBootSlotStatus status = agent.reconciler.updateErrorStatus(sameNameOtherImage, null, refused).getResource()
+        .orElseThrow().getStatus();
+
+    assertThat(status.getPhase()).isEqualTo(SlotPhase.Failed);
+    assertThat(status.getMessage()).contains("was made from origin " + origin.toRealPath());
+    assertThat(events).contains("Warning HostConflict");
+    assertThat(exportersOfClone()).isEmpty();
+    assertThat(clientData()).isEqualTo(CLIENT_DATA);
+  }
+
+  @Test
+  void retainedStoreIsReportedUnclaimedAfterTwoScansAndNeverRemoved() throws IOException {
+    AoeBootSlot slot = servedSlotWithClientData();
+    slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Retain));
+    agent.reconciler.cleanup(slot, null);
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    HostNames names = new HostNames(stateDir);
+    UnclaimedStateReporter reporter = new UnclaimedStateReporter(names,
+        new HostInventory(names, new VbladeProcesses(Path.of("/proc"), new Vblade("vblade"))), Stream::empty,
+        namespace -> true, client, "node-a", Clock.systemUTC(), registry);
+
+    List<UnclaimedStore> first = reporter.scan();
+    List<UnclaimedStore> second = reporter.scan();
+
+    assertThat(first).as("one scan is not enough: a slot deleted by hand is recreated within seconds").isEmpty();
+    assertThat(second).singleElement().satisfies(s -> {
+      assertThat(s.path()).isEqualTo(clone);
+      assertThat(s.sizeBytes()).isEqualTo(16 << 20);
+    });
+    assertThat(registry.scrape()).as("the names docs/metrics.md gives")
+        .contains("cowherd_agent_unclaimed_cow_stores 1.0").contains("cowherd_agent_unclaimed_cow_store_bytes 1.6777216E7");
+    assertThat(clientData()).isEqualTo(CLIENT_DATA);
+
+    UnclaimedStateReporter claimed = new UnclaimedStateReporter(names,
+        new HostInventory(names, new VbladeProcesses(Path.of("/proc"), new Vblade("vblade"))),
+        () -> Stream.of(newSlot()), namespace -> true, client, "node-a", Clock.systemUTC(), new SimpleMeterRegistry());
+    claimed.scan();
+    assertThat(claimed.scan()).as("a slot object claims it again").isEmpty();
+  }
+
+  private AoeBootSlot newSlot() {
+    return aSlot().shelf(9).slot(2).iface(iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
+  }
+
+  /** A slot served by a real exporter, with the client's data written into its clone. */
+  private AoeBootSlot servedSlotWithClientData() throws IOException {
+    AoeBootSlot slot = newSlot();
+    assertThat(reconcile(slot).getPhase()).isEqualTo(SlotPhase.Serving);
+    try (RandomAccessFile f = new RandomAccessFile(clone.toFile(), "rw")) {
+      f.seek(CLIENT_OFFSET_BYTES);
+      f.write(CLIENT_DATA);
+      f.getFD().sync();
+    }
+    return slot;
+  }
+
+  private byte[] clientData() throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(clone.toFile(), "r")) {
+      byte[] read = new byte[CLIENT_DATA.length];
+      f.seek(CLIENT_OFFSET_BYTES);
+      f.readFully(read);
+      return read;
+    }
+  }
+
+  private AoeBootSlotStatus reconcile(AoeBootSlot slot) {
+    UpdateControl<AoeBootSlot> control = agent.reconciler.reconcile(slot, null);
+    if (control.isPatchStatus()) {
+      slot.setStatus(control.getResource().orElseThrow().getStatus());
+    }
+    return slot.getStatus();
+  }
+
+  private List<Long> exportersOfClone() {
+    return new VbladeProcesses(Path.of("/proc"), new Vblade("vblade")).scan().stream()
+        .filter(p -> p.target().path().equals(clone)).map(p -> p.pid()).toList();
+  }
+}

@@ -1,0 +1,68 @@
+package io.cowherd.operator.pool;
+
+import io.cowherd.api.Names;
+import io.cowherd.api.v1alpha1.AoeBootPool;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.ReclaimPolicy;
+import io.cowherd.api.v1alpha1.SlotPlacement;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+/**
+ * The pool's memory of where each slot's COW data lives ({@code status.placements}), so a slot
+ * object that disappears (deleted by hand, lost with its Node) is recreated on the node that holds
+ * its data, also after an operator restart. Pure.
+ *
+ * <p>An entry is kept while the slot's data may exist: while a slot object exists, while the slot
+ * number is wanted, and after a scale-down under {@link ReclaimPolicy#Retain}. It is dropped when a
+ * slot scaled away under {@link ReclaimPolicy#Delete} is gone, and when the user abandoned a lost
+ * slot's data.
+ */
+public final class Placements {
+  private Placements() {}
+
+  /** The recorded placements of {@code pool}: slot number to node name. */
+  public static Map<Integer, String> recorded(AoeBootPool pool) {
+    if (pool.getStatus() == null || pool.getStatus().getPlacements() == null) {
+      return Map.of();
+    }
+    return pool.getStatus().getPlacements().stream()
+        .filter(p -> p.getSlot() != null && p.getNodeName() != null)
+        .collect(Collectors.toMap(SlotPlacement::getSlot, SlotPlacement::getNodeName, (a, b) -> a, TreeMap::new));
+  }
+
+  /**
+   * The placements to record after {@code plan} was applied.
+   *
+   * @param pool the pool (replicas, reclaim policy)
+   * @param recorded placements recorded so far
+   * @param ownSlots the pool's slot objects as observed
+   * @param plan what this reconciliation did
+   * @return ascending by slot number
+   */
+  public static List<SlotPlacement> next(AoeBootPool pool, Map<Integer, String> recorded,
+      Collection<AoeBootSlot> ownSlots, SlotSetPlan plan) {
+    Map<Integer, String> next = new TreeMap<>(recorded);
+    Set<Integer> released = plan.releases().stream().map(s -> s.getSpec().getSlot()).collect(Collectors.toSet());
+    Set<Integer> existing = ownSlots.stream().map(s -> s.getSpec().getSlot()).collect(Collectors.toSet());
+    for (AoeBootSlot slot : ownSlots) {
+      boolean canonical = slot.getMetadata().getName().equals(Names.slotName(pool.getMetadata().getName(), slot.getSpec().getSlot()));
+      if (canonical && !released.contains(slot.getSpec().getSlot())) {
+        next.put(slot.getSpec().getSlot(), slot.getSpec().getNodeName()); // the object is the truth
+      }
+    }
+    for (AoeBootSlot slot : plan.creates()) {
+      next.put(slot.getSpec().getSlot(), slot.getSpec().getNodeName());
+    }
+    next.keySet().removeAll(released);
+    int replicas = pool.getSpec().replicasOrZero();
+    if (pool.getSpec().reclaimPolicyOrDefault() == ReclaimPolicy.Delete) {
+      next.keySet().removeIf(number -> number >= replicas && !existing.contains(number));
+    }
+    return next.entrySet().stream().map(e -> new SlotPlacement(e.getKey(), e.getValue())).toList();
+  }
+}
