@@ -89,6 +89,11 @@ public final class VbladeSupervisor implements AutoCloseable {
       this.logFile = logFile;
     }
 
+    /** Whether a process runs or a restart is scheduled: otherwise nothing would ever start one. */
+    boolean live() {
+      return (handle != null && handle.isAlive()) || (pendingRestart != null && !pendingRestart.isDone());
+    }
+
     ExporterState state() {
       Long pid = handle != null && handle.isAlive() ? handle.pid() : null;
       return new ExporterState(target, pid, pid != null && process == null, restarts, lastExitCode, lastError,
@@ -126,7 +131,7 @@ public final class VbladeSupervisor implements AutoCloseable {
     Exporter old;
     synchronized (this) {
       old = exporters.get(id);
-      if (old != null && old.target.equals(target) && old.conflict == null && old.duplicate == null) {
+      if (old != null && old.target.equals(target) && old.conflict == null && old.duplicate == null && old.live()) {
         return old.state(); // running, or a restart is scheduled
       }
     }
@@ -141,7 +146,14 @@ public final class VbladeSupervisor implements AutoCloseable {
         ex = new Exporter(id, target, logFile);
         exporters.put(id, ex);
       }
-      startOrAdopt(ex, duplicate);
+      try {
+        startOrAdopt(ex, duplicate);
+      } catch (RuntimeException e) {
+        if (!ex.live()) {
+          exporters.remove(id, ex); // nothing runs or is scheduled: the next ensure starts over
+        }
+        throw e;
+      }
       return ex.state();
     }
   }
@@ -336,7 +348,14 @@ public final class VbladeSupervisor implements AutoCloseable {
         return;
       }
       ex.restarts++;
-      startOrAdopt(ex, duplicate);
+      try {
+        startOrAdopt(ex, duplicate);
+      } catch (RuntimeException e) {
+        ex.lastExitCode = null;
+        ex.lastError = "restart failed: " + e;
+        LOG.warn("slot {}: {}", ex.id, ex.lastError, e);
+        scheduleRestart(ex, Duration.ZERO); // the restart thread must never end a slot's supervision
+      }
     }
     listener.exporterChanged(ex.id);
   }

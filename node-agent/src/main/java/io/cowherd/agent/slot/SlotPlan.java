@@ -88,8 +88,10 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optio
         steps.add(Step.STOP_EXPORTER);
       }
     }
-    boolean current = ex.filter(e -> e.target().equals(seen.wanted()) && e.conflict() == null && e.duplicate() == null)
-        .isPresent();
+    // Current = the wanted target, unblocked, and running or with a restart due: an exporter that is
+    // neither (its start failed) is ensured again, so no failure leaves a slot without one for good.
+    boolean current = ex.filter(e -> e.target().equals(seen.wanted()) && e.conflict() == null && e.duplicate() == null
+        && (e.running() || e.nextRestartAt() != null)).isPresent();
     if (!current || steps.contains(Step.STOP_EXPORTER)) {
       steps.add(Step.ENSURE_EXPORTER);
     }

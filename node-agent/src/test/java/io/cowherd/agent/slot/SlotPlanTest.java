@@ -34,7 +34,9 @@ class SlotPlanTest {
 
   enum Store { ABSENT, PRESENT }
 
-  enum Exporter { NONE, RUNNING_WANTED, RUNNING_OLD_TARGET, BACKING_OFF_WANTED, CONFLICT_RECORDED, DUPLICATE_RECORDED }
+  enum Exporter { NONE, RUNNING_WANTED, RUNNING_OLD_TARGET, BACKING_OFF_WANTED, CONFLICT_RECORDED, DUPLICATE_RECORDED,
+    /** Known to the supervisor, but neither running nor due for a restart (a start that failed half way). */
+    STRANDED_WANTED }
 
   static Stream<Arguments> combinations() {
     List<Arguments> rows = new ArrayList<>();
@@ -45,12 +47,14 @@ class SlotPlanTest {
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.BACKING_OFF_WANTED, List.of(PROVISION_COW_STORE)));
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.CONFLICT_RECORDED, List.of(PROVISION_COW_STORE, ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.DUPLICATE_RECORDED, List.of(PROVISION_COW_STORE, ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.ABSENT, Exporter.STRANDED_WANTED, List.of(PROVISION_COW_STORE, ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.NONE, List.of(ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.RUNNING_WANTED, List.of()));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.RUNNING_OLD_TARGET, List.of(ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.BACKING_OFF_WANTED, List.of()));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.CONFLICT_RECORDED, List.of(ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.DUPLICATE_RECORDED, List.of(ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.PRESENT, Exporter.STRANDED_WANTED, List.of(ENSURE_EXPORTER)));
     }
     return rows.stream();
   }
@@ -208,6 +212,8 @@ class SlotPlanTest {
           new VbladeProcess(9, new VbladeTarget(7, 3, "eth1", Path.of("/gone")), List.of()), null));
       case DUPLICATE_RECORDED -> Optional.of(new ExporterState(wanted, null, false, 0, null, null, 0, null, null,
           new DuplicateExporter("e7.3", "eth1", List.of(MacAddress.parse("02:aa:bb:cc:dd:ee")))));
+      case STRANDED_WANTED -> Optional.of(new ExporterState(wanted, null, false, 0, null, "restart failed", 0, null, null,
+          null));
     };
     return new SlotObservation(slot, new CowRequest(ID, ORIGIN, 1 << 20, 64),
         store == Store.PRESENT ? Optional.of(store(backend)) : Optional.empty(), otherStore, wanted, ex, foreign);

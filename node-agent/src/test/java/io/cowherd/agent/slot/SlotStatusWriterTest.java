@@ -74,4 +74,18 @@ class SlotStatusWriterTest {
     assertThat(second.getResource()).isEmpty();
     assertThat(events).containsExactly("Warning InvalidSpec");
   }
+
+  @Test
+  void anUnexpectedExceptionIsShownInStatusAndRetried() {
+    AoeBootSlot slot = aSlot().build();
+    NullPointerException injected = new NullPointerException("Cannot invoke \"java.nio.file.Path.toString()\"");
+
+    ErrorStatusUpdateControl<AoeBootSlot> control = writer.updateErrorStatus(slot, injected);
+
+    AoeBootSlotStatus written = control.getResource().orElseThrow().getStatus();
+    assertThat(written.getPhase()).isEqualTo(SlotPhase.Failed);
+    assertThat(written.getMessage()).contains("NullPointerException").contains("Path.toString()");
+    assertThat(control.isNoRetry()).as("JOSDK retries it, then the 60 s reconcile does").isFalse();
+    assertThat(events).containsExactly("Warning InternalError");
+  }
 }
