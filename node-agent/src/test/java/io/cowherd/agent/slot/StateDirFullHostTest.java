@@ -2,6 +2,7 @@ package io.cowherd.agent.slot;
 
 import static io.cowherd.agent.support.Slots.aSlot;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.support.HostTools;
@@ -20,6 +21,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
@@ -106,8 +108,11 @@ class StateDirFullHostTest {
     assertThat(events).contains("Warning StateDirFull");
 
     Files.delete(filler);
-    AoeBootSlotStatus back = reconcile(slot);
-    assertThat(back.getPhase()).isEqualTo(SlotPhase.Serving);
-    assertThat(back.getExporterPid()).isEqualTo(pid);
+    // XFS frees a deleted file's blocks asynchronously (background inode inactivation): wait for it.
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+      AoeBootSlotStatus back = reconcile(slot);
+      assertThat(back.getPhase()).isEqualTo(SlotPhase.Serving);
+      assertThat(back.getExporterPid()).isEqualTo(pid);
+    });
   }
 }

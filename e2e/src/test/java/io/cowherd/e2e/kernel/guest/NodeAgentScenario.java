@@ -191,11 +191,14 @@ public final class NodeAgentScenario {
     await().atMost(SLOW).pollInterval(Duration.ofSeconds(1)).untilAsserted(() ->
         assertThat(client.resources(AoeBootSlot.class).inNamespace(NS).list().getItems()).isEmpty());
     System.out.printf("[measure] scale to 0 (3 slots) and delete (1 slot) -> slots gone: %.1f s%n", secondsSince(started));
-    assertThat(GuestHost.dmNames()).as("dm devices left").noneMatch(n -> n.startsWith(HostNames.PREFIX));
-    assertThat(GuestHost.loops()).as("loop devices left").isEmpty();
-    assertThat(GuestHost.mapperNodes()).as("/dev/mapper nodes left").isEmpty();
-    assertThat(Exporters.all()).as("vblade processes left").isEmpty();
-    assertThat(GuestHost.filesUnder(STATE)).as("files left in the state dir").isEmpty();
+    // Loop detach completes in the kernel after losetup returns (the origin loop is not re-checked): wait.
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+      assertThat(GuestHost.dmNames()).as("dm devices left").noneMatch(n -> n.startsWith(HostNames.PREFIX));
+      assertThat(GuestHost.loops()).as("loop devices left").isEmpty();
+      assertThat(GuestHost.mapperNodes()).as("/dev/mapper nodes left").isEmpty();
+      assertThat(Exporters.all()).as("vblade processes left").isEmpty();
+      assertThat(GuestHost.filesUnder(STATE)).as("files left in the state dir").isEmpty();
+    });
     step("no cowherd loop device, dm device or vblade left");
   }
 
