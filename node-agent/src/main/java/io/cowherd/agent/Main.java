@@ -5,6 +5,7 @@ import io.cowherd.agent.backend.ReflinkBackend;
 import io.cowherd.agent.config.AgentConfig;
 import io.cowherd.agent.export.AoeSegmentProbe;
 import io.cowherd.agent.export.Backoff;
+import io.cowherd.agent.export.LinkWatcher;
 import io.cowherd.agent.export.SegmentScanner;
 import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.CommandRunner;
@@ -14,6 +15,7 @@ import io.cowherd.agent.host.ExecCommandRunner;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
+import io.cowherd.agent.host.NetLinks;
 import io.cowherd.agent.host.NodeLock;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
@@ -145,7 +147,7 @@ public final class Main implements Callable<Integer> {
     KubernetesClient client = new KubernetesClientBuilder().build();
     SlotReconciler reconciler = new SlotReconciler(config.nodeName(),
         new SlotObserver(new SlotValidator(config.imageRoots(), Path.of("/sys")), backends, supervisor, processes,
-            segment, new StateDirSpace(config.stateDir())),
+            segment, new StateDirSpace(config.stateDir()), new NetLinks(Path.of("/sys"))),
         new SlotExecutor(backends, supervisor, names),
         new SlotStatusWriter(new KubernetesSlotEvents(client, config.nodeName(), Clock.systemUTC()), client),
         exporterEvents);
@@ -162,10 +164,14 @@ public final class Main implements Callable<Integer> {
       }
     });
     AgentHttpServer http = httpPort == null ? null : telemetry.serve(httpPort, operator, controller);
+    // Link changes reconcile the slots of that interface: exporters serve again within seconds of a
+    // NIC returning. Started from this thread, which lives as long as the agent (pdeathsig).
+    LinkWatcher links = new LinkWatcher("ip", scheduler, exporterEvents);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping: exporters stay running for the next agent to adopt");
       operator.stop();
+      links.close();
       supervisor.close();
       agentLock.close();
       scheduler.shutdownNow();
@@ -175,6 +181,7 @@ public final class Main implements Callable<Integer> {
       stopped.countDown();
     }, "agent-shutdown"));
     operator.start();
+    links.start();
     stopped.await();
   }
 }

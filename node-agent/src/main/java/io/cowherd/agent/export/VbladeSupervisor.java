@@ -135,11 +135,16 @@ public final class VbladeSupervisor implements AutoCloseable {
         return old.state(); // running, or a restart is scheduled
       }
     }
+    Optional<DuplicateExporter> duplicate;
     if (old != null && !old.target.equals(target)) {
       LOG.info("slot {}: exporter target changed from {} to {}", id, old.target, target);
       stop(id, List.of(old.target.path()));
+      // A scan from before the stop may show our own old exporter (e.g. the former NIC, bridged to
+      // the new one) answering for the target: only one sent after the stop counts.
+      duplicate = segment.duplicateOf(target, segment.now());
+    } else {
+      duplicate = segment.duplicateOf(target, SegmentScanner.BEFORE_START);
     }
-    Optional<DuplicateExporter> duplicate = segment.duplicateOf(target, SegmentScanner.BEFORE_START);
     synchronized (this) {
       Exporter ex = exporters.get(id);
       if (ex == null) {

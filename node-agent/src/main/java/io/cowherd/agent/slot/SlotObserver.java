@@ -8,6 +8,7 @@ import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.export.SegmentScanException;
 import io.cowherd.agent.export.SegmentScanner;
 import io.cowherd.agent.export.VbladeSupervisor;
+import io.cowherd.agent.host.NetLinks;
 import io.cowherd.agent.host.VbladeProcess;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.host.VbladeTarget;
@@ -37,13 +38,16 @@ public final class SlotObserver {
   private final VbladeProcesses processes;
   private final SegmentScanner segment;
   private final StateDirSpace space;
+  private final NetLinks links;
 
   /**
    * @param segment the wire check shared with the supervisor (one broadcast per interface)
    * @param space free space of the state dir's filesystem
+   * @param links the state of the slots' interfaces
    */
   public SlotObserver(SlotValidator validator, BackendRegistry backends, VbladeSupervisor supervisor,
-      VbladeProcesses processes, SegmentScanner segment, StateDirSpace space) {
+      VbladeProcesses processes, SegmentScanner segment, StateDirSpace space, NetLinks links) {
+    this.links = links;
     this.validator = validator;
     this.backends = backends;
     this.supervisor = supervisor;
@@ -75,8 +79,14 @@ public final class SlotObserver {
         .findFirst();
     Optional<ExporterState> exporter = supervisor.state(slot.id());
     boolean running = exporter.filter(ExporterState::running).isPresent();
-    return new SlotObservation(slot, request, store, other, wanted, exporter, foreign, duplicate(wanted, running),
-        stateDirFull());
+    NetLinks.State link = links.state(slot.iface());
+    // No wire check on a link that is not up (nothing to probe), nor while our exporter moves to
+    // another interface: the old one may answer on the new segment until the supervisor stopped it,
+    // and the supervisor checks with a scan sent after that stop before it starts the new one.
+    boolean moving = exporter.filter(e -> !e.target().iface().equals(wanted.iface())).isPresent();
+    Optional<DuplicateExporter> duplicate = link == NetLinks.State.UP && !moving
+        ? duplicate(wanted, running) : Optional.empty();
+    return new SlotObservation(slot, request, store, other, wanted, exporter, foreign, duplicate, stateDirFull(), link);
   }
 
   /** The wire check; a failed scan is logged (a start checks again and refuses on failure). */

@@ -3,6 +3,7 @@ package io.cowherd.agent.slot;
 import io.cowherd.agent.backend.CowUsage;
 import io.cowherd.agent.export.DuplicateExporter;
 import io.cowherd.agent.export.ExporterState;
+import io.cowherd.agent.host.NetLinks;
 import io.cowherd.agent.host.VbladeProcess;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import java.util.ArrayList;
@@ -29,6 +30,12 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optio
 
   /** Reason of a slot refused (or stopped) because another MAC answers for its target: {@link DuplicateExporter}. */
   public static final String DUPLICATE_EXPORTER = "DuplicateExporter";
+
+  /** Reason of a slot whose interface does not exist on the node: {@link NetLinks.State#MISSING}. */
+  public static final String INTERFACE_MISSING = "InterfaceMissing";
+
+  /** Reason of a slot whose interface is administratively down: {@link NetLinks.State#DOWN}. */
+  public static final String INTERFACE_DOWN = "InterfaceDown";
 
   /** Consecutive quick exits after which an exporter counts as failing rather than starting. */
   static final int FAILING_AFTER_EXITS = 3;
@@ -71,6 +78,17 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optio
       return blocked("BackendChanged", "slot already has a COW store of the other backend at " + seen.otherBackendStore().get()
           + "; changing spec.cow.backend of an existing slot would hide its writes: restore the backend, or delete"
           + " the slot to start over");
+    }
+    if (seen.link() != NetLinks.State.UP) {
+      // A host fault, not a spec error: vblade cannot run (it exits with ENETDOWN), so its restarts
+      // stop and status shows no exporter; the link watcher brings the slot back when the link does.
+      List<Step> stop = seen.exporter().isPresent() ? List.of(Step.STOP_EXPORTER) : List.of();
+      return seen.link() == NetLinks.State.MISSING
+          ? blocked(stop, INTERFACE_MISSING, "interface " + seen.wanted().iface() + " does not exist on this node"
+              + " (host fault: NIC removed, renamed or not yet created); the exporter starts within seconds of it"
+              + " appearing")
+          : blocked(stop, INTERFACE_DOWN, "interface " + seen.wanted().iface() + " is down (host fault); the"
+              + " exporter starts within seconds of it coming up");
     }
     // Another exporter of the target: ours must not run beside it (a duplicate corrupts client data).
     List<Step> stopOurs = seen.exporterRunning() ? List.of(Step.STOP_EXPORTER) : List.of();

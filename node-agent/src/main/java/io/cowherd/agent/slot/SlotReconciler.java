@@ -94,7 +94,7 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
     if (slotId(slot).isPresent()) {
       SlotOwnership.requireManaged(slot); // before anything: a stray must not even claim exporter events
     }
-    slotId(slot).ifPresent(id -> exporterEvents.remember(id, ResourceID.fromResource(slot)));
+    slotId(slot).ifPresent(id -> exporterEvents.remember(id, ResourceID.fromResource(slot), slot.getSpec().getInterface()));
     SlotObservation seen = observer.observe(slot);
     SlotPlan plan = SlotPlan.decide(seen);
     SlotOutcome done = executor.apply(plan, seen);

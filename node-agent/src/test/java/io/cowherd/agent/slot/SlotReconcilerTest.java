@@ -15,6 +15,7 @@ import io.cowherd.agent.host.FakeCommandRunner;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
+import io.cowherd.agent.host.NetLinks;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.inventory.StateDirSpace;
@@ -73,7 +74,7 @@ class SlotReconcilerTest {
     writer = new SlotStatusWriter((slot, type, reason, message) -> events.add(type + " " + reason + ": " + message), null);
     reconciler = new SlotReconciler("node-a",
         new SlotObserver(new SlotValidator(List.of(images), sys), backends, supervisor, processes, Segments.quiet(),
-            new StateDirSpace(stateDir)),
+            new StateDirSpace(stateDir), new NetLinks(sys)),
         new SlotExecutor(backends, supervisor, names), writer, exporterEvents);
   }
 

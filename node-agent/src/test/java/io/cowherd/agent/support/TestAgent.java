@@ -12,6 +12,7 @@ import io.cowherd.agent.host.ExecCommandRunner;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
+import io.cowherd.agent.host.NetLinks;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.inventory.StateDirSpace;
@@ -36,6 +37,7 @@ public final class TestAgent implements AutoCloseable {
   public final VbladeSupervisor supervisor;
   public final SegmentScanner segment;
   public final SlotReconciler reconciler;
+  public final ExporterEvents exporterEvents;
 
   /** With the real wire check ({@link AoeSegmentProbe}), as Main wires it. */
   public TestAgent(String nodeName, Path stateDir, List<Path> imageRoots, Vblade vblade, KubernetesClient client,
@@ -51,7 +53,7 @@ public final class TestAgent implements AutoCloseable {
     ExecCommandRunner runner = new ExecCommandRunner();
     HostNames names = new HostNames(stateDir);
     VbladeProcesses processes = new VbladeProcesses(Path.of("/proc"), vblade);
-    ExporterEvents exporterEvents = new ExporterEvents();
+    exporterEvents = new ExporterEvents();
     supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT, exporterEvents,
         segment);
     BackendRegistry backends = new BackendRegistry(
@@ -59,7 +61,7 @@ public final class TestAgent implements AutoCloseable {
         new ReflinkBackend(names, new Cp(runner), new Filefrag(runner)), names);
     reconciler = new SlotReconciler(nodeName,
         new SlotObserver(new SlotValidator(imageRoots, Path.of("/sys")), backends, supervisor, processes, segment,
-            new StateDirSpace(stateDir)),
+            new StateDirSpace(stateDir), new NetLinks(Path.of("/sys"))),
         new SlotExecutor(backends, supervisor, names),
         new SlotStatusWriter(events, client),
         exporterEvents);
