@@ -12,6 +12,7 @@ import io.cowherd.agent.host.CommandRunner;
 import io.cowherd.agent.host.Cp;
 import io.cowherd.agent.host.Dmsetup;
 import io.cowherd.agent.host.ExecCommandRunner;
+import io.cowherd.agent.host.Fallocate;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
@@ -23,6 +24,7 @@ import io.cowherd.agent.http.AgentHttpServer;
 import io.cowherd.agent.inventory.AgentLock;
 import io.cowherd.agent.inventory.HostInventory;
 import io.cowherd.agent.inventory.StateDirSpace;
+import io.cowherd.agent.inventory.StateDirWatch;
 import io.cowherd.agent.metrics.AgentTelemetry;
 import io.cowherd.agent.slot.BackendRegistry;
 import io.cowherd.agent.slot.ExporterEvents;
@@ -140,7 +142,7 @@ public final class Main implements Callable<Integer> {
     // One loop allocation lock for every agent process on this node: a file in the state dir.
     Losetup losetup = new Losetup(runner, NodeLock.onFile(names.stateDir().resolve(HostNames.LOSETUP_LOCK_FILE)));
     BackendRegistry backends = new BackendRegistry(
-        new DmSnapshotBackend(names, losetup, new Dmsetup(runner), Path.of("/dev/mapper/control")),
+        new DmSnapshotBackend(names, losetup, new Dmsetup(runner), Path.of("/dev/mapper/control"), new Fallocate(runner)),
         new ReflinkBackend(names, new Cp(runner), new Filefrag(runner)),
         names);
 
@@ -153,6 +155,9 @@ public final class Main implements Callable<Integer> {
         exporterEvents);
 
     AgentTelemetry telemetry = new AgentTelemetry();
+    // statvfs every 5 s: a filling state dir re-judges every slot within seconds (not at the 60 s poll).
+    StateDirWatch stateDirWatch = new StateDirWatch(new StateDirSpace(config.stateDir()), exporterEvents::resync);
+    telemetry.stateDir(stateDirWatch);
     Operator operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(true)
         .withMetrics(telemetry.operatorMetrics()));
     RegisteredController<AoeBootSlot> controller = operator.register(reconciler, o -> {
@@ -182,6 +187,7 @@ public final class Main implements Callable<Integer> {
     }, "agent-shutdown"));
     operator.start();
     links.start();
+    stateDirWatch.start(scheduler);
     stopped.await();
   }
 }

@@ -31,7 +31,8 @@ public final class SlotExecutor {
   }
 
   /**
-   * Carries out {@code plan}, then reads the store's usage.
+   * Carries out {@code plan}, then makes sure the store's space is reserved (an adopted store may
+   * be sparse; done once per store in the agent's life) and reads its usage.
    *
    * @throws io.cowherd.agent.host.CommandFailedException and the other typed host and backend
    *     exceptions; nothing already built is removed on the way out
@@ -55,8 +56,9 @@ public final class SlotExecutor {
         }
       }
     }
+    Optional<String> unreserved = store.flatMap(s -> backend.reserve(s, seen.request()));
     Optional<CowUsage> usage = store.map(backend::usage);
-    return new SlotOutcome(store, usage, exporter);
+    return new SlotOutcome(store, usage, exporter, unreserved);
   }
 
   /**

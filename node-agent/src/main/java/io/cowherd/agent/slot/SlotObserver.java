@@ -86,7 +86,9 @@ public final class SlotObserver {
     boolean moving = exporter.filter(e -> !e.target().iface().equals(wanted.iface())).isPresent();
     Optional<DuplicateExporter> duplicate = link == NetLinks.State.UP && !moving
         ? duplicate(wanted, running) : Optional.empty();
-    return new SlotObservation(slot, request, store, other, wanted, exporter, foreign, duplicate, stateDirFull(), link);
+    Optional<StateDirSpace.Report> stateDir = stateDir();
+    return new SlotObservation(slot, request, store, other, wanted, exporter, foreign, duplicate,
+        stateDir.filter(StateDirSpace.Report::full).map(StateDirSpace.Report::message), link, stateDir);
   }
 
   /** The wire check; a failed scan is logged (a start checks again and refuses on failure). */
@@ -100,9 +102,9 @@ public final class SlotObserver {
     }
   }
 
-  private Optional<String> stateDirFull() {
+  private Optional<StateDirSpace.Report> stateDir() {
     try {
-      return space.check().filter(StateDirSpace.Report::full).map(StateDirSpace.Report::message);
+      return space.check();
     } catch (IOException e) {
       LOG.warn("cannot read the free space of the state dir: {}", e.toString());
       return Optional.empty();

@@ -11,5 +11,12 @@ import java.util.Optional;
  * @param store the COW store, if it exists
  * @param usage its usage, if it exists
  * @param exporter the exporter, if supervised
+ * @param unreserved why the store's space is not fully reserved, if it is not (it keeps serving)
  */
-public record SlotOutcome(Optional<CowStore> store, Optional<CowUsage> usage, Optional<ExporterState> exporter) {}
+public record SlotOutcome(Optional<CowStore> store, Optional<CowUsage> usage, Optional<ExporterState> exporter,
+    Optional<String> unreserved) {
+  /** A fully reserved (or absent) store. */
+  public SlotOutcome(Optional<CowStore> store, Optional<CowUsage> usage, Optional<ExporterState> exporter) {
+    this(store, usage, exporter, Optional.empty());
+  }
+}

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cowherd.agent.host.Dmsetup;
+import io.cowherd.agent.host.Fallocate;
 import io.cowherd.agent.host.FakeCommandRunner;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
@@ -43,7 +44,7 @@ class DmSnapshotBackendTest {
   }
 
   private DmSnapshotBackend backend() {
-    return new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), control);
+    return new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), control, new Fallocate(fake));
   }
 
   private CowRequest request() {
@@ -65,11 +66,14 @@ class DmSnapshotBackendTest {
         .on(List.of("losetup", "--read-only"), "/dev/loop0\n")
         .fail(INFO, 1, "Device does not exist.\nCommand failed.\n")
         .on(List.of("dmsetup", "create"), "")
-        .on(List.of("dmsetup", "mknodes"), "");
+        .on(List.of("dmsetup", "mknodes"), "")
+        .on(List.of("fallocate"), "");
     CowStore store = backend().provision(request());
 
     Path cow = stateDir.resolve("lab/debian/slot-0.cow");
     assertThat(fake.changes()).containsExactly(
+        List.of("fallocate", "--length", Long.toString(DmSnapshotBackend.cowFileBytes(2097152, 64)),
+            cow.resolveSibling("slot-0.cow.partial").toString()),
         List.of("losetup", "--find", "--show", cow.toString()),
         List.of("losetup", "--read-only", "--find", "--show", ORIGIN.toString()),
         List.of("dmsetup", "create", name, "--noudevsync", "--uuid", HostNames.dmUuid(id), "--table",

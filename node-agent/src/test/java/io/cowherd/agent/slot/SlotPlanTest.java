@@ -196,7 +196,7 @@ class SlotPlanTest {
 
   private static SlotObservation with(SlotObservation o, Optional<DuplicateExporter> dup, Optional<String> full) {
     return new SlotObservation(o.slot(), o.request(), o.store(), o.otherBackendStore(), o.wanted(), o.exporter(),
-        o.foreignExporter(), dup, full, o.link());
+        o.foreignExporter(), dup, full, o.link(), o.stateDir());
   }
 
   private static SlotObservation observation(CowBackend backend, Store store, Exporter exporter,

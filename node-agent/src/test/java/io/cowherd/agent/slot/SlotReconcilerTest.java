@@ -11,6 +11,7 @@ import io.cowherd.agent.export.Backoff;
 import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.Cp;
 import io.cowherd.agent.host.Dmsetup;
+import io.cowherd.agent.host.Fallocate;
 import io.cowherd.agent.host.FakeCommandRunner;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
@@ -69,7 +70,7 @@ class SlotReconcilerTest {
     VbladeSupervisor supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT,
         exporterEvents, Segments.quiet());
     BackendRegistry backends = new BackendRegistry(
-        new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), tmp.resolve("no-dm-control")),
+        new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), tmp.resolve("no-dm-control"), new Fallocate(fake)),
         new ReflinkBackend(names, new Cp(fake), new Filefrag(fake)), names);
     writer = new SlotStatusWriter((slot, type, reason, message) -> events.add(type + " " + reason + ": " + message), null);
     reconciler = new SlotReconciler("node-a",

@@ -9,6 +9,7 @@ import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.Cp;
 import io.cowherd.agent.host.Dmsetup;
 import io.cowherd.agent.host.ExecCommandRunner;
+import io.cowherd.agent.host.Fallocate;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
@@ -57,7 +58,7 @@ public final class TestAgent implements AutoCloseable {
     supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT, exporterEvents,
         segment);
     BackendRegistry backends = new BackendRegistry(
-        new DmSnapshotBackend(names, new Losetup(runner), new Dmsetup(runner), Path.of("/dev/mapper/control")),
+        new DmSnapshotBackend(names, new Losetup(runner), new Dmsetup(runner), Path.of("/dev/mapper/control"), new Fallocate(runner)),
         new ReflinkBackend(names, new Cp(runner), new Filefrag(runner)), names);
     reconciler = new SlotReconciler(nodeName,
         new SlotObserver(new SlotValidator(imageRoots, Path.of("/sys")), backends, supervisor, processes, segment,
