@@ -115,4 +115,29 @@ class StateDirFullHostTest {
       assertThat(back.getExporterPid()).isEqualTo(pid);
     });
   }
+
+  @Test
+  void aSlotWhoseSpaceCannotBeReservedIsRefusedWithAClearStatusBeforeAnyHostChange() throws IOException {
+    Path big = origin.resolveSibling("big.img");
+    try (RandomAccessFile f = new RandomAccessFile(big.toFile(), "rw")) {
+      f.setLength(300L << 20); // sparse: costs nothing, but each clone is promised a 300 MiB rewrite
+    }
+    AoeBootSlot first = aSlot().shelf(9).slot(1).iface(iface).image(big.toString()).backend(CowBackend.REFLINK).build();
+    assertThat(reconcile(first).getPhase()).isEqualTo(SlotPhase.Serving);
+    AoeBootSlot second = aSlot().shelf(9).slot(2).iface(iface).image(big.toString()).backend(CowBackend.REFLINK).build();
+
+    Exception e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+        () -> agent.reconciler.reconcile(second, null));
+    var control = agent.reconciler.updateErrorStatus(second, null, e);
+
+    AoeBootSlotStatus refused = control.getResource().orElseThrow().getStatus();
+    assertThat(refused.getPhase()).isEqualTo(SlotPhase.Failed);
+    assertThat(refused.getMessage()).contains("needs " + (300L << 20) + " bytes reserved", "can give");
+    assertThat(refused.getExporterPid()).isNull();
+    assertThat(events).contains("Warning InsufficientSpace");
+    assertThat(stateDir.resolve("lab/debian/slot-2.img")).doesNotExist();
+    assertThat(stateDir.resolve("lab/debian/slot-2.img.partial")).doesNotExist();
+    assertThat(new io.cowherd.agent.host.VbladeProcesses(Path.of("/proc"), new Vblade("vblade")).scan())
+        .noneMatch(p -> p.target().shelf() == 9 && p.target().slot() == 2 && p.target().iface().equals(iface));
+  }
 }
