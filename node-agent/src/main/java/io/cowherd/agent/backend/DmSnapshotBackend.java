@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * Documentation/admin-guide/device-mapper/snapshot.rst): the origin attached once per image per
  * node with {@code losetup --read-only}, a sparse COW file {@code <poolDir>/slot-<n>.cow} on its
  * own loop device, and {@code dmsetup create cowherd-<ns>-<pool>-<n> --uuid ... --table "0
- * <sectors> snapshot <origin> <cow> P <chunk>"}; vblade serves {@code /dev/mapper/<name>}.
+ * <sectors> snapshot <origin> <cow> PO <chunk>"}; vblade serves {@code /dev/mapper/<name>}.
  *
  * <p>No step waits for udev: {@link Dmsetup} creates and removes devices with {@code --noudevsync}
  * and this class runs {@code dmsetup mknodes NAME} after each, so {@code /dev/mapper/<name>}

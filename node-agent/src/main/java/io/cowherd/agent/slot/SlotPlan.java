@@ -123,6 +123,10 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optio
       return new Verdict(SlotPhase.Failed, b.reason(), b.message());
     }
     if (done.usage().orElse(null) instanceof CowUsage.Broken broken) {
+      if (broken.reason().contains("Overflow")) {
+        return new Verdict(SlotPhase.Failed, "CowStoreFull", broken.reason() + ": the COW store is full; the client's"
+            + " disk stays readable with every write made before, but every further write fails");
+      }
       return new Verdict(SlotPhase.Failed, "CowStoreBroken", broken.reason() + ": the COW store no longer serves data");
     }
     if (plan.writesFailing().isPresent() && done.store().isPresent()) {

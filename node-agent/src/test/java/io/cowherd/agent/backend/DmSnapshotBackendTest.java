@@ -80,7 +80,7 @@ class DmSnapshotBackendTest {
         List.of("losetup", "--find", "--show", cow.toString()),
         List.of("losetup", "--read-only", "--find", "--show", ORIGIN.toString()),
         List.of("dmsetup", "create", name, "--noudevsync", "--uuid", HostNames.dmUuid(id), "--table",
-            "0 2097152 snapshot /dev/loop0 /dev/loop1 P 64"),
+            "0 2097152 snapshot /dev/loop0 /dev/loop1 PO 64"),
         List.of("dmsetup", "mknodes", name));
     assertThat(store).isEqualTo(new CowStore(Path.of("/dev/mapper/" + name), cow, "/dev/loop0", "/dev/loop1", name));
     assertThat(cow).isRegularFile().hasSize(DmSnapshotBackend.cowFileBytes(2097152, 64));

@@ -126,6 +126,18 @@ class SlotPlanTest {
     SlotPlan.Verdict v = SlotPlan.judge(new SlotPlan(List.of(), Optional.empty()), done);
     assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
     assertThat(v.message()).startsWith("dm snapshot x is Invalid");
+    assertThat(v.reason()).isEqualTo("CowStoreBroken");
+  }
+
+  @ParameterizedTest
+  @EnumSource(CowBackend.class)
+  void judgeReportsAFullPoSnapshotAsFailedButReadable(CowBackend backend) {
+    SlotOutcome done = new SlotOutcome(Optional.of(store(backend)), Optional.of(new CowUsage.Broken("dm snapshot x is Overflow")),
+        Optional.of(running(wanted(backend))));
+    SlotPlan.Verdict v = SlotPlan.judge(new SlotPlan(List.of(), Optional.empty()), done);
+    assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
+    assertThat(v.reason()).isEqualTo("CowStoreFull");
+    assertThat(v.message()).startsWith("dm snapshot x is Overflow").contains("stays readable");
   }
 
   @ParameterizedTest

@@ -172,7 +172,7 @@ public final class NodeAgentScenario {
     await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
       AoeBootSlot small = slot("small", 0);
       assertThat(small.getStatus().getPhase()).isEqualTo(SlotPhase.Failed);
-      assertThat(small.getStatus().getMessage()).contains("Invalid");
+      assertThat(small.getStatus().getMessage()).contains("Overflow", "stays readable");
     });
     AoeBootSlot small = slot("small", 0);
     System.out.println("slot small-0: " + small.getStatus().getPhase() + ": " + small.getStatus().getMessage());
@@ -181,7 +181,10 @@ public final class NodeAgentScenario {
         .filter(e -> "Warning".equals(e.getType()))
         .toList();
     events.forEach(e -> System.out.println("event on small-0: " + e.getReason() + ": " + e.getMessage()));
-    assertThat(events).as("Warning Events on slot small-0").anySatisfy(e -> assertThat(e.getMessage()).contains("Invalid"));
+    assertThat(events).as("Warning Events on slot small-0").anySatisfy(e -> {
+      assertThat(e.getReason()).isEqualTo("CowStoreFull");
+      assertThat(e.getMessage()).contains("Overflow");
+    });
     assertThat(GuestHost.fileEquals(ORIGIN, origin)).as("origin file unchanged").isTrue();
     step("overflowed slot is Failed with a message and a Warning Event");
 
