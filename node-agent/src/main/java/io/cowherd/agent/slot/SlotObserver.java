@@ -26,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * Reads the host for one slot; changes nothing. Besides the COW store and exporter it looks for
  * other exporters of the slot's target: in {@code /proc} (same interface) and on the wire ({@link
  * SegmentScanner}: a scan at most {@link SegmentScanner#WHILE_RUNNING} old while our exporter runs,
- * at most {@link SegmentScanner#BEFORE_START} old when one may be started), and at the free space
- * of the state dir's filesystem ({@link StateDirSpace}).
+ * at most {@link SegmentScanner#BEFORE_START} old when one may be started; none while the link is
+ * not up or the exporter moves to another interface), at the state of the slot's interface
+ * ({@link NetLinks}) and at the free space of the state dir's filesystem ({@link StateDirSpace}).
  */
 public final class SlotObserver {
   private static final Logger LOG = LoggerFactory.getLogger(SlotObserver.class);

@@ -34,8 +34,10 @@ import org.slf4j.LoggerFactory;
  * Makes the host match each {@link AoeBootSlot} of this node: observe (read the host) → decide
  * ({@link SlotPlan}, pure) → act ({@link SlotExecutor}) → report ({@link SlotStatusWriter}).
  * Registered with label selector {@code cowherd.io/node=<node>} (set at registration); slots whose
- * {@code spec.nodeName} is another node are skipped. Exporter changes arrive through {@link
- * ExporterEvents}; a reconcile every 60 s refreshes COW usage, re-checks failed slots, the segment
+ * {@code spec.nodeName} is another node are skipped. Exporter changes, link changes of a slot's
+ * interface ({@link io.cowherd.agent.export.LinkWatcher}) and state dir level changes ({@link
+ * io.cowherd.agent.inventory.StateDirWatch}) arrive through {@link ExporterEvents}; a reconcile
+ * every 60 s refreshes COW usage, re-checks failed slots, the segment
  * for other exporters of each target ({@link io.cowherd.agent.export.SegmentScanner}) and the state
  * dir's free space ({@link io.cowherd.agent.inventory.StateDirSpace}).
  *
