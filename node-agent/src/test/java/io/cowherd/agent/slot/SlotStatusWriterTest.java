@@ -57,10 +57,10 @@ class SlotStatusWriterTest {
     old.setCowStorePath("/var/lib/cowherd/lab/debian/slot-0.cow");
     slot.setStatus(old);
 
-    ErrorStatusUpdateControl<AoeBootSlot> first = writer.updateErrorStatus(slot, new InvalidSlotException("interface eth1 does not exist on this node"));
+    ErrorStatusUpdateControl<AoeBootSlot> first = writer.updateErrorStatus(slot, new InvalidSlotException("image /x.img is not under an allowed image root"));
     AoeBootSlotStatus written = first.getResource().orElseThrow().getStatus();
     assertThat(written.getPhase()).isEqualTo(SlotPhase.Failed);
-    assertThat(written.getMessage()).isEqualTo("interface eth1 does not exist on this node");
+    assertThat(written.getMessage()).isEqualTo("image /x.img is not under an allowed image root");
     assertThat(written.getObservedGeneration()).isEqualTo(3);
     assertThat(written.getTarget()).isEqualTo("e7.0");
     assertThat(written.getExporterPid()).isEqualTo(42L);
@@ -70,7 +70,7 @@ class SlotStatusWriterTest {
     assertThat(first.getResource().orElseThrow().getSpec()).isNull();
 
     slot.setStatus(written);
-    ErrorStatusUpdateControl<AoeBootSlot> second = writer.updateErrorStatus(slot, new InvalidSlotException("interface eth1 does not exist on this node"));
+    ErrorStatusUpdateControl<AoeBootSlot> second = writer.updateErrorStatus(slot, new InvalidSlotException("image /x.img is not under an allowed image root"));
     assertThat(second.getResource()).isEmpty();
     assertThat(events).containsExactly("Warning InvalidSpec");
   }
