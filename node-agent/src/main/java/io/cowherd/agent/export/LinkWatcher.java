@@ -24,7 +24,9 @@ import org.slf4j.LoggerFactory;
  * the interface's name, so exporters on a returning NIC start within a second instead of waiting
  * out their restart backoff. When the child exits (it should not), it is restarted after {@link
  * #RESTART_DELAY} and the listener is told {@link Listener#resync()}, as events may have been
- * missed; {@link #start} tells it once too.
+ * missed; {@link #start} tells it at once and again after {@link #SUBSCRIBE_GRACE}, which covers
+ * changes made while the child was still opening its netlink socket (it prints nothing to say it
+ * is listening).
  *
  * <p>Why a child process rather than an AF_NETLINK socket through java.lang.foreign: the message
  * parsing (nested rtattrs) is iproute2's, proven and kept, and this is not the AoE core; the
@@ -34,6 +36,8 @@ public final class LinkWatcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LinkWatcher.class);
   /** Delay before restarting a watcher child that exited. */
   static final Duration RESTART_DELAY = Duration.ofSeconds(1);
+  /** After a start, when the listener is told to resync once more. */
+  static final Duration SUBSCRIBE_GRACE = Duration.ofSeconds(2);
   private static final Pattern LINE = Pattern.compile("^(?:Deleted )?\\d+: ([^:@\\s]+)(?:@[^:\\s]*)?:");
 
   /** Told about link changes; called on the watcher's thread, must not block long. */
@@ -93,6 +97,7 @@ public final class LinkWatcher implements AutoCloseable {
     Thread.ofVirtual().name("link-watcher").start(() -> read(p));
     LOG.info("watching links: {} (pid {})", String.join(" ", argv()), p.pid());
     listener.resync();
+    scheduler.schedule(listener::resync, SUBSCRIBE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private void read(Process p) {

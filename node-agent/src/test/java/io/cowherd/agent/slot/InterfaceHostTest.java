@@ -60,6 +60,7 @@ class InterfaceHostTest {
   private Path origin;
   private final ExecutorService reconciles = Executors.newSingleThreadExecutor();
   private final List<String> events = new CopyOnWriteArrayList<>();
+  private final List<String> linkEvents = new CopyOnWriteArrayList<>();
   private final AtomicReference<AoeBootSlot> slot = new AtomicReference<>();
   private final AtomicReference<AoeBootSlotStatus> status = new AtomicReference<>();
 
@@ -84,6 +85,7 @@ class InterfaceHostTest {
         new LinkWatcher.Listener() {
           @Override
           public void linkChanged(String iface) {
+            linkEvents.add(iface);
             AoeBootSlot s = slot.get();
             if (s != null && iface.equals(s.getSpec().getInterface())) {
               reconciles.submit(InterfaceHostTest.this::reconcile);
@@ -137,6 +139,17 @@ class InterfaceHostTest {
     status.set(s.getStatus());
   }
 
+  /** Starts the watcher and waits until it sees link events (its netlink subscription is up). */
+  private void startWatching() {
+    watcher.start();
+    String probe = HostTools.createVethPair();
+    try {
+      await().atMost(Duration.ofSeconds(10)).until(() -> linkEvents.contains(probe));
+    } finally {
+      HostTools.deleteVethPair(probe);
+    }
+  }
+
   private AoeBootSlotStatus reconcileNow() throws Exception {
     reconciles.submit(this::reconcile).get(30, TimeUnit.SECONDS);
     return status.get();
@@ -164,7 +177,7 @@ class InterfaceHostTest {
     MacAddress secondMac = macOf(second);
     // Both NICs are on one segment: the second sees the exporter on the first.
     await().atMost(Duration.ofSeconds(15)).until(() -> answers(second, firstMac));
-    watcher.start();
+    startWatching();
 
     long changed = System.nanoTime();
     slot.get().getSpec().setInterface(second);
@@ -193,7 +206,7 @@ class InterfaceHostTest {
       AoeBootSlotStatus serving = reconcileNow();
       assertThat(serving.getPhase()).as(serving.getMessage()).isEqualTo(SlotPhase.Serving);
       long pid = serving.getExporterPid();
-      watcher.start();
+      startWatching();
 
       long gone = System.nanoTime();
       HostTools.run("ip", "link", "del", iface);
