@@ -240,4 +240,31 @@ class InterfaceHostTest {
       HostTools.deleteVethPair(iface);
     }
   }
+
+  @Test
+  void aNicSetDownIsAHostFaultAndServesAgainWhenItIsUp() throws Exception {
+    String iface = HostTools.createVethPair();
+    try {
+      slot.set(aSlot().shelf(9).slot(3).iface(iface).image(origin.toString()).backend(CowBackend.REFLINK).build());
+      assertThat(reconcileNow().getPhase()).isEqualTo(SlotPhase.Serving);
+      startWatching();
+
+      HostTools.run("ip", "link", "set", iface, "down");
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+        AoeBootSlotStatus now = status.get();
+        assertThat(now.getPhase()).isEqualTo(SlotPhase.Failed);
+        assertThat(now.getMessage()).startsWith("interface " + iface + " is down (host fault)");
+        assertThat(now.getExporterPid()).isNull();
+      });
+      assertThat(events).contains("Warning InterfaceDown");
+
+      long up = System.nanoTime();
+      HostTools.run("ip", "link", "set", iface, "up");
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
+          assertThat(status.get().getPhase()).isEqualTo(SlotPhase.Serving));
+      System.out.printf("[measure] NIC %s set up again: Serving after %.2f s%n", iface, (System.nanoTime() - up) / 1e9);
+    } finally {
+      HostTools.deleteVethPair(iface);
+    }
+  }
 }
