@@ -9,16 +9,19 @@ import io.cowherd.agent.export.AoeSegmentProbe;
 import io.cowherd.agent.export.Backoff;
 import io.cowherd.agent.export.ControlFrameWatch;
 import io.cowherd.agent.export.IngressGuard;
+import io.cowherd.agent.export.LinkWatcher;
 import io.cowherd.agent.export.SegmentScanner;
 import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.CommandRunner;
 import io.cowherd.agent.host.Cp;
 import io.cowherd.agent.host.Dmsetup;
 import io.cowherd.agent.host.ExecCommandRunner;
+import io.cowherd.agent.host.Fallocate;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
 import io.cowherd.agent.host.Nft;
+import io.cowherd.agent.host.NetLinks;
 import io.cowherd.agent.host.NodeLock;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
@@ -27,6 +30,7 @@ import io.cowherd.agent.inventory.AgentLock;
 import io.cowherd.agent.inventory.HostInventory;
 import io.cowherd.agent.inventory.StateDirSpace;
 import io.cowherd.agent.liveness.NodeLease;
+import io.cowherd.agent.inventory.StateDirWatch;
 import io.cowherd.agent.metrics.AgentTelemetry;
 import io.cowherd.agent.slot.AttackReporter;
 import io.cowherd.agent.slot.BackendRegistry;
@@ -200,7 +204,7 @@ public final class Main implements Callable<Integer> {
     // One loop allocation lock for every agent process on this node: a file in the state dir.
     Losetup losetup = new Losetup(runner, NodeLock.onFile(names.stateDir().resolve(HostNames.LOSETUP_LOCK_FILE)));
     BackendRegistry backends = new BackendRegistry(
-        new DmSnapshotBackend(names, losetup, new Dmsetup(runner), Path.of("/dev/mapper/control")),
+        new DmSnapshotBackend(names, losetup, new Dmsetup(runner), Path.of("/dev/mapper/control"), new Fallocate(runner)),
         new ReflinkBackend(names, new Cp(runner), new Filefrag(runner)),
         names);
 
@@ -217,13 +221,16 @@ public final class Main implements Callable<Integer> {
     KubernetesSlotEvents events = new KubernetesSlotEvents(client, config.nodeName(), Clock.systemUTC());
     SlotReconciler reconciler = new SlotReconciler(config.nodeName(),
         new SlotObserver(new SlotValidator(config.imageRoots(), Path.of("/sys")), backends, supervisor, processes,
-            segment, new StateDirSpace(config.stateDir())),
+            segment, new StateDirSpace(config.stateDir()), new NetLinks(Path.of("/sys"))),
         new SlotExecutor(backends, supervisor, names, guard, watch),
         new SlotStatusWriter(events, client),
         exporterEvents,
         new AttackReporter(guard, watch, events, Clock.systemUTC()));
 
     AgentTelemetry telemetry = new AgentTelemetry();
+    // statvfs every 5 s: a filling state dir re-judges every slot within seconds (not at the 60 s poll).
+    StateDirWatch stateDirWatch = new StateDirWatch(new StateDirSpace(config.stateDir()), exporterEvents::resync);
+    telemetry.stateDir(stateDirWatch);
     Operator operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(true)
         .withMetrics(telemetry.operatorMetrics()));
     RegisteredController<AoeBootSlot> controller = operator.register(reconciler, o -> {
@@ -246,12 +253,16 @@ public final class Main implements Callable<Integer> {
         unclaimed.scan(); // reports only; never removes anything
       }
     }, UNCLAIMED_SCAN.toSeconds(), UNCLAIMED_SCAN.toSeconds(), TimeUnit.SECONDS);
+    // Link changes reconcile the slots of that interface: exporters serve again within seconds of a
+    // NIC returning. Started from this thread, which lives as long as the agent (pdeathsig).
+    LinkWatcher links = new LinkWatcher("ip", scheduler, exporterEvents);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping: exporters stay running for the next agent to adopt");
       lease.close();
       operator.stop();
       watch.close();
+      links.close();
       supervisor.close();
       agentLock.close();
       scheduler.shutdownNow();
@@ -267,6 +278,8 @@ public final class Main implements Callable<Integer> {
     ScheduledExecutorService heartbeatThread = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("heartbeat").daemon(true).factory());
     lease.start(heartbeatThread);
+    links.start();
+    stateDirWatch.start(scheduler);
     stopped.await();
   }
 }

@@ -26,7 +26,7 @@ class DmSnapshotBackendKernelTest {
   }
 
   @Test
-  void aCowStoreSmallerThanTheWritesInvalidatesTheSnapshotAndFailsTheSlotWithTheOriginIntact() {
+  void aFullCowStoreOverflowsToAReadableReadOnlyDiskAndFailsTheSlotWithTheOriginIntact() {
     runScenario("overflow", Duration.ofMinutes(5));
   }
 

@@ -35,9 +35,23 @@ public interface CowBackend {
    *
    * @return the store, ready to export
    * @throws BackendUnavailableException if the node cannot do it (nothing left behind)
+   * @throws InsufficientSpaceException if the store's space cannot be reserved (checked before any
+   *     host change; a partial file is removed)
    * @throws io.cowherd.agent.host.CommandFailedException if a host command fails
    */
   CowStore provision(CowRequest request);
+
+  /**
+   * Makes sure an existing {@code store} holds its whole space reservation (a store made by an
+   * older agent may be sparse): reserves what is missing, without changing any data. Cheap after
+   * the first success in this agent's life.
+   *
+   * @return why the reservation is incomplete, if it is (the store keeps serving)
+   * @throws io.cowherd.agent.host.CommandFailedException if a host command fails otherwise
+   */
+  default Optional<String> reserve(CowStore store, CowRequest request) {
+    return Optional.empty();
+  }
 
   /**
    * Current usage of {@code store}.

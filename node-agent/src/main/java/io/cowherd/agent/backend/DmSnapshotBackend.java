@@ -4,6 +4,7 @@ import io.cowherd.agent.host.CommandFailedException;
 import io.cowherd.agent.host.DeviceNode;
 import io.cowherd.agent.host.DmDevice;
 import io.cowherd.agent.host.Dmsetup;
+import io.cowherd.agent.host.Fallocate;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.LoopDevice;
 import io.cowherd.agent.host.Losetup;
@@ -18,6 +19,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * Documentation/admin-guide/device-mapper/snapshot.rst): the origin attached once per image per
  * node with {@code losetup --read-only}, a sparse COW file {@code <poolDir>/slot-<n>.cow} on its
  * own loop device, and {@code dmsetup create cowherd-<ns>-<pool>-<n> --uuid ... --table "0
- * <sectors> snapshot <origin> <cow> P <chunk>"}; vblade serves {@code /dev/mapper/<name>}.
+ * <sectors> snapshot <origin> <cow> PO <chunk>"}; vblade serves {@code /dev/mapper/<name>}.
  *
  * <p>No step waits for udev: {@link Dmsetup} creates and removes devices with {@code --noudevsync}
  * and this class runs {@code dmsetup mknodes NAME} after each, so {@code /dev/mapper/<name>}
@@ -36,9 +39,14 @@ import org.slf4j.LoggerFactory;
  * elsewhere is not complete ({@link #find} is empty), so the next reconcile provisions it again,
  * which repairs the node.
  *
- * <p>The COW file is sized to the origin plus the exception store's header and metadata chunks,
- * so a client rewriting its whole disk cannot overflow the snapshot. It is created as a partial
- * and renamed, so a crash never leaves a short COW file. Origin-loop lookup, attach and release
+ * <p>The COW file is sized to the origin plus the exception store's header and metadata chunks
+ * ({@link #cowFileBytes}), so a client rewriting its whole disk cannot overflow the snapshot, and
+ * its space is reserved up front with {@link Fallocate} (allocated, unwritten extents), so no other
+ * slot and no other file can take it: a full state dir filesystem can no longer invalidate a
+ * persistent snapshot. A slot whose reservation does not fit is refused ({@link
+ * InsufficientSpaceException}) before any host change. The file is created as a partial, reserved,
+ * and renamed, so a crash never leaves a short or unreserved COW file in use; a sparse COW file
+ * made by an older agent is reserved in place on adoption ({@link #reserve}). Origin-loop lookup, attach and release
  * are serialized by one lock, so concurrent slots of one image share one origin loop.
  */
 public final class DmSnapshotBackend implements CowBackend {
@@ -48,12 +56,17 @@ public final class DmSnapshotBackend implements CowBackend {
   private final Losetup losetup;
   private final Dmsetup dmsetup;
   private final Path dmControl;
+  private final Fallocate fallocate;
   private final ReentrantLock originLock = new ReentrantLock();
+  /** COW files known fully reserved in this agent's life. */
+  private final Set<Path> reserved = ConcurrentHashMap.newKeySet();
 
   /**
    * @param dmControl the device-mapper control node, normally {@code /dev/mapper/control}
+   * @param fallocate reserves COW file space
    */
-  public DmSnapshotBackend(HostNames names, Losetup losetup, Dmsetup dmsetup, Path dmControl) {
+  public DmSnapshotBackend(HostNames names, Losetup losetup, Dmsetup dmsetup, Path dmControl, Fallocate fallocate) {
+    this.fallocate = fallocate;
     this.names = names;
     this.losetup = losetup;
     this.dmsetup = dmsetup;
@@ -201,24 +214,83 @@ public final class DmSnapshotBackend implements CowBackend {
     Path cow = names.cowFilePath(request.id());
     if (Files.exists(cow)) {
       OriginStamp.check(cow, request.origin());
-      return cow; // holds the client's writes: never recreated
+      return cow; // holds the client's writes: never recreated (reserved on adoption: reserve())
+    }
+    long bytes = cowFileBytes(request.sizeSectors(), request.chunkSectors());
+    Path partial = cow.resolveSibling(cow.getFileName() + ".partial");
+    // Before any host change: does the reservation fit, keeping the filesystem's minimum free?
+    long available = StoreFiles.availableBytes(cow.getParent()) + (Files.exists(partial) ? sizeOf(partial) : 0);
+    if (available < bytes) {
+      throw new InsufficientSpaceException("COW file " + cow + " of slot " + request.id(), bytes, Math.max(0, available));
     }
     StoreFiles.createDirectories(cow.getParent());
-    Path partial = cow.resolveSibling(cow.getFileName() + ".partial");
     try (RandomAccessFile f = new RandomAccessFile(partial.toFile(), "rw")) {
-      f.setLength(cowFileBytes(request.sizeSectors(), request.chunkSectors()));
+      f.setLength(bytes);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create COW file " + partial + ": " + e.getMessage(), e);
     }
+    try {
+      fallocate.reserve(partial, bytes);
+    } catch (CommandFailedException e) {
+      StoreFiles.deleteIfExists(partial); // never exported, holds no client data
+      if (Fallocate.isNoSpace(e)) {
+        throw new InsufficientSpaceException("COW file " + cow + " of slot " + request.id(), bytes,
+            Math.max(0, StoreFiles.availableBytes(cow.getParent())));
+      }
+      throw e;
+    }
     OriginStamp.write(cow, request.origin()); // first: a crash before the rename leaves only a stamp
     StoreFiles.commit(partial, cow);
+    reserved.add(cow);
+    LOG.info("slot {}: reserved COW file {} of {} bytes", request.id(), cow, bytes);
     return cow;
   }
 
   /**
-   * Size of a COW file that can hold every chunk of the origin: one header chunk, the data chunks,
-   * and one metadata chunk per {@code chunkBytes / 16} data chunks (16-byte exception records).
+   * Reserves the whole of an adopted COW file (older agents made it sparse): fallocate mode 0 over
+   * its current length allocates the holes as unwritten extents and changes no data, so it is safe
+   * under a live snapshot. Once done it is not repeated in this agent's life.
+   */
+  @Override
+  public Optional<String> reserve(CowStore store, CowRequest request) {
+    Path cow = store.cowStorePath();
+    if (reserved.contains(cow) || !Files.isRegularFile(cow)) {
+      return Optional.empty();
+    }
+    long bytes = sizeOf(cow);
+    try {
+      fallocate.reserve(cow, bytes);
+    } catch (CommandFailedException e) {
+      if (!Fallocate.isNoSpace(e)) {
+        throw e;
+      }
+      return Optional.of("COW file " + cow + " (" + bytes + " bytes) is not fully reserved: the state dir filesystem"
+          + " has no room for the rest; if it fills up, this slot's snapshot may become invalid");
+    }
+    reserved.add(cow);
+    return Optional.empty();
+  }
+
+  private static long sizeOf(Path file) {
+    try {
+      return Files.size(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot stat " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Size of a COW file that can hold every chunk of the origin, from the persistent exception
+   * store's layout (drivers/md/dm-snap-persistent.c): chunk 0 is the header; then areas, each one
+   * metadata chunk of 16-byte exception records ({@code chunkSectors * 512 / 16} of them) followed
+   * by that many data chunks. An origin of {@code S} sectors has {@code D = ceil(S / chunkSectors)}
+   * data chunks and needs {@code M = ceil(D / (chunkSectors * 32))} metadata chunks, so the file is
+   * {@code (1 + D + M) * chunkSectors * 512} bytes. Example: a 20 GiB origin (41943040 sectors) with
+   * 64-sector (32 KiB) chunks: D = 655360, M = ceil(655360 / 2048) = 320, file = 655681 chunks =
+   * 20 GiB + 10.0 MiB (0.05% overhead).
    *
+   * @param originSectors origin size in 512-byte sectors
+   * @param chunkSectors chunk size in 512-byte sectors
    * @return bytes, a multiple of the chunk size
    */
   public static long cowFileBytes(long originSectors, int chunkSectors) {

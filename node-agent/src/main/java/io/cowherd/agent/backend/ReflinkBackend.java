@@ -11,8 +11,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +28,15 @@ import org.slf4j.LoggerFactory;
  * <p>Crash safety: the clone is made as {@code slot-<n>.img.partial}, flushed, and renamed
  * atomically; only the final name is ever exported, so a partial never held client writes and may
  * be discarded. An existing clone is always reused: it holds the client's writes.
+ *
+ * <p>Space: a clone shares every block with the origin, and fallocate cannot reserve the copies
+ * its writes will make. So clones are admitted against the state dir filesystem: each is promised
+ * room to rewrite its whole disk (the origin's size), and a new clone is made only if the
+ * filesystem's free space, less the minimum it keeps free and less what the existing clones are
+ * still promised (their size minus the bytes they already no longer share, as last measured by
+ * {@link #usage}; everything for a clone not measured yet), holds its promise; otherwise {@link
+ * InsufficientSpaceException} before any host change. This refuses overcommit among slots; it
+ * cannot stop other writers to the filesystem (keep the state dir on its own filesystem).
  *
  * <p>Why {@code cp} rather than FICLONE through java.lang.foreign: it goes through the same
  * {@link io.cowherd.agent.host.CommandRunner} as every other host change (argv logged, timeout,
@@ -39,6 +51,10 @@ public final class ReflinkBackend implements CowBackend {
   private final HostNames names;
   private final Cp cp;
   private final Filefrag filefrag;
+  /** Bytes each clone no longer shares with its origin, as last measured by {@link #usage}. */
+  private final Map<Path, Long> unsharedBytes = new ConcurrentHashMap<>();
+  /** Serialises admission and cloning, so two slots cannot both take the last free bytes. */
+  private final Object admission = new Object();
 
   public ReflinkBackend(HostNames names, Cp cp, Filefrag filefrag) {
     this.names = names;
@@ -85,6 +101,46 @@ public final class ReflinkBackend implements CowBackend {
       return CowStore.clone(clone); // holds the client's writes: never recreated
     }
     checkAvailable(request);
+    synchronized (admission) {
+      admit(request, clone);
+      return cloneOrigin(request, clone);
+    }
+  }
+
+  /** Refuses {@code request} unless the filesystem can hold its promise besides the other clones'. */
+  private void admit(CowRequest request, Path clone) {
+    long promised = promisedToClones();
+    long available = StoreFiles.availableBytes(clone.getParent()) - promised;
+    if (available < request.sizeBytes()) {
+      throw new InsufficientSpaceException("reflink clone " + clone + " of slot " + request.id()
+          + " (room to rewrite its whole disk; " + promised + " bytes are still promised to the node's other clones)",
+          request.sizeBytes(), Math.max(0, available));
+    }
+  }
+
+  /** Sum over existing clones of what they may still write: size less bytes no longer shared. */
+  long promisedToClones() {
+    if (!Files.isDirectory(names.stateDir())) {
+      return 0;
+    }
+    try (Stream<Path> files = Files.walk(names.stateDir(), 3)) {
+      return files.filter(p -> p.getFileName().toString().matches("slot-\\d+\\.img") && Files.isRegularFile(p))
+          .mapToLong(p -> Math.max(0, sizeOf(p) - unsharedBytes.getOrDefault(p, 0L)))
+          .sum();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list " + names.stateDir() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static long sizeOf(Path file) {
+    try {
+      return Files.size(file);
+    } catch (IOException e) {
+      return 0; // deleted meanwhile: promises nothing
+    }
+  }
+
+  private CowStore cloneOrigin(CowRequest request, Path clone) {
     StoreFiles.createDirectories(clone.getParent());
     Path partial = names.partialClonePath(request.id());
     StoreFiles.deleteIfExists(partial); // left by a crash; never exported, holds no client data
@@ -112,6 +168,7 @@ public final class ReflinkBackend implements CowBackend {
   @Override
   public CowUsage usage(CowStore store) {
     FileExtents extents = filefrag.extents(store.cowStorePath());
+    unsharedBytes.put(store.cowStorePath(), extents.unsharedBytes());
     long used = (extents.unsharedBytes() + CowRequest.SECTOR_BYTES - 1) / CowRequest.SECTOR_BYTES;
     return new CowUsage.Sectors(used, extents.sizeBytes() / CowRequest.SECTOR_BYTES);
   }
@@ -124,6 +181,7 @@ public final class ReflinkBackend implements CowBackend {
 
   @Override
   public void removeCowStore(SlotId id) {
+    unsharedBytes.remove(names.clonePath(id));
     boolean deleted = StoreFiles.deleteIfExists(names.clonePath(id));
     OriginStamp.remove(names.clonePath(id));
     if (deleted) {

@@ -2,7 +2,9 @@ package io.cowherd.agent.backend;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import io.cowherd.agent.inventory.StateDirSpace;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileStore;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,6 +59,20 @@ final class StoreFiles {
         throw new UncheckedIOException("cannot delete " + d + ": " + e.getMessage(), e);
       }
       d = d.getParent();
+    }
+  }
+
+  /**
+   * Bytes a new reservation may take on {@code path}'s filesystem: what an unprivileged write could
+   * use (statvfs f_bavail) less the minimum every state dir keeps free ({@link
+   * StateDirSpace#minFreeBytes}); may be negative.
+   */
+  static long availableBytes(Path path) {
+    try {
+      FileStore store = Files.getFileStore(existingAncestor(path));
+      return store.getUsableSpace() - StateDirSpace.minFreeBytes(store.getTotalSpace());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the free space of " + path + ": " + e.getMessage(), e);
     }
   }
 

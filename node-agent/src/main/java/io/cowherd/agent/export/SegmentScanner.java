@@ -73,11 +73,28 @@ public final class SegmentScanner {
    * @throws SegmentScanException if the interface cannot be probed
    */
   public Optional<DuplicateExporter> duplicateOf(VbladeTarget target, Duration maxAge) {
-    SegmentScan scan = scan(target.iface(), maxAge);
+    return duplicateOf(target, clock.instant().minus(maxAge));
+  }
+
+  /**
+   * Other exporters of {@code target}'s shelf and slot answering on its interface, from a scan sent
+   * at or after {@code notBefore} (made now if the last one is older): after an exporter of ours
+   * was stopped (an interface change), only a scan sent after the stop tells whether the target is
+   * free, and slots moving together still share one.
+   *
+   * @throws SegmentScanException if the interface cannot be probed
+   */
+  public Optional<DuplicateExporter> duplicateOf(VbladeTarget target, Instant notBefore) {
+    SegmentScan scan = scanSince(target.iface(), notBefore);
     List<MacAddress> foreign = scan.foreignExporters(target.shelf(), target.slot());
     return foreign.isEmpty()
         ? Optional.empty()
         : Optional.of(new DuplicateExporter(target.aoeName(), target.iface(), foreign));
+  }
+
+  /** Now, on the clock that stamps scans: the {@code notBefore} to pass after stopping an exporter. */
+  public Instant now() {
+    return clock.instant();
   }
 
   /**
@@ -86,10 +103,14 @@ public final class SegmentScanner {
    * @throws SegmentScanException if the interface cannot be probed
    */
   public SegmentScan scan(String iface, Duration maxAge) {
+    return scanSince(iface, clock.instant().minus(maxAge));
+  }
+
+  private SegmentScan scanSince(String iface, Instant notBefore) {
     Interface state = interfaces.computeIfAbsent(iface, i -> new Interface());
     synchronized (state) {
       Instant now = clock.instant();
-      if (state.last != null && !state.last.scannedAt().isBefore(now.minus(maxAge))) {
+      if (state.last != null && !state.last.scannedAt().isBefore(notBefore)) {
         return state.last;
       }
       try {

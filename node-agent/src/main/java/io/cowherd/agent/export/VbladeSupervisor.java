@@ -101,6 +101,11 @@ public final class VbladeSupervisor implements AutoCloseable {
       this.logFile = logFile;
     }
 
+    /** Whether a process runs or a restart is scheduled: otherwise nothing would ever start one. */
+    boolean live() {
+      return (handle != null && handle.isAlive()) || (pendingRestart != null && !pendingRestart.isDone());
+    }
+
     ExporterState state() {
       Long pid = handle != null && handle.isAlive() ? handle.pid() : null;
       return new ExporterState(target, pid, pid != null && process == null, restarts, lastExitCode, lastError,
@@ -138,22 +143,34 @@ public final class VbladeSupervisor implements AutoCloseable {
     Exporter old;
     synchronized (this) {
       old = exporters.get(id);
-      if (old != null && old.target.equals(target) && old.conflict == null && old.duplicate == null) {
+      if (old != null && old.target.equals(target) && old.conflict == null && old.duplicate == null && old.live()) {
         return old.state(); // running, or a restart is scheduled
       }
     }
+    Optional<DuplicateExporter> duplicate;
     if (old != null && !old.target.equals(target)) {
       LOG.info("slot {}: exporter target changed from {} to {}", id, old.target, target);
       stop(id, List.of(old.target.path()));
+      // A scan from before the stop may show our own old exporter (e.g. the former NIC, bridged to
+      // the new one) answering for the target: only one sent after the stop counts.
+      duplicate = segment.duplicateOf(target, segment.now());
+    } else {
+      duplicate = segment.duplicateOf(target, SegmentScanner.BEFORE_START);
     }
-    Optional<DuplicateExporter> duplicate = segment.duplicateOf(target, SegmentScanner.BEFORE_START);
     synchronized (this) {
       Exporter ex = exporters.get(id);
       if (ex == null) {
         ex = new Exporter(id, target, logFile);
         exporters.put(id, ex);
       }
-      startOrAdopt(ex, duplicate);
+      try {
+        startOrAdopt(ex, duplicate);
+      } catch (RuntimeException e) {
+        if (!ex.live()) {
+          exporters.remove(id, ex); // nothing runs or is scheduled: the next ensure starts over
+        }
+        throw e;
+      }
       return ex.state();
     }
   }
@@ -460,7 +477,14 @@ public final class VbladeSupervisor implements AutoCloseable {
         return; // stopped, or restored meanwhile: never a second process
       }
       ex.restarts++;
-      startOrAdopt(ex, duplicate);
+      try {
+        startOrAdopt(ex, duplicate);
+      } catch (RuntimeException e) {
+        ex.lastExitCode = null;
+        ex.lastError = "restart failed: " + e;
+        LOG.warn("slot {}: {}", ex.id, ex.lastError, e);
+        scheduleRestart(ex, Duration.ZERO); // the restart thread must never end a slot's supervision
+      }
     }
     listener.exporterChanged(ex.id);
   }

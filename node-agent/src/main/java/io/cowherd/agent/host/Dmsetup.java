@@ -27,7 +27,12 @@ public final class Dmsetup {
   }
 
   /**
-   * A persistent snapshot table {@code 0 <sizeSectors> snapshot <origin> <cow> P <chunkSectors>}.
+   * A persistent snapshot table with overflow {@code 0 <sizeSectors> snapshot <origin> <cow> PO
+   * <chunkSectors>}. Store type {@code PO} (kernel snapshot.rst: "O (Overflow) can be added as a
+   * persistent store option"; dm-snap.c keeps a full snapshot valid and sets {@code Overflow}
+   * instead of invalidating it): when the COW store is full, every further write fails while the
+   * whole device stays readable with every write made before, instead of turning {@code Invalid}
+   * (nothing readable) for good. Existing {@code P} devices are adopted as they are.
    *
    * @param sizeSectors size of the snapshot device (= origin), 512-byte sectors
    * @param originDevice origin block device, e.g. {@code /dev/loop3}
@@ -35,7 +40,7 @@ public final class Dmsetup {
    * @param chunkSectors chunk size, 512-byte sectors, a power of two
    */
   public static String snapshotTable(long sizeSectors, String originDevice, String cowDevice, int chunkSectors) {
-    return "0 " + sizeSectors + " snapshot " + originDevice + " " + cowDevice + " P " + chunkSectors;
+    return "0 " + sizeSectors + " snapshot " + originDevice + " " + cowDevice + " PO " + chunkSectors;
   }
 
   /** argv creating {@code name} with {@code uuid} from {@code table} (one argv element), not waiting for udev. */

@@ -1,5 +1,6 @@
 package io.cowherd.agent.host;
 
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -69,7 +70,7 @@ public final class Vblade {
    * true unless an option cluster holds the flag {@code s} ({@code -s}, {@code -ds}).
    *
    * @return the target and options, or empty if the positionals are not {@code shelf slot netif
-   *     filename}
+   *     filename}; never throws, whatever {@code argv} holds
    */
   public static Optional<ParsedArgs> parse(List<String> argv) {
     List<String> options = new ArrayList<>();
@@ -105,8 +106,8 @@ public final class Vblade {
       int slot = Integer.parseInt(positionals.get(1));
       return Optional.of(new ParsedArgs(
           new VbladeTarget(shelf, slot, positionals.get(2), Path.of(positionals.get(3)), !sync), options));
-    } catch (NumberFormatException e) {
-      return Optional.empty();
+    } catch (NumberFormatException | InvalidPathException e) {
+      return Optional.empty(); // not numbers, or a file name no path can hold
     }
   }
 

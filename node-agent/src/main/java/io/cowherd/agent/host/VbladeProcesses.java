@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Finds running vblade processes by reading {@code /proc/<pid>/cmdline} (NUL-separated argv). A
  * process whose argv[0] ends in the vblade program name and whose arguments parse as vblade's is
- * reported, whoever started it.
+ * reported, whoever started it. Any other process, whatever its argv (a process may write
+ * anything there, e.g. argv[0] {@code /}), is skipped: a scan never throws because of what
+ * another process shows.
  */
 public final class VbladeProcesses {
   private static final Logger LOG = LoggerFactory.getLogger(VbladeProcesses.class);
@@ -39,7 +41,7 @@ public final class VbladeProcesses {
     try (DirectoryStream<Path> dirs = Files.newDirectoryStream(procRoot, p -> isPid(p.getFileName().toString()))) {
       for (Path dir : dirs) {
         readArgv(dir.resolve("cmdline")).flatMap(this::asVblade)
-            .map(a -> new VbladeProcess(Long.parseLong(dir.getFileName().toString()), a.target(), a.options()))
+            .flatMap(a -> pid(dir).map(pid -> new VbladeProcess(pid, a.target(), a.options())))
             .ifPresent(found::add);
       }
     } catch (IOException e) {
@@ -53,33 +55,59 @@ public final class VbladeProcesses {
     return scan().stream().filter(p -> p.target().sameAddress(target)).toList();
   }
 
-  private Optional<Vblade.ParsedArgs> asVblade(List<String> argv) {
-    if (argv.isEmpty()) {
-      return Optional.empty();
-    }
-    Path command = Path.of(argv.getFirst()).getFileName(); // null for an argv[0] of "/" (any process may set it)
-    if (command == null || !command.toString().equals(programName)) {
+  /**
+   * The vblade arguments in {@code argv}, or empty if it is not one of our program's. Total: any
+   * argv a process can show (empty, {@code /}, empty strings, options only, numbers out of range,
+   * paths the JDK refuses) yields a value or empty, never an exception.
+   */
+  Optional<Vblade.ParsedArgs> asVblade(List<String> argv) {
+    if (argv.isEmpty() || !programName.equals(baseName(argv.getFirst()))) {
       return Optional.empty();
     }
     return Vblade.parse(argv);
   }
 
+  /** The last {@code /}-separated element of {@code arg0} ({@code ""} for {@code /}); no {@link Path} parsing. */
+  static String baseName(String arg0) {
+    String s = arg0;
+    while (s.endsWith("/")) {
+      s = s.substring(0, s.length() - 1);
+    }
+    return s.substring(s.lastIndexOf('/') + 1);
+  }
+
+  /**
+   * Splits a {@code /proc/<pid>/cmdline} image into argv: NUL-separated, the last NUL optional;
+   * bytes that are not UTF-8 become U+FFFD (they then match no program or path of ours). Empty
+   * content (kernel thread, zombie) is no argv.
+   */
+  static Optional<List<String>> splitArgv(byte[] bytes) {
+    if (bytes.length == 0) {
+      return Optional.empty();
+    }
+    String s = new String(bytes, StandardCharsets.UTF_8);
+    if (s.endsWith("\0")) {
+      s = s.substring(0, s.length() - 1);
+    }
+    return Optional.of(Arrays.asList(s.split("\0", -1)));
+  }
+
   private static Optional<List<String>> readArgv(Path cmdline) {
     try {
-      byte[] bytes = Files.readAllBytes(cmdline);
-      if (bytes.length == 0) {
-        return Optional.empty(); // kernel thread or zombie
-      }
-      String s = new String(bytes, StandardCharsets.UTF_8);
-      if (s.endsWith("\0")) {
-        s = s.substring(0, s.length() - 1);
-      }
-      return Optional.of(Arrays.asList(s.split("\0", -1)));
+      return splitArgv(Files.readAllBytes(cmdline));
     } catch (NoSuchFileException e) {
       return Optional.empty(); // exited during the scan
     } catch (IOException e) {
       LOG.debug("cannot read {}: {}", cmdline, e.getMessage());
       return Optional.empty();
+    }
+  }
+
+  private static Optional<Long> pid(Path dir) {
+    try {
+      return Optional.of(Long.parseLong(dir.getFileName().toString()));
+    } catch (NumberFormatException e) {
+      return Optional.empty(); // digits only, but too many for a pid
     }
   }
 

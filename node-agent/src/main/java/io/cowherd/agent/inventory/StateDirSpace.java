@@ -45,6 +45,17 @@ public final class StateDirSpace {
       return isFull(usableBytes, totalBytes);
     }
 
+    /** Warning level of the filesystem: used = size less what a write could still use. */
+    public SpaceLevel level() {
+      return SpaceLevel.of(totalBytes - usableBytes, totalBytes);
+    }
+
+    /** For a warning Event: names the path, the used percent and the free bytes. */
+    public String warning() {
+      return "state dir " + stateDir + " filesystem is " + SpaceLevel.percentOf(totalBytes - usableBytes, totalBytes)
+          + "% used (" + usableBytes + " bytes free of " + totalBytes + ")";
+    }
+
     /** For status: names the path and the free bytes. */
     public String message() {
       return "state dir " + stateDir + " filesystem is full (" + usableBytes + " bytes free): client writes fail";
@@ -83,7 +94,14 @@ public final class StateDirSpace {
 
   /** The decision: below the smaller of 64 MiB and 1% of {@code totalBytes}. Pure. */
   public static boolean isFull(long usableBytes, long totalBytes) {
-    long threshold = Math.min(MIN_FREE_BYTES, (long) (totalBytes * MIN_FREE_FRACTION));
-    return usableBytes < threshold;
+    return usableBytes < minFreeBytes(totalBytes);
+  }
+
+  /**
+   * Bytes that must stay free on a filesystem of {@code totalBytes}: the smaller of 64 MiB and 1%.
+   * Space reservations never take them, so reserving never makes the filesystem "full". Pure.
+   */
+  public static long minFreeBytes(long totalBytes) {
+    return Math.min(MIN_FREE_BYTES, (long) (totalBytes * MIN_FREE_FRACTION));
   }
 }

@@ -3,12 +3,14 @@ package io.cowherd.agent.metrics;
 import io.cowherd.agent.export.ControlFrameWatch;
 import io.cowherd.agent.export.IngressGuard;
 import io.cowherd.agent.http.AgentHttpServer;
+import io.cowherd.agent.inventory.StateDirWatch;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.RegisteredController;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.javaoperatorsdk.operator.processing.Controller;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -46,6 +48,23 @@ public final class AgentTelemetry {
     return operator.getRuntimeInfo().isStarted()
         ? ((Controller<AoeBootSlot>) slots).getEventSourceManager().getControllerEventSource().list()
         : Stream.empty();
+  }
+
+  /**
+   * Gauges of the state dir's filesystem from {@code watch}'s last reading (NaN before the first):
+   * {@code cowherd_state_dir_size_bytes}, {@code cowherd_state_dir_free_bytes} (what a write
+   * could still use) and {@code cowherd_state_dir_warning_level} (0, 80 or 95: the highest use
+   * threshold reached, percent).
+   */
+  public void stateDir(StateDirWatch watch) {
+    Gauge.builder("cowherd.state.dir.size", watch, w -> w.last().map(r -> (double) r.totalBytes()).orElse(Double.NaN))
+        .description("Size of the state dir's filesystem").baseUnit("bytes").register(registry);
+    Gauge.builder("cowherd.state.dir.free", watch, w -> w.last().map(r -> (double) r.usableBytes()).orElse(Double.NaN))
+        .description("Bytes a write could still use on the state dir's filesystem").baseUnit("bytes").register(registry);
+    Gauge.builder("cowherd.state.dir.warning.level", watch,
+            w -> w.last().map(r -> (double) r.level().percent()).orElse(Double.NaN))
+        .description("Highest use threshold the state dir's filesystem reached: 0, 80 or 95 (percent)")
+        .register(registry);
   }
 
   /** java-operator-sdk's metrics into this registry, for {@code Operator} configuration. */

@@ -1,5 +1,6 @@
 package io.cowherd.agent.metrics;
 
+import io.cowherd.agent.inventory.SpaceLevel;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -23,6 +24,8 @@ import java.util.stream.Stream;
  *   <li>{@value #COW_USED_SECTORS} — COW sectors in use (dm-snapshot: {@code dmsetup status};
  *       reflink: blocks no longer shared with the origin);
  *   <li>{@value #COW_TOTAL_SECTORS} — COW sectors available;
+ *   <li>{@value #COW_WARNING_LEVEL} — 0, 80 or 95: the highest COW use threshold (percent of
+ *       the sectors) the slot has reached ({@link SpaceLevel});
  *   <li>{@value #EXPORTER_RESTARTS} — restarts of the slot's exporter (vblade) since it was
  *       adopted or created by this agent.
  * </ul>
@@ -32,6 +35,8 @@ public final class SlotMetrics {
   public static final String COW_USED_SECTORS = "cowherd.slot.cow.used.sectors";
   /** Gauge, Prometheus {@code cowherd_slot_cow_total_sectors}. */
   public static final String COW_TOTAL_SECTORS = "cowherd.slot.cow.total.sectors";
+  /** Gauge, Prometheus {@code cowherd_slot_cow_warning_level}. */
+  public static final String COW_WARNING_LEVEL = "cowherd.slot.cow.warning.level";
   /** Counter, Prometheus {@code cowherd_slot_exporter_restarts_total}. */
   public static final String EXPORTER_RESTARTS = "cowherd.slot.exporter.restarts";
 
@@ -39,6 +44,7 @@ public final class SlotMetrics {
   private final Supplier<Stream<AoeBootSlot>> slots;
   private final MultiGauge used;
   private final MultiGauge total;
+  private final MultiGauge warning;
   private final Map<Tags, Integer> restarts = new ConcurrentHashMap<>();
   private final Map<Tags, FunctionCounter> restartCounters = new HashMap<>();
 
@@ -53,12 +59,15 @@ public final class SlotMetrics {
         .register(registry);
     this.total = MultiGauge.builder(COW_TOTAL_SECTORS).description("COW sectors available, per slot").baseUnit("sectors")
         .register(registry);
+    this.warning = MultiGauge.builder(COW_WARNING_LEVEL)
+        .description("Highest COW use threshold reached, per slot: 0, 80 or 95 (percent)").register(registry);
   }
 
   /** Re-reads the slots: new slots get series, deleted ones lose them. */
   public synchronized void refresh() {
     List<MultiGauge.Row<?>> usedRows = new ArrayList<>();
     List<MultiGauge.Row<?>> totalRows = new ArrayList<>();
+    List<MultiGauge.Row<?>> warningRows = new ArrayList<>();
     Map<Tags, Integer> now = new HashMap<>();
     slots.get().filter(s -> s.getSpec() != null && s.getSpec().getSlot() != null).forEach(slot -> {
       Tags tags = tags(slot);
@@ -72,12 +81,17 @@ public final class SlotMetrics {
       if (status.getCowTotalSectors() != null) {
         totalRows.add(MultiGauge.Row.of(tags, status.getCowTotalSectors()));
       }
+      if (status.getCowUsedSectors() != null && status.getCowTotalSectors() != null) {
+        warningRows.add(MultiGauge.Row.of(tags,
+            SpaceLevel.of(status.getCowUsedSectors(), status.getCowTotalSectors()).percent()));
+      }
       if (status.getRestarts() != null) {
         now.put(tags, status.getRestarts());
       }
     });
     used.register(usedRows, true);
     total.register(totalRows, true);
+    warning.register(warningRows, true);
     restarts.putAll(now);
     for (Tags tags : List.copyOf(restartCounters.keySet())) {
       if (!now.containsKey(tags)) {

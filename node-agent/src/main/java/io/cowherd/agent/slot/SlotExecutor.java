@@ -42,7 +42,8 @@ public final class SlotExecutor {
   }
 
   /**
-   * Carries out {@code plan}, then reads the store's usage.
+   * Carries out {@code plan}, then makes sure the store's space is reserved (an adopted store may
+   * be sparse; done once per store in the agent's life) and reads its usage.
    *
    * @throws io.cowherd.agent.host.CommandFailedException and the other typed host and backend
    *     exceptions; nothing already built is removed on the way out
@@ -75,8 +76,9 @@ public final class SlotExecutor {
       guarded = Optional.of(guard.ensure(slot.id(), slot.iface()));
       watch.watch(slot.id(), slot.iface());
     }
+    Optional<String> unreserved = store.flatMap(s -> backend.reserve(s, seen.request()));
     Optional<CowUsage> usage = store.map(backend::usage);
-    return new SlotOutcome(store, usage, exporter, guarded);
+    return new SlotOutcome(store, usage, exporter, guarded, unreserved);
   }
 
   /**

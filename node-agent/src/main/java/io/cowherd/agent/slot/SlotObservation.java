@@ -4,6 +4,8 @@ import io.cowherd.agent.backend.CowRequest;
 import io.cowherd.agent.backend.CowStore;
 import io.cowherd.agent.export.DuplicateExporter;
 import io.cowherd.agent.export.ExporterState;
+import io.cowherd.agent.host.NetLinks;
+import io.cowherd.agent.inventory.StateDirSpace;
 import io.cowherd.agent.host.VbladeProcess;
 import io.cowherd.agent.host.VbladeTarget;
 import java.nio.file.Path;
@@ -21,6 +23,8 @@ import java.util.Optional;
  * @param foreignExporter a vblade not ours claiming the same shelf, slot and interface
  * @param duplicate another exporter answering for the target on the segment (wire check)
  * @param stateDirFull why client writes fail, if the state dir's filesystem is full
+ * @param link whether the slot's interface exists and is up (an exporter runs only on one that is)
+ * @param stateDir the state dir filesystem as read now, if it could be read
  */
 public record SlotObservation(
     ValidatedSlot slot,
@@ -31,13 +35,16 @@ public record SlotObservation(
     Optional<ExporterState> exporter,
     Optional<VbladeProcess> foreignExporter,
     Optional<DuplicateExporter> duplicate,
-    Optional<String> stateDirFull) {
+    Optional<String> stateDirFull,
+    NetLinks.State link,
+    Optional<StateDirSpace.Report> stateDir) {
 
   /** Without wire-check and free-space findings (tests of the other rules). */
   public SlotObservation(ValidatedSlot slot, CowRequest request, Optional<CowStore> store,
       Optional<Path> otherBackendStore, VbladeTarget wanted, Optional<ExporterState> exporter,
       Optional<VbladeProcess> foreignExporter) {
-    this(slot, request, store, otherBackendStore, wanted, exporter, foreignExporter, Optional.empty(), Optional.empty());
+    this(slot, request, store, otherBackendStore, wanted, exporter, foreignExporter, Optional.empty(), Optional.empty(),
+        NetLinks.State.UP, Optional.empty());
   }
 
   /** Whether this slot's exporter process runs now. */

@@ -8,6 +8,7 @@ import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.export.SegmentScanException;
 import io.cowherd.agent.export.SegmentScanner;
 import io.cowherd.agent.export.VbladeSupervisor;
+import io.cowherd.agent.host.NetLinks;
 import io.cowherd.agent.host.VbladeProcess;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.host.VbladeTarget;
@@ -25,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * Reads the host for one slot; changes nothing. Besides the COW store and exporter it looks for
  * other exporters of the slot's target: in {@code /proc} (same interface) and on the wire ({@link
  * SegmentScanner}: a scan at most {@link SegmentScanner#WHILE_RUNNING} old while our exporter runs,
- * at most {@link SegmentScanner#BEFORE_START} old when one may be started), and at the free space
- * of the state dir's filesystem ({@link StateDirSpace}).
+ * at most {@link SegmentScanner#BEFORE_START} old when one may be started; none while the link is
+ * not up or the exporter moves to another interface), at the state of the slot's interface
+ * ({@link NetLinks}) and at the free space of the state dir's filesystem ({@link StateDirSpace}).
  */
 public final class SlotObserver {
   private static final Logger LOG = LoggerFactory.getLogger(SlotObserver.class);
@@ -37,13 +39,16 @@ public final class SlotObserver {
   private final VbladeProcesses processes;
   private final SegmentScanner segment;
   private final StateDirSpace space;
+  private final NetLinks links;
 
   /**
    * @param segment the wire check shared with the supervisor (one broadcast per interface)
    * @param space free space of the state dir's filesystem
+   * @param links the state of the slots' interfaces
    */
   public SlotObserver(SlotValidator validator, BackendRegistry backends, VbladeSupervisor supervisor,
-      VbladeProcesses processes, SegmentScanner segment, StateDirSpace space) {
+      VbladeProcesses processes, SegmentScanner segment, StateDirSpace space, NetLinks links) {
+    this.links = links;
     this.validator = validator;
     this.backends = backends;
     this.supervisor = supervisor;
@@ -75,8 +80,16 @@ public final class SlotObserver {
         .findFirst();
     Optional<ExporterState> exporter = supervisor.state(slot.id());
     boolean running = exporter.filter(ExporterState::running).isPresent();
-    return new SlotObservation(slot, request, store, other, wanted, exporter, foreign, duplicate(wanted, running),
-        stateDirFull());
+    NetLinks.State link = links.state(slot.iface());
+    // No wire check on a link that is not up (nothing to probe), nor while our exporter moves to
+    // another interface: the old one may answer on the new segment until the supervisor stopped it,
+    // and the supervisor checks with a scan sent after that stop before it starts the new one.
+    boolean moving = exporter.filter(e -> !e.target().iface().equals(wanted.iface())).isPresent();
+    Optional<DuplicateExporter> duplicate = link == NetLinks.State.UP && !moving
+        ? duplicate(wanted, running) : Optional.empty();
+    Optional<StateDirSpace.Report> stateDir = stateDir();
+    return new SlotObservation(slot, request, store, other, wanted, exporter, foreign, duplicate,
+        stateDir.filter(StateDirSpace.Report::full).map(StateDirSpace.Report::message), link, stateDir);
   }
 
   /** The wire check; a failed scan is logged (a start checks again and refuses on failure). */
@@ -90,9 +103,9 @@ public final class SlotObserver {
     }
   }
 
-  private Optional<String> stateDirFull() {
+  private Optional<StateDirSpace.Report> stateDir() {
     try {
-      return space.check().filter(StateDirSpace.Report::full).map(StateDirSpace.Report::message);
+      return space.check();
     } catch (IOException e) {
       LOG.warn("cannot read the free space of the state dir: {}", e.toString());
       return Optional.empty();

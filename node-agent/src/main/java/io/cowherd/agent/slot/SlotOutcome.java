@@ -13,11 +13,12 @@ import java.util.Optional;
  * @param usage its usage, if it exists
  * @param exporter the exporter, if supervised
  * @param guard the ingress guard of the exporter's interface, if the slot exports
+ * @param unreserved why the store's space is not fully reserved, if it is not (it keeps serving)
  */
 public record SlotOutcome(Optional<CowStore> store, Optional<CowUsage> usage, Optional<ExporterState> exporter,
-    Optional<GuardState> guard) {
-  /** Without a guard (nothing exported). */
+    Optional<GuardState> guard, Optional<String> unreserved) {
+  /** Without a guard (nothing exported) and with a fully reserved (or absent) store. */
   public SlotOutcome(Optional<CowStore> store, Optional<CowUsage> usage, Optional<ExporterState> exporter) {
-    this(store, usage, exporter, Optional.empty());
+    this(store, usage, exporter, Optional.empty(), Optional.empty());
   }
 }

@@ -3,6 +3,7 @@ package io.cowherd.agent.slot;
 import io.cowherd.agent.backend.CowUsage;
 import io.cowherd.agent.export.DuplicateExporter;
 import io.cowherd.agent.export.ExporterState;
+import io.cowherd.agent.host.NetLinks;
 import io.cowherd.agent.host.VbladeProcess;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import java.util.ArrayList;
@@ -29,6 +30,12 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optio
 
   /** Reason of a slot refused (or stopped) because another MAC answers for its target: {@link DuplicateExporter}. */
   public static final String DUPLICATE_EXPORTER = "DuplicateExporter";
+
+  /** Reason of a slot whose interface does not exist on the node: {@link NetLinks.State#MISSING}. */
+  public static final String INTERFACE_MISSING = "InterfaceMissing";
+
+  /** Reason of a slot whose interface is administratively down: {@link NetLinks.State#DOWN}. */
+  public static final String INTERFACE_DOWN = "InterfaceDown";
 
   /** Consecutive quick exits after which an exporter counts as failing rather than starting. */
   static final int FAILING_AFTER_EXITS = 3;
@@ -72,6 +79,17 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optio
           + "; changing spec.cow.backend of an existing slot would hide its writes: restore the backend, or delete"
           + " the slot to start over");
     }
+    if (seen.link() != NetLinks.State.UP) {
+      // A host fault, not a spec error: vblade cannot run (it exits with ENETDOWN), so its restarts
+      // stop and status shows no exporter; the link watcher brings the slot back when the link does.
+      List<Step> stop = seen.exporter().isPresent() ? List.of(Step.STOP_EXPORTER) : List.of();
+      return seen.link() == NetLinks.State.MISSING
+          ? blocked(stop, INTERFACE_MISSING, "interface " + seen.wanted().iface() + " does not exist on this node"
+              + " (host fault: NIC removed, renamed or not yet created); the exporter starts within seconds of it"
+              + " appearing")
+          : blocked(stop, INTERFACE_DOWN, "interface " + seen.wanted().iface() + " is down (host fault); the"
+              + " exporter starts within seconds of it coming up");
+    }
     // Another exporter of the target: ours must not run beside it (a duplicate corrupts client data).
     List<Step> stopOurs = seen.exporterRunning() ? List.of(Step.STOP_EXPORTER) : List.of();
     if (seen.foreignExporter().isPresent()) {
@@ -88,8 +106,10 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optio
         steps.add(Step.STOP_EXPORTER);
       }
     }
-    boolean current = ex.filter(e -> e.target().equals(seen.wanted()) && e.conflict() == null && e.duplicate() == null)
-        .isPresent();
+    // Current = the wanted target, unblocked, and running or with a restart due: an exporter that is
+    // neither (its start failed) is ensured again, so no failure leaves a slot without one for good.
+    boolean current = ex.filter(e -> e.target().equals(seen.wanted()) && e.conflict() == null && e.duplicate() == null
+        && (e.running() || e.nextRestartAt() != null)).isPresent();
     if (!current || steps.contains(Step.STOP_EXPORTER)) {
       steps.add(Step.ENSURE_EXPORTER);
     }
@@ -103,6 +123,10 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optio
       return new Verdict(SlotPhase.Failed, b.reason(), b.message());
     }
     if (done.usage().orElse(null) instanceof CowUsage.Broken broken) {
+      if (broken.reason().contains("Overflow")) {
+        return new Verdict(SlotPhase.Failed, "CowStoreFull", broken.reason() + ": the COW store is full; the client's"
+            + " disk stays readable with every write made before, but every further write fails");
+      }
       return new Verdict(SlotPhase.Failed, "CowStoreBroken", broken.reason() + ": the COW store no longer serves data");
     }
     if (plan.writesFailing().isPresent() && done.store().isPresent()) {

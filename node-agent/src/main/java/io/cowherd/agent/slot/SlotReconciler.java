@@ -35,8 +35,10 @@ import org.slf4j.LoggerFactory;
  * Makes the host match each {@link AoeBootSlot} of this node: observe (read the host) → decide
  * ({@link SlotPlan}, pure) → act ({@link SlotExecutor}) → report ({@link SlotStatusWriter}).
  * Registered with label selector {@code cowherd.io/node=<node>} (set at registration); slots whose
- * {@code spec.nodeName} is another node are skipped. Exporter changes arrive through {@link
- * ExporterEvents}; a reconcile every 60 s refreshes COW usage, re-checks failed slots, the segment
+ * {@code spec.nodeName} is another node are skipped. Exporter changes, link changes of a slot's
+ * interface ({@link io.cowherd.agent.export.LinkWatcher}) and state dir level changes ({@link
+ * io.cowherd.agent.inventory.StateDirWatch}) arrive through {@link ExporterEvents}; a reconcile
+ * every 60 s refreshes COW usage, re-checks failed slots, the segment
  * for other exporters of each target ({@link io.cowherd.agent.export.SegmentScanner}) and the state
  * dir's free space ({@link io.cowherd.agent.inventory.StateDirSpace}).
  *
@@ -101,7 +103,7 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
     if (slotId(slot).isPresent()) {
       SlotOwnership.requireManaged(slot); // before anything: a stray must not even claim exporter events
     }
-    slotId(slot).ifPresent(id -> exporterEvents.remember(id, ResourceID.fromResource(slot)));
+    slotId(slot).ifPresent(id -> exporterEvents.remember(id, ResourceID.fromResource(slot), slot.getSpec().getInterface()));
     SlotObservation seen = observer.observe(slot);
     SlotPlan plan = SlotPlan.decide(seen);
     SlotOutcome done = executor.apply(plan, seen);

@@ -5,12 +5,14 @@ import io.cowherd.agent.backend.BackendUnavailableException;
 import io.cowherd.agent.backend.CowStore;
 import io.cowherd.agent.backend.CowUsage;
 import io.cowherd.agent.backend.HostConflictException;
+import io.cowherd.agent.backend.InsufficientSpaceException;
 import io.cowherd.agent.backend.TeardownIncompleteException;
 import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.export.ExporterStopException;
 import io.cowherd.agent.export.SegmentScanException;
 import io.cowherd.agent.host.CommandFailedException;
 import io.cowherd.agent.host.CommandTimedOutException;
+import io.cowherd.agent.inventory.SpaceLevel;
 import io.cowherd.api.Names;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
@@ -22,8 +24,11 @@ import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +49,12 @@ public final class SlotStatusWriter {
 
   private final SlotEventRecorder events;
   private final KubernetesClient client;
+  /** Per slot ({@code namespace/name}): the COW level last warned about; lower again when it fell. */
+  private final Map<String, SpaceLevel> cowWarned = new ConcurrentHashMap<>();
+  /** Slots ({@code namespace/name}) already warned that their store is not fully reserved. */
+  private final Set<String> unreservedWarned = ConcurrentHashMap.newKeySet();
+  /** The state dir level last warned about (one Event per rise for the whole node). */
+  private SpaceLevel stateDirWarned = SpaceLevel.OK;
 
   /**
    * @param events where Events go
@@ -63,6 +74,7 @@ public final class SlotStatusWriter {
       SlotOutcome done) {
     SlotPlan.Verdict verdict = SlotPlan.judge(plan, done);
     AoeBootSlotStatus status = statusOf(slot, seen, done, verdict);
+    warnAboutSpace(slot, seen, done);
     if (status.equals(agentFields(slot.getStatus()))) {
       return UpdateControl.noUpdate();
     }
@@ -126,6 +138,44 @@ public final class SlotStatusWriter {
         + " exporter and COW store kept on this node (the client keeps its disk); the slot's next object adopts them");
   }
 
+  /**
+   * Warning Events when space runs short: the slot's COW store reaching 80% / 95% of its sectors
+   * ({@code CowStoreFilling}), the state dir's filesystem reaching 80% / 95% ({@code
+   * StateDirFilling}, once per rise for the node, on the slot reconciled first), and a store whose
+   * space could not be reserved ({@code CowNotReserved}, once per slot). Each level is warned once
+   * on the way up; it may be warned again after falling below it. (Remembered in this agent's
+   * memory: a restarted agent warns once more.)
+   */
+  void warnAboutSpace(AoeBootSlot slot, SlotObservation seen, SlotOutcome done) {
+    String key = slot.getMetadata().getNamespace() + "/" + slot.getMetadata().getName();
+    if (done.usage().orElse(null) instanceof CowUsage.Sectors u) {
+      SpaceLevel level = SpaceLevel.of(u.usedSectors(), u.totalSectors());
+      SpaceLevel before = cowWarned.getOrDefault(key, SpaceLevel.OK);
+      if (level.compareTo(before) > 0) {
+        events.record(slot, SlotEventRecorder.WARNING, "CowStoreFilling", "COW store is "
+            + SpaceLevel.percentOf(u.usedSectors(), u.totalSectors()) + "% used (" + u.usedSectors() + " of "
+            + u.totalSectors() + " sectors)");
+      }
+      cowWarned.put(key, level);
+    }
+    seen.stateDir().ifPresent(r -> {
+      SpaceLevel level = r.level();
+      boolean rose;
+      synchronized (this) {
+        rose = level.compareTo(stateDirWarned) > 0;
+        stateDirWarned = level;
+      }
+      if (rose) {
+        events.record(slot, SlotEventRecorder.WARNING, "StateDirFilling", r.warning());
+      }
+    });
+    if (done.unreserved().isEmpty()) {
+      unreservedWarned.remove(key);
+    } else if (unreservedWarned.add(key)) {
+      events.record(slot, SlotEventRecorder.WARNING, "CowNotReserved", done.unreserved().get());
+    }
+  }
+
   /** Records a Warning Event for a teardown that must be retried. */
   public void teardownRetrying(AoeBootSlot slot, Exception e) {
     events.record(slot, SlotEventRecorder.WARNING, classify(e).reason(), "teardown incomplete, retrying: " + e.getMessage());
@@ -143,6 +193,7 @@ public final class SlotStatusWriter {
       case InvalidSlotException _ -> new ErrorVerdict(SlotPhase.Failed, "InvalidSpec", m, false);
       case BackendUnavailableException _ -> new ErrorVerdict(SlotPhase.Failed, "BackendUnavailable", m, false);
       case HostConflictException _ -> new ErrorVerdict(SlotPhase.Failed, "HostConflict", m, false);
+      case InsufficientSpaceException _ -> new ErrorVerdict(SlotPhase.Failed, "InsufficientSpace", m, false);
       case CommandFailedException _ when m.contains(ENOSPC) -> new ErrorVerdict(SlotPhase.Failed, "StateDirFull", m, true);
       case UncheckedIOException _ when m.contains(ENOSPC) -> new ErrorVerdict(SlotPhase.Failed, "StateDirFull", m, true);
       case CommandFailedException _ -> new ErrorVerdict(SlotPhase.Failed, "CommandFailed", m, true);
@@ -160,7 +211,7 @@ public final class SlotStatusWriter {
         || t instanceof HostConflictException || t instanceof CommandFailedException
         || t instanceof CommandTimedOutException || t instanceof ExporterStopException
         || t instanceof TeardownIncompleteException || t instanceof UncheckedIOException
-        || t instanceof SegmentScanException;
+        || t instanceof SegmentScanException || t instanceof InsufficientSpaceException;
   }
 
   /** The full status for a reconcile outcome. Pure. */

@@ -1,9 +1,13 @@
 package io.cowherd.agent.backend;
 
+import static org.assertj.core.api.Assertions.as;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.InstanceOfAssertFactories.STRING;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cowherd.agent.host.Dmsetup;
+import io.cowherd.agent.host.Fallocate;
 import io.cowherd.agent.host.FakeCommandRunner;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
@@ -43,7 +47,7 @@ class DmSnapshotBackendTest {
   }
 
   private DmSnapshotBackend backend() {
-    return new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), control);
+    return new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), control, new Fallocate(fake));
   }
 
   private CowRequest request() {
@@ -65,19 +69,68 @@ class DmSnapshotBackendTest {
         .on(List.of("losetup", "--read-only"), "/dev/loop0\n")
         .fail(INFO, 1, "Device does not exist.\nCommand failed.\n")
         .on(List.of("dmsetup", "create"), "")
-        .on(List.of("dmsetup", "mknodes"), "");
+        .on(List.of("dmsetup", "mknodes"), "")
+        .on(List.of("fallocate"), "");
     CowStore store = backend().provision(request());
 
     Path cow = stateDir.resolve("lab/debian/slot-0.cow");
     assertThat(fake.changes()).containsExactly(
+        List.of("fallocate", "--length", Long.toString(DmSnapshotBackend.cowFileBytes(2097152, 64)),
+            cow.resolveSibling("slot-0.cow.partial").toString()),
         List.of("losetup", "--find", "--show", cow.toString()),
         List.of("losetup", "--read-only", "--find", "--show", ORIGIN.toString()),
         List.of("dmsetup", "create", name, "--noudevsync", "--uuid", HostNames.dmUuid(id), "--table",
-            "0 2097152 snapshot /dev/loop0 /dev/loop1 P 64"),
+            "0 2097152 snapshot /dev/loop0 /dev/loop1 PO 64"),
         List.of("dmsetup", "mknodes", name));
     assertThat(store).isEqualTo(new CowStore(Path.of("/dev/mapper/" + name), cow, "/dev/loop0", "/dev/loop1", name));
     assertThat(cow).isRegularFile().hasSize(DmSnapshotBackend.cowFileBytes(2097152, 64));
     assertThat(cow.resolveSibling("slot-0.cow.partial")).doesNotExist();
+  }
+
+  @Test
+  void aReservationThatCannotFitIsRefusedBeforeAnyHostChange() throws IOException {
+    long usable = Files.getFileStore(stateDir).getUsableSpace();
+    long sectors = (usable / 512 + (1L << 21)) & ~63L; // a COW store bigger than the filesystem's free space
+    fake.on(LIST, NONE).fail(INFO, 1, "Device does not exist.\nCommand failed.\n");
+
+    assertThatThrownBy(() -> backend().provision(new CowRequest(id, ORIGIN, sectors * 512, 64)))
+        .isInstanceOfSatisfying(InsufficientSpaceException.class, e -> {
+          assertThat(e.neededBytes()).isEqualTo(DmSnapshotBackend.cowFileBytes(sectors, 64));
+          assertThat(e.availableBytes()).isLessThan(e.neededBytes());
+          assertThat(e.getMessage()).contains("needs " + e.neededBytes() + " bytes reserved");
+        });
+    assertThat(fake.changes()).as("no host change").isEmpty();
+    assertThat(stateDir.resolve("lab")).doesNotExist();
+  }
+
+  @Test
+  void enospcFromFallocateRemovesThePartialAndRefuses() {
+    fake.on(LIST, NONE).fail(INFO, 1, "Device does not exist.\nCommand failed.\n")
+        .fail(List.of("fallocate"), 1, "fallocate: fallocate failed: No space left on device\n");
+
+    assertThatThrownBy(() -> backend().provision(request())).isInstanceOf(InsufficientSpaceException.class);
+    assertThat(fake.changes()).extracting(a -> a.get(0)).containsExactly("fallocate");
+    assertThat(stateDir.resolve("lab/debian/slot-0.cow.partial")).doesNotExist();
+    assertThat(stateDir.resolve("lab/debian/slot-0.cow")).doesNotExist();
+  }
+
+  @Test
+  void anAdoptedSparseCowFileIsReservedInPlaceOnceOrReported() throws IOException {
+    Path cow = Files.createDirectories(stateDir.resolve("lab/debian")).resolve("slot-0.cow");
+    Files.writeString(cow, "client writes");
+    CowStore store = new CowStore(Path.of("/dev/mapper/" + name), cow, "/dev/loop0", "/dev/loop1", name);
+    fake.failOnce(List.of("fallocate"), 1, "fallocate: fallocate failed: No space left on device\n")
+        .on(List.of("fallocate"), "");
+    DmSnapshotBackend backend = backend();
+
+    assertThat(backend.reserve(store, request())).get(as(STRING)).contains(cow.toString(), "not fully reserved");
+    assertThat(backend.reserve(store, request())).isEmpty();
+    assertThat(backend.reserve(store, request())).as("done once per agent life").isEmpty();
+
+    assertThat(fake.changes()).containsExactly(
+        List.of("fallocate", "--length", "13", cow.toString()),
+        List.of("fallocate", "--length", "13", cow.toString()));
+    assertThat(cow).hasContent("client writes");
   }
 
   @Test

@@ -13,7 +13,7 @@ class DmsetupTest {
   @Test
   void createPassesTheTableAsOneArgvElement() {
     String table = Dmsetup.snapshotTable(2097152, "/dev/loop0", "/dev/loop1", 64);
-    assertThat(table).isEqualTo("0 2097152 snapshot /dev/loop0 /dev/loop1 P 64");
+    assertThat(table).isEqualTo("0 2097152 snapshot /dev/loop0 /dev/loop1 PO 64");
     assertThat(Dmsetup.createCommand("cowherd-ns-p-0", "cowherd-abc", table).argv())
         .containsExactly("dmsetup", "create", "cowherd-ns-p-0", "--noudevsync", "--uuid", "cowherd-abc", "--table", table);
   }

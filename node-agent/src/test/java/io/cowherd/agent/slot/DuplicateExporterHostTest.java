@@ -103,7 +103,8 @@ class DuplicateExporterHostTest {
     segment = TestSegment.create();
     segment.addHost();
     images = Files.createDirectories(fs.mountPoint().resolve("images"));
-    origin = sized(images.resolve("debian.img"), 16 << 20);
+    // 4 MiB: every clone is promised room to rewrite it (reflink admission), and 32 clones must fit in 512 MiB.
+    origin = sized(images.resolve("debian.img"), 4 << 20);
     rogueDisk = sized(tmp.resolve("rogue.img"), 1 << 20);
     stateDir = Files.createDirectories(fs.mountPoint().resolve("state"));
     client = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())

@@ -36,7 +36,9 @@ class SlotPlanTest {
 
   /** RUNNING_WRITE_CACHE: our target, but started with the write cache the spec no longer asks for. */
   enum Exporter { NONE, RUNNING_WANTED, RUNNING_OLD_TARGET, RUNNING_WRITE_CACHE, BACKING_OFF_WANTED, CONFLICT_RECORDED,
-    DUPLICATE_RECORDED }
+    DUPLICATE_RECORDED,
+    /** Known to the supervisor, but neither running nor due for a restart (a start that failed half way). */
+    STRANDED_WANTED }
 
   static Stream<Arguments> combinations() {
     List<Arguments> rows = new ArrayList<>();
@@ -48,6 +50,7 @@ class SlotPlanTest {
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.BACKING_OFF_WANTED, List.of(PROVISION_COW_STORE)));
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.CONFLICT_RECORDED, List.of(PROVISION_COW_STORE, ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.ABSENT, Exporter.DUPLICATE_RECORDED, List.of(PROVISION_COW_STORE, ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.ABSENT, Exporter.STRANDED_WANTED, List.of(PROVISION_COW_STORE, ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.NONE, List.of(ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.RUNNING_WANTED, List.of()));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.RUNNING_OLD_TARGET, List.of(ENSURE_EXPORTER)));
@@ -55,6 +58,7 @@ class SlotPlanTest {
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.BACKING_OFF_WANTED, List.of()));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.CONFLICT_RECORDED, List.of(ENSURE_EXPORTER)));
       rows.add(Arguments.of(backend, Store.PRESENT, Exporter.DUPLICATE_RECORDED, List.of(ENSURE_EXPORTER)));
+      rows.add(Arguments.of(backend, Store.PRESENT, Exporter.STRANDED_WANTED, List.of(ENSURE_EXPORTER)));
     }
     return rows.stream();
   }
@@ -126,6 +130,18 @@ class SlotPlanTest {
     SlotPlan.Verdict v = SlotPlan.judge(new SlotPlan(List.of(), Optional.empty()), done);
     assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
     assertThat(v.message()).startsWith("dm snapshot x is Invalid");
+    assertThat(v.reason()).isEqualTo("CowStoreBroken");
+  }
+
+  @ParameterizedTest
+  @EnumSource(CowBackend.class)
+  void judgeReportsAFullPoSnapshotAsFailedButReadable(CowBackend backend) {
+    SlotOutcome done = new SlotOutcome(Optional.of(store(backend)), Optional.of(new CowUsage.Broken("dm snapshot x is Overflow")),
+        Optional.of(running(wanted(backend))));
+    SlotPlan.Verdict v = SlotPlan.judge(new SlotPlan(List.of(), Optional.empty()), done);
+    assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
+    assertThat(v.reason()).isEqualTo("CowStoreFull");
+    assertThat(v.message()).startsWith("dm snapshot x is Overflow").contains("stays readable");
   }
 
   @ParameterizedTest
@@ -196,7 +212,7 @@ class SlotPlanTest {
 
   private static SlotObservation with(SlotObservation o, Optional<DuplicateExporter> dup, Optional<String> full) {
     return new SlotObservation(o.slot(), o.request(), o.store(), o.otherBackendStore(), o.wanted(), o.exporter(),
-        o.foreignExporter(), dup, full);
+        o.foreignExporter(), dup, full, o.link(), o.stateDir());
   }
 
   private static SlotObservation observation(CowBackend backend, Store store, Exporter exporter,
@@ -213,6 +229,8 @@ class SlotPlanTest {
           new VbladeProcess(9, new VbladeTarget(7, 3, "eth1", Path.of("/gone")), List.of()), null));
       case DUPLICATE_RECORDED -> Optional.of(new ExporterState(wanted, null, false, 0, null, null, 0, null, null,
           new DuplicateExporter("e7.3", "eth1", List.of(MacAddress.parse("02:aa:bb:cc:dd:ee")))));
+      case STRANDED_WANTED -> Optional.of(new ExporterState(wanted, null, false, 0, null, "restart failed", 0, null, null,
+          null));
     };
     return new SlotObservation(slot, new CowRequest(ID, ORIGIN, 1 << 20, 64),
         store == Store.PRESENT ? Optional.of(store(backend)) : Optional.empty(), otherStore, wanted, ex, foreign);

@@ -13,10 +13,12 @@ import io.cowherd.agent.export.IngressGuard;
 import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.Cp;
 import io.cowherd.agent.host.Dmsetup;
+import io.cowherd.agent.host.Fallocate;
 import io.cowherd.agent.host.FakeCommandRunner;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
+import io.cowherd.agent.host.NetLinks;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.inventory.StateDirSpace;
@@ -71,14 +73,14 @@ class SlotReconcilerTest {
     VbladeSupervisor supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT,
         exporterEvents, Segments.quiet());
     BackendRegistry backends = new BackendRegistry(
-        new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), tmp.resolve("no-dm-control")),
+        new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), tmp.resolve("no-dm-control"), new Fallocate(fake)),
         new ReflinkBackend(names, new Cp(fake), new Filefrag(fake)), names);
     writer = new SlotStatusWriter((slot, type, reason, message) -> events.add(type + " " + reason + ": " + message), null);
     IngressGuard guard = Segments.guardOff(exporterEvents);
     watch = Segments.silentWatch(supervisor);
     reconciler = new SlotReconciler("node-a",
         new SlotObserver(new SlotValidator(List.of(images), sys), backends, supervisor, processes, Segments.quiet(),
-            new StateDirSpace(stateDir)),
+            new StateDirSpace(stateDir), new NetLinks(sys)),
         new SlotExecutor(backends, supervisor, names, guard, watch), writer, exporterEvents,
         new AttackReporter(guard, watch, (slot, type, reason, message) -> events.add(type + " " + reason + ": " + message),
             Clock.systemUTC()));

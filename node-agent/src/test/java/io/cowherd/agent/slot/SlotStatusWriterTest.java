@@ -58,10 +58,10 @@ class SlotStatusWriterTest {
     old.setCowStorePath("/var/lib/cowherd/lab/debian/slot-0.cow");
     slot.setStatus(old);
 
-    ErrorStatusUpdateControl<AoeBootSlot> first = writer.updateErrorStatus(slot, new InvalidSlotException("interface eth1 does not exist on this node"));
+    ErrorStatusUpdateControl<AoeBootSlot> first = writer.updateErrorStatus(slot, new InvalidSlotException("image /x.img is not under an allowed image root"));
     AoeBootSlotStatus written = first.getResource().orElseThrow().getStatus();
     assertThat(written.getPhase()).isEqualTo(SlotPhase.Failed);
-    assertThat(written.getMessage()).isEqualTo("interface eth1 does not exist on this node");
+    assertThat(written.getMessage()).isEqualTo("image /x.img is not under an allowed image root");
     assertThat(written.getObservedGeneration()).isEqualTo(3);
     assertThat(written.getTarget()).isEqualTo("e7.0");
     assertThat(written.getExporterPid()).isEqualTo(42L);
@@ -71,7 +71,7 @@ class SlotStatusWriterTest {
     assertThat(first.getResource().orElseThrow().getSpec()).isNull();
 
     slot.setStatus(written);
-    ErrorStatusUpdateControl<AoeBootSlot> second = writer.updateErrorStatus(slot, new InvalidSlotException("interface eth1 does not exist on this node"));
+    ErrorStatusUpdateControl<AoeBootSlot> second = writer.updateErrorStatus(slot, new InvalidSlotException("image /x.img is not under an allowed image root"));
     assertThat(second.getResource()).isEmpty();
     assertThat(events).containsExactly("Warning InvalidSpec");
   }
@@ -97,5 +97,53 @@ class SlotStatusWriterTest {
     assertThat(written.getMessage()).isEqualTo("image gone");
     assertThat(written.getConditions()).as("the agent's patch never carries (and so never owns) conditions").isNull();
     assertThat(slot.getStatus().getConditions()).hasSize(1);
+  }
+
+  @Test
+  void anUnexpectedExceptionIsShownInStatusAndRetried() {
+    AoeBootSlot slot = aSlot().build();
+    NullPointerException injected = new NullPointerException("Cannot invoke \"java.nio.file.Path.toString()\"");
+
+    ErrorStatusUpdateControl<AoeBootSlot> control = writer.updateErrorStatus(slot, injected);
+
+    AoeBootSlotStatus written = control.getResource().orElseThrow().getStatus();
+    assertThat(written.getPhase()).isEqualTo(SlotPhase.Failed);
+    assertThat(written.getMessage()).contains("NullPointerException").contains("Path.toString()");
+    assertThat(control.isNoRetry()).as("JOSDK retries it, then the 60 s reconcile does").isFalse();
+    assertThat(events).containsExactly("Warning InternalError");
+  }
+
+  @Test
+  void insufficientSpaceIsAFailureRecheckedLater() {
+    SlotStatusWriter.ErrorVerdict v = SlotStatusWriter.classify(
+        new io.cowherd.agent.backend.InsufficientSpaceException("COW file /s/slot-0.cow of slot lab/debian/0", 100, 10));
+    assertThat(v.reason()).isEqualTo("InsufficientSpace");
+    assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
+    assertThat(v.message()).contains("needs 100 bytes reserved", "can give 10 bytes");
+    assertThat(v.retry()).isFalse();
+  }
+
+  @Test
+  void cowAndStateDirWarningsAreRaisedOncePerLevelOnTheWayUp() {
+    AoeBootSlot slot = aSlot().build();
+    warn(slot, 790, 1000, 50);   // 79%, state dir 50%: nothing
+    warn(slot, 800, 1000, 80);   // 80%: COW HIGH, state dir HIGH
+    warn(slot, 900, 1000, 90);   // still HIGH: nothing new
+    warn(slot, 950, 1000, 96);   // 95%: COW CRITICAL, state dir CRITICAL
+    warn(slot, 960, 1000, 97);   // nothing new
+    assertThat(events).containsExactly("Warning CowStoreFilling", "Warning StateDirFilling",
+        "Warning CowStoreFilling", "Warning StateDirFilling");
+  }
+
+  private void warn(AoeBootSlot slot, long usedSectors, long totalSectors, int stateDirPercentUsed) {
+    long total = 1000L << 20;
+    io.cowherd.agent.inventory.StateDirSpace.Report r = new io.cowherd.agent.inventory.StateDirSpace.Report(
+        java.nio.file.Path.of("/var/lib/cowherd"), total - total * stateDirPercentUsed / 100, total);
+    SlotObservation seen = new SlotObservation(null, null, java.util.Optional.empty(), java.util.Optional.empty(), null,
+        java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty(),
+        io.cowherd.agent.host.NetLinks.State.UP, java.util.Optional.of(r));
+    writer.warnAboutSpace(slot, seen, new SlotOutcome(java.util.Optional.empty(),
+        java.util.Optional.of(new io.cowherd.agent.backend.CowUsage.Sectors(usedSectors, totalSectors)),
+        java.util.Optional.empty()));
   }
 }

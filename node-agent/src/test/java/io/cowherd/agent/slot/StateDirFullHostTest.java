@@ -2,6 +2,7 @@ package io.cowherd.agent.slot;
 
 import static io.cowherd.agent.support.Slots.aSlot;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.support.HostTools;
@@ -20,6 +21,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
@@ -106,8 +108,36 @@ class StateDirFullHostTest {
     assertThat(events).contains("Warning StateDirFull");
 
     Files.delete(filler);
-    AoeBootSlotStatus back = reconcile(slot);
-    assertThat(back.getPhase()).isEqualTo(SlotPhase.Serving);
-    assertThat(back.getExporterPid()).isEqualTo(pid);
+    // XFS frees a deleted file's blocks asynchronously (background inode inactivation): wait for it.
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+      AoeBootSlotStatus back = reconcile(slot);
+      assertThat(back.getPhase()).isEqualTo(SlotPhase.Serving);
+      assertThat(back.getExporterPid()).isEqualTo(pid);
+    });
+  }
+
+  @Test
+  void aSlotWhoseSpaceCannotBeReservedIsRefusedWithAClearStatusBeforeAnyHostChange() throws IOException {
+    Path big = origin.resolveSibling("big.img");
+    try (RandomAccessFile f = new RandomAccessFile(big.toFile(), "rw")) {
+      f.setLength(300L << 20); // sparse: costs nothing, but each clone is promised a 300 MiB rewrite
+    }
+    AoeBootSlot first = aSlot().shelf(9).slot(1).iface(iface).image(big.toString()).backend(CowBackend.REFLINK).build();
+    assertThat(reconcile(first).getPhase()).isEqualTo(SlotPhase.Serving);
+    AoeBootSlot second = aSlot().shelf(9).slot(2).iface(iface).image(big.toString()).backend(CowBackend.REFLINK).build();
+
+    Exception e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+        () -> agent.reconciler.reconcile(second, null));
+    var control = agent.reconciler.updateErrorStatus(second, null, e);
+
+    AoeBootSlotStatus refused = control.getResource().orElseThrow().getStatus();
+    assertThat(refused.getPhase()).isEqualTo(SlotPhase.Failed);
+    assertThat(refused.getMessage()).contains("needs " + (300L << 20) + " bytes reserved", "can give");
+    assertThat(refused.getExporterPid()).isNull();
+    assertThat(events).contains("Warning InsufficientSpace");
+    assertThat(stateDir.resolve("lab/debian/slot-2.img")).doesNotExist();
+    assertThat(stateDir.resolve("lab/debian/slot-2.img.partial")).doesNotExist();
+    assertThat(new io.cowherd.agent.host.VbladeProcesses(Path.of("/proc"), new Vblade("vblade")).scan())
+        .noneMatch(p -> p.target().shelf() == 9 && p.target().slot() == 2 && p.target().iface().equals(iface));
   }
 }

@@ -12,10 +12,12 @@ import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.Cp;
 import io.cowherd.agent.host.Dmsetup;
 import io.cowherd.agent.host.ExecCommandRunner;
+import io.cowherd.agent.host.Fallocate;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
 import io.cowherd.agent.host.Nft;
+import io.cowherd.agent.host.NetLinks;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.inventory.StateDirSpace;
@@ -45,6 +47,7 @@ public final class TestAgent implements AutoCloseable {
   public final SlotReconciler reconciler;
   public final IngressGuard guard;
   public final ControlFrameWatch watch;
+  public final ExporterEvents exporterEvents;
 
   /** With the real wire check ({@link AoeSegmentProbe}), as Main wires it. */
   public TestAgent(String nodeName, Path stateDir, List<Path> imageRoots, Vblade vblade, KubernetesClient client,
@@ -69,18 +72,18 @@ public final class TestAgent implements AutoCloseable {
     ExecCommandRunner runner = new ExecCommandRunner();
     HostNames names = new HostNames(stateDir);
     VbladeProcesses processes = new VbladeProcesses(Path.of("/proc"), vblade);
-    ExporterEvents exporterEvents = new ExporterEvents();
+    exporterEvents = new ExporterEvents();
     supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT, exporterEvents,
         segment);
     BackendRegistry backends = new BackendRegistry(
-        new DmSnapshotBackend(names, new Losetup(runner), new Dmsetup(runner), Path.of("/dev/mapper/control")),
+        new DmSnapshotBackend(names, new Losetup(runner), new Dmsetup(runner), Path.of("/dev/mapper/control"), new Fallocate(runner)),
         new ReflinkBackend(names, new Cp(runner), new Filefrag(runner)), names);
     guard = new IngressGuard(new Nft(runner, HostTools.requireProgram("nft", "nftables").toString()), Clock.systemUTC(),
         exporterEvents, guardOff);
     watch = new ControlFrameWatch(RawSocket::open, supervisor, Clock.systemUTC());
     reconciler = new SlotReconciler(nodeName,
         new SlotObserver(new SlotValidator(imageRoots, Path.of("/sys")), backends, supervisor, processes, segment,
-            new StateDirSpace(stateDir)),
+            new StateDirSpace(stateDir), new NetLinks(Path.of("/sys"))),
         new SlotExecutor(backends, supervisor, names, guard, watch),
         new SlotStatusWriter(events, client),
         exporterEvents,

@@ -24,6 +24,7 @@ public final class TestSegment implements AutoCloseable {
   private final List<String> hosts = new ArrayList<>();
   private final List<Process> exporters = new ArrayList<>();
   private final Path ip;
+  private String secondIface;
 
   private TestSegment(String id, Path ip) {
     this.id = id;
@@ -49,6 +50,22 @@ public final class TestSegment implements AutoCloseable {
       seg.close();
       throw e;
     }
+  }
+
+  /**
+   * Adds a second interface of this host on the segment: {@code cwt<hex>b} in the root namespace,
+   * its peer {@code agent1} on the bridge (a node with two NICs on one L2 segment). Deleted by
+   * {@link #close}.
+   *
+   * @return its name
+   */
+  public String addAgentIface() {
+    String name = agentIface + "b";
+    ip("link", "add", name, "type", "veth", "peer", "name", "agent1", "netns", segmentNs);
+    ip("-n", segmentNs, "link", "set", "agent1", "master", "br0", "up");
+    ip("link", "set", name, "up");
+    secondIface = name;
+    return name;
   }
 
   /** The agent's interface (root namespace), bridged to the segment. */
@@ -113,6 +130,9 @@ public final class TestSegment implements AutoCloseable {
     HostTools.runQuietly(ip.toString(), "netns", "del", segmentNs);
     if (Files.exists(Path.of("/sys/class/net", agentIface))) {
       HostTools.runQuietly(ip.toString(), "link", "del", agentIface);
+    }
+    if (secondIface != null && Files.exists(Path.of("/sys/class/net", secondIface))) {
+      HostTools.runQuietly(ip.toString(), "link", "del", secondIface);
     }
   }
 

@@ -178,9 +178,14 @@ public final class DmSnapshotScenarios {
 
   /**
    * A COW store smaller than what is written: the slot's COW file exists at 1 MiB before the
-   * slot is provisioned (the backend reuses an existing COW file, never recreating it), then 4 MiB
-   * are written through the dm device. The snapshot goes Invalid, the backend reports it broken,
-   * the agent's plan judges the slot Failed with a message, and the origin is unchanged.
+   * slot is provisioned (the backend reuses an existing COW file, never recreating it; cowherd's
+   * own are reserved at full size and cannot fill up), then 4 MiB are written through the dm
+   * device. With store type {@code PO} the snapshot goes {@code Overflow}, not {@code Invalid}:
+   * what the client sees then is checked: the whole disk still reads, the chunks it wrote before
+   * the overflow keep their data, the parts it never wrote read as the origin, and every further
+   * write fails, a rewrite of a chunk already in the COW store included (dm-snap.c refuses all
+   * writes to an overflowed snapshot). The agent's plan judges the slot Failed
+   * ({@code CowStoreFull}) and the origin is unchanged.
    */
   static void overflow() throws IOException {
     byte[] origin = GuestHost.writeOrigin(ORIGIN, ORIGIN_BYTES, 3);
@@ -193,9 +198,11 @@ public final class DmSnapshotScenarios {
     }
     CowStore store = backend.provision(request("overflow", 0, ORIGIN_BYTES));
     assertThat(backend.usage(store)).isInstanceOf(CowUsage.Sectors.class);
+    byte[] early = GuestHost.pattern(64 << 10, 5);
+    BlockIo.write(store.exportPath(), 0, early); // two 32 KiB chunks, copied while there is room
     byte[] big = GuestHost.pattern(4 << 20, 9);
     try {
-      BlockIo.write(store.exportPath(), 0, big);
+      BlockIo.write(store.exportPath(), 1 << 20, big);
       System.out.println("the 4 MiB write returned without an error");
     } catch (RuntimeException e) {
       System.out.println("the 4 MiB write failed as expected: " + e.getMessage());
@@ -203,13 +210,27 @@ public final class DmSnapshotScenarios {
     System.out.println("dmsetup status: " + Commands.run("dmsetup", "status", store.dmName()).strip());
     CowUsage usage = backend.usage(store);
     assertThat(usage).as("usage of an overflowed snapshot").isInstanceOf(CowUsage.Broken.class);
-    assertThat(((CowUsage.Broken) usage).reason()).contains("Invalid");
+    assertThat(((CowUsage.Broken) usage).reason()).contains("Overflow");
+
+    // What the client sees on a full PO snapshot:
+    byte[] whole = BlockIo.read(store.exportPath(), 0, ORIGIN_BYTES);
+    System.out.println("a full PO snapshot: all " + ORIGIN_BYTES + " bytes read without an error");
+    assertThat(Arrays.copyOfRange(whole, 0, early.length)).as("writes from before the overflow").isEqualTo(early);
+    int tail = 1 << 20;
+    assertThat(Arrays.copyOfRange(whole, whole.length - tail, whole.length)).as("never written: the origin")
+        .isEqualTo(Arrays.copyOfRange(origin, origin.length - tail, origin.length));
+    assertThat(writeFails(store.exportPath(), 0)).as("rewriting a chunk already in the COW store").isTrue();
+    assertThat(writeFails(store.exportPath(), ORIGIN_BYTES - (2L << 20))).as("writing a chunk never written").isTrue();
+    assertThat(BlockIo.read(store.exportPath(), 0, early.length)).as("the failed rewrite changed nothing").isEqualTo(early);
+    assertThat(backend.usage(store)).as("still Overflow, never Invalid").isInstanceOfSatisfying(CowUsage.Broken.class,
+        b -> assertThat(b.reason()).contains("Overflow"));
 
     SlotPlan.Verdict verdict = SlotPlan.judge(new SlotPlan(List.of(), Optional.empty()),
         new SlotOutcome(Optional.of(store), Optional.of(usage), Optional.empty()));
     System.out.println("verdict: " + verdict);
     assertThat(verdict.phase()).isEqualTo(SlotPhase.Failed);
-    assertThat(verdict.message()).contains(store.dmName()).contains("Invalid");
+    assertThat(verdict.reason()).isEqualTo("CowStoreFull");
+    assertThat(verdict.message()).contains(store.dmName()).contains("Overflow", "stays readable");
     assertThat(GuestHost.fileEquals(ORIGIN, origin)).as("origin file unchanged").isTrue();
     tearDownAndCheckClean(backend, "overflow", 1);
   }
@@ -244,6 +265,18 @@ public final class DmSnapshotScenarios {
     assertThat(GuestHost.fileEquals(ORIGIN, origin)).as("origin file unchanged").isTrue();
     GuestHost.step("re-provisioned on the kept COW file");
     tearDownAndCheckClean(backend, "retain", 1);
+  }
+
+  /** Whether a 32 KiB write at {@code offsetBytes} fails (it is printed either way). */
+  private static boolean writeFails(Path device, long offsetBytes) {
+    try {
+      BlockIo.write(device, offsetBytes, GuestHost.pattern(32 << 10, 7));
+      System.out.println("a write at byte " + offsetBytes + " of the full snapshot succeeded");
+      return false;
+    } catch (RuntimeException e) {
+      System.out.println("a write at byte " + offsetBytes + " of the full snapshot failed: " + e.getMessage());
+      return true;
+    }
   }
 
   private static void tearDownAndCheckClean(DmSnapshotBackend backend, String pool, int slots) {

@@ -3,6 +3,7 @@ package io.cowherd.e2e.kernel.guest;
 import io.cowherd.agent.backend.DmSnapshotBackend;
 import io.cowherd.agent.host.Dmsetup;
 import io.cowherd.agent.host.ExecCommandRunner;
+import io.cowherd.agent.host.Fallocate;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.LoopDevice;
 import io.cowherd.agent.host.Losetup;
@@ -43,7 +44,8 @@ final class GuestHost {
   /** The backend as the node agent builds it (loop allocation lock file included), over {@code stateDir}. */
   static DmSnapshotBackend backend(Path stateDir) {
     Losetup losetup = new Losetup(RUNNER, NodeLock.onFile(stateDir.resolve(HostNames.LOSETUP_LOCK_FILE)));
-    return new DmSnapshotBackend(new HostNames(stateDir), losetup, DMSETUP, Path.of("/dev/mapper/control"));
+    return new DmSnapshotBackend(new HostNames(stateDir), losetup, DMSETUP, Path.of("/dev/mapper/control"),
+        new Fallocate(RUNNER));
   }
 
   /**

@@ -1,0 +1,65 @@
+package io.cowherd.agent.export;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cowherd.agent.host.SlotId;
+import io.cowherd.agent.host.Vblade;
+import io.cowherd.agent.host.VbladeProcesses;
+import io.cowherd.agent.host.VbladeTarget;
+import io.cowherd.agent.support.Segments;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A failure in the middle of starting an exporter (here: {@code /proc} cannot be listed) leaves
+ * nothing registered, so the next {@link VbladeSupervisor#ensure} starts it: the 0→255 scale-up
+ * bug where a parser exception left a slot without an exporter until the agent restarted.
+ */
+class VbladeSupervisorTest {
+  @TempDir Path tmp;
+  private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+  private VbladeSupervisor supervisor;
+
+  @AfterEach
+  void cleanUp() {
+    if (supervisor != null) {
+      supervisor.stop(new SlotId("lab", "debian", 3), java.util.List.of());
+      supervisor.close();
+    }
+    scheduler.shutdownNow();
+  }
+
+  @Test
+  void anExceptionDuringStartLeavesTheSlotToBeStartedByTheNextEnsure() throws IOException {
+    // A stand-in exporter: any program named vblade that runs until stopped.
+    Path program = tmp.resolve("bin/vblade");
+    Files.createDirectories(program.getParent());
+    Files.writeString(program, "#!/bin/sh\nexec sleep 600\n");
+    Files.setPosixFilePermissions(program, PosixFilePermissions.fromString("rwx------"));
+    Path proc = tmp.resolve("proc"); // missing at first: the scan fails, as an unreadable /proc would
+    Vblade vblade = new Vblade(program.toString());
+    supervisor = new VbladeSupervisor(vblade, new VbladeProcesses(proc, vblade), scheduler, Clock.systemUTC(),
+        Backoff.DEFAULT, id -> {}, Segments.quiet());
+    SlotId id = new SlotId("lab", "debian", 3);
+    VbladeTarget target = new VbladeTarget(9, 3, "eth1", tmp.resolve("slot-3.img"));
+
+    assertThatThrownBy(() -> supervisor.ensure(id, target, tmp.resolve("slot-3.log")))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("cannot list");
+    assertThat(supervisor.state(id)).as("nothing half-registered").isEmpty();
+
+    Files.createDirectories(proc);
+    ExporterState state = supervisor.ensure(id, target, tmp.resolve("slot-3.log"));
+
+    assertThat(state.running()).as("the retry started the exporter").isTrue();
+    assertThat(ProcessHandle.of(state.pid()).map(ProcessHandle::isAlive)).contains(true);
+  }
+}

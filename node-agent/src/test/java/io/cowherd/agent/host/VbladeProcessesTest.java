@@ -1,0 +1,89 @@
+package io.cowherd.agent.host;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code /proc} scan survives any process table: a fake {@code /proc} with the argv shapes a
+ * process can show (proc(5): {@code cmdline} is NUL-separated, may be empty, rewritten, or vanish
+ * during the scan), plus random bytes; only the real vblade is reported, nothing throws.
+ */
+class VbladeProcessesTest {
+  @TempDir Path proc;
+  private final Vblade vblade = new Vblade("/usr/sbin/vblade");
+  private final VbladeProcesses processes = new VbladeProcesses(null, vblade);
+
+  private void process(String pid, byte[] cmdline) throws IOException {
+    Files.write(Files.createDirectories(proc.resolve(pid)).resolve("cmdline"), cmdline);
+  }
+
+  private static byte[] argv(String... args) {
+    return (String.join("\0", args) + "\0").getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void oddArgvOfOtherProcessesIsSkippedAndTheRealExporterFound() throws IOException {
+    process("100", argv("/usr/sbin/vblade", "--", "7", "3", "eth1", "/var/lib/cowherd/x.img"));
+    process("101", argv("/")); // the argv[0] that made Path.getFileName() null
+    process("102", argv("//"));
+    process("103", new byte[0]); // kernel thread or zombie
+    process("104", new byte[] {0}); // one empty argument
+    process("105", new byte[] {0, 0, 0});
+    process("106", argv("", "vblade"));
+    process("107", new byte[] {(byte) 0xff, (byte) 0xfe, 0, (byte) 0xc3, 0x28}); // not UTF-8
+    process("108", argv("vblade")); // the program alone
+    process("109", argv("vblade", "-b"));
+    process("110", argv("vblade", "99999999999", "3", "eth1", "/x")); // shelf beyond int
+    process("111", argv("vblade", "-m", "--", "7", "3", "eth1"));
+    process("112", argv("/usr/sbin/vblade.orig", "7", "3", "eth1", "/x")); // another program
+    process("113", ("vblade\0" + "x".repeat(1 << 20)).getBytes(StandardCharsets.UTF_8)); // huge
+    process("114", argv("/usr/sbin/vblade", "7", "3", "eth1", "/a\uFFFDb"));
+    Files.createDirectories(proc.resolve("115")); // vanished: directory left, cmdline gone
+    Files.createDirectories(proc.resolve("116/cmdline")); // unreadable as a file
+    Files.createDirectories(proc.resolve("99999999999999999999")); // digits, but no pid
+    Files.createDirectories(proc.resolve("self"));
+    VbladeProcesses scanner = new VbladeProcesses(proc, vblade);
+
+    List<VbladeProcess> found = scanner.scan();
+
+    assertThat(found).extracting(VbladeProcess::pid).containsExactlyInAnyOrder(100L, 114L);
+    assertThat(found).filteredOn(p -> p.pid() == 100).first()
+        .satisfies(p -> assertThat(p.target()).isEqualTo(new VbladeTarget(7, 3, "eth1", Path.of("/var/lib/cowherd/x.img"))));
+  }
+
+  @Test
+  void baseNameNeedsNoPathParsing() {
+    assertThat(VbladeProcesses.baseName("/")).isEmpty();
+    assertThat(VbladeProcesses.baseName("")).isEmpty();
+    assertThat(VbladeProcesses.baseName("/usr/sbin/vblade")).isEqualTo("vblade");
+    assertThat(VbladeProcesses.baseName("vblade//")).isEqualTo("vblade");
+    assertThat(VbladeProcesses.baseName("a\0b/vblade")).isEqualTo("vblade");
+  }
+
+  @Test
+  void randomCmdlinesNeverThrow() {
+    Random random = new Random(20261202L); // fixed seed: a failure reproduces
+    byte[] alphabet = "vblade/-- 0123456789eth.\0\u00ff".getBytes(StandardCharsets.ISO_8859_1);
+    for (int round = 0; round < 20_000; round++) {
+      byte[] bytes = new byte[random.nextInt(48)];
+      for (int i = 0; i < bytes.length; i++) {
+        bytes[i] = random.nextInt(4) == 0 ? (byte) random.nextInt(256) : alphabet[random.nextInt(alphabet.length)];
+      }
+      List<String> args = new ArrayList<>(VbladeProcesses.splitArgv(bytes).orElse(List.of()));
+      if (random.nextBoolean() && !args.isEmpty()) {
+        args.set(0, "vblade"); // get past the program check into vblade's parser
+      }
+      assertThatCode(() -> processes.asVblade(args)).as("argv %s", args).doesNotThrowAnyException();
+    }
+  }
+}
