@@ -324,7 +324,7 @@ class ChartInstallApiTest {
   }
 
   @Test
-  void onlyTheOperatorCreatesSlotsOrChangesTheirSpecAnyoneMayDeleteThem() {
+  void onlyTheOperatorCreatesSlotsChangesTheirSpecOrSetsTheReclaimMarkAnyoneMayDeleteThem() {
     new Cluster(admin).createNamespace("guarded");
     AoeBootPool pool = Pools.aPool().inNamespace("guarded").named("boot").shelf(13).replicas(0).build();
     pool.getMetadata().setUid(null);
@@ -352,7 +352,9 @@ class ChartInstallApiTest {
           "{\"spec\":{\"cow\":{\"backend\":\"reflink\"}}}",
           "{\"spec\":{\"cow\":null}}",
           "{\"metadata\":{\"labels\":{\"cowherd.io/node\":\"node-b\"}}}",
-          "{\"metadata\":{\"labels\":{\"cowherd.io/pool\":null}}}");
+          "{\"metadata\":{\"labels\":{\"cowherd.io/pool\":null}}}",
+          "{\"metadata\":{\"annotations\":{\"cowherd.io/reclaim\":\"Delete\"}}}",
+          "{\"metadata\":{\"annotations\":{\"cowherd.io/reclaim\":\"Retain\"}}}");
       for (KubernetesClient c : List.of(user, admin)) {
         for (String patch : refusedEdits) {
           assertThatThrownBy(() -> c.resources(AoeBootSlot.class).inNamespace("guarded").withName("boot-0")
