@@ -33,7 +33,7 @@ class VbladeProcessesTest {
 
   @Test
   void oddArgvOfOtherProcessesIsSkippedAndTheRealExporterFound() throws IOException {
-    process("100", argv("/usr/sbin/vblade", "--", "7", "3", "eth1", "/var/lib/cowherd/x.img"));
+    process("100", argv("/usr/sbin/vblade", "-s", "--", "7", "3", "eth1", "/var/lib/cowherd/x.img"));
     process("101", argv("/")); // the argv[0] that made Path.getFileName() null
     process("102", argv("//"));
     process("103", new byte[0]); // kernel thread or zombie
