@@ -24,6 +24,10 @@ import io.fabric8.kubernetes.model.annotation.Version;
     type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "NODE-STATUS", jsonPath = ".status.conditions[?(@.type==\"NodeAvailable\")].reason",
     type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "ORIGIN", jsonPath = ".status.origin.path", type = AdditionalPrinterColumn.Type.STRING,
+    priority = 1)
+@AdditionalPrinterColumn(name = "ORIGIN-CHANGED", jsonPath = ".status.origin.changed",
+    type = AdditionalPrinterColumn.Type.BOOLEAN, priority = 1)
 @AdditionalPrinterColumn(name = "AGE", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class AoeBootSlot extends CustomResource<AoeBootSlotSpec, AoeBootSlotStatus> implements Namespaced {
   @Override

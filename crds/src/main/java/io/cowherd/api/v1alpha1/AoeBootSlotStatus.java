@@ -79,6 +79,20 @@ public class AoeBootSlotStatus {
    */
   private String guard;
 
+  /**
+   * The origin the slot serves: its path, its identity when the COW store was made, and whether the
+   * file changed since (then also its identity now).
+   */
+  private SlotOrigin origin;
+
+  public SlotOrigin getOrigin() {
+    return origin;
+  }
+
+  public void setOrigin(SlotOrigin origin) {
+    this.origin = origin;
+  }
+
   public Long getObservedGeneration() {
     return observedGeneration;
   }
@@ -251,7 +265,8 @@ public class AoeBootSlotStatus {
         && Objects.equals(cowTotalSectors, s.cowTotalSectors)
         && Objects.equals(sizeSectors, s.sizeSectors)
         && Objects.equals(message, s.message)
-        && Objects.equals(guard, s.guard);
+        && Objects.equals(guard, s.guard)
+        && Objects.equals(origin, s.origin);
   }
 
   @Override

@@ -216,6 +216,8 @@ public final class DmSnapshotBackend implements CowBackend {
       OriginStamp.check(cow, request.origin());
       return cow; // holds the client's writes: never recreated (reserved on adoption: reserve())
     }
+    OriginIdentity origin = OriginIdentity.of(request.origin());
+    OriginStamp.refuseNewStore(cow.getParent(), request.origin(), origin);
     long bytes = cowFileBytes(request.sizeSectors(), request.chunkSectors());
     Path partial = cow.resolveSibling(cow.getFileName() + ".partial");
     // Before any host change: does the reservation fit, keeping the filesystem's minimum free?
@@ -239,7 +241,7 @@ public final class DmSnapshotBackend implements CowBackend {
       }
       throw e;
     }
-    OriginStamp.write(cow, request.origin()); // first: a crash before the rename leaves only a stamp
+    OriginStamp.write(cow, request.origin(), origin); // first: a crash before the rename leaves only a stamp
     StoreFiles.commit(partial, cow);
     reserved.add(cow);
     LOG.info("slot {}: reserved COW file {} of {} bytes", request.id(), cow, bytes);

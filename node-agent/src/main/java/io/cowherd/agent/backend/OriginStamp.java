@@ -6,18 +6,120 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
- * Which origin a COW store was made from: the origin's real path in {@code <store>.origin} beside
- * it. A store outlives its slot object (reclaim policy Retain, a deletion without the operator's
- * mark), so a later slot with the same namespace, pool and slot number may meet it; serving it
+ * Which origin a COW store was made from, and in which state: {@code <store>.origin} beside it
+ * holds the origin's real path on its first line and its {@link OriginIdentity} when the store
+ * was made on the second (stamps written before identities existed hold only the path; the
+ * identity seen when they are first checked is recorded then). This class is the one home of the
+ * origin rules: same path ({@link #check}), same identity ({@link #verify}), and no new store from
+ * a changed origin ({@link #refuseNewStore}).
+ *
+ * <p>Path: the origin's real path. A store outlives its slot object (reclaim policy Retain, a
+ * deletion without the operator's mark), so a later slot with the same namespace, pool and slot number may meet it; serving it
  * over another origin would hand the client a disk that is neither (a dm-snapshot exception store
  * over the wrong origin), and a reflink clone would hide the new origin. Such a store is a {@link
  * HostConflictException}: not served, not removed. Stores made before stamps existed are not
- * checked.
+ * checked for their path; {@link #recordIfMissing} stamps them with the origin they are served
+ * over when first seen.
  */
-final class OriginStamp {
+public final class OriginStamp {
   private OriginStamp() {}
+
+  /**
+   * What a stamp says.
+   *
+   * @param path the origin's real path the store was made from
+   * @param identity the origin's identity when the store was made, if recorded
+   */
+  public record Stamp(String path, Optional<OriginIdentity> identity) {}
+
+  /**
+   * What a slot's origin is compared with its store's stamp.
+   *
+   * @param path the origin's real path
+   * @param stamped the identity the store was made from, if recorded
+   * @param current the identity now
+   * @param change how the origin changed since the store was made, for humans; empty if it did not
+   *     (or nothing was recorded to compare with)
+   */
+  public record Verdict(Path path, Optional<OriginIdentity> stamped, OriginIdentity current, Optional<String> change) {
+    /** The identity the slot serves: the stamped one, else the current one. */
+    public OriginIdentity serves() {
+      return stamped.orElse(current);
+    }
+  }
+
+  /** Reads the stamp of {@code store}, if there is one. */
+  public static Optional<Stamp> read(Path store) {
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(of(store), StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + of(store) + ": " + e.getMessage(), e);
+    }
+    String path = lines.isEmpty() ? "" : lines.get(0).strip();
+    Optional<OriginIdentity> identity = lines.size() > 1 ? OriginIdentity.parse(lines.get(1)) : Optional.empty();
+    return Optional.of(new Stamp(path, identity));
+  }
+
+  /**
+   * Compares {@code current}, the identity of {@code origin} now, with what {@code store} was made
+   * from. Reads only the stamp.
+   */
+  public static Verdict verify(Path store, Path origin, OriginIdentity current) {
+    Optional<OriginIdentity> stamped = read(store).flatMap(Stamp::identity);
+    return new Verdict(origin, stamped, current, stamped.flatMap(s -> s.change(current)));
+  }
+
+  /**
+   * Records {@code current} as the origin identity of {@code store} if its stamp has none (a stamp
+   * of an older agent, or no stamp at all): from now on a change is seen. Does nothing otherwise.
+   */
+  public static void recordIfMissing(Path store, Path origin, OriginIdentity current) {
+    Optional<Stamp> stamp = read(store);
+    if (stamp.flatMap(Stamp::identity).isEmpty() && Files.isRegularFile(store)) {
+      write(store, origin, current);
+    }
+  }
+
+  /**
+   * Refuses to make a new store from {@code origin} in {@code poolDir} when a store already there was
+   * made from it in another state: the pool would serve two different disks under one image name,
+   * and the change may be a write still in progress.
+   *
+   * @throws OriginChangedException if so (message names the store and the change)
+   */
+  static void refuseNewStore(Path poolDir, Path origin, OriginIdentity current) {
+    if (!Files.isDirectory(poolDir)) {
+      return;
+    }
+    List<Path> stamps;
+    try (Stream<Path> files = Files.list(poolDir)) {
+      stamps = files.filter(f -> f.getFileName().toString().endsWith(".origin")).sorted().toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list " + poolDir + ": " + e.getMessage(), e);
+    }
+    for (Path stampFile : stamps) {
+      Path store = stampFile.resolveSibling(stampFile.getFileName().toString().replaceFirst("\\.origin$", ""));
+      Optional<Stamp> stamp = read(store);
+      if (stamp.isEmpty() || !stamp.get().path().equals(origin.toString()) || !Files.exists(store)) {
+        continue;
+      }
+      Optional<String> change = stamp.get().identity().flatMap(s -> s.change(current));
+      if (change.isPresent()) {
+        throw new OriginChangedException("origin " + origin + " " + change.get() + " since COW store " + store
+            + " was made from it; refusing to make a new COW store from it (this pool would serve two different disks"
+            + " under one image, or a copy of a file still being written). Publish a new origin as a new file and"
+            + " point the pool at it; see docs/install.md, \"Updating the origin\"");
+      }
+    }
+  }
 
   /** The stamp file of {@code store}. */
   static Path of(Path store) {
@@ -28,14 +130,11 @@ final class OriginStamp {
    * @throws HostConflictException when {@code store} was stamped with another origin than {@code origin}
    */
   static void check(Path store, Path origin) {
-    String stamped;
-    try {
-      stamped = Files.readString(of(store), StandardCharsets.UTF_8).strip();
-    } catch (NoSuchFileException e) {
+    Optional<Stamp> stamp = read(store);
+    if (stamp.isEmpty()) {
       return;
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + of(store) + ": " + e.getMessage(), e);
     }
+    String stamped = stamp.get().path();
     if (!stamped.equals(origin.toString())) {
       throw new HostConflictException("COW store " + store + " was made from origin " + stamped + ", but this slot's"
           + " origin is " + origin + ": it holds writes over another disk, so it is neither served nor removed."
@@ -44,11 +143,14 @@ final class OriginStamp {
     }
   }
 
-  /** Records {@code origin} for a store just made (atomically: written beside it, then renamed). */
-  static void write(Path store, Path origin) {
+  /**
+   * Records {@code origin} and its {@code identity} for a store just made (atomically: written
+   * beside it, then renamed).
+   */
+  static void write(Path store, Path origin, OriginIdentity identity) {
     Path partial = of(store).resolveSibling(of(store).getFileName() + ".partial");
     try {
-      Files.writeString(partial, origin + "\n", StandardCharsets.UTF_8);
+      Files.writeString(partial, origin + "\n" + identity.format() + "\n", StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + partial + ": " + e.getMessage(), e);
     }

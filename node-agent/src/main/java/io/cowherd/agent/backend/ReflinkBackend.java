@@ -140,7 +140,13 @@ public final class ReflinkBackend implements CowBackend {
     }
   }
 
+  /**
+   * Clones the origin, stamped with its identity; refused if the pool's other clones were made from
+   * it in another state, and discarded if it changed while being cloned (a torn copy).
+   */
   private CowStore cloneOrigin(CowRequest request, Path clone) {
+    OriginIdentity before = OriginIdentity.of(request.origin());
+    OriginStamp.refuseNewStore(clone.getParent(), request.origin(), before);
     StoreFiles.createDirectories(clone.getParent());
     Path partial = names.partialClonePath(request.id());
     StoreFiles.deleteIfExists(partial); // left by a crash; never exported, holds no client data
@@ -153,12 +159,19 @@ public final class ReflinkBackend implements CowBackend {
       }
       throw e;
     }
+    Optional<String> torn = before.change(OriginIdentity.of(request.origin()));
+    if (torn.isPresent()) {
+      StoreFiles.deleteIfExists(partial); // never exported, holds no client data
+      throw new OriginChangedException("origin " + request.origin() + " " + torn.get() + " while it was being cloned"
+          + " for slot " + request.id() + "; the copy was discarded. Publish origins as new files, never write one in"
+          + " place; see docs/install.md, \"Updating the origin\"");
+    }
     try {
       Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString("rw-------"));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot set permissions of " + partial + ": " + e.getMessage(), e);
     }
-    OriginStamp.write(clone, request.origin()); // first: a crash before the rename leaves only a stamp
+    OriginStamp.write(clone, request.origin(), before); // first: a crash before the rename leaves only a stamp
     StoreFiles.commit(partial, clone);
     LOG.info("slot {}: cloned origin {} to {}", request.id(), request.origin(), clone);
     return CowStore.clone(clone);

@@ -27,7 +27,9 @@ import java.util.stream.Stream;
  *   <li>{@value #COW_WARNING_LEVEL} — 0, 80 or 95: the highest COW use threshold (percent of
  *       the sectors) the slot has reached ({@link SpaceLevel});
  *   <li>{@value #EXPORTER_RESTARTS} — restarts of the slot's exporter (vblade) since it was
- *       adopted or created by this agent.
+ *       adopted or created by this agent;
+ *   <li>{@value #ORIGIN_CHANGED} — 1 while the slot's origin is no longer what its COW store was
+ *       made from (written in place, truncated or replaced; {@code status.origin.changed}), else 0.
  * </ul>
  */
 public final class SlotMetrics {
@@ -39,12 +41,15 @@ public final class SlotMetrics {
   public static final String COW_WARNING_LEVEL = "cowherd.slot.cow.warning.level";
   /** Counter, Prometheus {@code cowherd_slot_exporter_restarts_total}. */
   public static final String EXPORTER_RESTARTS = "cowherd.slot.exporter.restarts";
+  /** Gauge, Prometheus {@code cowherd_slot_origin_changed}. */
+  public static final String ORIGIN_CHANGED = "cowherd.slot.origin.changed";
 
   private final MeterRegistry registry;
   private final Supplier<Stream<AoeBootSlot>> slots;
   private final MultiGauge used;
   private final MultiGauge total;
   private final MultiGauge warning;
+  private final MultiGauge originChanged;
   private final Map<Tags, Integer> restarts = new ConcurrentHashMap<>();
   private final Map<Tags, FunctionCounter> restartCounters = new HashMap<>();
 
@@ -61,6 +66,8 @@ public final class SlotMetrics {
         .register(registry);
     this.warning = MultiGauge.builder(COW_WARNING_LEVEL)
         .description("Highest COW use threshold reached, per slot: 0, 80 or 95 (percent)").register(registry);
+    this.originChanged = MultiGauge.builder(ORIGIN_CHANGED)
+        .description("1 while the slot's origin changed since its COW store was made, else 0").register(registry);
   }
 
   /** Re-reads the slots: new slots get series, deleted ones lose them. */
@@ -68,6 +75,7 @@ public final class SlotMetrics {
     List<MultiGauge.Row<?>> usedRows = new ArrayList<>();
     List<MultiGauge.Row<?>> totalRows = new ArrayList<>();
     List<MultiGauge.Row<?>> warningRows = new ArrayList<>();
+    List<MultiGauge.Row<?>> originRows = new ArrayList<>();
     Map<Tags, Integer> now = new HashMap<>();
     slots.get().filter(s -> s.getSpec() != null && s.getSpec().getSlot() != null).forEach(slot -> {
       Tags tags = tags(slot);
@@ -85,6 +93,9 @@ public final class SlotMetrics {
         warningRows.add(MultiGauge.Row.of(tags,
             SpaceLevel.of(status.getCowUsedSectors(), status.getCowTotalSectors()).percent()));
       }
+      if (status.getOrigin() != null && status.getOrigin().getChanged() != null) {
+        originRows.add(MultiGauge.Row.of(tags, status.getOrigin().getChanged() ? 1 : 0));
+      }
       if (status.getRestarts() != null) {
         now.put(tags, status.getRestarts());
       }
@@ -92,6 +103,7 @@ public final class SlotMetrics {
     used.register(usedRows, true);
     total.register(totalRows, true);
     warning.register(warningRows, true);
+    originChanged.register(originRows, true);
     restarts.putAll(now);
     for (Tags tags : List.copyOf(restartCounters.keySet())) {
       if (!now.containsKey(tags)) {

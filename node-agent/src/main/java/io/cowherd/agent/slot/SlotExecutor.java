@@ -3,6 +3,8 @@ package io.cowherd.agent.slot;
 import io.cowherd.agent.backend.CowBackend;
 import io.cowherd.agent.backend.CowStore;
 import io.cowherd.agent.backend.CowUsage;
+import io.cowherd.agent.backend.OriginIdentity;
+import io.cowherd.agent.backend.OriginStamp;
 import io.cowherd.agent.export.ControlFrameWatch;
 import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.export.GuardState;
@@ -78,7 +80,21 @@ public final class SlotExecutor {
     }
     Optional<String> unreserved = store.flatMap(s -> backend.reserve(s, seen.request()));
     Optional<CowUsage> usage = store.map(backend::usage);
-    return new SlotOutcome(store, usage, exporter, guarded, unreserved);
+    return new SlotOutcome(store, usage, exporter, guarded, unreserved, store.map(s -> origin(s, seen)));
+  }
+
+  /**
+   * The origin comparison for {@code store}: the observed one, or (for a store made just now) a
+   * fresh one. A store whose stamp has no identity yet (older agent) gets the current one recorded.
+   */
+  private static OriginStamp.Verdict origin(CowStore store, SlotObservation seen) {
+    Path origin = seen.slot().origin();
+    OriginStamp.Verdict v = seen.origin().orElseGet(
+        () -> OriginStamp.verify(store.cowStorePath(), origin, OriginIdentity.of(origin)));
+    if (v.stamped().isEmpty()) {
+      OriginStamp.recordIfMissing(store.cowStorePath(), origin, v.current());
+    }
+    return v;
   }
 
   /**

@@ -2,6 +2,7 @@ package io.cowherd.agent.slot;
 
 import io.cowherd.agent.backend.CowRequest;
 import io.cowherd.agent.backend.CowStore;
+import io.cowherd.agent.backend.OriginStamp;
 import io.cowherd.agent.export.DuplicateExporter;
 import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.host.NetLinks;
@@ -25,6 +26,8 @@ import java.util.Optional;
  * @param stateDirFull why client writes fail, if the state dir's filesystem is full
  * @param link whether the slot's interface exists and is up (an exporter runs only on one that is)
  * @param stateDir the state dir filesystem as read now, if it could be read
+ * @param origin the origin now compared with what the existing store was made from ({@link
+ *     OriginStamp#verify}); empty when there is no store yet
  */
 public record SlotObservation(
     ValidatedSlot slot,
@@ -37,7 +40,17 @@ public record SlotObservation(
     Optional<DuplicateExporter> duplicate,
     Optional<String> stateDirFull,
     NetLinks.State link,
-    Optional<StateDirSpace.Report> stateDir) {
+    Optional<StateDirSpace.Report> stateDir,
+    Optional<OriginStamp.Verdict> origin) {
+
+  /** Without an origin comparison (tests of the other rules). */
+  public SlotObservation(ValidatedSlot slot, CowRequest request, Optional<CowStore> store,
+      Optional<Path> otherBackendStore, VbladeTarget wanted, Optional<ExporterState> exporter,
+      Optional<VbladeProcess> foreignExporter, Optional<DuplicateExporter> duplicate, Optional<String> stateDirFull,
+      NetLinks.State link, Optional<StateDirSpace.Report> stateDir) {
+    this(slot, request, store, otherBackendStore, wanted, exporter, foreignExporter, duplicate, stateDirFull, link,
+        stateDir, Optional.empty());
+  }
 
   /** Without wire-check and free-space findings (tests of the other rules). */
   public SlotObservation(ValidatedSlot slot, CowRequest request, Optional<CowStore> store,
@@ -45,6 +58,11 @@ public record SlotObservation(
       Optional<VbladeProcess> foreignExporter) {
     this(slot, request, store, otherBackendStore, wanted, exporter, foreignExporter, Optional.empty(), Optional.empty(),
         NetLinks.State.UP, Optional.empty());
+  }
+
+  /** How the origin changed under the existing store, if it did. */
+  public Optional<String> originChange() {
+    return origin.flatMap(OriginStamp.Verdict::change);
   }
 
   /** Whether this slot's exporter process runs now. */

@@ -3,6 +3,8 @@ package io.cowherd.agent.slot;
 import io.cowherd.agent.backend.CowBackend;
 import io.cowherd.agent.backend.CowRequest;
 import io.cowherd.agent.backend.CowStore;
+import io.cowherd.agent.backend.OriginIdentities;
+import io.cowherd.agent.backend.OriginStamp;
 import io.cowherd.agent.export.DuplicateExporter;
 import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.export.SegmentScanException;
@@ -28,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * SegmentScanner}: a scan at most {@link SegmentScanner#WHILE_RUNNING} old while our exporter runs,
  * at most {@link SegmentScanner#BEFORE_START} old when one may be started; none while the link is
  * not up or the exporter moves to another interface), at the state of the slot's interface
- * ({@link NetLinks}) and at the free space of the state dir's filesystem ({@link StateDirSpace}).
+ * ({@link NetLinks}), at the free space of the state dir's filesystem ({@link StateDirSpace}) and
+ * at whether the origin is still what the slot's COW store was made from ({@link OriginStamp#verify};
+ * one stat(2) per origin per {@link OriginIdentities#FRESH}).
  */
 public final class SlotObserver {
   private static final Logger LOG = LoggerFactory.getLogger(SlotObserver.class);
@@ -40,6 +44,7 @@ public final class SlotObserver {
   private final SegmentScanner segment;
   private final StateDirSpace space;
   private final NetLinks links;
+  private final OriginIdentities origins = new OriginIdentities();
 
   /**
    * @param segment the wire check shared with the supervisor (one broadcast per interface)
@@ -88,8 +93,10 @@ public final class SlotObserver {
     Optional<DuplicateExporter> duplicate = link == NetLinks.State.UP && !moving
         ? duplicate(wanted, running) : Optional.empty();
     Optional<StateDirSpace.Report> stateDir = stateDir();
+    Optional<OriginStamp.Verdict> origin = store.map(s -> OriginStamp.verify(s.cowStorePath(), slot.origin(),
+        origins.current(slot.origin())));
     return new SlotObservation(slot, request, store, other, wanted, exporter, foreign, duplicate,
-        stateDir.filter(StateDirSpace.Report::full).map(StateDirSpace.Report::message), link, stateDir);
+        stateDir.filter(StateDirSpace.Report::full).map(StateDirSpace.Report::message), link, stateDir, origin);
   }
 
   /** The wire check; a failed scan is logged (a start checks again and refuses on failure). */

@@ -5,6 +5,7 @@ import io.cowherd.agent.export.DuplicateExporter;
 import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.host.NetLinks;
 import io.cowherd.agent.host.VbladeProcess;
+import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,6 +37,13 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optio
 
   /** Reason of a slot whose interface is administratively down: {@link NetLinks.State#DOWN}. */
   public static final String INTERFACE_DOWN = "InterfaceDown";
+
+  /**
+   * Reason of a slot whose origin changed since its COW store was made ({@link
+   * io.cowherd.agent.backend.OriginStamp}): a dm-snapshot slot stops serving; a reflink slot keeps
+   * serving its own clone and is reported.
+   */
+  public static final String ORIGIN_CHANGED = "OriginChanged";
 
   /** Consecutive quick exits after which an exporter counts as failing rather than starting. */
   static final int FAILING_AFTER_EXITS = 3;
@@ -78,6 +86,18 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optio
       return blocked("BackendChanged", "slot already has a COW store of the other backend at " + seen.otherBackendStore().get()
           + "; changing spec.cow.backend of an existing slot would hide its writes: restore the backend, or delete"
           + " the slot to start over");
+    }
+    if (seen.originChange().isPresent() && seen.slot().backend() == CowBackend.DM_SNAPSHOT) {
+      // The snapshot reads every chunk the client never wrote from the origin file through its
+      // loop device: the client now sees old chunks over new origin blocks, a disk that never
+      // existed. Stop serving it (reads too: a filesystem that mounts a mixed disk can spread the
+      // damage into the COW store); keep the COW store and devices for recovery.
+      List<Step> stop = seen.exporter().isPresent() ? List.of(Step.STOP_EXPORTER) : List.of();
+      return blocked(stop, ORIGIN_CHANGED, "origin " + seen.slot().origin() + " " + seen.originChange().get()
+          + " since this slot's COW store was made: the dm-snapshot would serve the client's writes over different"
+          + " origin blocks, so the exporter is stopped; the COW store " + seen.store().get().cowStorePath()
+          + " and its devices are kept. Put the original origin back (or see docs/install.md, \"Updating the"
+          + " origin\")");
     }
     if (seen.link() != NetLinks.State.UP) {
       // A host fault, not a spec error: vblade cannot run (it exits with ENETDOWN), so its restarts

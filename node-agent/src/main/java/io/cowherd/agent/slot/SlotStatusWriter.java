@@ -6,6 +6,8 @@ import io.cowherd.agent.backend.CowStore;
 import io.cowherd.agent.backend.CowUsage;
 import io.cowherd.agent.backend.HostConflictException;
 import io.cowherd.agent.backend.InsufficientSpaceException;
+import io.cowherd.agent.backend.OriginChangedException;
+import io.cowherd.agent.backend.OriginStamp;
 import io.cowherd.agent.backend.TeardownIncompleteException;
 import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.export.ExporterStopException;
@@ -16,6 +18,7 @@ import io.cowherd.agent.inventory.SpaceLevel;
 import io.cowherd.api.Names;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
+import io.cowherd.api.v1alpha1.SlotOrigin;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -53,6 +56,8 @@ public final class SlotStatusWriter {
   private final Map<String, SpaceLevel> cowWarned = new ConcurrentHashMap<>();
   /** Slots ({@code namespace/name}) already warned that their store is not fully reserved. */
   private final Set<String> unreservedWarned = ConcurrentHashMap.newKeySet();
+  /** Serving slots ({@code namespace/name}) already warned that their origin changed under them. */
+  private final Set<String> originWarned = ConcurrentHashMap.newKeySet();
   /** The state dir level last warned about (one Event per rise for the whole node). */
   private SpaceLevel stateDirWarned = SpaceLevel.OK;
 
@@ -75,6 +80,7 @@ public final class SlotStatusWriter {
     SlotPlan.Verdict verdict = SlotPlan.judge(plan, done);
     AoeBootSlotStatus status = statusOf(slot, seen, done, verdict);
     warnAboutSpace(slot, seen, done);
+    warnAboutOrigin(slot, done, verdict);
     if (status.equals(agentFields(slot.getStatus()))) {
       return UpdateControl.noUpdate();
     }
@@ -176,6 +182,24 @@ public final class SlotStatusWriter {
     }
   }
 
+  /**
+   * Warning Event {@code OriginChanged} once per slot (per agent life) while its origin differs from
+   * what its store was made from and the slot still serves (a reflink clone is a file of its own,
+   * unaffected). A slot stopped for it is {@code Failed} with the same reason, whose Event comes
+   * with the phase change.
+   */
+  void warnAboutOrigin(AoeBootSlot slot, SlotOutcome done, SlotPlan.Verdict verdict) {
+    String key = slot.getMetadata().getNamespace() + "/" + slot.getMetadata().getName();
+    Optional<String> change = done.origin().flatMap(OriginStamp.Verdict::change);
+    if (change.isEmpty()) {
+      originWarned.remove(key);
+    } else if (verdict.phase() != SlotPhase.Failed && originWarned.add(key)) {
+      events.record(slot, SlotEventRecorder.WARNING, SlotPlan.ORIGIN_CHANGED, "origin " + done.origin().get().path()
+          + " " + change.get() + " since this slot's reflink clone was made; the slot keeps serving its own clone"
+          + " (unaffected), but no new slot of this pool is made from the changed file");
+    }
+  }
+
   /** Records a Warning Event for a teardown that must be retried. */
   public void teardownRetrying(AoeBootSlot slot, Exception e) {
     events.record(slot, SlotEventRecorder.WARNING, classify(e).reason(), "teardown incomplete, retrying: " + e.getMessage());
@@ -194,6 +218,7 @@ public final class SlotStatusWriter {
       case BackendUnavailableException _ -> new ErrorVerdict(SlotPhase.Failed, "BackendUnavailable", m, false);
       case HostConflictException _ -> new ErrorVerdict(SlotPhase.Failed, "HostConflict", m, false);
       case InsufficientSpaceException _ -> new ErrorVerdict(SlotPhase.Failed, "InsufficientSpace", m, false);
+      case OriginChangedException _ -> new ErrorVerdict(SlotPhase.Failed, SlotPlan.ORIGIN_CHANGED, m, false);
       case CommandFailedException _ when m.contains(ENOSPC) -> new ErrorVerdict(SlotPhase.Failed, "StateDirFull", m, true);
       case UncheckedIOException _ when m.contains(ENOSPC) -> new ErrorVerdict(SlotPhase.Failed, "StateDirFull", m, true);
       case CommandFailedException _ -> new ErrorVerdict(SlotPhase.Failed, "CommandFailed", m, true);
@@ -211,7 +236,8 @@ public final class SlotStatusWriter {
         || t instanceof HostConflictException || t instanceof CommandFailedException
         || t instanceof CommandTimedOutException || t instanceof ExporterStopException
         || t instanceof TeardownIncompleteException || t instanceof UncheckedIOException
-        || t instanceof SegmentScanException || t instanceof InsufficientSpaceException;
+        || t instanceof SegmentScanException || t instanceof InsufficientSpaceException
+        || t instanceof OriginChangedException;
   }
 
   /** The full status for a reconcile outcome. Pure. */
@@ -237,6 +263,8 @@ public final class SlotStatusWriter {
     }
     done.exporter().ifPresent(e -> exporterFields(s, e));
     done.guard().ifPresent(g -> s.setGuard(g.summary()));
+    done.origin().ifPresent(o -> s.setOrigin(new SlotOrigin(o.path().toString(), o.serves().format(),
+        o.change().isPresent(), o.change().isPresent() ? o.current().format() : null)));
     return s;
   }
 

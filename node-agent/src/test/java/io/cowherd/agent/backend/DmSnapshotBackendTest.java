@@ -27,12 +27,13 @@ class DmSnapshotBackendTest {
   private static final List<String> INFO = List.of("dmsetup", "info");
   private static final List<String> TABLES = List.of("dmsetup", "table");
   private static final String NONE = "{\"loopdevices\": []}";
-  private static final Path ORIGIN = Path.of("/images/debian.img");
   private static final long SIZE_BYTES = 1L << 30; // 2097152 sectors
 
   @TempDir Path tmp;
   private Path stateDir;
   private Path control;
+  /** An empty origin file: the backend stats it to stamp its identity. */
+  private Path origin;
   private HostNames names;
   private FakeCommandRunner fake;
   private final SlotId id = new SlotId("lab", "debian", 0);
@@ -42,6 +43,7 @@ class DmSnapshotBackendTest {
   void setUp() throws IOException {
     stateDir = Files.createDirectories(tmp.resolve("state"));
     control = Files.createFile(tmp.resolve("control"));
+    origin = Files.createFile(tmp.resolve("debian.img"));
     names = new HostNames(stateDir);
     fake = new FakeCommandRunner();
   }
@@ -51,7 +53,7 @@ class DmSnapshotBackendTest {
   }
 
   private CowRequest request() {
-    return new CowRequest(id, ORIGIN, SIZE_BYTES, 64);
+    return new CowRequest(id, origin, SIZE_BYTES, 64);
   }
 
   private String loops(String... entries) {
@@ -78,7 +80,7 @@ class DmSnapshotBackendTest {
         List.of("fallocate", "--length", Long.toString(DmSnapshotBackend.cowFileBytes(2097152, 64)),
             cow.resolveSibling("slot-0.cow.partial").toString()),
         List.of("losetup", "--find", "--show", cow.toString()),
-        List.of("losetup", "--read-only", "--find", "--show", ORIGIN.toString()),
+        List.of("losetup", "--read-only", "--find", "--show", origin.toString()),
         List.of("dmsetup", "create", name, "--noudevsync", "--uuid", HostNames.dmUuid(id), "--table",
             "0 2097152 snapshot /dev/loop0 /dev/loop1 PO 64"),
         List.of("dmsetup", "mknodes", name));
@@ -93,7 +95,7 @@ class DmSnapshotBackendTest {
     long sectors = (usable / 512 + (1L << 21)) & ~63L; // a COW store bigger than the filesystem's free space
     fake.on(LIST, NONE).fail(INFO, 1, "Device does not exist.\nCommand failed.\n");
 
-    assertThatThrownBy(() -> backend().provision(new CowRequest(id, ORIGIN, sectors * 512, 64)))
+    assertThatThrownBy(() -> backend().provision(new CowRequest(id, origin, sectors * 512, 64)))
         .isInstanceOfSatisfying(InsufficientSpaceException.class, e -> {
           assertThat(e.neededBytes()).isEqualTo(DmSnapshotBackend.cowFileBytes(sectors, 64));
           assertThat(e.availableBytes()).isLessThan(e.neededBytes());
@@ -137,7 +139,7 @@ class DmSnapshotBackendTest {
   void provisionReusesExistingCowFileLoopsAndDevice() throws IOException {
     Path cow = Files.createDirectories(stateDir.resolve("lab/debian")).resolve("slot-0.cow");
     Files.writeString(cow, "client writes");
-    fake.on(LIST, loops(loop("/dev/loop0", ORIGIN, true, "7:0"), loop("/dev/loop1", cow, false, "7:1")))
+    fake.on(LIST, loops(loop("/dev/loop0", origin, true, "7:0"), loop("/dev/loop1", cow, false, "7:1")))
         .on(INFO, name + "|" + HostNames.dmUuid(id) + "\n")
         .on(List.of("dmsetup", "mknodes"), "");
     CowStore store = backend().provision(request());
@@ -189,15 +191,15 @@ class DmSnapshotBackendTest {
   void teardownRemovesDeviceThenCowLoopThenCowFileThenUnusedOriginLoop() throws IOException {
     Path cow = Files.createDirectories(stateDir.resolve("lab/debian")).resolve("slot-0.cow");
     Files.writeString(cow, "x");
-    String origin = loop("/dev/loop0", ORIGIN, true, "7:0");
+    String originLoop = loop("/dev/loop0", origin, true, "7:0");
     fake.on(INFO, name + "|" + HostNames.dmUuid(id) + "\n")
         .once(TABLES, name + ": 0 2097152 snapshot 7:0 7:1 P 64\n")
         .once(TABLES, "No devices found\n")
-        .once(LIST, loops(origin, loop("/dev/loop1", cow, false, "7:1")))
-        .on(LIST, loops(origin))
+        .once(LIST, loops(originLoop, loop("/dev/loop1", cow, false, "7:1")))
+        .on(LIST, loops(originLoop))
         .on(List.of("dmsetup", "remove"), "")
         .on(List.of("losetup", "--detach"), "");
-    backend().teardown(id, Optional.of(ORIGIN));
+    backend().teardown(id, Optional.of(origin));
 
     assertThat(fake.changes()).containsExactly(
         List.of("dmsetup", "remove", "--noudevsync", "--retry", name),
@@ -214,9 +216,9 @@ class DmSnapshotBackendTest {
     fake.on(INFO, name + "|" + HostNames.dmUuid(id) + "\n")
         .once(TABLES, name + ": 0 2097152 snapshot 7:0 7:1 P 64\ncowherd-lab-debian-1: 0 2097152 snapshot 7:0 7:2 P 64\n")
         .once(TABLES, "cowherd-lab-debian-1: 0 2097152 snapshot 7:0 7:2 P 64\n")
-        .on(LIST, loops(loop("/dev/loop0", ORIGIN, true, "7:0")))
+        .on(LIST, loops(loop("/dev/loop0", origin, true, "7:0")))
         .on(List.of("dmsetup", "remove"), "");
-    backend().teardown(id, Optional.of(ORIGIN));
+    backend().teardown(id, Optional.of(origin));
 
     assertThat(fake.changes()).containsExactly(List.of("dmsetup", "remove", "--noudevsync", "--retry", name));
   }
@@ -228,7 +230,7 @@ class DmSnapshotBackendTest {
     fake.on(INFO, name + "|" + HostNames.dmUuid(id) + "\n")
         .on(TABLES, name + ": 0 2097152 snapshot 7:0 7:1 P 64\n")
         .fail(List.of("dmsetup", "remove"), 1, "device-mapper: remove ioctl on " + name + " failed: Device or resource busy\n");
-    assertThatThrownBy(() -> backend().teardown(id, Optional.of(ORIGIN))).isInstanceOf(TeardownIncompleteException.class);
+    assertThatThrownBy(() -> backend().teardown(id, Optional.of(origin))).isInstanceOf(TeardownIncompleteException.class);
     assertThat(cow).hasContent("client writes");
   }
 

@@ -8,6 +8,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.cowherd.agent.backend.CowRequest;
 import io.cowherd.agent.backend.CowStore;
 import io.cowherd.agent.backend.CowUsage;
+import io.cowherd.agent.backend.OriginIdentity;
+import io.cowherd.agent.backend.OriginStamp;
 import io.cowherd.agent.export.DuplicateExporter;
 import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.host.SlotId;
@@ -208,6 +210,35 @@ class SlotPlanTest {
     SlotObservation seen = with(observation(backend, Store.PRESENT, Exporter.NONE, Optional.empty(), Optional.empty()),
         Optional.empty(), Optional.of("full"));
     assertThat(SlotPlan.decide(seen).steps()).containsExactly(ENSURE_EXPORTER);
+  }
+
+  @ParameterizedTest
+  @EnumSource(CowBackend.class)
+  void anOriginChangedUnderTheStoreStopsDmSnapshotAndKeepsReflinkServing(CowBackend backend) {
+    SlotObservation o = observation(backend, Store.PRESENT, Exporter.RUNNING_WANTED, Optional.empty(), Optional.empty());
+    OriginIdentity made = new OriginIdentity(1, 10, 1 << 20, 5_000_000_000L);
+    OriginIdentity now = new OriginIdentity(1, 10, 1 << 20, 6_000_000_000L);
+    SlotObservation seen = new SlotObservation(o.slot(), o.request(), o.store(), o.otherBackendStore(), o.wanted(),
+        o.exporter(), o.foreignExporter(), o.duplicate(), o.stateDirFull(), o.link(), o.stateDir(),
+        Optional.of(new OriginStamp.Verdict(ORIGIN, Optional.of(made), now, made.change(now))));
+    SlotPlan plan = SlotPlan.decide(seen);
+    SlotOutcome done = outcome(o.store(), o.exporter());
+    if (backend == CowBackend.DM_SNAPSHOT) {
+      assertThat(plan.steps()).containsExactly(STOP_EXPORTER); // never PROVISION: nothing is rebuilt or deleted
+      assertThat(plan.blockedBecause()).get().extracting(SlotPlan.Blocked::reason).isEqualTo(SlotPlan.ORIGIN_CHANGED);
+      SlotPlan.Verdict v = SlotPlan.judge(plan, done);
+      assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
+      assertThat(v.message()).contains("changed in place").contains("exporter is stopped")
+          .contains("/var/lib/cowherd/lab/debian/slot-3.cow");
+      SlotObservation stopped = new SlotObservation(o.slot(), o.request(), o.store(), o.otherBackendStore(),
+          o.wanted(), Optional.empty(), o.foreignExporter(), o.duplicate(), o.stateDirFull(), o.link(), o.stateDir(),
+          seen.origin());
+      assertThat(SlotPlan.decide(stopped).steps()).isEmpty(); // stays stopped
+    } else {
+      assertThat(plan.steps()).isEmpty();
+      assertThat(plan.blockedBecause()).isEmpty();
+      assertThat(SlotPlan.judge(plan, done).phase()).isEqualTo(SlotPhase.Serving);
+    }
   }
 
   private static SlotObservation with(SlotObservation o, Optional<DuplicateExporter> dup, Optional<String> full) {

@@ -1,0 +1,208 @@
+package io.cowherd.agent.slot;
+
+import static io.cowherd.agent.support.Slots.aSlot;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cowherd.agent.backend.OriginIdentity;
+import io.cowherd.agent.support.HostTools;
+import io.cowherd.agent.support.LoopMountedFs;
+import io.cowherd.agent.support.TestAgent;
+import io.cowherd.agent.host.Vblade;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
+import io.cowherd.api.v1alpha1.CowBackend;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * An origin changed under a live reflink slot, on a loop-mounted XFS (reflink=1) with a real clone
+ * and a real vblade: the identity is recorded when the clone is made, each kind of change is seen
+ * on a following reconcile (status.origin.changed, one Warning Event {@code OriginChanged}), the
+ * slot keeps serving its own unchanged clone, a new slot of the pool is refused with reason
+ * {@code OriginChanged}, and nothing is deleted.
+ */
+@Tag("host")
+class OriginChangeHostTest {
+  private static final int ORIGIN_BYTES = 16 << 20;
+  private static final byte[] MARKER = "origin v1 boot sector".getBytes(StandardCharsets.US_ASCII);
+
+  /** How the user changes the origin file. */
+  enum Change {
+    /** Same size, bytes written in the middle, mtime put back with {@code touch -d}. */
+    REWRITTEN_IN_PLACE,
+    /** Truncated to half its size. */
+    TRUNCATED,
+    /** Another file of the same size renamed over it (same path, new inode). */
+    REPLACED_AT_SAME_PATH
+  }
+
+  @TempDir Path tmp;
+  private LoopMountedFs fs;
+  private String iface;
+  private KubernetesClient client;
+  private TestAgent agent;
+  private Path stateDir;
+  private Path images;
+  private Path origin;
+  private final List<String> events = new ArrayList<>();
+
+  @BeforeEach
+  void setUp() throws IOException {
+    HostTools.requireRoot();
+    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
+    fs = LoopMountedFs.xfs(tmp, 1);
+    iface = HostTools.createVethPair();
+    images = Files.createDirectories(fs.mountPoint().resolve("images"));
+    origin = images.resolve("debian.img");
+    writeImage(origin, MARKER);
+    stateDir = Files.createDirectories(fs.mountPoint().resolve("state"));
+    client = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
+        .withMasterUrl("https://127.0.0.1:1").withRequestRetryBackoffLimit(0).withConnectionTimeout(500).build()).build();
+    agent = new TestAgent("node-a", stateDir, List.of(images), vblade, client,
+        (slot, type, reason, message) -> events.add(type + " " + reason + ": " + message));
+  }
+
+  @AfterEach
+  void cleanUp() throws IOException {
+    if (agent != null) {
+      agent.close();
+    }
+    HostTools.killVbladesMentioning(tmp.toString());
+    HostTools.deleteVethPair(iface);
+    if (client != null) {
+      client.close();
+    }
+    if (fs != null) {
+      fs.close();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Change.class)
+  void anOriginChangedUnderAReflinkSlotIsReportedWhileTheSlotKeepsServingItsClone(Change change) throws Exception {
+    AoeBootSlot slot0 = slot(0);
+    Path clone = stateDir.resolve("lab/debian/slot-0.img");
+    OriginIdentity made = OriginIdentity.of(origin);
+
+    AoeBootSlotStatus s = reconcile(slot0);
+    assertThat(s.getPhase()).isEqualTo(SlotPhase.Serving);
+    assertThat(s.getOrigin().getPath()).isEqualTo(origin.toString());
+    assertThat(s.getOrigin().getIdentity()).isEqualTo(made.format());
+    assertThat(s.getOrigin().getChanged()).isFalse();
+    assertThat(s.getOrigin().getCurrentIdentity()).isNull();
+    assertThat(Files.readAllLines(stateDir.resolve("lab/debian/slot-0.img.origin")))
+        .containsExactly(origin.toString(), made.format());
+    long pid = s.getExporterPid();
+
+    String expected = switch (change) {
+      case REWRITTEN_IN_PLACE -> {
+        long mtime = Files.getLastModifiedTime(origin).to(TimeUnit.SECONDS);
+        try (RandomAccessFile f = new RandomAccessFile(origin.toFile(), "rw")) {
+          f.seek(ORIGIN_BYTES / 2);
+          f.write("patched".getBytes(StandardCharsets.US_ASCII));
+        }
+        run("touch", "-d", "@" + mtime, origin.toString());
+        assertThat(Files.size(origin)).isEqualTo(ORIGIN_BYTES);
+        assertThat(Files.getLastModifiedTime(origin).to(TimeUnit.SECONDS)).isEqualTo(mtime);
+        yield "changed in place";
+      }
+      case TRUNCATED -> {
+        try (RandomAccessFile f = new RandomAccessFile(origin.toFile(), "rw")) {
+          f.setLength(ORIGIN_BYTES / 2);
+        }
+        yield "truncated or extended (size " + ORIGIN_BYTES + " → " + ORIGIN_BYTES / 2 + " bytes)";
+      }
+      case REPLACED_AT_SAME_PATH -> {
+        Path v2 = images.resolve("debian.img.new");
+        writeImage(v2, "origin v2 boot sector".getBytes(StandardCharsets.US_ASCII));
+        Files.move(v2, origin, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        yield "replaced by another file";
+      }
+    };
+
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(reconcile(slot0).getOrigin().getChanged()).isTrue());
+    AoeBootSlotStatus after = slot0.getStatus();
+    assertThat(after.getPhase()).as("a reflink clone is a file of its own: it keeps serving").isEqualTo(SlotPhase.Serving);
+    assertThat(after.getExporterPid()).isEqualTo(pid);
+    assertThat(after.getOrigin().getIdentity()).isEqualTo(made.format());
+    assertThat(after.getOrigin().getCurrentIdentity()).isEqualTo(OriginIdentity.of(origin).format());
+    assertThat(events).filteredOn(e -> e.startsWith("Warning OriginChanged")).singleElement().asString()
+        .contains(expected).contains("keeps serving its own clone");
+    reconcile(slot0);
+    assertThat(events).as("warned once").filteredOn(e -> e.startsWith("Warning OriginChanged")).hasSize(1);
+    assertThat(readStart(clone, MARKER.length)).as("the clone still holds origin v1").isEqualTo(MARKER);
+
+    AoeBootSlot slot1 = slot(1);
+    Exception refused = null;
+    try {
+      reconcile(slot1);
+    } catch (RuntimeException e) {
+      refused = e;
+    }
+    assertThat(refused).as("no new clone from a changed origin").isNotNull();
+    ErrorStatusUpdateControl<AoeBootSlot> error = agent.reconciler.updateErrorStatus(slot1, null, refused);
+    AoeBootSlotStatus s1 = error.getResource().orElseThrow().getStatus();
+    assertThat(s1.getPhase()).isEqualTo(SlotPhase.Failed);
+    assertThat(s1.getMessage()).contains(expected).contains("refusing to make a new COW store");
+    assertThat(events).anyMatch(e -> e.startsWith("Warning OriginChanged") && e.contains("refusing"));
+    assertThat(stateDir.resolve("lab/debian/slot-1.img")).doesNotExist();
+    assertThat(stateDir.resolve("lab/debian/slot-1.img.partial")).doesNotExist();
+    assertThat(clone).as("nothing deleted").exists();
+    assertThat(stateDir.resolve("lab/debian/slot-0.img.origin")).exists();
+  }
+
+  private AoeBootSlot slot(int n) {
+    return aSlot().shelf(9).slot(n).iface(iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
+  }
+
+  private AoeBootSlotStatus reconcile(AoeBootSlot slot) {
+    UpdateControl<AoeBootSlot> control = agent.reconciler.reconcile(slot, null);
+    if (control.isPatchStatus()) {
+      slot.setStatus(control.getResource().orElseThrow().getStatus());
+    }
+    return slot.getStatus();
+  }
+
+  private static void writeImage(Path file, byte[] marker) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+      f.setLength(ORIGIN_BYTES);
+      f.write(marker);
+    }
+  }
+
+  private static byte[] readStart(Path file, int bytes) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+      byte[] b = new byte[bytes];
+      f.readFully(b);
+      return b;
+    }
+  }
+
+  private static void run(String... argv) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(argv).inheritIO().start();
+    assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isZero();
+  }
+}
