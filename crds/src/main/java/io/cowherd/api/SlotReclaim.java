@@ -15,6 +15,12 @@ import java.util.Optional;
  * with the pool's {@code spec.reclaimPolicy} as value. A slot deleted without it (by hand, by the
  * garbage collector, by any other tool) keeps everything on the host: exporter, devices and COW
  * store; the operator recreates the slot on the same node and the agent adopts what is there.
+ *
+ * <p>Abandonment ({@link #ABANDON_ANNOTATION}) deletes no data either. The operator puts {@link
+ * #ABANDONED_STORE_ANNOTATION} with the abandoned slot object's UID on the slot it recreates; the
+ * agent that provisions that slot moves a COW store last served by that UID aside (renamed, kept,
+ * reported as unclaimed) instead of adopting it ({@link #mustMoveAside}), so the recreated slot
+ * starts from an empty COW store wherever it lands.
  */
 public final class SlotReclaim {
   /** Annotation the operator sets on a slot it deletes: {@code Delete} or {@code Retain}. */
@@ -27,6 +33,11 @@ public final class SlotReclaim {
   public static final String ABANDON_ANNOTATION = AoeBootPool.GROUP + "/abandon-lost-data";
   /** The only value of {@link #ABANDON_ANNOTATION} that counts. */
   public static final String ABANDON_VALUE = "true";
+  /**
+   * Annotation the operator sets on a slot it recreates after releasing an abandoned one: the UID
+   * ({@code metadata.uid}) of the abandoned slot object, whose COW store the new slot must not adopt.
+   */
+  public static final String ABANDONED_STORE_ANNOTATION = AoeBootPool.GROUP + "/abandoned-store-of";
 
   /** What the node agent does with a slot's host state when the slot object is deleted. */
   public enum OnDeletion {
@@ -81,5 +92,34 @@ public final class SlotReclaim {
   public static boolean abandoned(AoeBootSlot slot) {
     Map<String, String> annotations = slot.getMetadata() == null ? null : slot.getMetadata().getAnnotations();
     return annotations != null && ABANDON_VALUE.equals(annotations.get(ABANDON_ANNOTATION));
+  }
+
+  /** The annotation the operator sets on a slot recreated after slot object {@code abandonedUid} was abandoned. */
+  public static Map<String, String> abandonment(String abandonedUid) {
+    return Map.of(ABANDONED_STORE_ANNOTATION, abandonedUid);
+  }
+
+  /** The UID of the abandoned slot object whose COW store {@code slot} must not adopt, if any. */
+  public static Optional<String> abandonedStoreOf(AoeBootSlot slot) {
+    Map<String, String> annotations = slot.getMetadata() == null ? null : slot.getMetadata().getAnnotations();
+    String value = annotations == null ? null : annotations.get(ABANDONED_STORE_ANNOTATION);
+    return value == null || value.isBlank() ? Optional.empty() : Optional.of(value.strip());
+  }
+
+  /**
+   * True when the agent provisioning {@code slot} must move its existing COW store aside (rename,
+   * keep) instead of adopting it: {@code slot} says the data of slot object X was abandoned and the
+   * store was last served by X ({@code storeServedBy}, from the store's stamp). A store last served
+   * by {@code slot} itself, by any other object, or of unknown history (stamp of an older agent) is
+   * never moved. A store moved aside is never deleted by the agent.
+   *
+   * @param slot the slot being provisioned
+   * @param storeServedBy UID of the slot object that made or last served the store, if recorded
+   */
+  public static boolean mustMoveAside(AoeBootSlot slot, Optional<String> storeServedBy) {
+    String own = slot.getMetadata() == null ? null : slot.getMetadata().getUid();
+    Optional<String> abandoned = abandonedStoreOf(slot);
+    return abandoned.isPresent() && storeServedBy.isPresent() && abandoned.get().equals(storeServedBy.get())
+        && !abandoned.get().equals(own);
   }
 }

@@ -7,6 +7,7 @@ import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.ReclaimPolicy;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class SlotReclaimTest {
@@ -30,6 +31,32 @@ class SlotReclaimTest {
     assertThat(SlotReclaim.abandoned(slot(Map.of(SlotReclaim.ABANDON_ANNOTATION, "true")))).isTrue();
     assertThat(SlotReclaim.abandoned(slot(Map.of(SlotReclaim.ABANDON_ANNOTATION, "yes")))).isFalse();
     assertThat(SlotReclaim.abandoned(slot(Map.of()))).isFalse();
+  }
+
+  @Test
+  void onlyAStoreLastServedByTheAbandonedObjectIsMovedAside() {
+    AoeBootSlot recreated = slot(SlotReclaim.abandonment("uid-old"));
+    recreated.getMetadata().setUid("uid-new");
+    assertThat(SlotReclaim.abandonedStoreOf(recreated)).contains("uid-old");
+    assertThat(SlotReclaim.mustMoveAside(recreated, Optional.of("uid-old"))).isTrue();
+    // its own new store, on every later reconcile
+    assertThat(SlotReclaim.mustMoveAside(recreated, Optional.of("uid-new"))).isFalse();
+    // a store of another object, or of unknown history (stamp of an older agent), is adopted as before
+    assertThat(SlotReclaim.mustMoveAside(recreated, Optional.of("uid-other"))).isFalse();
+    assertThat(SlotReclaim.mustMoveAside(recreated, Optional.empty())).isFalse();
+  }
+
+  @Test
+  void withoutTheAbandonmentAnnotationNothingIsMovedAside() {
+    AoeBootSlot plain = slot(Map.of());
+    plain.getMetadata().setUid("uid-new");
+    assertThat(SlotReclaim.abandonedStoreOf(plain)).isEmpty();
+    assertThat(SlotReclaim.mustMoveAside(plain, Optional.of("uid-old"))).isFalse();
+    assertThat(SlotReclaim.mustMoveAside(slot(Map.of(SlotReclaim.ABANDONED_STORE_ANNOTATION, " ")), Optional.of(" ")))
+        .isFalse();
+    AoeBootSlot self = slot(SlotReclaim.abandonment("uid-new"));
+    self.getMetadata().setUid("uid-new");
+    assertThat(SlotReclaim.mustMoveAside(self, Optional.of("uid-new"))).isFalse();
   }
 
   private static AoeBootSlot slot(Map<String, String> annotations) {

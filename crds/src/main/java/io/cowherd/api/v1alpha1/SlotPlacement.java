@@ -7,14 +7,27 @@ public class SlotPlacement {
   /** Slot number, 0 to 254. */
   private Integer slot;
 
-  /** Node whose state dir holds (or last held) the slot's COW store. */
+  /** Node whose state dir holds (or last held) the slot's COW store; absent right after the slot's data was abandoned. */
   private String nodeName;
+
+  /**
+   * UID of the last slot object of this number whose COW data the user abandoned; every slot object
+   * the operator creates for this number carries it ({@code cowherd.io/abandoned-store-of}) so the
+   * node agent never adopts that store.
+   */
+  private String abandonedSlotUid;
 
   public SlotPlacement() {}
 
   public SlotPlacement(int slot, String nodeName) {
     this.slot = slot;
     this.nodeName = nodeName;
+  }
+
+  public SlotPlacement(int slot, String nodeName, String abandonedSlotUid) {
+    this.slot = slot;
+    this.nodeName = nodeName;
+    this.abandonedSlotUid = abandonedSlotUid;
   }
 
   public Integer getSlot() {
@@ -33,18 +46,27 @@ public class SlotPlacement {
     this.nodeName = nodeName;
   }
 
+  public String getAbandonedSlotUid() {
+    return abandonedSlotUid;
+  }
+
+  public void setAbandonedSlotUid(String abandonedSlotUid) {
+    this.abandonedSlotUid = abandonedSlotUid;
+  }
+
   @Override
   public boolean equals(Object o) {
-    return o instanceof SlotPlacement p && Objects.equals(slot, p.slot) && Objects.equals(nodeName, p.nodeName);
+    return o instanceof SlotPlacement p && Objects.equals(slot, p.slot) && Objects.equals(nodeName, p.nodeName)
+        && Objects.equals(abandonedSlotUid, p.abandonedSlotUid);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(slot, nodeName);
+    return Objects.hash(slot, nodeName, abandonedSlotUid);
   }
 
   @Override
   public String toString() {
-    return slot + "@" + nodeName;
+    return slot + "@" + nodeName + (abandonedSlotUid == null ? "" : " (abandoned " + abandonedSlotUid + ")");
   }
 }

@@ -5,7 +5,13 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -25,8 +31,21 @@ import java.util.stream.Stream;
  * HostConflictException}: not served, not removed. Stores made before stamps existed are not
  * checked for their path; {@link #recordIfMissing} stamps them with the origin they are served
  * over when first seen.
+ *
+ * <p>Slot object: a third line {@code served-by <uid>} holds the UID of the slot object that made
+ * the store or served it last ({@link #recordServedBy}); stamps of older agents lack it. A slot
+ * that says the data of slot object X was abandoned moves a store last served by X aside ({@link
+ * #moveAside}: renamed with its stamp, never deleted) instead of adopting it; the rule is {@link
+ * io.cowherd.api.SlotReclaim#mustMoveAside}.
  */
 public final class OriginStamp {
+  /** Prefix of the stamp's third line, followed by the UID of the slot object that made or last served the store. */
+  static final String SERVED_BY = "served-by ";
+  /** Infix of a store moved aside: {@code slot-<n>.<ext>.abandoned-<UTC timestamp>}. */
+  public static final String ABANDONED_INFIX = ".abandoned-";
+  private static final DateTimeFormatter ASIDE_STAMP =
+      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+
   private OriginStamp() {}
 
   /**
@@ -34,8 +53,9 @@ public final class OriginStamp {
    *
    * @param path the origin's real path the store was made from
    * @param identity the origin's identity when the store was made, if recorded
+   * @param servedBy UID of the slot object that made the store or served it last, if recorded
    */
-  public record Stamp(String path, Optional<OriginIdentity> identity) {}
+  public record Stamp(String path, Optional<OriginIdentity> identity, Optional<String> servedBy) {}
 
   /**
    * What a slot's origin is compared with its store's stamp.
@@ -65,7 +85,10 @@ public final class OriginStamp {
     }
     String path = lines.isEmpty() ? "" : lines.get(0).strip();
     Optional<OriginIdentity> identity = lines.size() > 1 ? OriginIdentity.parse(lines.get(1)) : Optional.empty();
-    return Optional.of(new Stamp(path, identity));
+    Optional<String> servedBy = lines.stream().skip(2).map(String::strip)
+        .filter(l -> l.startsWith(SERVED_BY) && l.length() > SERVED_BY.length())
+        .map(l -> l.substring(SERVED_BY.length()).strip()).findFirst();
+    return Optional.of(new Stamp(path, identity, servedBy));
   }
 
   /**
@@ -84,8 +107,52 @@ public final class OriginStamp {
   public static void recordIfMissing(Path store, Path origin, OriginIdentity current) {
     Optional<Stamp> stamp = read(store);
     if (stamp.flatMap(Stamp::identity).isEmpty() && Files.isRegularFile(store)) {
-      write(store, origin, current);
+      write(store, origin, current, stamp.flatMap(Stamp::servedBy));
     }
+  }
+
+  /**
+   * Records {@code slotUid} as the slot object that serves {@code store} now, if its stamp names
+   * another or none. Does nothing when the store has no stamp with an identity yet ({@link
+   * #recordIfMissing} first) or is gone.
+   */
+  public static void recordServedBy(Path store, String slotUid) {
+    Optional<Stamp> stamp = read(store);
+    if (stamp.isEmpty() || stamp.get().identity().isEmpty() || !Files.isRegularFile(store)
+        || stamp.get().servedBy().filter(slotUid::equals).isPresent()) {
+      return;
+    }
+    write(store, Path.of(stamp.get().path()), stamp.get().identity().get(), Optional.of(slotUid));
+  }
+
+  /**
+   * Moves {@code store} and its stamp aside, keeping both: renamed to {@code
+   * <store>.abandoned-<yyyyMMddTHHmmssZ>} (and that name plus {@code .origin}) in the same
+   * directory, so the slot's next provisioning makes a new store. Nothing is deleted; the host
+   * inventory reports the moved store as unclaimed. The caller has stopped its exporter and
+   * detached its devices.
+   *
+   * @return the store's new path
+   * @throws UncheckedIOException if a rename fails (the store is then still where it was, or moved
+   *     without its stamp, which the next call does not need)
+   */
+  public static Path moveAside(Path store, Instant now) {
+    Path aside = store.resolveSibling(store.getFileName() + ABANDONED_INFIX + ASIDE_STAMP.format(now));
+    for (int n = 1; Files.exists(aside) || Files.exists(of(aside)); n++) {
+      aside = store.resolveSibling(store.getFileName() + ABANDONED_INFIX + ASIDE_STAMP.format(now) + "-" + n);
+    }
+    try {
+      Files.move(store, aside, StandardCopyOption.ATOMIC_MOVE);
+      if (Files.exists(of(store))) {
+        Files.move(of(store), of(aside), StandardCopyOption.ATOMIC_MOVE);
+      }
+      try (FileChannel dir = FileChannel.open(store.getParent(), StandardOpenOption.READ)) {
+        dir.force(true);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot move COW store " + store + " aside to " + aside + ": " + e.getMessage(), e);
+    }
+    return aside;
   }
 
   /**
@@ -148,9 +215,14 @@ public final class OriginStamp {
    * beside it, then renamed).
    */
   static void write(Path store, Path origin, OriginIdentity identity) {
+    write(store, origin, identity, Optional.empty());
+  }
+
+  private static void write(Path store, Path origin, OriginIdentity identity, Optional<String> servedBy) {
     Path partial = of(store).resolveSibling(of(store).getFileName() + ".partial");
     try {
-      Files.writeString(partial, origin + "\n" + identity.format() + "\n", StandardCharsets.UTF_8);
+      Files.writeString(partial, origin + "\n" + identity.format() + "\n"
+          + servedBy.map(uid -> SERVED_BY + uid + "\n").orElse(""), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + partial + ": " + e.getMessage(), e);
     }

@@ -102,7 +102,7 @@ public final class HostInventory {
         return FileVisitResult.CONTINUE;
       }
       String name = file.getFileName().toString();
-      if (name.startsWith("slot-") && (name.endsWith(".img") || name.endsWith(".cow"))) {
+      if (name.startsWith("slot-") && (name.endsWith(".img") || name.endsWith(".cow") || UnclaimedStores.isMovedAside(name))) {
         stores.add(file);
       } else if (name.startsWith("slot-") && name.endsWith(".img.partial")) {
         partials.add(file);

@@ -1,5 +1,6 @@
 package io.cowherd.agent.inventory;
 
+import io.cowherd.agent.backend.OriginStamp;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.SlotId;
 import java.io.IOException;
@@ -23,6 +24,9 @@ import java.util.regex.Pattern;
 public final class UnclaimedStores {
   /** {@code slot-<n>.img} (reflink clone) or {@code slot-<n>.cow} (dm-snapshot COW file). */
   private static final Pattern STORE = Pattern.compile("slot-(\\d{1,3})\\.(img|cow)");
+  /** A store moved aside: {@code slot-<n>.(img|cow).abandoned-<timestamp>} (not its {@code .origin} stamp). */
+  private static final Pattern MOVED_ASIDE =
+      Pattern.compile("slot-(\\d{1,3})\\.(img|cow)" + Pattern.quote(OriginStamp.ABANDONED_INFIX) + "[0-9TZ-]+");
 
   private UnclaimedStores() {}
 
@@ -48,12 +52,18 @@ public final class UnclaimedStores {
     List<UnclaimedStore> out = new ArrayList<>();
     for (Path path : cowStores) {
       Optional<SlotId> id = slotOf(names, path);
-      if (id.isEmpty() || claimed.contains(id.get()) || !watched.test(id.get().namespace())) {
+      boolean movedAside = isMovedAside(path.getFileName().toString());
+      if (id.isEmpty() || (claimed.contains(id.get()) && !movedAside) || !watched.test(id.get().namespace())) {
         continue;
       }
       out.add(new UnclaimedStore(id.get(), path, size(path)));
     }
     return out;
+  }
+
+  /** True when {@code fileName} is a COW store moved aside after its slot's data was abandoned. */
+  public static boolean isMovedAside(String fileName) {
+    return MOVED_ASIDE.matcher(fileName).matches();
   }
 
   /** The slot a store path names, if it has the shape {@code <stateDir>/<ns>/<pool>/slot-<n>.(img|cow)}. */
@@ -62,7 +72,11 @@ public final class UnclaimedStores {
     if (relative.getNameCount() != 3) {
       return Optional.empty();
     }
-    Matcher m = STORE.matcher(relative.getName(2).toString());
+    String file = relative.getName(2).toString();
+    Matcher m = STORE.matcher(file);
+    if (!m.matches()) {
+      m = MOVED_ASIDE.matcher(file);
+    }
     if (!m.matches()) {
       return Optional.empty();
     }

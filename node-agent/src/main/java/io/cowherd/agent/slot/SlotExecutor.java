@@ -14,10 +14,14 @@ import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.SlotId;
 import io.cowherd.agent.host.VbladeTarget;
 import io.cowherd.api.SlotReclaim;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -50,7 +54,7 @@ public final class SlotExecutor {
    * @throws io.cowherd.agent.host.CommandFailedException and the other typed host and backend
    *     exceptions; nothing already built is removed on the way out
    */
-  public SlotOutcome apply(SlotPlan plan, SlotObservation seen) {
+  public SlotOutcome apply(SlotPlan plan, SlotObservation seen, Optional<String> slotUid) {
     ValidatedSlot slot = seen.slot();
     CowBackend backend = backends.forKind(slot.backend());
     Optional<CowStore> store = seen.store();
@@ -58,7 +62,12 @@ public final class SlotExecutor {
     Optional<GuardState> guarded = Optional.empty();
     for (SlotPlan.Step step : plan.steps()) {
       switch (step) {
-        case PROVISION_COW_STORE -> store = Optional.of(backend.provision(seen.request()));
+        case PROVISION_COW_STORE -> {
+          store = Optional.of(backend.provision(seen.request()));
+          // before the exporter starts: a later abandonment of this object names this store
+          Path made = store.get().cowStorePath();
+          slotUid.ifPresent(uid -> OriginStamp.recordServedBy(made, uid));
+        }
         case STOP_EXPORTER -> {
           supervisor.stop(slot.id(), backends.exportPaths(slot.id()));
           exporter = supervisor.state(slot.id());
@@ -80,7 +89,42 @@ public final class SlotExecutor {
     }
     Optional<String> unreserved = store.flatMap(s -> backend.reserve(s, seen.request()));
     Optional<CowUsage> usage = store.map(backend::usage);
-    return new SlotOutcome(store, usage, exporter, guarded, unreserved, store.map(s -> origin(s, seen)));
+    Optional<OriginStamp.Verdict> origin = store.map(s -> origin(s, seen));
+    store.ifPresent(s -> slotUid.ifPresent(uid -> OriginStamp.recordServedBy(s.cowStorePath(), uid)));
+    return new SlotOutcome(store, usage, exporter, guarded, unreserved, origin);
+  }
+
+  /**
+   * Moves aside every COW store of slot {@code id} that {@code slot} must not adopt ({@link
+   * SlotReclaim#mustMoveAside}: last served by the slot object whose data the user abandoned): stops
+   * the exporter and detaches the devices (as a {@code Retain} teardown does), then renames each
+   * such store with its stamp ({@link OriginStamp#moveAside}). Deletes nothing. Idempotent: a
+   * store this slot made or served is never moved.
+   *
+   * @return the new paths of the stores moved aside; empty when nothing was to move
+   * @throws io.cowherd.agent.export.ExporterStopException if the exporter would not exit
+   * @throws io.cowherd.agent.backend.TeardownIncompleteException if a device is still busy
+   */
+  public List<Path> moveAsideAbandoned(AoeBootSlot slot, SlotId id, Optional<Path> originHint, Instant now) {
+    if (SlotReclaim.abandonedStoreOf(slot).isEmpty()) {
+      return List.of();
+    }
+    List<Path> abandoned = new ArrayList<>();
+    for (Path store : List.of(names.clonePath(id), names.cowFilePath(id))) {
+      if (Files.isRegularFile(store)
+          && SlotReclaim.mustMoveAside(slot, OriginStamp.read(store).flatMap(OriginStamp.Stamp::servedBy))) {
+        abandoned.add(store);
+      }
+    }
+    if (abandoned.isEmpty()) {
+      return List.of();
+    }
+    teardown(id, originHint, SlotReclaim.OnDeletion.KEEP_COW_STORE);
+    List<Path> moved = new ArrayList<>();
+    for (Path store : abandoned) {
+      moved.add(OriginStamp.moveAside(store, now));
+    }
+    return moved;
   }
 
   /**

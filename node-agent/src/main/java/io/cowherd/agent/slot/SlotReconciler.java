@@ -25,6 +25,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -104,9 +105,10 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
       SlotOwnership.requireManaged(slot); // before anything: a stray must not even claim exporter events
     }
     slotId(slot).ifPresent(id -> exporterEvents.remember(id, ResourceID.fromResource(slot), slot.getSpec().getInterface()));
+    slotId(slot).ifPresent(id -> moveAsideAbandoned(slot, id));
     SlotObservation seen = observer.observe(slot);
     SlotPlan plan = SlotPlan.decide(seen);
-    SlotOutcome done = executor.apply(plan, seen);
+    SlotOutcome done = executor.apply(plan, seen, Optional.ofNullable(slot.getMetadata().getUid()));
     if (done.guard().isPresent()) {
       attacks.report(slot, seen.slot().id(), seen.slot().iface());
     }
@@ -165,6 +167,22 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
     attacks.forget(id.get());
     LOG.info("slot {}: host objects removed ({}); releasing finalizer", id.get(), action);
     return DeleteControl.defaultDelete();
+  }
+
+  /**
+   * A slot recreated after the user abandoned its predecessor's data ({@link
+   * SlotReclaim#ABANDONED_STORE_ANNOTATION}) never adopts that predecessor's COW store: it is moved
+   * aside (kept, reported unclaimed) before the host is observed, and an Event says where it went.
+   */
+  private void moveAsideAbandoned(AoeBootSlot slot, SlotId id) {
+    List<Path> moved = executor.moveAsideAbandoned(slot, id, originHint(slot.getSpec()), Instant.now());
+    if (!moved.isEmpty()) {
+      String message = "the data of slot object " + SlotReclaim.abandonedStoreOf(slot).orElseThrow() + " was abandoned ("
+          + SlotReclaim.ABANDON_ANNOTATION + "): its exporter was stopped and its COW store moved aside to " + moved
+          + " (kept, not deleted; remove it by hand); this slot starts from an empty COW store";
+      LOG.warn("slot {}: {}", id, message);
+      statusWriter.abandonedStoreMovedAside(slot, message);
+    }
   }
 
   private boolean isMine(AoeBootSlot slot) {

@@ -50,6 +50,8 @@ public final class SlotStatusWriter {
   /** When a non-retryable failure is looked at again (the node may have changed). */
   static final Duration RECHECK_AFTER = Duration.ofSeconds(60);
 
+  /** Event reason: a COW store whose data was abandoned was moved aside before this slot was provisioned. */
+  public static final String ABANDONED_STORE_MOVED_ASIDE = "AbandonedStoreMovedAside";
   private final SlotEventRecorder events;
   private final KubernetesClient client;
   /** Per slot ({@code namespace/name}): the COW level last warned about; lower again when it fell. */
@@ -136,6 +138,11 @@ public final class SlotStatusWriter {
           slot.getMetadata().getName(), e.getMessage());
       return false;
     }
+  }
+
+  /** Records a Warning Event {@value #ABANDONED_STORE_MOVED_ASIDE} with {@code message} on {@code slot}. */
+  public void abandonedStoreMovedAside(AoeBootSlot slot, String message) {
+    events.record(slot, SlotEventRecorder.WARNING, ABANDONED_STORE_MOVED_ASIDE, message);
   }
 
   /** Records a Normal Event: the slot was deleted without a reclaim mark, so its host state stays. */

@@ -5,6 +5,7 @@ import io.cowherd.agent.host.SlotId;
 import io.cowherd.agent.inventory.HostInventory;
 import io.cowherd.agent.inventory.UnclaimedStores;
 import io.cowherd.agent.inventory.UnclaimedStores.UnclaimedStore;
+import io.cowherd.api.SlotReclaim;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.fabric8.kubernetes.api.model.EventBuilder;
@@ -59,8 +60,8 @@ public final class UnclaimedStateReporter {
   private final Clock clock;
   private final AtomicLong count = new AtomicLong();
   private final AtomicLong bytes = new AtomicLong();
-  private final Set<SlotId> suspected = ConcurrentHashMap.newKeySet();
-  private final Set<SlotId> reported = ConcurrentHashMap.newKeySet();
+  private final Set<java.nio.file.Path> suspected = ConcurrentHashMap.newKeySet();
+  private final Set<java.nio.file.Path> reported = ConcurrentHashMap.newKeySet();
 
   /**
    * @param slots this node's slot objects (the controller's cache)
@@ -92,15 +93,15 @@ public final class UnclaimedStateReporter {
     List<java.nio.file.Path> stores = inventory.scan().cowStores(); // before the slots: a new slot's store is claimed
     Set<SlotId> claimed = slots.get().map(SlotReconciler::slotId).flatMap(Optional::stream).collect(Collectors.toSet());
     List<UnclaimedStore> now = UnclaimedStores.find(names, stores, claimed, watched);
-    Set<SlotId> nowIds = now.stream().map(UnclaimedStore::id).collect(Collectors.toSet());
-    List<UnclaimedStore> confirmed = now.stream().filter(s -> suspected.contains(s.id())).toList();
+    Set<java.nio.file.Path> nowIds = now.stream().map(UnclaimedStore::path).collect(Collectors.toSet());
+    List<UnclaimedStore> confirmed = now.stream().filter(s -> suspected.contains(s.path())).toList();
     suspected.retainAll(nowIds);
     suspected.addAll(nowIds);
     reported.retainAll(nowIds);
     count.set(confirmed.size());
     bytes.set(confirmed.stream().mapToLong(UnclaimedStore::sizeBytes).sum());
     for (UnclaimedStore store : confirmed) {
-      if (reported.add(store.id())) {
+      if (reported.add(store.path())) {
         LOG.warn("COW store {} ({} bytes) is claimed by no slot object on node {}; it is kept: remove it by hand, or"
             + " scale its pool up again to serve it", store.path(), store.sizeBytes(), nodeName);
         event(store);
@@ -123,7 +124,11 @@ public final class UnclaimedStateReporter {
           .endInvolvedObject()
           .withType(SlotEventRecorder.WARNING)
           .withReason(REASON)
-          .withMessage("COW store " + store.path() + " of slot " + id.slot() + " (" + store.sizeBytes()
+          .withMessage(UnclaimedStores.isMovedAside(store.path().getFileName().toString())
+              ? "COW store " + store.path() + " of slot " + id.slot() + " (" + store.sizeBytes() + " bytes) on node "
+                  + nodeName + " was moved aside because its data was abandoned (" + SlotReclaim.ABANDON_ANNOTATION
+                  + "); it is kept and served by no slot: remove it (and its .origin stamp) by hand"
+              : "COW store " + store.path() + " of slot " + id.slot() + " (" + store.sizeBytes()
               + " bytes) on node " + nodeName + " is claimed by no slot object; it is kept (reclaim policy Retain, or"
               + " deleted while the node or its agent was away). A scale-up of this pool on that node serves it"
               + " again; otherwise remove it by hand")

@@ -83,12 +83,55 @@ class OriginIdentityTest {
   }
 
   @Test
+  void stampRecordsTheSlotObjectThatServesTheStoreAndKeepsItThroughOtherRewrites() throws IOException {
+    Path origin = file("o.img", 1 << 20);
+    Path store = file("slot-1.img", 1 << 20);
+    OriginIdentity id = OriginIdentity.of(origin);
+    OriginStamp.write(store, origin, id);
+    assertThat(OriginStamp.read(store).orElseThrow().servedBy()).as("a fresh stamp names no object yet").isEmpty();
+
+    OriginStamp.recordServedBy(store, "uid-a");
+    assertThat(OriginStamp.read(store)).contains(new OriginStamp.Stamp(origin.toString(), Optional.of(id), Optional.of("uid-a")));
+    OriginStamp.recordServedBy(store, "uid-b"); // adopted by the slot's next object
+    assertThat(OriginStamp.read(store).orElseThrow().servedBy()).contains("uid-b");
+
+    Files.writeString(OriginStamp.of(store), origin + "\n" + id.format() + "\n"); // an older agent's stamp
+    assertThat(OriginStamp.read(store).orElseThrow().servedBy()).isEmpty();
+    Files.writeString(OriginStamp.of(store), origin + "\n"); // older still: no identity
+    OriginStamp.recordServedBy(store, "uid-c");
+    assertThat(OriginStamp.read(store).orElseThrow().servedBy()).as("needs the identity recorded first").isEmpty();
+    OriginStamp.recordIfMissing(store, origin, id);
+    OriginStamp.recordServedBy(store, "uid-c");
+    OriginStamp.recordIfMissing(store, origin, id);
+    assertThat(OriginStamp.read(store).orElseThrow().servedBy()).contains("uid-c");
+  }
+
+  @Test
+  void movingAsideRenamesStoreAndStampAndDeletesNothing() throws IOException {
+    Path origin = file("o.img", 1 << 20);
+    Path store = file("slot-3.img", 1 << 20);
+    OriginStamp.write(store, origin, OriginIdentity.of(origin));
+    java.time.Instant now = java.time.Instant.parse("2025-01-02T03:04:05Z");
+
+    Path aside = OriginStamp.moveAside(store, now);
+    Path second = file("slot-3.img", 1 << 20);
+    Path asideAgain = OriginStamp.moveAside(second, now);
+
+    assertThat(aside.getFileName()).hasToString("slot-3.img.abandoned-20250102T030405Z");
+    assertThat(asideAgain.getFileName()).hasToString("slot-3.img.abandoned-20250102T030405Z-1");
+    assertThat(store).doesNotExist();
+    assertThat(OriginStamp.of(store)).doesNotExist();
+    assertThat(aside).hasSize(1 << 20);
+    assertThat(OriginStamp.read(aside).orElseThrow().path()).isEqualTo(origin.toString());
+  }
+
+  @Test
   void stampKeepsPathAndIdentityAndOldStampsGetTheirIdentityRecorded() throws IOException {
     Path origin = file("o.img", 1 << 20);
     Path store = file("slot-0.img", 1 << 20);
     OriginIdentity id = OriginIdentity.of(origin);
     OriginStamp.write(store, origin, id);
-    assertThat(OriginStamp.read(store)).contains(new OriginStamp.Stamp(origin.toString(), Optional.of(id)));
+    assertThat(OriginStamp.read(store)).contains(new OriginStamp.Stamp(origin.toString(), Optional.of(id), Optional.empty()));
     OriginStamp.check(store, origin); // same path: no conflict
 
     Files.writeString(OriginStamp.of(store), origin + "\n"); // what an older agent wrote

@@ -32,6 +32,21 @@ class UnclaimedStoresTest {
   }
 
   @Test
+  void aStoreMovedAsideIsUnclaimedEvenWhileASlotObjectOfItsNumberExists() throws IOException {
+    HostNames names = new HostNames(state);
+    Path served = store("lab/debian/slot-0.img", 4096);
+    Path aside = store("lab/debian/slot-0.img.abandoned-20250101T000000Z", 8192);
+    Path stamp = store("lab/debian/slot-0.img.abandoned-20250101T000000Z.origin", 10);
+
+    List<UnclaimedStore> found = UnclaimedStores.find(names, List.of(served, aside, stamp),
+        Set.of(new SlotId("lab", "debian", 0)), "lab"::equals);
+
+    assertThat(found).containsExactly(new UnclaimedStore(new SlotId("lab", "debian", 0), aside, 8192));
+    assertThat(UnclaimedStores.isMovedAside("slot-0.img.abandoned-20250101T000000Z-1")).isTrue();
+    assertThat(UnclaimedStores.isMovedAside("slot-0.img.abandoned-20250101T000000Z.origin")).isFalse();
+  }
+
+  @Test
   void pathsOfAnotherShapeNameNoSlot() {
     HostNames names = new HostNames(state);
     assertThat(UnclaimedStores.slotOf(names, state.resolve("lab/slot-0.img"))).isEmpty();

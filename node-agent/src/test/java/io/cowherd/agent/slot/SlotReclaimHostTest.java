@@ -205,6 +205,82 @@ class SlotReclaimHostTest {
     assertThat(claimed.scan()).as("a slot object claims it again").isEmpty();
   }
 
+  @Test
+  void aSlotRecreatedAfterAbandonmentMovesTheAbandonedStoreAsideAndStartsFromAnEmptyOne() throws IOException {
+    AoeBootSlot abandoned = servedSlotWithClientData();
+    long oldPid = abandoned.getStatus().getExporterPid();
+    String abandonedUid = abandoned.getMetadata().getUid();
+    assertThat(io.cowherd.agent.backend.OriginStamp.read(clone).orElseThrow().servedBy()).contains(abandonedUid);
+    // The operator released the slot itself (its Node was gone): the agent saw no cleanup, so the
+    // exporter and the store are still there when the recreated slot arrives on this node.
+    AoeBootSlot recreated = newSlot();
+    recreated.getMetadata().setUid("uid-recreated");
+    recreated.getMetadata().setAnnotations(SlotReclaim.abandonment(abandonedUid));
+
+    AoeBootSlotStatus status = reconcile(recreated);
+
+    assertThat(status.getPhase()).isEqualTo(SlotPhase.Serving);
+    assertThat(status.getExporterPid()).as("a new exporter").isNotEqualTo(oldPid);
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> ProcessHandle.of(oldPid).map(h -> !h.isAlive()).orElse(true));
+    assertThat(clientData()).as("the promise: an empty COW store").isEqualTo(new byte[CLIENT_DATA.length]);
+    List<Path> aside = movedAside();
+    assertThat(aside).as("moved aside, never deleted").singleElement()
+        .satisfies(p -> assertThat(dataAt(p)).isEqualTo(CLIENT_DATA));
+    assertThat(Path.of(aside.get(0) + ".origin")).as("its stamp went with it").exists();
+    assertThat(events).contains("Warning " + SlotStatusWriter.ABANDONED_STORE_MOVED_ASIDE);
+    assertThat(io.cowherd.agent.backend.OriginStamp.read(clone).orElseThrow().servedBy()).contains("uid-recreated");
+
+    // Later reconciles of the same slot serve its own new store and never move it.
+    try (RandomAccessFile f = new RandomAccessFile(clone.toFile(), "rw")) {
+      f.seek(CLIENT_OFFSET_BYTES);
+      f.write(CLIENT_DATA);
+    }
+    assertThat(reconcile(recreated).getPhase()).isEqualTo(SlotPhase.Serving);
+    assertThat(clientData()).isEqualTo(CLIENT_DATA);
+    assertThat(movedAside()).hasSize(1);
+
+    // The store moved aside is unclaimed host state although a slot object of that number exists.
+    HostNames names = new HostNames(stateDir);
+    UnclaimedStateReporter reporter = new UnclaimedStateReporter(names,
+        new HostInventory(names, new VbladeProcesses(Path.of("/proc"), new Vblade("vblade"))),
+        () -> Stream.of(recreated), namespace -> true, client, "node-a", Clock.systemUTC(), new SimpleMeterRegistry());
+    reporter.scan();
+    assertThat(reporter.scan()).singleElement().satisfies(s -> assertThat(s.path()).isEqualTo(aside.get(0)));
+  }
+
+  @Test
+  void aSlotNamingAnotherAbandonedObjectAdoptsTheStoreAsBefore() throws IOException {
+    AoeBootSlot slot = servedSlotWithClientData();
+    long pid = slot.getStatus().getExporterPid();
+    AoeBootSlot recreated = newSlot();
+    recreated.getMetadata().setUid("uid-recreated");
+    recreated.getMetadata().setAnnotations(SlotReclaim.abandonment("uid-of-some-older-object"));
+
+    AoeBootSlotStatus status = reconcile(recreated);
+
+    assertThat(status.getPhase()).isEqualTo(SlotPhase.Serving);
+    assertThat(status.getExporterPid()).isEqualTo(pid);
+    assertThat(clientData()).isEqualTo(CLIENT_DATA);
+    assertThat(movedAside()).isEmpty();
+  }
+
+  private List<Path> movedAside() throws IOException {
+    try (Stream<Path> files = Files.list(clone.getParent())) {
+      return files.filter(p -> p.getFileName().toString().startsWith("slot-2.img.abandoned-")
+          && !p.getFileName().toString().endsWith(".origin")).toList();
+    }
+  }
+
+  private static byte[] dataAt(Path file) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+      byte[] read = new byte[CLIENT_DATA.length];
+      f.seek(CLIENT_OFFSET_BYTES);
+      f.readFully(read);
+      return read;
+    }
+  }
+
   private AoeBootSlot newSlot() {
     return aSlot().shelf(9).slot(2).iface(iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
   }

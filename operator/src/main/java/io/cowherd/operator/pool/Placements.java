@@ -1,6 +1,7 @@
 package io.cowherd.operator.pool;
 
 import io.cowherd.api.Names;
+import io.cowherd.api.SlotReclaim;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.ReclaimPolicy;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
@@ -21,6 +23,12 @@ import java.util.stream.Collectors;
  * number is wanted, and after a scale-down under {@link ReclaimPolicy#Retain}. It is dropped when a
  * slot scaled away under {@link ReclaimPolicy#Delete} is gone, and when the user abandoned a lost
  * slot's data.
+ *
+ * <p>An entry also remembers the UID of the last slot object of its number whose data the user
+ * abandoned ({@link SlotPlacement#getAbandonedSlotUid()}): a released slot leaves an entry with
+ * that UID and no node, so the slot is recreated on an eligible node and carries {@link
+ * SlotReclaim#ABANDONED_STORE_ANNOTATION} (also after an operator restart). The UID stays while the
+ * entry does; it is harmless once the new slot serves its own store.
  */
 public final class Placements {
   private Placements() {}
@@ -33,6 +41,16 @@ public final class Placements {
     return pool.getStatus().getPlacements().stream()
         .filter(p -> p.getSlot() != null && p.getNodeName() != null)
         .collect(Collectors.toMap(SlotPlacement::getSlot, SlotPlacement::getNodeName, (a, b) -> a, TreeMap::new));
+  }
+
+  /** The UID of the abandoned slot object recorded per slot number of {@code pool}. */
+  public static Map<Integer, String> abandoned(AoeBootPool pool) {
+    if (pool.getStatus() == null || pool.getStatus().getPlacements() == null) {
+      return Map.of();
+    }
+    return pool.getStatus().getPlacements().stream()
+        .filter(p -> p.getSlot() != null && p.getAbandonedSlotUid() != null)
+        .collect(Collectors.toMap(SlotPlacement::getSlot, SlotPlacement::getAbandonedSlotUid, (a, b) -> a, TreeMap::new));
   }
 
   /**
@@ -59,10 +77,17 @@ public final class Placements {
       next.put(slot.getSpec().getSlot(), slot.getSpec().getNodeName());
     }
     next.keySet().removeAll(released);
+    Map<Integer, String> abandoned = new TreeMap<>(abandoned(pool));
+    for (AoeBootSlot slot : plan.releases()) {
+      abandoned.put(slot.getSpec().getSlot(), slot.getMetadata().getUid());
+    }
     int replicas = pool.getSpec().replicasOrZero();
     if (pool.getSpec().reclaimPolicyOrDefault() == ReclaimPolicy.Delete) {
       next.keySet().removeIf(number -> number >= replicas && !existing.contains(number));
+      abandoned.keySet().removeIf(number -> number >= replicas && !existing.contains(number));
     }
-    return next.entrySet().stream().map(e -> new SlotPlacement(e.getKey(), e.getValue())).toList();
+    Set<Integer> numbers = new TreeSet<>(next.keySet());
+    numbers.addAll(abandoned.keySet());
+    return numbers.stream().map(n -> new SlotPlacement(n, next.get(n), abandoned.get(n))).toList();
   }
 }

@@ -107,7 +107,7 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
         seen.allSlots().stream().map(HeldTarget::of).toList());
     Map<Integer, String> placements = Placements.recorded(pool);
     SlotSetPlan plan = SlotSetPlan.decide(pool, seen.ownSlots(), seen.nodeNames(), nodes.eligible(),
-        seen.slotsPerNode(), conflicts.blocked().keySet(), placements);
+        seen.slotsPerNode(), conflicts.blocked().keySet(), placements, Placements.abandoned(pool));
 
     SlotSetOutcome done = executor.apply(pool, plan);
 

@@ -88,7 +88,8 @@ public record SlotSetPlan(
    * <ul>
    *   <li>A slot whose Node object is gone is kept and reported lost; it is released (deleted,
    *       finalizer cleared, then recreated on an eligible node with an empty COW store) only when
-   *       the user set {@link SlotReclaim#ABANDON_ANNOTATION} on it.
+   *       the user set {@link SlotReclaim#ABANDON_ANNOTATION} on it; the recreated slot carries
+   *       {@link SlotReclaim#ABANDONED_STORE_ANNOTATION} (see {@code abandoned}).
    *   <li>A slot at or above {@code spec.replicas} is marked with the reclaim policy and deleted,
    *       highest first.
    *   <li>A slot being deleted is waited for; a slot number another pool keeps ({@code blocked}) is
@@ -110,6 +111,21 @@ public record SlotSetPlan(
   public static SlotSetPlan decide(
       AoeBootPool pool, Collection<AoeBootSlot> ownSlots, Set<String> existingNodes, Collection<String> eligibleNodes,
       Map<String, Integer> slotsPerNode, Set<Integer> blocked, Map<Integer, String> placements) {
+    return decide(pool, ownSlots, existingNodes, eligibleNodes, slotsPerNode, blocked, placements, Map.of());
+  }
+
+  /**
+   * {@link #decide(AoeBootPool, Collection, Set, Collection, Map, Set, Map)}, where each slot created
+   * for a number in {@code abandoned} carries {@link SlotReclaim#abandonment} with the UID of the
+   * slot object whose data the user abandoned (from pool status, {@link Placements#abandoned}): its
+   * node agent then moves that object's COW store aside instead of adopting it.
+   *
+   * @param abandoned UID of the abandoned slot object per slot number
+   */
+  public static SlotSetPlan decide(
+      AoeBootPool pool, Collection<AoeBootSlot> ownSlots, Set<String> existingNodes, Collection<String> eligibleNodes,
+      Map<String, Integer> slotsPerNode, Set<Integer> blocked, Map<Integer, String> placements,
+      Map<Integer, String> abandoned) {
     int replicas = pool.getSpec().replicasOrZero();
     List<AoeBootSlot> creates = new ArrayList<>();
     List<AoeBootSlot> updates = new ArrayList<>();
@@ -173,7 +189,17 @@ public record SlotSetPlan(
         continue;
       }
       load.merge(node.get(), 1, Integer::sum);
-      creates.add(DesiredSlots.build(pool, number, node.get()));
+      AoeBootSlot desired = DesiredSlots.build(pool, number, node.get());
+      String abandonedUid = abandoned.get(number);
+      if (abandonedUid != null) {
+        Map<String, String> annotations = new HashMap<>();
+        if (desired.getMetadata().getAnnotations() != null) {
+          annotations.putAll(desired.getMetadata().getAnnotations());
+        }
+        annotations.putAll(SlotReclaim.abandonment(abandonedUid));
+        desired.getMetadata().setAnnotations(annotations);
+      }
+      creates.add(desired);
     }
     deletes.sort(HIGHEST_FIRST);
     heldBack.sort(Comparator.naturalOrder());

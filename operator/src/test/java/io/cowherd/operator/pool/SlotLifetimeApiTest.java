@@ -176,8 +176,21 @@ class SlotLifetimeApiTest {
       assertThat(s.getMetadata().getUid()).isNotEqualTo(uid);
       assertThat(s.getSpec().getNodeName()).isEqualTo(OTHER);
       assertThat(s.getMetadata().getAnnotations()).doesNotContainKey(SlotReclaim.ABANDON_ANNOTATION);
+      assertThat(s.getMetadata().getAnnotations()).as("its agent must not adopt the abandoned object's store")
+          .containsEntry(SlotReclaim.ABANDONED_STORE_ANNOTATION, uid);
     }));
     assertThat(warnings("lost", "boot")).contains("SlotReleased");
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(pool("lost").getStatus().getPlacements())
+        .as("remembered across operator restarts").contains(new SlotPlacement(0, OTHER, uid)));
+
+    String recreatedUid = slot("lost", "boot-0").getMetadata().getUid();
+    client.resources(AoeBootSlot.class).inNamespace("lost").withName("boot-0").delete(); // by hand, no agent finalizer
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("lost", "boot-0")).satisfies(s -> {
+      assertThat(s).isNotNull();
+      assertThat(s.getMetadata().getUid()).isNotEqualTo(recreatedUid);
+      assertThat(s.getSpec().getNodeName()).isEqualTo(OTHER);
+      assertThat(s.getMetadata().getAnnotations()).containsEntry(SlotReclaim.ABANDONED_STORE_ANNOTATION, uid);
+    }));
   }
 
   @Test

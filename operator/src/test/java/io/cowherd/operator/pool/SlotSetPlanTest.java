@@ -174,6 +174,30 @@ class SlotSetPlanTest {
   }
 
   @Test
+  void releasedSlotIsRememberedAsAbandonedAndEveryRecreatedObjectCarriesTheAbandonedUid() {
+    AoeBootPool pool = aPool().replicas(1).build();
+    AoeBootSlot lost = aSlot(pool, 0).on("node-gone").build();
+    lost.getMetadata().setUid("uid-abandoned");
+    lost.getMetadata().setAnnotations(Map.of(SlotReclaim.ABANDON_ANNOTATION, "true"));
+    SlotSetPlan release = decide(pool, List.of(lost));
+
+    List<SlotPlacement> afterRelease = Placements.next(pool, Map.of(0, "node-gone"), List.of(lost), release);
+    assertThat(afterRelease).containsExactly(new SlotPlacement(0, null, "uid-abandoned"));
+
+    pool.setStatus(new io.cowherd.api.v1alpha1.AoeBootPoolStatus());
+    pool.getStatus().setPlacements(afterRelease);
+    SlotSetPlan recreate = SlotSetPlan.decide(pool, List.of(), NODES, ELIGIBLE, Map.of(), Set.of(),
+        Placements.recorded(pool), Placements.abandoned(pool));
+
+    AoeBootSlot created = recreate.creates().getFirst();
+    assertThat(created.getMetadata().getAnnotations()).containsEntry(SlotReclaim.ABANDONED_STORE_ANNOTATION, "uid-abandoned");
+    assertThat(Placements.next(pool, Placements.recorded(pool), List.of(), recreate))
+        .containsExactly(new SlotPlacement(0, created.getSpec().getNodeName(), "uid-abandoned"));
+    assertThat(decide(pool, List.of()).creates().getFirst().getMetadata().getAnnotations())
+        .as("no abandonment known: no annotation").isNullOrEmpty();
+  }
+
+  @Test
   void missingSlotGoesBackToItsRecordedNodeEvenWhenThatNodeIsNotEligible() {
     AoeBootPool pool = aPool().replicas(2).build();
 
