@@ -20,6 +20,9 @@ import java.util.List;
 public final class NetworkLab implements AutoCloseable {
   private final String id;
   private final String bridgeNs;
+  /** Prefix of the node agent's ingress guard table per interface (IngressGuard.TABLE_PREFIX). */
+  static final String GUARD_TABLE_PREFIX = "cowherd_";
+  private static final java.time.Duration NFT_TIMEOUT = java.time.Duration.ofSeconds(10);
   private final String exporterInterface;
   private final List<String> clientNamespaces = new ArrayList<>();
   private final List<String> extraBridgePorts = new ArrayList<>();
@@ -109,5 +112,32 @@ public final class NetworkLab implements AutoCloseable {
       Commands.exec(Commands.DEFAULT_TIMEOUT, List.of("ip", "netns", "del", ns));
     }
     Commands.exec(Commands.DEFAULT_TIMEOUT, List.of("ip", "netns", "del", bridgeNs));
+    List<String> ifaces = new ArrayList<>(extraBridgePorts);
+    ifaces.add(exporterInterface);
+    removeGuardTables(ifaces);
+  }
+
+  /**
+   * Deletes the node agent's ingress guard tables {@code netdev cowherd_<iface>} of exactly the
+   * interfaces this lab made (the agent keeps them across restarts by design; the lab kills it and
+   * deletes the interfaces), then checks none is left.
+   *
+   * @throws IllegalStateException if one is still there: the lab would leave host state behind
+   */
+  static void removeGuardTables(List<String> ifaces) {
+    List<String> left = new ArrayList<>();
+    for (String iface : ifaces) {
+      String table = GUARD_TABLE_PREFIX + iface;
+      Commands.Result deleted = Commands.exec(NFT_TIMEOUT, List.of("nft", "delete", "table", "netdev", table));
+      if (deleted.exitCode() != 0 && !deleted.stderr().contains("No such file")) {
+        System.err.println("cleanup: nft delete table netdev " + table + ": " + deleted.stderr().strip());
+      }
+      if (Commands.exec(NFT_TIMEOUT, List.of("nft", "list", "table", "netdev", table)).exitCode() == 0) {
+        left.add(table);
+      }
+    }
+    if (!left.isEmpty()) {
+      throw new IllegalStateException("the lab leaves nftables table(s) netdev " + left + " behind on the host");
+    }
   }
 }

@@ -2,12 +2,15 @@ package io.cowherd.agent.support;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.cowherd.agent.export.IngressGuard;
 import io.cowherd.agent.host.CommandResult;
 import io.cowherd.agent.host.ExecCommandRunner;
 import io.cowherd.agent.host.HostCommand;
+import io.cowherd.agent.host.Nft;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -78,10 +81,49 @@ public final class HostTools {
     return name;
   }
 
-  /** Deletes the veth pair created by {@link #createVethPair} (deleting one end removes both). */
+  /**
+   * Deletes the veth pair created by {@link #createVethPair} (deleting one end removes both) and the
+   * ingress guard tables an agent made on either end ({@link #removeGuardTables}).
+   *
+   * @throws AssertionError if a guard table of these interfaces is still there afterwards
+   */
   public static void deleteVethPair(String name) {
-    if (name != null && Files.exists(Path.of("/sys/class/net", name))) {
+    if (name == null) {
+      return;
+    }
+    if (Files.exists(Path.of("/sys/class/net", name))) {
       runQuietly("ip", "link", "del", name);
+    }
+    removeGuardTables(name, name + "p");
+  }
+
+  /**
+   * Deletes the nftables tables {@code netdev cowherd_<iface>} of exactly the interfaces named (the
+   * agent's ingress guard keeps them across agent restarts by design, so a test that killed its
+   * agent must remove them), then checks that none is left. Absent tables are fine; null names are
+   * skipped.
+   *
+   * @throws AssertionError if a table of these interfaces is still there: the test leaves host state behind
+   */
+  public static void removeGuardTables(String... ifaces) {
+    Nft nft = new Nft(RUNNER, "nft");
+    List<String> left = new ArrayList<>();
+    for (String iface : ifaces) {
+      if (iface == null) {
+        continue;
+      }
+      String table = IngressGuard.tableName(iface);
+      try {
+        nft.deleteNetdevTable(table);
+      } catch (RuntimeException e) {
+        System.err.println("cleanup: " + e.getMessage());
+      }
+      if (nft.listNetdevTable(table).isPresent()) {
+        left.add(table);
+      }
+    }
+    if (!left.isEmpty()) {
+      throw new AssertionError("test leaves nftables table(s) netdev " + left + " behind on the host");
     }
   }
 

@@ -114,7 +114,10 @@ public final class TestSegment implements AutoCloseable {
     }
   }
 
-  /** Stops the exporters and deletes every namespace (and with them every veth) made here. */
+  /**
+   * Stops the exporters, deletes every namespace (and with them every veth) made here and the
+   * ingress guard tables of this host's interfaces ({@link HostTools#removeGuardTables}).
+   */
   @Override
   public void close() {
     for (Process p : exporters) {
@@ -134,6 +137,7 @@ public final class TestSegment implements AutoCloseable {
     if (secondIface != null && Files.exists(Path.of("/sys/class/net", secondIface))) {
       HostTools.runQuietly(ip.toString(), "link", "del", secondIface);
     }
+    HostTools.removeGuardTables(agentIface, secondIface);
   }
 
   private void ip(String... args) {
