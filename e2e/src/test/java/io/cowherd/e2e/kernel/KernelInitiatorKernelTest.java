@@ -17,7 +17,9 @@ class KernelInitiatorKernelTest {
 
   @Test
   void theKernelInitiatorFindsASlotAndItsWritesLandInThatSlotsCowStoreOnly() {
-    GuestVm.Result r = GuestVm.builder().timeout(Duration.ofMinutes(8)).build()
+    GuestVm.Result r = GuestVm.builder().timeout(Duration.ofMinutes(8))
+        // 16 COW files reserved at full size (16 x 64 MiB, fallocate) on the guest's tmpfs /tmp: half the RAM must hold them.
+        .memoryMiB(3072).build()
         .run(GuestVm.javaMain(KernelInitiatorScenario.class));
     System.out.printf("[measure] kernel scenario kernel-initiator: %.1f s in the guest, boot included%n",
         r.elapsed().toMillis() / 1e3);

@@ -106,7 +106,8 @@ public final class PowerLossNode {
     } else {
       argv.addAll(List.of("-cp", agent, "io.cowherd.agent.Main"));
     }
-    argv.addAll(List.of("--node-name", nodeName, "--state-dir", STATE.toString(), "--image-root", ORIGIN.getParent().toString()));
+    argv.addAll(List.of("--node-name", nodeName, "--state-dir", STATE.toString(), "--image-root", ORIGIN.getParent().toString(),
+        "--lease-namespace", "default"));
     ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("KUBECONFIG", kubeconfig.toString());
     pb.environment().put("COWHERD_LOG_LEVEL", "INFO");
