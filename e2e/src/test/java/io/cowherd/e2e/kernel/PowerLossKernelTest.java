@@ -169,8 +169,8 @@ class PowerLossKernelTest {
           assertThat(out).as("a reboot leaves the COW files and no loop or dm device")
               .contains("default/durable/slot-0.cow", "default/cached/slot-0.cow", "loop devices [], dm devices []");
           assertThat(out).as("snapshots re-created on the existing COW stores, persistent")
-              .containsPattern("dm table: cowherd-default-durable-0: 0 \\d+ snapshot \\S+ \\S+ P 64")
-              .containsPattern("dm table: cowherd-default-cached-0: 0 \\d+ snapshot \\S+ \\S+ P 64");
+              .containsPattern("dm table: cowherd-default-durable-0: 0 \\d+ snapshot \\S+ \\S+ PO 64")
+              .containsPattern("dm table: cowherd-default-cached-0: 0 \\d+ snapshot \\S+ \\S+ PO 64");
 
           int durableLost = durable.lostAfterReboot(client2);
           int cachedLost = cached.lostAfterReboot(client2);
