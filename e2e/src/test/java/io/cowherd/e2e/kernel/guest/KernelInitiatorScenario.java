@@ -53,7 +53,7 @@ public final class KernelInitiatorScenario {
       stores.add(backend.provision(new CowRequest(new SlotId("kt", "init", n), ORIGIN, ORIGIN_BYTES, 64)));
     }
     double bringUp = secondsSince(started);
-    System.out.printf("[measure] %d dm-snapshot slots brought up in %.2f s (%.2f s per slot; sparse COW file, COW loop,"
+    System.out.printf("[measure] %d dm-snapshot slots brought up in %.2f s (%.2f s per slot; COW file reserved with fallocate, COW loop,"
         + " dm create, mknodes)%n", SLOTS, bringUp, bringUp / SLOTS);
     assertThat(GuestHost.dmNames()).hasSize(SLOTS);
     assertThat(GuestHost.loops()).hasSize(SLOTS + 1);
