@@ -1,0 +1,351 @@
+package io.cowherd.e2e.bench;
+
+import io.cowherd.api.v1alpha1.AoeBootPool;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import io.cowherd.aoe.initiator.AoeInitiator;
+import io.cowherd.aoe.initiator.DiscoveredTarget;
+import io.cowherd.aoe.initiator.InitiatorOptions;
+import io.cowherd.e2e.support.Exporters;
+import io.cowherd.e2e.support.Lab;
+import io.cowherd.e2e.support.ManagedProcess;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Bring-up and teardown of cowherd against its floor, interleaved in one run on one lab (issue 11).
+ *
+ * <p>cowherd: a reflink pool on the lab's loop-mounted XFS is scaled 0→N with a merge patch of
+ * {@code spec.replicas}; the clock stops when every slot reports {@code Serving} and every target
+ * {@code e7.0…e7.(N-1)} has answered a broadcast Query Config from cowherd's own initiator in a
+ * client namespace on the lab's bridge. Then N→0 until no slot object and no exporter of the pool
+ * is left.
+ *
+ * <p>Floor: the seed recipe's operations by hand on the same filesystem, NIC and initiator, one
+ * slot after the other: {@code cp --reflink=always origin floor/i.img} then {@code vblade -s -- 9
+ * i NIC floor/i.img &} (the agent's options, so durable writes cost both sides the same), until
+ * every {@code e9.i} answers; teardown: SIGTERM and {@code rm} per slot, until every vblade has
+ * exited.
+ *
+ * <p>Each round measures floor and cowherd back to back, alternating which goes first. Prints one
+ * table (medians over rounds; the 1-minute load average read at the end of each measurement) and
+ * writes it as JSON. Also samples RSS and thread count of the operator and agent JVMs at 0 and N
+ * Serving slots. Needs root (see {@link Lab}).
+ *
+ * <p>Arguments: {@code --slots 64[,255]} {@code --rounds 3} {@code --out target/bench/results.json}
+ * {@code --work target/bench}.
+ */
+public final class ScaleBenchmark {
+  private static final String NS = "default";
+  private static final String POOL = "bench";
+  private static final int COWHERD_SHELF = 7;
+  private static final int FLOOR_SHELF = 9;
+  private static final Duration LIMIT = Duration.ofMinutes(5);
+
+  private final Lab lab;
+  private final AoeInitiator client;
+  private final Path floorDir;
+  private final List<Process> floorExporters = new ArrayList<>();
+
+  private ScaleBenchmark(Lab lab, AoeInitiator client, Path floorDir) {
+    this.lab = lab;
+    this.client = client;
+    this.floorDir = floorDir;
+  }
+
+  /** One measured figure: seconds per round for cowherd and the floor, and load averages seen. */
+  private record Figure(String name, List<Double> cowherd, List<Double> floor, List<Double> load) {
+    Figure(String name) {
+      this(name, new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    }
+  }
+
+  /** A process sample: resident set in KiB and thread count, from {@code /proc/<pid>/status}. */
+  private record ProcSample(String who, int slots, long rssKiB, int threads) {}
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opts = parse(args);
+    List<Integer> sizes = Arrays.stream(opts.getOrDefault("--slots", "64").split(",")).map(Integer::parseInt).toList();
+    int rounds = Integer.parseInt(opts.getOrDefault("--rounds", "3"));
+    Path out = Path.of(opts.getOrDefault("--out", "target/bench/results.json")).toAbsolutePath();
+    Path work = Path.of(opts.getOrDefault("--work", "target/bench")).toAbsolutePath();
+    if (sizes.stream().anyMatch(n -> n < 1 || n > 255)) {
+      throw new IllegalArgumentException("--slots must be between 1 and 255: " + sizes);
+    }
+    // An 8 MiB origin: the agent admits a reflink slot only while the state dir's filesystem could
+    // hold a full copy, and 255 slots must fit the lab's 4 GiB scratch filesystem.
+    try (Lab lab = Lab.start(work, 8);
+        AoeInitiator client = AoeInitiator.openInNamespace(lab.network().addClientNamespace(), "eth0",
+            InitiatorOptions.defaults())) {
+      Path floorDir = lab.scratch().images().getParent().resolve("floor");
+      Files.createDirectories(floorDir);
+      new ScaleBenchmark(lab, client, floorDir).run(sizes, rounds, out);
+    }
+  }
+
+  private void run(List<Integer> sizes, int rounds, Path out) throws Exception {
+    lab.controlPlane().kubectlOk("apply", "-f", lab.writePoolYaml(POOL, COWHERD_SHELF, 0).toString());
+    awaitPoolObserved();
+    List<Figure> figures = new ArrayList<>();
+    List<ProcSample> procs = new ArrayList<>();
+    sampleProcs(procs, 0);
+    for (int n : sizes) {
+      Figure up = new Figure("scale 0→" + n + " until all Serving and answering");
+      Figure down = new Figure("scale " + n + "→0 until no slot and no exporter");
+      figures.add(up);
+      figures.add(down);
+      for (int r = 0; r < rounds; r++) {
+        boolean floorFirst = r % 2 == 0;
+        for (int side = 0; side < 2; side++) {
+          if ((side == 0) == floorFirst) {
+            up.floor().add(floorUp(n));
+          } else {
+            up.cowherd().add(cowherdUp(n));
+            if (r == 0) {
+              sampleProcs(procs, n);
+            }
+          }
+          up.load().add(load1());
+        }
+        System.out.printf("[bench] round %d, %d slots up: cowherd %.2f s, floor %.2f s%n", r + 1, n,
+            up.cowherd().getLast(), up.floor().getLast());
+        for (int side = 0; side < 2; side++) {
+          if ((side == 0) == floorFirst) {
+            down.floor().add(floorDown(n));
+          } else {
+            down.cowherd().add(cowherdDown());
+          }
+          down.load().add(load1());
+        }
+        System.out.printf("[bench] round %d, %d slots down: cowherd %.2f s, floor %.2f s%n", r + 1, n,
+            down.cowherd().getLast(), down.floor().getLast());
+      }
+    }
+    sampleProcs(procs, 0);
+    String table = table(figures, procs, rounds);
+    System.out.println(table);
+    Files.createDirectories(out.getParent());
+    Files.writeString(out, json(figures, procs, rounds));
+    System.out.println("[bench] results written to " + out);
+  }
+
+  // ---- cowherd ----------------------------------------------------------------------------
+
+  private double cowherdUp(int n) throws IOException {
+    long t0 = System.nanoTime();
+    setReplicas(n);
+    Set<Integer> answered = new HashSet<>();
+    boolean serving = false;
+    long deadline = t0 + LIMIT.toNanos();
+    while (!(serving && answered.size() == n)) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("cowherd 0→" + n + ": " + answered.size() + " answering, serving=" + serving
+            + " after " + LIMIT);
+      }
+      collectAnswers(COWHERD_SHELF, answered);
+      if (!serving) {
+        List<AoeBootSlot> slots = slots();
+        serving = slots.size() == n && slots.stream()
+            .allMatch(s -> s.getStatus() != null && s.getStatus().getPhase() == SlotPhase.Serving);
+      }
+    }
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  private double cowherdDown() throws InterruptedException {
+    long t0 = System.nanoTime();
+    setReplicas(0);
+    long deadline = t0 + LIMIT.toNanos();
+    while (!slots().isEmpty() || !exportersOfShelf(COWHERD_SHELF).isEmpty()) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("cowherd →0: " + slots().size() + " slots left after " + LIMIT);
+      }
+      Thread.sleep(20);
+    }
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  private void setReplicas(int n) {
+    lab.controlPlane().client().resources(AoeBootPool.class).inNamespace(NS).withName(POOL)
+        .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"replicas\":" + n + "}}");
+  }
+
+  private void awaitPoolObserved() throws InterruptedException {
+    long deadline = System.nanoTime() + LIMIT.toNanos();
+    while (true) {
+      AoeBootPool pool = lab.controlPlane().client().resources(AoeBootPool.class).inNamespace(NS).withName(POOL).get();
+      if (pool != null && pool.getStatus() != null && pool.getStatus().getObservedGeneration() != null
+          && pool.getStatus().getObservedGeneration() >= pool.getMetadata().getGeneration()) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the operator did not observe pool " + POOL);
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  private List<AoeBootSlot> slots() {
+    return lab.controlPlane().client().resources(AoeBootSlot.class).inNamespace(NS).list().getItems();
+  }
+
+  // ---- floor ------------------------------------------------------------------------------
+
+  private double floorUp(int n) throws IOException, InterruptedException {
+    Path origin = lab.originImage();
+    String nic = lab.network().exporterInterface();
+    long t0 = System.nanoTime();
+    for (int i = 0; i < n; i++) {
+      Path copy = floorDir.resolve(i + ".img");
+      Process cp = new ProcessBuilder("cp", "--reflink=always", origin.toString(), copy.toString())
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      if (!cp.waitFor(60, TimeUnit.SECONDS) || cp.exitValue() != 0) {
+        throw new IllegalStateException("cp --reflink=always to " + copy + " failed");
+      }
+      floorExporters.add(new ProcessBuilder("vblade", "-s", "--", Integer.toString(FLOOR_SHELF), Integer.toString(i),
+          nic, copy.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+    }
+    Set<Integer> answered = new HashSet<>();
+    long deadline = t0 + LIMIT.toNanos();
+    while (answered.size() < n) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("floor 0→" + n + ": only " + answered.size() + " answering after " + LIMIT);
+      }
+      collectAnswers(FLOOR_SHELF, answered);
+    }
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  private double floorDown(int n) throws IOException {
+    long t0 = System.nanoTime();
+    for (int i = 0; i < n; i++) {
+      floorExporters.get(i).destroy();
+      Files.delete(floorDir.resolve(i + ".img"));
+    }
+    for (Process p : floorExporters) {
+      p.onExit().orTimeout(60, TimeUnit.SECONDS).join();
+    }
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    floorExporters.clear();
+    return seconds;
+  }
+
+  // ---- shared -----------------------------------------------------------------------------
+
+  /** One 20 ms broadcast Query Config round; adds the slots of {@code shelf} that answered. */
+  private void collectAnswers(int shelf, Set<Integer> answered) throws IOException {
+    for (DiscoveredTarget d : client.discover(Duration.ofMillis(20))) {
+      if (d.target().shelf() == shelf) {
+        answered.add(d.target().slot());
+      }
+    }
+  }
+
+  private List<Exporters.Exporter> exportersOfShelf(int shelf) {
+    return Exporters.on(lab.network().exporterInterface()).stream().filter(e -> e.shelf() == shelf).toList();
+  }
+
+  private void sampleProcs(List<ProcSample> procs, int slots) {
+    for (ManagedProcess p : List.of(lab.agent(), lab.operator())) {
+      Map<String, String> status = procStatus(p.pid());
+      procs.add(new ProcSample(p == lab.agent() ? "agent" : "operator", slots,
+          Long.parseLong(status.get("VmRSS").replace("kB", "").strip()), Integer.parseInt(status.get("Threads").strip())));
+    }
+  }
+
+  private static Map<String, String> procStatus(long pid) {
+    Map<String, String> fields = new LinkedHashMap<>();
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+        int colon = line.indexOf(':');
+        if (colon > 0) {
+          fields.put(line.substring(0, colon), line.substring(colon + 1).strip());
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read /proc/" + pid + "/status", e);
+    }
+    return fields;
+  }
+
+  private static double load1() {
+    try {
+      return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static double median(List<Double> values) {
+    List<Double> sorted = values.stream().sorted().toList();
+    int m = sorted.size() / 2;
+    return sorted.size() % 2 == 1 ? sorted.get(m) : (sorted.get(m - 1) + sorted.get(m)) / 2;
+  }
+
+  private static String table(List<Figure> figures, List<ProcSample> procs, int rounds) {
+    StringBuilder b = new StringBuilder();
+    b.append(String.format(Locale.ROOT, "%ncowherd vs floor, medians of %d interleaved rounds (s)%n", rounds));
+    b.append(String.format(Locale.ROOT, "%-52s %9s %9s %7s %12s%n", "figure", "cowherd", "floor", "ratio", "load avg 1m"));
+    for (Figure f : figures) {
+      double c = median(f.cowherd());
+      double fl = median(f.floor());
+      b.append(String.format(Locale.ROOT, "%-52s %9.2f %9.2f %6.1f× %6.2f–%.2f%n", f.name(), c, fl, c / fl,
+          f.load().stream().mapToDouble(Double::doubleValue).min().orElse(0),
+          f.load().stream().mapToDouble(Double::doubleValue).max().orElse(0)));
+    }
+    for (ProcSample p : procs) {
+      b.append(String.format(Locale.ROOT, "%-52s %6d MiB RSS, %d threads%n", p.who() + " at " + p.slots() + " slots",
+          p.rssKiB() / 1024, p.threads()));
+    }
+    return b.toString();
+  }
+
+  private static String json(List<Figure> figures, List<ProcSample> procs, int rounds) {
+    StringBuilder b = new StringBuilder("{\n  \"rounds\": ").append(rounds).append(",\n  \"figures\": [\n");
+    for (int i = 0; i < figures.size(); i++) {
+      Figure f = figures.get(i);
+      double c = median(f.cowherd());
+      double fl = median(f.floor());
+      b.append(String.format(Locale.ROOT,
+          "    {\"figure\": \"%s\", \"cowherd_s\": %.3f, \"floor_s\": %.3f, \"ratio\": %.2f, \"cowherd_rounds_s\": %s,"
+              + " \"floor_rounds_s\": %s, \"load_avg_1m\": %s}%s%n",
+          f.name(), c, fl, c / fl, list(f.cowherd()), list(f.floor()), list(f.load()), i + 1 < figures.size() ? "," : ""));
+    }
+    b.append("  ],\n  \"processes\": [\n");
+    for (int i = 0; i < procs.size(); i++) {
+      ProcSample p = procs.get(i);
+      b.append(String.format(Locale.ROOT, "    {\"process\": \"%s\", \"slots\": %d, \"rss_kib\": %d, \"threads\": %d}%s%n",
+          p.who(), p.slots(), p.rssKiB(), p.threads(), i + 1 < procs.size() ? "," : ""));
+    }
+    return b.append("  ]\n}\n").toString();
+  }
+
+  private static String list(List<Double> values) {
+    return values.stream().map(v -> String.format(Locale.ROOT, "%.3f", v)).toList().toString();
+  }
+
+  private static Map<String, String> parse(String[] args) {
+    Map<String, String> opts = new LinkedHashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      if (!args[i].startsWith("--") || i + 1 >= args.length) {
+        throw new IllegalArgumentException("usage: ScaleBenchmark [--slots 64,255] [--rounds 3] [--out FILE] [--work DIR]");
+      }
+      opts.put(args[i], args[++i]);
+    }
+    return opts;
+  }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Issue 11's benchmark, outside the test suite: cowherd against its floor (the seed recipe's
+# `cp --reflink=always` + `vblade -s &` per slot), interleaved in one run on one lab (local control
+# plane, operator and agent JVMs, loop-mounted XFS, veth/bridge segment in namespaces, cowherd's AoE
+# initiator). Prints one table (figure, cowherd, floor, ratio, load average) and writes it as JSON.
+# Needs root.
+#   hack/bench.sh [--slots 64,255] [--rounds 3] [--out target/bench/results.json] [--no-build]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=hack/lib.sh
+source "$here/lib.sh"
+require_root "hack/bench.sh"
+use_jdk25
+cd "$COWHERD_ROOT"
+args=()
+build=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --no-build) build=0; shift ;;
+    --slots|--rounds|--out|--work) args+=("$1" "$2"); shift 2 ;;
+    *) echo "hack/bench.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+if [[ ! -x "$(kube_bin_dir)/kube-apiserver" ]]; then
+  "$here/kube-test-binaries.sh"
+fi
+if [[ $build == 1 ]]; then
+  echo "cowherd bench: building (./mvnw package, tests skipped)..." >&2
+  ./mvnw -q -B -ntp -DskipTests package
+fi
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED \
+  -cp "e2e/target/classes:$(cat e2e/target/classpath.txt)" \
+  io.cowherd.e2e.bench.ScaleBenchmark --out target/bench/results.json --work target/bench "${args[@]}"
