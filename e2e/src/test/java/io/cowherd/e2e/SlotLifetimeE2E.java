@@ -122,7 +122,8 @@ class SlotLifetimeE2E {
     }));
     System.out.printf("[measure] Node deleted -> every slot NodeLost: %.2f s%n", (System.nanoTime() - deleted) / 1e9);
     System.out.println(lab.controlPlane().kubectlOk("get", "aoebootslots", "-n", NS));
-    assertThat(events(SlotConditions.NODE_LOST)).isNotEmpty();
+    // The operator writes its Events in the background, after the reconciliation that records them.
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(events(SlotConditions.NODE_LOST)).isNotEmpty());
     assertThat(Exporters.on(lab.network().exporterInterface())).hasSize(REPLICAS);
     assertClientDataServed(REPLICAS);
 

@@ -8,12 +8,20 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Clock;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Writes core/v1 Events about a pool (visible in {@code kubectl describe abp}). Best effort: a failed
  * Event write is logged and never fails the reconciliation.
+ *
+ * <p>Off the critical path: the Event object is built (and its timestamp taken) by the caller, then
+ * written by one background thread in the order recorded, so a reconciliation never waits for an
+ * Event POST. At most {@link #MAX_QUEUED} Events wait; more are logged and dropped, as are those still waiting when the operator exits.
  */
 public final class PoolEventRecorder {
   /** Event {@code source.component} and {@code reportingComponent}. */
@@ -22,8 +30,13 @@ public final class PoolEventRecorder {
   private static final int MAX_MESSAGE_CHARS = 1024;
   private static final Logger log = LoggerFactory.getLogger(PoolEventRecorder.class);
 
+  /** Events waiting to be written, at most. */
+  static final int MAX_QUEUED = 4096;
+
   private final KubernetesClient client;
   private final Clock clock;
+  private final ThreadPoolExecutor writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS,
+      new ArrayBlockingQueue<>(MAX_QUEUED), Thread.ofPlatform().name("event-recorder").daemon().factory());
 
   /**
    * @param client client used to create Events
@@ -75,10 +88,19 @@ public final class PoolEventRecorder {
         .withReportingComponent(COMPONENT)
         .build();
     try {
-      client.v1().events().inNamespace(pool.getMetadata().getNamespace()).resource(event).create();
+      writer.execute(() -> write(event));
+    } catch (RejectedExecutionException e) {
+      log.warn("Dropped Event {} for {}/{}: {} Events already waiting to be written", reason,
+          pool.getMetadata().getNamespace(), pool.getMetadata().getName(), MAX_QUEUED);
+    }
+  }
+
+  private void write(Event event) {
+    try {
+      client.v1().events().inNamespace(event.getMetadata().getNamespace()).resource(event).create();
     } catch (KubernetesClientException e) {
-      log.warn("Could not record Event {} for {}/{}: {}", reason,
-          pool.getMetadata().getNamespace(), pool.getMetadata().getName(), e.getMessage());
+      log.warn("Could not record Event {} for {}/{}: {}", event.getReason(), event.getInvolvedObject().getNamespace(),
+          event.getInvolvedObject().getName(), e.getMessage());
     }
   }
 }

@@ -20,6 +20,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +34,9 @@ import org.slf4j.LoggerFactory;
  * <p>Creates and updates are serialized within this operator and preceded by a direct (uncached)
  * list of all slots: a target that another pool's slot holds by then is skipped, so two pools
  * reconciled at the same moment cannot both export one target.
+ *
+ * <p>Each batch of deletes and of creates is reported by one Event, written in the background
+ * ({@link PoolEventRecorder}): a reconciliation never waits for an Event POST.
  */
 public final class SlotSetExecutor {
   /** Field manager of every slot write (server-side apply). */
@@ -48,7 +53,7 @@ public final class SlotSetExecutor {
    * @param client client for slot writes
    * @param releaser releases slots whose Node is gone and whose data the user gave up
    * @param liveness writes the NodeAvailable condition of slots whose Node is gone or back
-   * @param events records an Event per slot created, deleted, released, lost or found
+   * @param events records an Event per batch of slots created or deleted, and per slot released, lost or found
    */
   public SlotSetExecutor(KubernetesClient client, NodeGoneSlotReleaser releaser, NodeLivenessWriter liveness,
       PoolEventRecorder events) {
@@ -93,17 +98,14 @@ public final class SlotSetExecutor {
     for (AoeBootSlot slot : plan.unmarks()) {
       unmark(slot);
     }
-    int deleted = 0;
-    for (AoeBootSlot slot : plan.deletes()) {
+    int deleted = eachWritten(plan.deletes(), slot -> {
       mark(slot, plan.policy());
       if (slot.getMetadata().getDeletionTimestamp() != null) {
-        continue;
+        return false;
       }
       delete(slot);
-      deleted++;
-      events.normal(pool, "SlotDeleted", "Deleted slot " + slot.getMetadata().getName() + " (" + target(slot)
-          + ") on node " + slot.getSpec().getNodeName() + " with reclaim policy " + plan.policy());
-    }
+      return true;
+    }, done -> events.normal(pool, "SlotDeleted", "Deleted " + describe(done) + " with reclaim policy " + plan.policy()));
     if (plan.creates().isEmpty() && plan.updates().isEmpty()) {
       return new SlotSetOutcome(0, 0, deleted, released, List.of());
     }
@@ -144,18 +146,46 @@ public final class SlotSetExecutor {
           updated++;
         }
       }
-      int created = 0;
-      for (AoeBootSlot desired : plan.creates()) {
-        if (guard(desired, live, skipped) && create(desired)) {
-          created++;
-          events.normal(pool, "SlotCreated", "Created slot " + desired.getMetadata().getName() + " (" + target(desired)
-              + ") on node " + desired.getSpec().getNodeName());
-        }
-      }
+      List<AoeBootSlot> wanted = plan.creates().stream().filter(desired -> guard(desired, live, skipped)).toList();
+      int created = eachWritten(wanted, this::create, done -> events.normal(pool, "SlotCreated", "Created " + describe(done)));
       return new SlotSetOutcome(created, updated, deleted, released, skipped);
     } finally {
       writeLock.unlock();
     }
+  }
+
+  /**
+   * Runs {@code write} for every slot, one after the other, then hands the slots it wrote (those for
+   * which it returned true) to {@code report}, also when a write threw (then it rethrows).
+   *
+   * @return how many slots were written
+   */
+  private static int eachWritten(List<AoeBootSlot> slots, Predicate<AoeBootSlot> write,
+      Consumer<List<AoeBootSlot>> report) {
+    List<AoeBootSlot> done = new ArrayList<>();
+    try {
+      for (AoeBootSlot slot : slots) {
+        if (write.test(slot)) {
+          done.add(slot);
+        }
+      }
+    } finally {
+      if (!done.isEmpty()) {
+        report.accept(done);
+      }
+    }
+    return done.size();
+  }
+
+  /** "slot NAME (TARGET) on node NODE", or "N slots on node(s) …: NAME (TARGET), …" for several. */
+  private static String describe(List<AoeBootSlot> slots) {
+    if (slots.size() == 1) {
+      AoeBootSlot slot = slots.getFirst();
+      return "slot " + slot.getMetadata().getName() + " (" + target(slot) + ") on node " + slot.getSpec().getNodeName();
+    }
+    String nodes = String.join(", ", slots.stream().map(s -> s.getSpec().getNodeName()).distinct().sorted().toList());
+    return slots.size() + " slots on node(s) " + nodes + ": " + String.join(", ",
+        slots.stream().map(s -> s.getMetadata().getName() + " (" + target(s) + ")").toList());
   }
 
   /** @return true when no other pool's slot holds the target of {@code desired}; else records it as skipped */

@@ -146,8 +146,9 @@ class ChartInstallApiTest {
         });
         assertThat(admin.apps().daemonSets().inNamespace(NS).withName(AGENT).get()).isNotNull();
         assertThat(admin.leases().inNamespace(NS).withName(OPERATOR).get().getSpec().getHolderIdentity()).isNotBlank();
-        assertThat(admin.v1().events().inNamespace("lab").list().getItems())
-            .extracting(e -> e.getReason()).contains("SlotCreated", "SlotDeleted", "SlotServing");
+        // The operator writes its Events in the background, after the reconciliation that records them.
+        await().atMost(TIMEOUT).untilAsserted(() -> assertThat(admin.v1().events().inNamespace("lab").list().getItems())
+            .extracting(e -> e.getReason()).contains("SlotCreated", "SlotDeleted", "SlotServing"));
       } finally {
         agent.stop();
         operator.stop();

@@ -126,7 +126,8 @@ class PoolReconcilerApiTest {
       assertThat(degraded.getReason()).isEqualTo("SlotFailed");
       assertThat(degraded.getMessage()).isEqualTo("boot-1 (e100.1): vblade exited with code 1");
     });
-    assertThat(eventReasons("create", "boot")).contains("SlotCreated");
+    // Events are written in the background, after the reconciliation that records them.
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(eventReasons("create", "boot")).contains("SlotCreated"));
   }
 
   @Test
@@ -176,7 +177,8 @@ class PoolReconcilerApiTest {
       assertThat(seen.getStatus().getObservedGeneration()).isEqualTo(seen.getMetadata().getGeneration());
       assertThat(pools("scale").withName("boot").scale().getStatus().getReplicas()).isEqualTo(1);
     });
-    assertThat(eventReasons("scale", "boot")).contains("SlotDeleted");
+    // Events are written in the background, after the reconciliation that records them.
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(eventReasons("scale", "boot")).contains("SlotDeleted"));
   }
 
   @Test
@@ -195,7 +197,8 @@ class PoolReconcilerApiTest {
       assertThat(slotNumbers("conflict-b", "second")).containsExactly(2);
     });
     assertTargetsUnique();
-    assertThat(eventReasons("conflict-b", "second")).contains("TargetConflict");
+    // Events are written in the background, after the reconciliation that records them.
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(eventReasons("conflict-b", "second")).contains("TargetConflict"));
 
     pools("conflict-a").withName("first").delete();
 

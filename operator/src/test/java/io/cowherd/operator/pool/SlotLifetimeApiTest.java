@@ -179,7 +179,8 @@ class SlotLifetimeApiTest {
       assertThat(s.getMetadata().getAnnotations()).as("its agent must not adopt the abandoned object's store")
           .containsEntry(SlotReclaim.ABANDONED_STORE_ANNOTATION, uid);
     }));
-    assertThat(warnings("lost", "boot")).contains("SlotReleased");
+    // Events are written in the background, after the reconciliation that records them.
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(warnings("lost", "boot")).contains("SlotReleased"));
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(pool("lost").getStatus().getPlacements())
         .as("remembered across operator restarts").contains(new SlotPlacement(0, OTHER, uid)));
 
