@@ -43,8 +43,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Each round measures floor and cowherd back to back, alternating which goes first. Prints one
  * table (medians over rounds; the 1-minute load average read at the end of each measurement) and
- * writes it as JSON. Also samples RSS and thread count of the operator and agent JVMs at 0 and N
- * Serving slots. Needs root (see {@link Lab}).
+ * writes it as JSON. Also reports the CPU seconds the agent and the operator used during each
+ * cowherd measurement, and samples RSS and thread count of both JVMs at 0 and N Serving slots.
+ * Needs root (see {@link Lab}).
  *
  * <p>Arguments: {@code --slots 64[,255]} {@code --rounds 3} {@code --out target/bench/results.json}
  * {@code --work target/bench}.
@@ -55,6 +56,8 @@ public final class ScaleBenchmark {
   private static final int COWHERD_SHELF = 7;
   private static final int FLOOR_SHELF = 9;
   private static final Duration LIMIT = Duration.ofMinutes(5);
+  /** USER_HZ: the unit of CPU times in {@code /proc/<pid>/stat} (100 on Linux x86-64). */
+  private static final int CLOCK_TICKS = 100;
 
   private final Lab lab;
   private final AoeInitiator client;
@@ -67,10 +70,14 @@ public final class ScaleBenchmark {
     this.floorDir = floorDir;
   }
 
-  /** One measured figure: seconds per round for cowherd and the floor, and load averages seen. */
-  private record Figure(String name, List<Double> cowherd, List<Double> floor, List<Double> load) {
+  /**
+   * One measured figure: seconds per round for cowherd and the floor, load averages seen, and CPU
+   * seconds (user + system) the agent and the operator used during each cowherd measurement.
+   */
+  private record Figure(String name, List<Double> cowherd, List<Double> floor, List<Double> load,
+      List<Double> agentCpu, List<Double> operatorCpu) {
     Figure(String name) {
-      this(name, new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+      this(name, new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
     }
   }
 
@@ -114,7 +121,9 @@ public final class ScaleBenchmark {
           if ((side == 0) == floorFirst) {
             up.floor().add(floorUp(n));
           } else {
+            double[] cpu = cpuSeconds();
             up.cowherd().add(cowherdUp(n));
+            addCpu(up, cpu);
             if (r == 0) {
               sampleProcs(procs, n);
             }
@@ -127,7 +136,9 @@ public final class ScaleBenchmark {
           if ((side == 0) == floorFirst) {
             down.floor().add(floorDown(n));
           } else {
+            double[] cpu = cpuSeconds();
             down.cowherd().add(cowherdDown());
+            addCpu(down, cpu);
           }
           down.load().add(load1());
         }
@@ -282,6 +293,28 @@ public final class ScaleBenchmark {
     return fields;
   }
 
+  /** CPU seconds (user + system, {@code /proc/<pid>/stat} fields 14 and 15) of the agent and the operator. */
+  private double[] cpuSeconds() {
+    return new double[] {cpuSeconds(lab.agent().pid()), cpuSeconds(lab.operator().pid())};
+  }
+
+  private void addCpu(Figure f, double[] before) {
+    double[] after = cpuSeconds();
+    f.agentCpu().add(after[0] - before[0]);
+    f.operatorCpu().add(after[1] - before[1]);
+  }
+
+  private static double cpuSeconds(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      // Fields after the parenthesised command name, which may hold spaces: state is field 3.
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / (double) CLOCK_TICKS;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read /proc/" + pid + "/stat", e);
+    }
+  }
+
   private static double load1() {
     try {
       return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
@@ -306,6 +339,8 @@ public final class ScaleBenchmark {
       b.append(String.format(Locale.ROOT, "%-52s %9.2f %9.2f %6.1f× %6.2f–%.2f%n", f.name(), c, fl, c / fl,
           f.load().stream().mapToDouble(Double::doubleValue).min().orElse(0),
           f.load().stream().mapToDouble(Double::doubleValue).max().orElse(0)));
+      b.append(String.format(Locale.ROOT, "    CPU during cowherd's run (median): agent %.2f s, operator %.2f s%n",
+          median(f.agentCpu()), median(f.operatorCpu())));
     }
     for (ProcSample p : procs) {
       b.append(String.format(Locale.ROOT, "%-52s %6d MiB RSS, %d threads%n", p.who() + " at " + p.slots() + " slots",
@@ -322,8 +357,9 @@ public final class ScaleBenchmark {
       double fl = median(f.floor());
       b.append(String.format(Locale.ROOT,
           "    {\"figure\": \"%s\", \"cowherd_s\": %.3f, \"floor_s\": %.3f, \"ratio\": %.2f, \"cowherd_rounds_s\": %s,"
-              + " \"floor_rounds_s\": %s, \"load_avg_1m\": %s}%s%n",
-          f.name(), c, fl, c / fl, list(f.cowherd()), list(f.floor()), list(f.load()), i + 1 < figures.size() ? "," : ""));
+              + " \"floor_rounds_s\": %s, \"load_avg_1m\": %s, \"agent_cpu_s\": %s, \"operator_cpu_s\": %s}%s%n",
+          f.name(), c, fl, c / fl, list(f.cowherd()), list(f.floor()), list(f.load()), list(f.agentCpu()),
+          list(f.operatorCpu()), i + 1 < figures.size() ? "," : ""));
     }
     b.append("  ],\n  \"processes\": [\n");
     for (int i = 0; i < procs.size(); i++) {
