@@ -36,8 +36,10 @@ public class IngressGuardTest {
         {"table":{"family":"netdev","name":"cowherd_eth1","handle":1}},
         {"set":{"family":"netdev","name":"offenders","table":"cowherd_eth1","type":"ether_addr","flags":["timeout"],"timeout":3600%s}},
         {"chain":{"family":"netdev","table":"cowherd_eth1","name":"ingress","type":"filter","hook":"ingress","prio":-500,"policy":"accept"}},
-        %s,%s,%s]}""".formatted(offenders.length == 0 ? "" : ",\"elem\":[" + elems + "]",
-        rule("mask-list", mask), rule("reserve-release", reserve), rule("config-set", config));
+        %s,%s,%s%s]}""".formatted(offenders.length == 0 ? "" : ",\"elem\":[" + elems + "]",
+        rule("mask-list", mask), rule("reserve-release", reserve), rule("config-set", config),
+        IngressGuard.RULE_COMMENTS.stream().filter(c -> !IngressGuard.RULES.subList(0, 3).contains(c))
+            .map(c -> "," + rule(c, 0)).collect(java.util.stream.Collectors.joining()));
   }
 
   private static String rule(String comment, long packets) {
@@ -66,6 +68,34 @@ public class IngressGuardTest {
     assertThat(r).contains("@ll,152,8 3 update");
     assertThat(r).contains("@ll,152,8 1 @ll,236,4 { 3, 4 } update");
     assertThat(r).contains("flags dynamic,timeout; timeout 3600s;");
+  }
+
+  @Test
+  void rulesetAlsoDropsControlRequestsBehindVlanTags() {
+    String r = IngressGuard.ruleset("cowherd_eth1", "eth1");
+    String tpids = "@ll,96,16 { 0x8100, 0x88a8 }";
+    assertThat(r).contains(tpids + " @ll,128,16 0x88a2 @ll,148,1 0 @ll,184,8 2 update @offenders { ether saddr } "
+        + "counter drop comment \"mask-list tagged\"");
+    assertThat(r).contains(tpids + " @ll,128,16 0x88a2 @ll,148,1 0 @ll,184,8 1 @ll,268,4 { 3, 4 } update");
+    assertThat(r).contains(tpids + " @ll,116,12 0 @ll,128,16 { 0x8100, 0x88a8 } @ll,160,16 0x88a2 @ll,180,1 0 "
+        + "@ll,216,8 3 update @offenders { ether saddr } counter drop comment \"reserve-release double-tagged\"");
+    assertThat(r).contains(tpids + " @ll,116,12 0 @ll,128,16 { 0x8100, 0x88a8 } @ll,148,12 0 update @offenders "
+        + "{ ether saddr } counter drop comment \"stacked-priority-tags\"");
+    assertThat(IngressGuard.RULE_COMMENTS).hasSize(10).allSatisfy(c -> assertThat(r).contains("comment \"" + c + "\""));
+  }
+
+  @Test
+  void tableOfAnOlderAgentWithoutTheTaggedRulesIsReplaced() {
+    String old = table(0, 0, 0);
+    for (String c : IngressGuard.RULE_COMMENTS.stream().filter(c -> !IngressGuard.RULES.subList(0, 3).contains(c)).toList()) {
+      old = old.replace("," + rule(c, 0), "");
+    }
+    assertThat(old).doesNotContain("tagged");
+    nft.once(LIST, old).on(List.of("nft", "-f"), "").on(LIST, table(0, 0, 0));
+
+    assertThat(guard().ensure(a, "eth1").active()).isTrue();
+
+    assertThat(nft.argvs().stream().filter(v -> v.get(1).equals("-f"))).hasSize(1);
   }
 
   @Test
