@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>This class is the one home of that rule. Each dropping rule counts its frames and puts the
  * frame's source MAC into the dynamic set {@value #OFFENDERS_SET} (timeout {@link
- * #OFFENDER_TIMEOUT}), so attempts can be counted and named.
+ * #OFFENDER_TIMEOUT}; a rule of its own, so a full set never stops a drop), so attempts can be
+ * counted and named.
  *
  * <p>Lifecycle: {@link #ensure} installs the table (atomically, through {@code nft -f}) before the
  * first exporter on an interface starts and re-checks it when the last check is older than {@link
@@ -296,19 +297,16 @@ public final class IngressGuard {
    * A tag's VID is the low 12 bits of the two bytes after its TPID (IEEE 802.1Q).
    */
   static String ruleset(String table, String iface) {
-    String action = " update @" + OFFENDERS_SET + " { ether saddr } counter drop comment ";
     StringBuilder rules = new StringBuilder();
     String[] commands = {"@ll,%d,8 2", "@ll,%d,8 3", "@ll,%d,8 1 @ll,%d,4 { 3, 4 }"};
     for (int c = 0; c < commands.length; c++) {
       for (Encapsulation e : ENCAPSULATIONS) {
         int at = e.aoeStartBit();
-        rules.append("    ").append(e.match()).append(" @ll,").append(at + 4).append(",1 0 ")
-            .append(commands[c].formatted(at + 40, at + 124)).append(action)
-            .append('"').append(RULES.get(c)).append(e.suffix()).append("\"\n");
+        dropRule(rules, e.match() + " @ll," + (at + 4) + ",1 0 " + commands[c].formatted(at + 40, at + 124),
+            RULES.get(c) + e.suffix());
       }
     }
-    rules.append("    @ll,96,16 ").append(TPIDS).append(" @ll,116,12 0 @ll,128,16 ").append(TPIDS)
-        .append(" @ll,148,12 0").append(action).append('"').append(RULES.getLast()).append("\"\n");
+    dropRule(rules, "@ll,96,16 " + TPIDS + " @ll,116,12 0 @ll,128,16 " + TPIDS + " @ll,148,12 0", RULES.getLast());
     return "table netdev " + table + "\n"
         + "delete table netdev " + table + "\n"
         + "table netdev " + table + " {\n"
@@ -319,6 +317,17 @@ public final class IngressGuard {
         + rules
         + "  }\n"
         + "}\n";
+  }
+
+  /**
+   * Two rules for one match: the first notes the sender in the offenders set, the second counts
+   * and drops. Never one rule: when the set is full (its size, 65535 by default, of forged source
+   * MACs) nft cannot add the sender and the rule stops there, so a drop after the update would not
+   * happen (seen on this machine: after such a flood a mask add reached vblade).
+   */
+  private static void dropRule(StringBuilder rules, String match, String comment) {
+    rules.append("    ").append(match).append(" update @").append(OFFENDERS_SET).append(" { ether saddr }\n");
+    rules.append("    ").append(match).append(" counter drop comment \"").append(comment).append("\"\n");
   }
 
 }

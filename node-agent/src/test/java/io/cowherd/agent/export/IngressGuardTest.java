@@ -64,9 +64,10 @@ public class IngressGuardTest {
     String r = IngressGuard.ruleset("cowherd_eth1", "eth1");
     assertThat(r).startsWith("table netdev cowherd_eth1\ndelete table netdev cowherd_eth1\n");
     assertThat(r).contains("type filter hook ingress device \"eth1\" priority -500; policy accept;");
-    assertThat(r).contains("ether type 0x88a2 @ll,116,1 0 @ll,152,8 2 update @offenders { ether saddr } counter drop comment \"mask-list\"");
-    assertThat(r).contains("@ll,152,8 3 update");
-    assertThat(r).contains("@ll,152,8 1 @ll,236,4 { 3, 4 } update");
+    assertThat(r).contains("ether type 0x88a2 @ll,116,1 0 @ll,152,8 2 update @offenders { ether saddr }\n");
+    assertThat(r).contains("ether type 0x88a2 @ll,116,1 0 @ll,152,8 2 counter drop comment \"mask-list\"\n");
+    assertThat(r).contains("@ll,152,8 3 counter drop");
+    assertThat(r).contains("@ll,152,8 1 @ll,236,4 { 3, 4 } counter drop");
     assertThat(r).contains("flags dynamic,timeout; timeout 3600s;");
   }
 
@@ -74,14 +75,25 @@ public class IngressGuardTest {
   void rulesetAlsoDropsControlRequestsBehindVlanTags() {
     String r = IngressGuard.ruleset("cowherd_eth1", "eth1");
     String tpids = "@ll,96,16 { 0x8100, 0x88a8 }";
-    assertThat(r).contains(tpids + " @ll,128,16 0x88a2 @ll,148,1 0 @ll,184,8 2 update @offenders { ether saddr } "
-        + "counter drop comment \"mask-list tagged\"");
-    assertThat(r).contains(tpids + " @ll,128,16 0x88a2 @ll,148,1 0 @ll,184,8 1 @ll,268,4 { 3, 4 } update");
+    assertThat(r).contains(tpids + " @ll,128,16 0x88a2 @ll,148,1 0 @ll,184,8 2 counter drop comment \"mask-list tagged\"");
+    assertThat(r).contains(tpids + " @ll,128,16 0x88a2 @ll,148,1 0 @ll,184,8 1 @ll,268,4 { 3, 4 } counter drop");
     assertThat(r).contains(tpids + " @ll,116,12 0 @ll,128,16 { 0x8100, 0x88a8 } @ll,160,16 0x88a2 @ll,180,1 0 "
-        + "@ll,216,8 3 update @offenders { ether saddr } counter drop comment \"reserve-release double-tagged\"");
-    assertThat(r).contains(tpids + " @ll,116,12 0 @ll,128,16 { 0x8100, 0x88a8 } @ll,148,12 0 update @offenders "
-        + "{ ether saddr } counter drop comment \"stacked-priority-tags\"");
+        + "@ll,216,8 3 counter drop comment \"reserve-release double-tagged\"");
+    assertThat(r).contains(tpids + " @ll,116,12 0 @ll,128,16 { 0x8100, 0x88a8 } @ll,148,12 0 counter drop comment "
+        + "\"stacked-priority-tags\"");
     assertThat(IngressGuard.RULE_COMMENTS).hasSize(10).allSatisfy(c -> assertThat(r).contains("comment \"" + c + "\""));
+  }
+
+  @Test
+  void senderIsNotedByARuleOfItsOwnSoAFullSetNeverStopsADrop() {
+    List<String> lines = IngressGuard.ruleset("cowherd_eth1", "eth1").lines().map(String::strip).toList();
+    List<String> drops = lines.stream().filter(l -> l.contains(" drop ")).toList();
+    assertThat(drops).hasSize(IngressGuard.RULE_COMMENTS.size()).noneMatch(l -> l.contains("update"));
+    for (String drop : drops) {
+      String match = drop.substring(0, drop.indexOf(" counter drop"));
+      assertThat(lines).as("the rule before: %s", drop)
+          .element(lines.indexOf(drop) - 1).isEqualTo(match + " update @offenders { ether saddr }");
+    }
   }
 
   @Test

@@ -288,6 +288,32 @@ class RogueInitiatorHostTest {
   }
 
   /**
+   * The offenders set holds at most 65535 MACs (nft's default size); when it is full, nft cannot
+   * add the next sender and a rule that updates the set before its verdict stops there: the frame
+   * is accepted (seen on this machine: after 65535 frames from as many forged MACs, a mask add
+   * locked the client out). A flood of forged senders must not switch the guard off.
+   */
+  @Test
+  void guardStillDropsWhenAFloodOfForgedSendersFillsTheOffendersSet() throws IOException {
+    serve(Optional.empty(), false);
+    long pid = supervisor.state(id).orElseThrow().pid();
+    int forged = 65_536;
+    for (int i = 0; i < forged; i++) {
+      MacAddress mac = MacAddress.parse("02:77:00:%02x:%02x:%02x".formatted(i >> 16, (i >> 8) & 0xFF, i & 0xFF));
+      send(ControlRequests.reserveRelease(new EthernetHeader(MacAddress.BROADCAST, mac), new AoeTarget(SHELF, SLOT),
+          tag++, 0, List.of()));
+    }
+    List<Duration> single = singleFrames("guard on, offenders set full", Duration.ofSeconds(1));
+
+    assertThat(single).allSatisfy(s -> assertThat(s).isLessThan(BOUND));
+    assertThat(supervisor.state(id).orElseThrow().pid()).as("vblade never saw a frame: same process").isEqualTo(pid);
+    guard.poll();
+    GuardState g = guard.state(segment.agentIface()).orElseThrow();
+    report.add("offenders set full: dropped " + g.droppedFrames() + ", " + g.offenders().size() + " offenders listed");
+    assertThat(g.droppedTotal()).isEqualTo(forged + attacks().size());
+  }
+
+  /**
    * vblade 25 does not read the AoE version field (seen on this machine: a mask add with version 0,
    * 2 or 15 locks the client out like one with version 1), so the watch must not take such a frame
    * for noise: without the guard, each of the attacks with a version other than 1 is undone.
