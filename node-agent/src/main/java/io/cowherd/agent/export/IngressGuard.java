@@ -69,6 +69,12 @@ public final class IngressGuard {
   public static final Duration OFFENDER_TIMEOUT = Duration.ofHours(1);
   /** Name of the dynamic set of offending source MACs in each table. */
   public static final String OFFENDERS_SET = "offenders";
+  /**
+   * Most MACs the offenders set holds. A flood from forged MACs fills it (it then names only the
+   * first ones; drops go on, see {@link #ruleset}); small, so that the table the guard reads every
+   * {@link #VERIFY_EVERY} stays small (nft's default of 65535 lists as 3.7 MB of JSON, measured).
+   */
+  static final int OFFENDERS_MAX = 1024;
   /** Table names are this prefix and the interface name. */
   public static final String TABLE_PREFIX = "cowherd_";
   /**
@@ -95,8 +101,11 @@ public final class IngressGuard {
       .flatMap(r -> r.equals(RULES.getLast()) ? java.util.stream.Stream.of(r)
           : ENCAPSULATIONS.stream().map(e -> r + e.suffix()))
       .toList();
-  /** Interface names the guard writes into a ruleset (as the slot validator admits them). */
-  private static final Pattern IFACE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,14}");
+  /**
+   * Interface names the guard writes into a ruleset: every name the CRD admits ({@code
+   * spec.interface} pattern), which nft takes as a quoted device and within a table name.
+   */
+  private static final Pattern IFACE = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,14}");
 
   private final Nft nft;
   private final Clock clock;
@@ -310,7 +319,7 @@ public final class IngressGuard {
     return "table netdev " + table + "\n"
         + "delete table netdev " + table + "\n"
         + "table netdev " + table + " {\n"
-        + "  set " + OFFENDERS_SET + " { type ether_addr; flags dynamic,timeout; timeout "
+        + "  set " + OFFENDERS_SET + " { type ether_addr; size " + OFFENDERS_MAX + "; flags dynamic,timeout; timeout "
         + OFFENDER_TIMEOUT.toSeconds() + "s; }\n"
         + "  chain ingress {\n"
         + "    type filter hook ingress device \"" + iface + "\" priority -500; policy accept;\n"

@@ -68,7 +68,7 @@ public class IngressGuardTest {
     assertThat(r).contains("ether type 0x88a2 @ll,116,1 0 @ll,152,8 2 counter drop comment \"mask-list\"\n");
     assertThat(r).contains("@ll,152,8 3 counter drop");
     assertThat(r).contains("@ll,152,8 1 @ll,236,4 { 3, 4 } counter drop");
-    assertThat(r).contains("flags dynamic,timeout; timeout 3600s;");
+    assertThat(r).contains("{ type ether_addr; size 1024; flags dynamic,timeout; timeout 3600s; }");
   }
 
   @Test
@@ -94,6 +94,17 @@ public class IngressGuardTest {
       assertThat(lines).as("the rule before: %s", drop)
           .element(lines.indexOf(drop) - 1).isEqualTo(match + " update @offenders { ether saddr }");
     }
+  }
+
+  @Test
+  void everyInterfaceNameTheCrdAdmitsIsGuarded() {
+    List<String> list = List.of("nft", "-j", "list", "table", "netdev", "cowherd__boot");
+    nft.failOnce(list, 1, MISSING.replace("cowherd_eth1", "cowherd__boot")).on(List.of("nft", "-f"), "")
+        .on(list, table(0, 0, 0).replace("cowherd_eth1", "cowherd__boot"));
+
+    GuardState s = guard().ensure(a, "_boot"); // spec.interface pattern: ^[A-Za-z0-9_][A-Za-z0-9._-]{0,14}$
+
+    assertThat(s.active()).as(s.message()).isTrue();
   }
 
   @Test

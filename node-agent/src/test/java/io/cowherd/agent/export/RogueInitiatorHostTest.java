@@ -288,16 +288,17 @@ class RogueInitiatorHostTest {
   }
 
   /**
-   * The offenders set holds at most 65535 MACs (nft's default size); when it is full, nft cannot
-   * add the next sender and a rule that updates the set before its verdict stops there: the frame
-   * is accepted (seen on this machine: after 65535 frames from as many forged MACs, a mask add
-   * locked the client out). A flood of forged senders must not switch the guard off.
+   * The offenders set is bounded ({@link IngressGuard#OFFENDERS_MAX} MACs; nft's default 65535);
+   * when it is full, nft cannot add the next sender and a rule that updates the set before its
+   * verdict stops there: the frame is accepted (seen on this machine: after 65535 frames from as
+   * many forged MACs, a mask add locked the client out). A flood of forged senders must not switch
+   * the guard off.
    */
   @Test
   void guardStillDropsWhenAFloodOfForgedSendersFillsTheOffendersSet() throws IOException {
     serve(Optional.empty(), false);
     long pid = supervisor.state(id).orElseThrow().pid();
-    int forged = 65_536;
+    int forged = 4 * IngressGuard.OFFENDERS_MAX;
     for (int i = 0; i < forged; i++) {
       MacAddress mac = MacAddress.parse("02:77:00:%02x:%02x:%02x".formatted(i >> 16, (i >> 8) & 0xFF, i & 0xFF));
       send(ControlRequests.reserveRelease(new EthernetHeader(MacAddress.BROADCAST, mac), new AoeTarget(SHELF, SLOT),
@@ -310,6 +311,7 @@ class RogueInitiatorHostTest {
     guard.poll();
     GuardState g = guard.state(segment.agentIface()).orElseThrow();
     report.add("offenders set full: dropped " + g.droppedFrames() + ", " + g.offenders().size() + " offenders listed");
+    assertThat(g.offenders()).hasSize(IngressGuard.OFFENDERS_MAX);
     assertThat(g.droppedTotal()).isEqualTo(forged + attacks().size());
   }
 
