@@ -1,6 +1,7 @@
 package io.cowherd.agent.export;
 
 import io.cowherd.agent.host.SlotId;
+import io.cowherd.aoe.frame.AoeConstants;
 import io.cowherd.aoe.frame.AoeMessage;
 import io.cowherd.aoe.frame.ControlRequests;
 import io.cowherd.aoe.frame.FrameDecoder;
@@ -198,6 +199,12 @@ public final class ControlFrameWatch implements AutoCloseable {
 
   /** Classifies one frame; records it and adds the slots it hit (with the attempt) to {@code hit}. */
   private void seen(String iface, byte[] frame, int lengthBytes, Map<SlotId, Attempt> hit) {
+    // vblade 25 does not read the AoE version (seen on this machine: a mask add of version 0, 2 or 15
+    // locks the client out like one of version 1), so a request is judged as version 1 whatever it says.
+    if (lengthBytes > AoeConstants.OFFSET_VERSION_FLAGS) {
+      frame[AoeConstants.OFFSET_VERSION_FLAGS] =
+          (byte) ((AoeConstants.AOE_VERSION << 4) | (frame[AoeConstants.OFFSET_VERSION_FLAGS] & 0x0F));
+    }
     AoeMessage message;
     try {
       message = FrameDecoder.INSTANCE.decode(frame, 0, lengthBytes);

@@ -31,9 +31,20 @@ import org.slf4j.LoggerFactory;
  * delete of the first entry aborts vblade (seen on this machine). cowherd's clients (the Linux
  * {@code aoe} driver, iPXE) never send them; reads, writes and Query Config reads pass untouched.
  *
+ * <p>VLAN tags do not hide a request: the kernel strips an 802.1Q or 802.1ad tag of any VID (with
+ * no VLAN device for it the frame is marked for another host, which packet sockets still receive)
+ * and, behind a priority tag (VID 0), the next tag too, before it hands the frame to the AoE
+ * protocol's sockets, while the ingress hook reads the frame with its tags (nft's {@code @ll}
+ * offsets count an offloaded tag as if it were inline). vblade 25 obeys such frames (seen on this
+ * machine: a mask add tagged VID 0, VID 5 under 802.1ad, or VID 0 then VID 9 locked the client
+ * out). So each request rule also matches behind one tag and behind a priority tag plus one tag,
+ * and frames with two priority tags in a row (which the kernel would keep stripping) are dropped
+ * whatever they carry.
+ *
  * <p>This class is the one home of that rule. Each dropping rule counts its frames and puts the
  * frame's source MAC into the dynamic set {@value #OFFENDERS_SET} (timeout {@link
- * #OFFENDER_TIMEOUT}), so attempts can be counted and named.
+ * #OFFENDER_TIMEOUT}; a rule of its own, so a full set never stops a drop), so attempts can be
+ * counted and named.
  *
  * <p>Lifecycle: {@link #ensure} installs the table (atomically, through {@code nft -f}) before the
  * first exporter on an interface starts and re-checks it when the last check is older than {@link
@@ -58,12 +69,43 @@ public final class IngressGuard {
   public static final Duration OFFENDER_TIMEOUT = Duration.ofHours(1);
   /** Name of the dynamic set of offending source MACs in each table. */
   public static final String OFFENDERS_SET = "offenders";
+  /**
+   * Most MACs the offenders set holds. A flood from forged MACs fills it (it then names only the
+   * first ones; drops go on, see {@link #ruleset}); small, so that the table the guard reads every
+   * {@link #VERIFY_EVERY} stays small (nft's default of 65535 lists as 3.7 MB of JSON, measured).
+   */
+  static final int OFFENDERS_MAX = 1024;
   /** Table names are this prefix and the interface name. */
   public static final String TABLE_PREFIX = "cowherd_";
-  /** Rule comments, which are also the {@code command} label of the drop metric. */
-  public static final List<String> RULES = List.of("mask-list", "reserve-release", "config-set");
-  /** Interface names the guard writes into a ruleset (as the slot validator admits them). */
-  private static final Pattern IFACE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,14}");
+  /**
+   * What the guard drops, which is also the {@code command} label of the drop metric: the three
+   * control requests, and frames behind two priority tags ({@code stacked-priority-tags}).
+   */
+  public static final List<String> RULES = List.of("mask-list", "reserve-release", "config-set", "stacked-priority-tags");
+  /** 802.1Q and 802.1ad tag protocol IDs: the kernel strips both before a packet socket sees the frame. */
+  private static final String TPIDS = "{ 0x8100, 0x88a8 }";
+  /**
+   * How a request is found: the match that puts the AoE header (the Ethernet type field before it)
+   * at a known place, and that place's first bit ({@code @ll}). Untagged; behind one tag of any VID;
+   * behind a priority tag and one more tag. The comment suffix names the case.
+   */
+  private record Encapsulation(String suffix, String match, int aoeStartBit) {}
+
+  private static final List<Encapsulation> ENCAPSULATIONS = List.of(
+      new Encapsulation("", "ether type 0x88a2", 112),
+      new Encapsulation(" tagged", "@ll,96,16 " + TPIDS + " @ll,128,16 0x88a2", 144),
+      new Encapsulation(" double-tagged",
+          "@ll,96,16 " + TPIDS + " @ll,116,12 0 @ll,128,16 " + TPIDS + " @ll,160,16 0x88a2", 176));
+  /** The comment of every rule of an intact table: a rule name of {@link #RULES} and the case. */
+  static final List<String> RULE_COMMENTS = RULES.stream()
+      .flatMap(r -> r.equals(RULES.getLast()) ? java.util.stream.Stream.of(r)
+          : ENCAPSULATIONS.stream().map(e -> r + e.suffix()))
+      .toList();
+  /**
+   * Interface names the guard writes into a ruleset: every name the CRD admits ({@code
+   * spec.interface} pattern), which nft takes as a quoted device and within a table name.
+   */
+  private static final Pattern IFACE = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,14}");
 
   private final Nft nft;
   private final Clock clock;
@@ -234,7 +276,15 @@ public final class IngressGuard {
   private static Map<String, Long> totals(Guarded g, Map<String, Long> current) {
     Map<String, Long> sum = new LinkedHashMap<>();
     for (String rule : RULES) {
-      sum.put(rule, g.base.getOrDefault(rule, 0L) + current.getOrDefault(rule, 0L));
+      sum.put(rule, 0L);
+    }
+    for (var counts : List.of(g.base, current)) {
+      counts.forEach((comment, n) -> {
+        String rule = comment.split(" ", 2)[0];
+        if (sum.containsKey(rule)) {
+          sum.merge(rule, n, Long::sum);
+        }
+      });
     }
     return sum;
   }
@@ -244,30 +294,49 @@ public final class IngressGuard {
    * device is not in nft's JSON; the table is named after the interface and only this class writes it.)
    */
   static boolean intact(Nft.NetdevTable t) {
-    return "ingress".equals(t.chains().get("ingress")) && t.ruleCounters().keySet().containsAll(RULES)
+    return "ingress".equals(t.chains().get("ingress")) && t.ruleCounters().keySet().containsAll(RULE_COMMENTS)
         && t.setElements().containsKey(OFFENDERS_SET);
   }
 
   /**
    * The table for {@code iface}, replacing any table of that name in the same transaction.
-   * Offsets are bits from the start of the Ethernet header ({@code @ll}): byte 14 holds Ver and
-   * Flags (R = 0x08, bit 116), byte 19 the command (bits 152–159), byte 29's low nibble CCmd
-   * (bits 236–239); AoEr11 §2, §4.
+   * Offsets are bits from the start of the Ethernet header ({@code @ll}, tags included): relative
+   * to the AoE header's first byte (byte 14 of an untagged frame), bit 4 is the R flag (0x08 of Ver
+   * and Flags), bits 40–47 the command and bits 124–127 (low nibble of byte 15) CCmd; AoEr11 §2, §4.
+   * A tag's VID is the low 12 bits of the two bytes after its TPID (IEEE 802.1Q).
    */
   static String ruleset(String table, String iface) {
-    String request = "ether type 0x88a2 @ll,116,1 0 ";
-    String action = " update @" + OFFENDERS_SET + " { ether saddr } counter drop comment ";
+    StringBuilder rules = new StringBuilder();
+    String[] commands = {"@ll,%d,8 2", "@ll,%d,8 3", "@ll,%d,8 1 @ll,%d,4 { 3, 4 }"};
+    for (int c = 0; c < commands.length; c++) {
+      for (Encapsulation e : ENCAPSULATIONS) {
+        int at = e.aoeStartBit();
+        dropRule(rules, e.match() + " @ll," + (at + 4) + ",1 0 " + commands[c].formatted(at + 40, at + 124),
+            RULES.get(c) + e.suffix());
+      }
+    }
+    dropRule(rules, "@ll,96,16 " + TPIDS + " @ll,116,12 0 @ll,128,16 " + TPIDS + " @ll,148,12 0", RULES.getLast());
     return "table netdev " + table + "\n"
         + "delete table netdev " + table + "\n"
         + "table netdev " + table + " {\n"
-        + "  set " + OFFENDERS_SET + " { type ether_addr; flags dynamic,timeout; timeout "
+        + "  set " + OFFENDERS_SET + " { type ether_addr; size " + OFFENDERS_MAX + "; flags dynamic,timeout; timeout "
         + OFFENDER_TIMEOUT.toSeconds() + "s; }\n"
         + "  chain ingress {\n"
         + "    type filter hook ingress device \"" + iface + "\" priority -500; policy accept;\n"
-        + "    " + request + "@ll,152,8 2" + action + "\"" + RULES.get(0) + "\"\n"
-        + "    " + request + "@ll,152,8 3" + action + "\"" + RULES.get(1) + "\"\n"
-        + "    " + request + "@ll,152,8 1 @ll,236,4 { 3, 4 }" + action + "\"" + RULES.get(2) + "\"\n"
+        + rules
         + "  }\n"
         + "}\n";
   }
+
+  /**
+   * Two rules for one match: the first notes the sender in the offenders set, the second counts
+   * and drops. Never one rule: when the set is full (its size, 65535 by default, of forged source
+   * MACs) nft cannot add the sender and the rule stops there, so a drop after the update would not
+   * happen (seen on this machine: after such a flood a mask add reached vblade).
+   */
+  private static void dropRule(StringBuilder rules, String match, String comment) {
+    rules.append("    ").append(match).append(" update @").append(OFFENDERS_SET).append(" { ether saddr }\n");
+    rules.append("    ").append(match).append(" counter drop comment \"").append(comment).append("\"\n");
+  }
+
 }

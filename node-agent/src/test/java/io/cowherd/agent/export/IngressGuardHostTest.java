@@ -59,7 +59,7 @@ class IngressGuardHostTest {
     assertThat(on.active()).as(on.message()).isTrue();
     Nft.NetdevTable t = nft.listNetdevTable(IngressGuard.tableName(iface)).orElseThrow();
     assertThat(IngressGuard.intact(t)).isTrue();
-    assertThat(t.ruleCounters()).containsOnlyKeys(IngressGuard.RULES);
+    assertThat(t.ruleCounters()).containsOnlyKeys(IngressGuard.RULE_COMMENTS);
 
     guard.release(id);
     assertThat(nft.listNetdevTable(IngressGuard.tableName(iface))).isEmpty();

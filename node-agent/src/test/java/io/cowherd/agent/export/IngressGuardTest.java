@@ -36,8 +36,10 @@ public class IngressGuardTest {
         {"table":{"family":"netdev","name":"cowherd_eth1","handle":1}},
         {"set":{"family":"netdev","name":"offenders","table":"cowherd_eth1","type":"ether_addr","flags":["timeout"],"timeout":3600%s}},
         {"chain":{"family":"netdev","table":"cowherd_eth1","name":"ingress","type":"filter","hook":"ingress","prio":-500,"policy":"accept"}},
-        %s,%s,%s]}""".formatted(offenders.length == 0 ? "" : ",\"elem\":[" + elems + "]",
-        rule("mask-list", mask), rule("reserve-release", reserve), rule("config-set", config));
+        %s,%s,%s%s]}""".formatted(offenders.length == 0 ? "" : ",\"elem\":[" + elems + "]",
+        rule("mask-list", mask), rule("reserve-release", reserve), rule("config-set", config),
+        IngressGuard.RULE_COMMENTS.stream().filter(c -> !IngressGuard.RULES.subList(0, 3).contains(c))
+            .map(c -> "," + rule(c, 0)).collect(java.util.stream.Collectors.joining()));
   }
 
   private static String rule(String comment, long packets) {
@@ -62,10 +64,61 @@ public class IngressGuardTest {
     String r = IngressGuard.ruleset("cowherd_eth1", "eth1");
     assertThat(r).startsWith("table netdev cowherd_eth1\ndelete table netdev cowherd_eth1\n");
     assertThat(r).contains("type filter hook ingress device \"eth1\" priority -500; policy accept;");
-    assertThat(r).contains("ether type 0x88a2 @ll,116,1 0 @ll,152,8 2 update @offenders { ether saddr } counter drop comment \"mask-list\"");
-    assertThat(r).contains("@ll,152,8 3 update");
-    assertThat(r).contains("@ll,152,8 1 @ll,236,4 { 3, 4 } update");
-    assertThat(r).contains("flags dynamic,timeout; timeout 3600s;");
+    assertThat(r).contains("ether type 0x88a2 @ll,116,1 0 @ll,152,8 2 update @offenders { ether saddr }\n");
+    assertThat(r).contains("ether type 0x88a2 @ll,116,1 0 @ll,152,8 2 counter drop comment \"mask-list\"\n");
+    assertThat(r).contains("@ll,152,8 3 counter drop");
+    assertThat(r).contains("@ll,152,8 1 @ll,236,4 { 3, 4 } counter drop");
+    assertThat(r).contains("{ type ether_addr; size 1024; flags dynamic,timeout; timeout 3600s; }");
+  }
+
+  @Test
+  void rulesetAlsoDropsControlRequestsBehindVlanTags() {
+    String r = IngressGuard.ruleset("cowherd_eth1", "eth1");
+    String tpids = "@ll,96,16 { 0x8100, 0x88a8 }";
+    assertThat(r).contains(tpids + " @ll,128,16 0x88a2 @ll,148,1 0 @ll,184,8 2 counter drop comment \"mask-list tagged\"");
+    assertThat(r).contains(tpids + " @ll,128,16 0x88a2 @ll,148,1 0 @ll,184,8 1 @ll,268,4 { 3, 4 } counter drop");
+    assertThat(r).contains(tpids + " @ll,116,12 0 @ll,128,16 { 0x8100, 0x88a8 } @ll,160,16 0x88a2 @ll,180,1 0 "
+        + "@ll,216,8 3 counter drop comment \"reserve-release double-tagged\"");
+    assertThat(r).contains(tpids + " @ll,116,12 0 @ll,128,16 { 0x8100, 0x88a8 } @ll,148,12 0 counter drop comment "
+        + "\"stacked-priority-tags\"");
+    assertThat(IngressGuard.RULE_COMMENTS).hasSize(10).allSatisfy(c -> assertThat(r).contains("comment \"" + c + "\""));
+  }
+
+  @Test
+  void senderIsNotedByARuleOfItsOwnSoAFullSetNeverStopsADrop() {
+    List<String> lines = IngressGuard.ruleset("cowherd_eth1", "eth1").lines().map(String::strip).toList();
+    List<String> drops = lines.stream().filter(l -> l.contains(" drop ")).toList();
+    assertThat(drops).hasSize(IngressGuard.RULE_COMMENTS.size()).noneMatch(l -> l.contains("update"));
+    for (String drop : drops) {
+      String match = drop.substring(0, drop.indexOf(" counter drop"));
+      assertThat(lines).as("the rule before: %s", drop)
+          .element(lines.indexOf(drop) - 1).isEqualTo(match + " update @offenders { ether saddr }");
+    }
+  }
+
+  @Test
+  void everyInterfaceNameTheCrdAdmitsIsGuarded() {
+    List<String> list = List.of("nft", "-j", "list", "table", "netdev", "cowherd__boot");
+    nft.failOnce(list, 1, MISSING.replace("cowherd_eth1", "cowherd__boot")).on(List.of("nft", "-f"), "")
+        .on(list, table(0, 0, 0).replace("cowherd_eth1", "cowherd__boot"));
+
+    GuardState s = guard().ensure(a, "_boot"); // spec.interface pattern: ^[A-Za-z0-9_][A-Za-z0-9._-]{0,14}$
+
+    assertThat(s.active()).as(s.message()).isTrue();
+  }
+
+  @Test
+  void tableOfAnOlderAgentWithoutTheTaggedRulesIsReplaced() {
+    String old = table(0, 0, 0);
+    for (String c : IngressGuard.RULE_COMMENTS.stream().filter(c -> !IngressGuard.RULES.subList(0, 3).contains(c)).toList()) {
+      old = old.replace("," + rule(c, 0), "");
+    }
+    assertThat(old).doesNotContain("tagged");
+    nft.once(LIST, old).on(List.of("nft", "-f"), "").on(LIST, table(0, 0, 0));
+
+    assertThat(guard().ensure(a, "eth1").active()).isTrue();
+
+    assertThat(nft.argvs().stream().filter(v -> v.get(1).equals("-f"))).hasSize(1);
   }
 
   @Test

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * Says why a pool deletion waits when slots it waits for sit on nodes whose agents are silent
  * (their slots carry {@link LivenessConditionWriter#TYPE}=Unknown): a Warning Event {@link
  * PoolConditions#AGENT_SILENT} on the pool and condition Progressing=True with that reason, both
- * naming the nodes; written only when the set of silent nodes (the message) changes.
+ * naming the nodes; written only when the set of silent nodes (the message) changes. What was
+ * reported is also remembered per pool (by UID): the pool a reconcile gets comes from the informer
+ * cache, which may not show this reporter's own status write yet, and must not bring a second Event.
  */
 public final class SilentAgentDeletionReporter {
   private static final Logger LOG = LoggerFactory.getLogger(SilentAgentDeletionReporter.class);
@@ -35,6 +38,8 @@ public final class SilentAgentDeletionReporter {
   private final KubernetesClient client;
   private final PoolEventRecorder events;
   private final Clock clock;
+  /** Pool UID → the message last reported for it. */
+  private final Map<String, String> reported = new ConcurrentHashMap<>();
 
   /**
    * @param client client allowed to patch {@code aoebootpools/status}
@@ -77,13 +82,16 @@ public final class SilentAgentDeletionReporter {
    */
   public void report(AoeBootPool pool, List<AoeBootSlot> remaining) {
     Optional<String> message = message(remaining);
+    String uid = pool.getMetadata().getUid() == null ? "" : pool.getMetadata().getUid();
     if (message.isEmpty()) {
+      reported.remove(uid);
       return;
     }
     List<Condition> before = pool.getStatus() == null ? List.of() : pool.getStatus().getConditions();
     Optional<Condition> progressing = Conditions.find(before, PoolConditions.PROGRESSING);
     if (progressing.filter(c -> PoolConditions.AGENT_SILENT.equals(c.getReason())
-        && Objects.equals(message.get(), c.getMessage())).isPresent()) {
+        && Objects.equals(message.get(), c.getMessage())).isPresent()
+        || message.get().equals(reported.put(uid, message.get()))) {
       return;
     }
     events.warning(pool, PoolConditions.AGENT_SILENT, message.get());
@@ -106,6 +114,7 @@ public final class SilentAgentDeletionReporter {
           .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
               .withFieldManager(SlotSetExecutor.FIELD_MANAGER).withForce(true).build(), patch);
     } catch (KubernetesClientException e) {
+      reported.remove(uid); // the next reconcile tries again
       LOG.warn("pool {}/{}: cannot say in status that deletion waits for silent agents: {}",
           pool.getMetadata().getNamespace(), pool.getMetadata().getName(), e.getMessage());
     }

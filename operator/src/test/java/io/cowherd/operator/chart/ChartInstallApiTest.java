@@ -406,6 +406,51 @@ class ChartInstallApiTest {
     }
   }
 
+  /**
+   * The agent's Lease rights (get, create, update in the release namespace) cannot be limited to
+   * names by RBAC (the names follow the nodes): without admission, any node's agent could take the
+   * operator's leader-election Lease (same namespace) or create it first, and no operator replica
+   * would lead. The agent may write only heartbeat Leases ({@link Names#AGENT_LEASE_PREFIX}).
+   */
+  @Test
+  void agentCannotTakeOrPreemptTheOperatorsLeaderElectionLease() {
+    String leaderLease = OPERATOR + "-" + "breaker"; // a Lease the operator would hold, not the live one
+    admin.leases().inNamespace(NS).resource(new LeaseBuilder().withNewMetadata().withName(OPERATOR + "-held")
+        .withNamespace(NS).endMetadata().withNewSpec().withHolderIdentity("operator-pod").withLeaseDurationSeconds(15)
+        .withRenewTime(ZonedDateTime.now(ZoneOffset.UTC)).endSpec().build()).create();
+    try (Identity agentId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, AGENT)) {
+      KubernetesClient agent = agentId.client();
+      // An admission policy takes effect a moment after it is created: wait for the first refusal.
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        try {
+          agent.leases().inNamespace(NS).resource(new LeaseBuilder().withNewMetadata().withName(leaderLease)
+              .withNamespace(NS).endMetadata().withNewSpec().withHolderIdentity("node-a")
+              .withLeaseDurationSeconds(3600).endSpec().build()).create();
+        } catch (KubernetesClientException e) {
+          assertThat(e.getCode()).as(e.getMessage()).isEqualTo(403);
+          return;
+        }
+        admin.leases().inNamespace(NS).withName(leaderLease).withGracePeriod(0).delete();
+        throw new AssertionError("the agent created Lease " + leaderLease);
+      });
+      Lease held = agent.leases().inNamespace(NS).withName(OPERATOR + "-held").get();
+      held.getSpec().setHolderIdentity("node-a");
+      assertThatThrownBy(() -> agent.leases().inNamespace(NS).resource(held).update())
+          .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
+      assertThat(admin.leases().inNamespace(NS).withName(OPERATOR + "-held").get().getSpec().getHolderIdentity())
+          .isEqualTo("operator-pod");
+      assertThat(admin.leases().inNamespace(NS).withName(leaderLease).get()).isNull();
+
+      String own = Names.agentLeaseName("node-own");
+      agent.leases().inNamespace(NS).resource(new LeaseBuilder().withNewMetadata().withName(own).withNamespace(NS)
+          .withLabels(Names.agentLeaseLabels()).endMetadata().withNewSpec().withHolderIdentity("node-own")
+          .withLeaseDurationSeconds(40).withRenewTime(ZonedDateTime.now(ZoneOffset.UTC)).endSpec().build()).create();
+      assertThat(own).startsWith(Names.AGENT_LEASE_PREFIX);
+    } finally {
+      admin.leases().inNamespace(NS).withName(OPERATOR + "-held").delete();
+    }
+  }
+
   // --- helpers -------------------------------------------------------------------------------
 
   /** The operator configuration the installed chart passes: its Deployment's arguments, parsed. */

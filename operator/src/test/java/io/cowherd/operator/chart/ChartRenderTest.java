@@ -119,7 +119,9 @@ class ChartRenderTest {
         "ValidatingAdmissionPolicy/cowherd-node-agent-slot-writes",
         "ValidatingAdmissionPolicyBinding/cowherd-node-agent-slot-writes",
         "ValidatingAdmissionPolicy/cowherd-operator-slot-spec",
-        "ValidatingAdmissionPolicyBinding/cowherd-operator-slot-spec");
+        "ValidatingAdmissionPolicyBinding/cowherd-operator-slot-spec",
+        "ValidatingAdmissionPolicy/cowherd-node-agent-lease-writes",
+        "ValidatingAdmissionPolicyBinding/cowherd-node-agent-lease-writes");
     assertThat(objects).filteredOn(o -> !o.getKind().startsWith("Cluster") && !o.getKind().equals("CustomResourceDefinition")
             && !o.getKind().startsWith("ValidatingAdmissionPolicy"))
         .allSatisfy(o -> assertThat(o.getMetadata().getNamespace()).isEqualTo(NS));
