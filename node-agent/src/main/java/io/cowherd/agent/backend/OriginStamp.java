@@ -35,8 +35,8 @@ import java.util.stream.Stream;
  * <p>Slot object: a third line {@code served-by <uid>} holds the UID of the slot object that made
  * the store or served it last ({@link #recordServedBy}); stamps of older agents lack it. A slot
  * that says the data of slot object X was abandoned moves a store last served by X aside ({@link
- * #moveAside}: renamed with its stamp, never deleted) instead of adopting it; the rule is {@link
- * io.cowherd.api.SlotReclaim#mustMoveAside}.
+ * #moveAside}: renamed with its stamp, never deleted) instead of adopting it; the rule is {@code
+ * SlotReclaim.mustMoveAside} of the crds module (the backend layer does not import the API).
  */
 public final class OriginStamp {
   /** Prefix of the stamp's third line, followed by the UID of the slot object that made or last served the store. */

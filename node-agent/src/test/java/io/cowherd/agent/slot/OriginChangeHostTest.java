@@ -5,18 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.cowherd.agent.backend.OriginIdentity;
-import io.cowherd.agent.support.HostTools;
-import io.cowherd.agent.support.LoopMountedFs;
-import io.cowherd.agent.support.TestAgent;
-import io.cowherd.agent.host.Vblade;
+import io.cowherd.agent.support.ReflinkHostLab;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.SlotPhase;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.io.IOException;
@@ -26,8 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -59,43 +50,19 @@ class OriginChangeHostTest {
   }
 
   @TempDir Path tmp;
-  private LoopMountedFs fs;
-  private String iface;
-  private KubernetesClient client;
-  private TestAgent agent;
-  private Path stateDir;
-  private Path images;
+  private ReflinkHostLab lab;
   private Path origin;
-  private final List<String> events = new ArrayList<>();
 
   @BeforeEach
   void setUp() throws IOException {
-    HostTools.requireRoot();
-    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
-    fs = LoopMountedFs.xfs(tmp, 1);
-    iface = HostTools.createVethPair();
-    images = Files.createDirectories(fs.mountPoint().resolve("images"));
-    origin = images.resolve("debian.img");
-    writeImage(origin, MARKER);
-    stateDir = Files.createDirectories(fs.mountPoint().resolve("state"));
-    client = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
-        .withMasterUrl("https://127.0.0.1:1").withRequestRetryBackoffLimit(0).withConnectionTimeout(500).build()).build();
-    agent = new TestAgent("node-a", stateDir, List.of(images), vblade, client,
-        (slot, type, reason, message) -> events.add(type + " " + reason + ": " + message));
+    lab = ReflinkHostLab.start(tmp, o -> writeImage(o, MARKER));
+    origin = lab.origin;
   }
 
   @AfterEach
   void cleanUp() throws IOException {
-    if (agent != null) {
-      agent.close();
-    }
-    HostTools.killVbladesMentioning(tmp.toString());
-    HostTools.deleteVethPair(iface);
-    if (client != null) {
-      client.close();
-    }
-    if (fs != null) {
-      fs.close();
+    if (lab != null) {
+      lab.close();
     }
   }
 
@@ -103,7 +70,7 @@ class OriginChangeHostTest {
   @EnumSource(Change.class)
   void anOriginChangedUnderAReflinkSlotIsReportedWhileTheSlotKeepsServingItsClone(Change change) throws Exception {
     AoeBootSlot slot0 = slot(0);
-    Path clone = stateDir.resolve("lab/debian/slot-0.img");
+    Path clone = lab.stateDir.resolve("lab/debian/slot-0.img");
     OriginIdentity made = OriginIdentity.of(origin);
 
     AoeBootSlotStatus s = reconcile(slot0);
@@ -112,8 +79,9 @@ class OriginChangeHostTest {
     assertThat(s.getOrigin().getIdentity()).isEqualTo(made.format());
     assertThat(s.getOrigin().getChanged()).isFalse();
     assertThat(s.getOrigin().getCurrentIdentity()).isNull();
-    assertThat(Files.readAllLines(stateDir.resolve("lab/debian/slot-0.img.origin")))
-        .containsExactly(origin.toString(), made.format());
+    assertThat(Files.readAllLines(lab.stateDir.resolve("lab/debian/slot-0.img.origin")))
+        .as("stamp: origin path, its identity, the slot object that serves the store")
+        .containsExactly(origin.toString(), made.format(), "served-by " + slot0.getMetadata().getUid());
     long pid = s.getExporterPid();
 
     String expected = switch (change) {
@@ -135,7 +103,7 @@ class OriginChangeHostTest {
         yield "truncated or extended (size " + ORIGIN_BYTES + " → " + ORIGIN_BYTES / 2 + " bytes)";
       }
       case REPLACED_AT_SAME_PATH -> {
-        Path v2 = images.resolve("debian.img.new");
+        Path v2 = lab.images.resolve("debian.img.new");
         writeImage(v2, "origin v2 boot sector".getBytes(StandardCharsets.US_ASCII));
         Files.move(v2, origin, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         yield "replaced by another file";
@@ -148,10 +116,10 @@ class OriginChangeHostTest {
     assertThat(after.getExporterPid()).isEqualTo(pid);
     assertThat(after.getOrigin().getIdentity()).isEqualTo(made.format());
     assertThat(after.getOrigin().getCurrentIdentity()).isEqualTo(OriginIdentity.of(origin).format());
-    assertThat(events).filteredOn(e -> e.startsWith("Warning OriginChanged")).singleElement().asString()
+    assertThat(lab.eventMessages).filteredOn(e -> e.startsWith("Warning OriginChanged")).singleElement().asString()
         .contains(expected).contains("keeps serving its own clone");
     reconcile(slot0);
-    assertThat(events).as("warned once").filteredOn(e -> e.startsWith("Warning OriginChanged")).hasSize(1);
+    assertThat(lab.eventMessages).as("warned once").filteredOn(e -> e.startsWith("Warning OriginChanged")).hasSize(1);
     assertThat(readStart(clone, MARKER.length)).as("the clone still holds origin v1").isEqualTo(MARKER);
 
     AoeBootSlot slot1 = slot(1);
@@ -162,23 +130,23 @@ class OriginChangeHostTest {
       refused = e;
     }
     assertThat(refused).as("no new clone from a changed origin").isNotNull();
-    ErrorStatusUpdateControl<AoeBootSlot> error = agent.reconciler.updateErrorStatus(slot1, null, refused);
+    ErrorStatusUpdateControl<AoeBootSlot> error = lab.agent.reconciler.updateErrorStatus(slot1, null, refused);
     AoeBootSlotStatus s1 = error.getResource().orElseThrow().getStatus();
     assertThat(s1.getPhase()).isEqualTo(SlotPhase.Failed);
     assertThat(s1.getMessage()).contains(expected).contains("refusing to make a new COW store");
-    assertThat(events).anyMatch(e -> e.startsWith("Warning OriginChanged") && e.contains("refusing"));
-    assertThat(stateDir.resolve("lab/debian/slot-1.img")).doesNotExist();
-    assertThat(stateDir.resolve("lab/debian/slot-1.img.partial")).doesNotExist();
+    assertThat(lab.eventMessages).anyMatch(e -> e.startsWith("Warning OriginChanged") && e.contains("refusing"));
+    assertThat(lab.stateDir.resolve("lab/debian/slot-1.img")).doesNotExist();
+    assertThat(lab.stateDir.resolve("lab/debian/slot-1.img.partial")).doesNotExist();
     assertThat(clone).as("nothing deleted").exists();
-    assertThat(stateDir.resolve("lab/debian/slot-0.img.origin")).exists();
+    assertThat(lab.stateDir.resolve("lab/debian/slot-0.img.origin")).exists();
   }
 
   private AoeBootSlot slot(int n) {
-    return aSlot().shelf(9).slot(n).iface(iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
+    return aSlot().shelf(9).slot(n).iface(lab.iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
   }
 
   private AoeBootSlotStatus reconcile(AoeBootSlot slot) {
-    UpdateControl<AoeBootSlot> control = agent.reconciler.reconcile(slot, null);
+    UpdateControl<AoeBootSlot> control = lab.agent.reconciler.reconcile(slot, null);
     if (control.isPatchStatus()) {
       slot.setStatus(control.getResource().orElseThrow().getStatus());
     }

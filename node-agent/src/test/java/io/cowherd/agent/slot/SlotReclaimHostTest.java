@@ -8,19 +8,13 @@ import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.inventory.HostInventory;
 import io.cowherd.agent.inventory.UnclaimedStores.UnclaimedStore;
-import io.cowherd.agent.support.HostTools;
-import io.cowherd.agent.support.LoopMountedFs;
-import io.cowherd.agent.support.TestAgent;
+import io.cowherd.agent.support.ReflinkHostLab;
 import io.cowherd.api.SlotReclaim;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.ReclaimPolicy;
 import io.cowherd.api.v1alpha1.SlotPhase;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -31,7 +25,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -51,46 +44,21 @@ class SlotReclaimHostTest {
   private static final long CLIENT_OFFSET_BYTES = 1 << 20;
 
   @TempDir Path tmp;
-  private LoopMountedFs fs;
-  private String iface;
-  private KubernetesClient client;
-  private TestAgent agent;
-  private Path stateDir;
+  private ReflinkHostLab lab;
   private Path origin;
   private Path clone;
-  private final List<String> events = new ArrayList<>();
 
   @BeforeEach
   void setUp() throws IOException {
-    HostTools.requireRoot();
-    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
-    fs = LoopMountedFs.xfs(tmp, 1);
-    iface = HostTools.createVethPair();
-    Path images = Files.createDirectories(fs.mountPoint().resolve("images"));
-    origin = images.resolve("debian.img");
-    try (RandomAccessFile f = new RandomAccessFile(origin.toFile(), "rw")) {
-      f.setLength(16 << 20);
-    }
-    stateDir = Files.createDirectories(fs.mountPoint().resolve("state"));
-    clone = stateDir.resolve("lab/debian/slot-2.img");
-    client = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
-        .withMasterUrl("https://127.0.0.1:1").withRequestRetryBackoffLimit(0).withConnectionTimeout(500).build()).build();
-    agent = new TestAgent("node-a", stateDir, List.of(images), vblade, client,
-        (slot, type, reason, message) -> events.add(type + " " + reason));
+    lab = ReflinkHostLab.start(tmp, ReflinkHostLab.sparseOrigin(16 << 20, new byte[0]));
+    origin = lab.origin;
+    clone = lab.stateDir.resolve("lab/debian/slot-2.img");
   }
 
   @AfterEach
   void cleanUp() throws IOException {
-    if (agent != null) {
-      agent.close();
-    }
-    HostTools.killVbladesMentioning(tmp.toString());
-    HostTools.deleteVethPair(iface);
-    if (client != null) {
-      client.close();
-    }
-    if (fs != null) {
-      fs.close();
+    if (lab != null) {
+      lab.close();
     }
   }
 
@@ -99,10 +67,10 @@ class SlotReclaimHostTest {
     AoeBootSlot slot = servedSlotWithClientData();
 
     slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Delete));
-    assertThat(agent.reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
+    assertThat(lab.agent.reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
 
     assertThat(clone).doesNotExist();
-    assertThat(stateDir.resolve("lab")).doesNotExist();
+    assertThat(lab.stateDir.resolve("lab")).doesNotExist();
     assertThat(exportersOfClone()).isEmpty();
     assertThat(origin).exists();
   }
@@ -112,7 +80,7 @@ class SlotReclaimHostTest {
     AoeBootSlot slot = servedSlotWithClientData();
 
     slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Retain));
-    assertThat(agent.reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
+    assertThat(lab.agent.reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
 
     assertThat(exportersOfClone()).isEmpty();
     assertThat(clientData()).isEqualTo(CLIENT_DATA);
@@ -129,11 +97,11 @@ class SlotReclaimHostTest {
     AoeBootSlot slot = servedSlotWithClientData();
     long pid = slot.getStatus().getExporterPid();
 
-    assertThat(agent.reconciler.cleanup(slot, null).isRemoveFinalizer()).as("only the finalizer is released").isTrue();
+    assertThat(lab.agent.reconciler.cleanup(slot, null).isRemoveFinalizer()).as("only the finalizer is released").isTrue();
 
     assertThat(ProcessHandle.of(pid)).hasValueSatisfying(h -> assertThat(h.isAlive()).isTrue());
     assertThat(clientData()).isEqualTo(CLIENT_DATA);
-    assertThat(events).contains("Normal HostStateKept");
+    assertThat(lab.events).contains("Normal HostStateKept");
 
     AoeBootSlotStatus again = reconcile(newSlot());
     assertThat(again.getPhase()).isEqualTo(SlotPhase.Serving);
@@ -148,7 +116,7 @@ class SlotReclaimHostTest {
     long pid = slot.getStatus().getExporterPid();
 
     slot.getMetadata().setAnnotations(java.util.Map.of(SlotReclaim.ANNOTATION, "delete")); // wrong case: not ours
-    assertThat(agent.reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
+    assertThat(lab.agent.reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
 
     assertThat(ProcessHandle.of(pid)).hasValueSatisfying(h -> assertThat(h.isAlive()).isTrue());
     assertThat(clientData()).isEqualTo(CLIENT_DATA);
@@ -158,19 +126,19 @@ class SlotReclaimHostTest {
   void aKeptCowStoreIsNeitherServedNorRemovedForASlotWithAnotherOrigin() throws IOException {
     AoeBootSlot slot = servedSlotWithClientData();
     slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Retain));
-    agent.reconciler.cleanup(slot, null);
+    lab.agent.reconciler.cleanup(slot, null);
     Path otherOrigin = origin.resolveSibling("other.img");
     Files.copy(origin, otherOrigin);
 
-    AoeBootSlot sameNameOtherImage = aSlot().shelf(9).slot(2).iface(iface).image(otherOrigin.toString())
+    AoeBootSlot sameNameOtherImage = aSlot().shelf(9).slot(2).iface(lab.iface).image(otherOrigin.toString())
         .backend(CowBackend.REFLINK).build();
-    Exception refused = org.assertj.core.api.Assertions.catchException(() -> agent.reconciler.reconcile(sameNameOtherImage, null));
-    AoeBootSlotStatus status = agent.reconciler.updateErrorStatus(sameNameOtherImage, null, refused).getResource()
+    Exception refused = org.assertj.core.api.Assertions.catchException(() -> lab.agent.reconciler.reconcile(sameNameOtherImage, null));
+    AoeBootSlotStatus status = lab.agent.reconciler.updateErrorStatus(sameNameOtherImage, null, refused).getResource()
         .orElseThrow().getStatus();
 
     assertThat(status.getPhase()).isEqualTo(SlotPhase.Failed);
     assertThat(status.getMessage()).contains("was made from origin " + origin.toRealPath());
-    assertThat(events).contains("Warning HostConflict");
+    assertThat(lab.events).contains("Warning HostConflict");
     assertThat(exportersOfClone()).isEmpty();
     assertThat(clientData()).isEqualTo(CLIENT_DATA);
   }
@@ -179,12 +147,12 @@ class SlotReclaimHostTest {
   void retainedStoreIsReportedUnclaimedAfterTwoScansAndNeverRemoved() throws IOException {
     AoeBootSlot slot = servedSlotWithClientData();
     slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Retain));
-    agent.reconciler.cleanup(slot, null);
+    lab.agent.reconciler.cleanup(slot, null);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    HostNames names = new HostNames(stateDir);
+    HostNames names = new HostNames(lab.stateDir);
     UnclaimedStateReporter reporter = new UnclaimedStateReporter(names,
         new HostInventory(names, new VbladeProcesses(Path.of("/proc"), new Vblade("vblade"))), Stream::empty,
-        namespace -> true, client, "node-a", Clock.systemUTC(), registry);
+        namespace -> true, lab.client, "node-a", Clock.systemUTC(), registry);
 
     List<UnclaimedStore> first = reporter.scan();
     List<UnclaimedStore> second = reporter.scan();
@@ -200,7 +168,7 @@ class SlotReclaimHostTest {
 
     UnclaimedStateReporter claimed = new UnclaimedStateReporter(names,
         new HostInventory(names, new VbladeProcesses(Path.of("/proc"), new Vblade("vblade"))),
-        () -> Stream.of(newSlot()), namespace -> true, client, "node-a", Clock.systemUTC(), new SimpleMeterRegistry());
+        () -> Stream.of(newSlot()), namespace -> true, lab.client, "node-a", Clock.systemUTC(), new SimpleMeterRegistry());
     claimed.scan();
     assertThat(claimed.scan()).as("a slot object claims it again").isEmpty();
   }
@@ -228,7 +196,7 @@ class SlotReclaimHostTest {
     assertThat(aside).as("moved aside, never deleted").singleElement()
         .satisfies(p -> assertThat(dataAt(p)).isEqualTo(CLIENT_DATA));
     assertThat(Path.of(aside.get(0) + ".origin")).as("its stamp went with it").exists();
-    assertThat(events).contains("Warning " + SlotStatusWriter.ABANDONED_STORE_MOVED_ASIDE);
+    assertThat(lab.events).contains("Warning " + SlotStatusWriter.ABANDONED_STORE_MOVED_ASIDE);
     assertThat(io.cowherd.agent.backend.OriginStamp.read(clone).orElseThrow().servedBy()).contains("uid-recreated");
 
     // Later reconciles of the same slot serve its own new store and never move it.
@@ -241,10 +209,10 @@ class SlotReclaimHostTest {
     assertThat(movedAside()).hasSize(1);
 
     // The store moved aside is unclaimed host state although a slot object of that number exists.
-    HostNames names = new HostNames(stateDir);
+    HostNames names = new HostNames(lab.stateDir);
     UnclaimedStateReporter reporter = new UnclaimedStateReporter(names,
         new HostInventory(names, new VbladeProcesses(Path.of("/proc"), new Vblade("vblade"))),
-        () -> Stream.of(recreated), namespace -> true, client, "node-a", Clock.systemUTC(), new SimpleMeterRegistry());
+        () -> Stream.of(recreated), namespace -> true, lab.client, "node-a", Clock.systemUTC(), new SimpleMeterRegistry());
     reporter.scan();
     assertThat(reporter.scan()).singleElement().satisfies(s -> assertThat(s.path()).isEqualTo(aside.get(0)));
   }
@@ -282,7 +250,7 @@ class SlotReclaimHostTest {
   }
 
   private AoeBootSlot newSlot() {
-    return aSlot().shelf(9).slot(2).iface(iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
+    return aSlot().shelf(9).slot(2).iface(lab.iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
   }
 
   /** A slot served by a real exporter, with the client's data written into its clone. */
@@ -307,7 +275,7 @@ class SlotReclaimHostTest {
   }
 
   private AoeBootSlotStatus reconcile(AoeBootSlot slot) {
-    UpdateControl<AoeBootSlot> control = agent.reconciler.reconcile(slot, null);
+    UpdateControl<AoeBootSlot> control = lab.agent.reconciler.reconcile(slot, null);
     if (control.isPatchStatus()) {
       slot.setStatus(control.getResource().orElseThrow().getStatus());
     }

@@ -6,9 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
-import io.cowherd.agent.support.HostTools;
-import io.cowherd.agent.support.LoopMountedFs;
-import io.cowherd.agent.support.TestAgent;
+import io.cowherd.agent.support.ReflinkHostLab;
 import io.cowherd.api.SlotReclaim;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.ReclaimPolicy;
@@ -16,18 +14,10 @@ import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.ExportSpec;
 import io.cowherd.api.v1alpha1.SlotPhase;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.io.IOException;
-import java.io.RandomAccessFile;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -42,47 +32,21 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("host")
 class SlotReconcilerHostTest {
   @TempDir Path tmp;
-  private LoopMountedFs fs;
-  private String iface;
-  private KubernetesClient client;
-  private TestAgent agent;
-  private SlotReconciler reconciler;
-  private Path stateDir;
+  private ReflinkHostLab lab;
   private Path origin;
-  private final List<String> events = new ArrayList<>();
+  private SlotReconciler reconciler;
 
   @BeforeEach
   void setUp() throws IOException {
-    HostTools.requireRoot();
-    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
-    fs = LoopMountedFs.xfs(tmp, 1);
-    iface = HostTools.createVethPair();
-    Path images = Files.createDirectories(fs.mountPoint().resolve("images"));
-    origin = images.resolve("debian.img");
-    try (RandomAccessFile f = new RandomAccessFile(origin.toFile(), "rw")) {
-      f.setLength(16 << 20);
-      f.write("origin boot sector".getBytes());
-    }
-    stateDir = Files.createDirectories(fs.mountPoint().resolve("state"));
-    client = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
-        .withMasterUrl("https://127.0.0.1:1").withRequestRetryBackoffLimit(0).withConnectionTimeout(500).build()).build();
-    agent = new TestAgent("node-a", stateDir, List.of(images), vblade, client,
-        (slot, type, reason, message) -> events.add(type + " " + reason));
-    reconciler = agent.reconciler;
+    lab = ReflinkHostLab.start(tmp, ReflinkHostLab.sparseOrigin(16 << 20, "origin boot sector".getBytes()));
+    origin = lab.origin;
+    reconciler = lab.agent.reconciler;
   }
 
   @AfterEach
   void cleanUp() throws IOException {
-    if (agent != null) {
-      agent.close();
-    }
-    HostTools.killVbladesMentioning(tmp.toString());
-    HostTools.deleteVethPair(iface);
-    if (client != null) {
-      client.close();
-    }
-    if (fs != null) {
-      fs.close();
+    if (lab != null) {
+      lab.close();
     }
   }
 
@@ -96,8 +60,8 @@ class SlotReconcilerHostTest {
 
   @Test
   void reflinkSlotIsServedRestartedAndTornDown() throws IOException {
-    AoeBootSlot slot = aSlot().shelf(9).slot(3).iface(iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
-    Path clone = stateDir.resolve("lab/debian/slot-3.img");
+    AoeBootSlot slot = aSlot().shelf(9).slot(3).iface(lab.iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
+    Path clone = lab.stateDir.resolve("lab/debian/slot-3.img");
 
     AoeBootSlotStatus s = reconcile(slot);
     assertThat(s.getPhase()).isEqualTo(SlotPhase.Serving);
@@ -111,11 +75,11 @@ class SlotReconcilerHostTest {
     assertThat(s.getRestarts()).isZero();
     assertThat(s.getObservedGeneration()).isEqualTo(1);
     assertThat(s.getOriginLoop()).isNull();
-    assertThat(s.getGuard()).as("ingress guard installed before the exporter").startsWith("on: nftables netdev table cowherd_" + iface);
+    assertThat(s.getGuard()).as("ingress guard installed before the exporter").startsWith("on: nftables netdev table cowherd_" + lab.iface);
     long pid = s.getExporterPid();
     assertThat(ProcessHandle.of(pid).orElseThrow().info().arguments().orElseThrow())
-        .containsExactly("-s", "--", "9", "3", iface, clone.toString());
-    assertThat(events).containsExactly("Normal Serving");
+        .containsExactly("-s", "--", "9", "3", lab.iface, clone.toString());
+    assertThat(lab.events).containsExactly("Normal Serving");
 
     assertThat(reconciler.reconcile(slot, null).isNoUpdate()).as("steady state writes nothing").isTrue();
 
@@ -134,13 +98,13 @@ class SlotReconcilerHostTest {
     assertThat(cached.getPhase()).isEqualTo(SlotPhase.Serving);
     assertThat(cached.getExporterPid()).as("writeCache changed: exporter replaced").isNotEqualTo(durablePid);
     assertThat(ProcessHandle.of(cached.getExporterPid()).orElseThrow().info().arguments().orElseThrow())
-        .containsExactly("--", "9", "3", iface, clone.toString());
+        .containsExactly("--", "9", "3", lab.iface, clone.toString());
     assertThat(ProcessHandle.of(durablePid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
 
     slot.getMetadata().setAnnotations(SlotReclaim.mark(ReclaimPolicy.Delete)); // scale-down under Delete
     assertThat(reconciler.cleanup(slot, null).isRemoveFinalizer()).isTrue();
     assertThat(clone).doesNotExist();
-    assertThat(stateDir.resolve("lab")).doesNotExist();
+    assertThat(lab.stateDir.resolve("lab")).doesNotExist();
     assertThat(origin).exists();
     assertThat(new VbladeProcesses(Path.of("/proc"), new Vblade("vblade")).scan())
         .noneMatch(p -> p.target().path().equals(clone));

@@ -6,24 +6,17 @@ import static org.awaitility.Awaitility.await;
 
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.support.HostTools;
-import io.cowherd.agent.support.LoopMountedFs;
-import io.cowherd.agent.support.TestAgent;
+import io.cowherd.agent.support.ReflinkHostLab;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.SlotPhase;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -38,50 +31,25 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("host")
 class StateDirFullHostTest {
   @TempDir Path tmp;
-  private LoopMountedFs fs;
-  private String iface;
-  private KubernetesClient client;
-  private TestAgent agent;
-  private Path stateDir;
+  private ReflinkHostLab lab;
   private Path origin;
-  private final List<String> events = new CopyOnWriteArrayList<>();
 
   @BeforeEach
   void setUp() throws IOException {
-    HostTools.requireRoot();
     HostTools.requireProgram("fallocate", "util-linux");
-    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
-    fs = LoopMountedFs.xfs(tmp, 1);
-    iface = HostTools.createVethPair();
-    Path images = Files.createDirectories(fs.mountPoint().resolve("images"));
-    origin = images.resolve("debian.img");
-    try (RandomAccessFile f = new RandomAccessFile(origin.toFile(), "rw")) {
-      f.setLength(16 << 20);
-    }
-    stateDir = Files.createDirectories(fs.mountPoint().resolve("state"));
-    client = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
-        .withMasterUrl("https://127.0.0.1:1").withRequestRetryBackoffLimit(0).withConnectionTimeout(500).build()).build();
-    agent = new TestAgent("node-a", stateDir, List.of(images), vblade, client,
-        (slot, type, reason, message) -> events.add(type + " " + reason));
+    lab = ReflinkHostLab.start(tmp, ReflinkHostLab.sparseOrigin(16 << 20, new byte[0]));
+    origin = lab.origin;
   }
 
   @AfterEach
   void cleanUp() throws IOException {
-    if (agent != null) {
-      agent.close();
-    }
-    HostTools.killVbladesMentioning(tmp.toString());
-    HostTools.deleteVethPair(iface);
-    if (client != null) {
-      client.close();
-    }
-    if (fs != null) {
-      fs.close();
+    if (lab != null) {
+      lab.close();
     }
   }
 
   private AoeBootSlotStatus reconcile(AoeBootSlot slot) {
-    UpdateControl<AoeBootSlot> control = agent.reconciler.reconcile(slot, null);
+    UpdateControl<AoeBootSlot> control = lab.agent.reconciler.reconcile(slot, null);
     if (control.isPatchStatus()) {
       slot.setStatus(control.getResource().orElseThrow().getStatus());
     }
@@ -90,22 +58,22 @@ class StateDirFullHostTest {
 
   @Test
   void aFullStateDirFailsTheSlotKeepsItsExporterAndRecovers() throws IOException {
-    AoeBootSlot slot = aSlot().shelf(9).slot(3).iface(iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
+    AoeBootSlot slot = aSlot().shelf(9).slot(3).iface(lab.iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
     AoeBootSlotStatus serving = reconcile(slot);
     assertThat(serving.getPhase()).isEqualTo(SlotPhase.Serving);
     long pid = serving.getExporterPid();
 
-    Path filler = fs.mountPoint().resolve("filler");
-    long usable = Files.getFileStore(stateDir).getUsableSpace();
+    Path filler = lab.fs.mountPoint().resolve("filler");
+    long usable = Files.getFileStore(lab.stateDir).getUsableSpace();
     HostTools.run("fallocate", "-l", Long.toString(usable - (1 << 20)), filler.toString());
 
     AoeBootSlotStatus full = reconcile(slot);
     assertThat(full.getPhase()).isEqualTo(SlotPhase.Failed);
-    assertThat(full.getMessage()).matches("state dir " + stateDir + " filesystem is full \\(\\d+ bytes free\\): client writes fail");
+    assertThat(full.getMessage()).matches("state dir " + lab.stateDir + " filesystem is full \\(\\d+ bytes free\\): client writes fail");
     assertThat(full.getExporterPid()).as("reads still work: the exporter keeps running").isEqualTo(pid);
     assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isTrue();
-    assertThat(stateDir.resolve("lab/debian/slot-3.img")).exists();
-    assertThat(events).contains("Warning StateDirFull");
+    assertThat(lab.stateDir.resolve("lab/debian/slot-3.img")).exists();
+    assertThat(lab.events).contains("Warning StateDirFull");
 
     Files.delete(filler);
     // XFS frees a deleted file's blocks asynchronously (background inode inactivation): wait for it.
@@ -122,22 +90,22 @@ class StateDirFullHostTest {
     try (RandomAccessFile f = new RandomAccessFile(big.toFile(), "rw")) {
       f.setLength(300L << 20); // sparse: costs nothing, but each clone is promised a 300 MiB rewrite
     }
-    AoeBootSlot first = aSlot().shelf(9).slot(1).iface(iface).image(big.toString()).backend(CowBackend.REFLINK).build();
+    AoeBootSlot first = aSlot().shelf(9).slot(1).iface(lab.iface).image(big.toString()).backend(CowBackend.REFLINK).build();
     assertThat(reconcile(first).getPhase()).isEqualTo(SlotPhase.Serving);
-    AoeBootSlot second = aSlot().shelf(9).slot(2).iface(iface).image(big.toString()).backend(CowBackend.REFLINK).build();
+    AoeBootSlot second = aSlot().shelf(9).slot(2).iface(lab.iface).image(big.toString()).backend(CowBackend.REFLINK).build();
 
     Exception e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
-        () -> agent.reconciler.reconcile(second, null));
-    var control = agent.reconciler.updateErrorStatus(second, null, e);
+        () -> lab.agent.reconciler.reconcile(second, null));
+    var control = lab.agent.reconciler.updateErrorStatus(second, null, e);
 
     AoeBootSlotStatus refused = control.getResource().orElseThrow().getStatus();
     assertThat(refused.getPhase()).isEqualTo(SlotPhase.Failed);
     assertThat(refused.getMessage()).contains("needs " + (300L << 20) + " bytes reserved", "can give");
     assertThat(refused.getExporterPid()).isNull();
-    assertThat(events).contains("Warning InsufficientSpace");
-    assertThat(stateDir.resolve("lab/debian/slot-2.img")).doesNotExist();
-    assertThat(stateDir.resolve("lab/debian/slot-2.img.partial")).doesNotExist();
+    assertThat(lab.events).contains("Warning InsufficientSpace");
+    assertThat(lab.stateDir.resolve("lab/debian/slot-2.img")).doesNotExist();
+    assertThat(lab.stateDir.resolve("lab/debian/slot-2.img.partial")).doesNotExist();
     assertThat(new io.cowherd.agent.host.VbladeProcesses(Path.of("/proc"), new Vblade("vblade")).scan())
-        .noneMatch(p -> p.target().shelf() == 9 && p.target().slot() == 2 && p.target().iface().equals(iface));
+        .noneMatch(p -> p.target().shelf() == 9 && p.target().slot() == 2 && p.target().iface().equals(lab.iface));
   }
 }
