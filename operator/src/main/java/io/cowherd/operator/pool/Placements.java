@@ -35,20 +35,26 @@ public final class Placements {
 
   /** The recorded placements of {@code pool}: slot number to node name. */
   public static Map<Integer, String> recorded(AoeBootPool pool) {
-    if (pool.getStatus() == null || pool.getStatus().getPlacements() == null) {
-      return Map.of();
-    }
-    return pool.getStatus().getPlacements().stream()
+    return recorded(pool.getStatus() == null || pool.getStatus().getPlacements() == null
+        ? List.of() : pool.getStatus().getPlacements());
+  }
+
+  /** The placements in {@code placements}: slot number to node name. */
+  public static Map<Integer, String> recorded(List<SlotPlacement> placements) {
+    return placements.stream()
         .filter(p -> p.getSlot() != null && p.getNodeName() != null)
         .collect(Collectors.toMap(SlotPlacement::getSlot, SlotPlacement::getNodeName, (a, b) -> a, TreeMap::new));
   }
 
   /** The UID of the abandoned slot object recorded per slot number of {@code pool}. */
   public static Map<Integer, String> abandoned(AoeBootPool pool) {
-    if (pool.getStatus() == null || pool.getStatus().getPlacements() == null) {
-      return Map.of();
-    }
-    return pool.getStatus().getPlacements().stream()
+    return abandoned(pool.getStatus() == null || pool.getStatus().getPlacements() == null
+        ? List.of() : pool.getStatus().getPlacements());
+  }
+
+  /** The UID of the abandoned slot object per slot number in {@code placements}. */
+  public static Map<Integer, String> abandoned(List<SlotPlacement> placements) {
+    return placements.stream()
         .filter(p -> p.getSlot() != null && p.getAbandonedSlotUid() != null)
         .collect(Collectors.toMap(SlotPlacement::getSlot, SlotPlacement::getAbandonedSlotUid, (a, b) -> a, TreeMap::new));
   }
@@ -64,6 +70,15 @@ public final class Placements {
    */
   public static List<SlotPlacement> next(AoeBootPool pool, Map<Integer, String> recorded,
       Collection<AoeBootSlot> ownSlots, SlotSetPlan plan) {
+    return next(pool, recorded, abandoned(pool), ownSlots, plan);
+  }
+
+  /**
+   * The placements to record after {@code plan} was applied, from {@code recorded} and {@code
+   * abandonedSoFar} (slot number to abandoned slot object UID) as this reconciliation started.
+   */
+  public static List<SlotPlacement> next(AoeBootPool pool, Map<Integer, String> recorded,
+      Map<Integer, String> abandonedSoFar, Collection<AoeBootSlot> ownSlots, SlotSetPlan plan) {
     Map<Integer, String> next = new TreeMap<>(recorded);
     Set<Integer> released = plan.releases().stream().map(s -> s.getSpec().getSlot()).collect(Collectors.toSet());
     Set<Integer> existing = ownSlots.stream().map(s -> s.getSpec().getSlot()).collect(Collectors.toSet());
@@ -77,7 +92,7 @@ public final class Placements {
       next.put(slot.getSpec().getSlot(), slot.getSpec().getNodeName());
     }
     next.keySet().removeAll(released);
-    Map<Integer, String> abandoned = new TreeMap<>(abandoned(pool));
+    Map<Integer, String> abandoned = new TreeMap<>(abandonedSoFar);
     for (AoeBootSlot slot : plan.releases()) {
       abandoned.put(slot.getSpec().getSlot(), slot.getMetadata().getUid());
     }

@@ -2,6 +2,7 @@ package io.cowherd.operator.pool;
 
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootPoolStatus;
+import io.cowherd.api.v1alpha1.SlotPlacement;
 import io.cowherd.operator.conflict.ConflictReport;
 import io.cowherd.operator.conflict.ConflictResolver;
 import io.cowherd.operator.conflict.HeldTarget;
@@ -66,6 +67,7 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
   private final CowherdMetrics metrics;
   private final Clock clock;
   private final SilentAgentDeletionReporter silentAgents;
+  private final PlacementMemory placementMemory = new PlacementMemory();
 
   /**
    * @param nodePicker placement with the agent node selector
@@ -105,9 +107,11 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
     ConflictReport conflicts = ConflictResolver.resolve(PoolClaim.of(pool),
         seen.allPools().stream().map(PoolClaim::of).toList(),
         seen.allSlots().stream().map(HeldTarget::of).toList());
-    Map<Integer, String> placements = Placements.recorded(pool);
+    List<SlotPlacement> startFrom = placementMemory.current(pool); // our last write, if the cache lags behind it
+    Map<Integer, String> placements = Placements.recorded(startFrom);
+    Map<Integer, String> abandoned = Placements.abandoned(startFrom);
     SlotSetPlan plan = SlotSetPlan.decide(pool, seen.ownSlots(), seen.nodeNames(), nodes.eligible(),
-        seen.slotsPerNode(), conflicts.blocked().keySet(), placements, Placements.abandoned(pool));
+        seen.slotsPerNode(), conflicts.blocked().keySet(), placements, abandoned);
 
     SlotSetOutcome done = executor.apply(pool, plan);
 
@@ -115,11 +119,13 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
         plan.terminating().size(), plan.unplaced(), plan.unplaced().isEmpty() ? "" : nodes.describe());
     AoeBootPoolStatus status = PoolStatusAggregator.aggregate(pool, seen.ownSlots(), seen.readyNodeNames(),
         progress, conflicts.message(), clock.instant());
-    status.setPlacements(Placements.next(pool, placements, seen.ownSlots(), plan));
+    status.setPlacements(Placements.next(pool, placements, abandoned, seen.ownSlots(), plan));
     recordWarnings(pool, status);
-    return PoolStatusAggregator.same(pool.getStatus(), status)
-        ? UpdateControl.noUpdate()
-        : UpdateControl.patchStatus(statusPatch(pool, status));
+    if (PoolStatusAggregator.same(pool.getStatus(), status)) {
+      return UpdateControl.noUpdate();
+    }
+    placementMemory.written(pool, status.getPlacements());
+    return UpdateControl.patchStatus(statusPatch(pool, status));
   }
 
   /**
@@ -134,6 +140,7 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
     SlotSetPlan plan = SlotSetPlan.teardown(pool, seen.ownSlots(), seen.nodeNames());
     executor.apply(pool, plan);
     if (executor.liveSlotCount(pool) == 0) {
+      placementMemory.forget(pool);
       return DeleteControl.defaultDelete();
     }
     silentAgents.report(pool, seen.ownSlots());
