@@ -48,7 +48,12 @@ class SilentAgentDeletionReporterApiTest {
     reporter.report(cached, List.of(slot));
     reporter.report(cached, List.of(slot)); // the next reconcile, before the informer saw the status write
 
-    assertThat(client.v1().events().inNamespace("silent-r").list().getItems())
-        .filteredOn(e -> PoolConditions.AGENT_SILENT.equals(e.getReason())).hasSize(1);
+    // Events are written in the background: wait for the first, then make sure no second one follows.
+    java.util.function.Supplier<Long> warnings = () -> client.v1().events().inNamespace("silent-r").list().getItems()
+        .stream().filter(e -> PoolConditions.AGENT_SILENT.equals(e.getReason())).count();
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> warnings.get() >= 1);
+    org.awaitility.Awaitility.await().during(java.time.Duration.ofSeconds(2)).atMost(java.time.Duration.ofSeconds(5))
+        .until(() -> warnings.get() == 1);
+    assertThat(warnings.get()).isEqualTo(1);
   }
 }
