@@ -8,6 +8,7 @@ import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.LoopDevice;
 import io.cowherd.agent.host.Losetup;
 import io.cowherd.agent.host.NodeLock;
+import io.cowherd.e2e.kernel.GuestVm;
 import io.cowherd.e2e.support.Commands;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,6 +30,8 @@ final class GuestHost {
   static final ExecCommandRunner RUNNER = new ExecCommandRunner();
   static final Losetup LOSETUP = new Losetup(RUNNER);
   static final Dmsetup DMSETUP = new Dmsetup(RUNNER);
+  /** API request and connection timeout of the node agent in the guest (TCG, one CPU). */
+  static final int AGENT_API_TIMEOUT_MILLIS = 60_000;
 
   private GuestHost() {}
 
@@ -184,6 +187,33 @@ final class GuestHost {
   private static final long STARTED = System.nanoTime();
 
   /** Prints {@code [step +S.s] what} (seconds since this JVM loaded the class), for timing a scenario. */
+  /**
+   * Starts the node agent in the guest as the kernel scenarios run it: {@code agent} is a jar or a
+   * class path; state dir {@code stateDir}, the one image root {@code imageRoot}, heartbeat Lease in
+   * namespace {@code default}, the API server from {@code kubeconfig}, output to {@code log}. One
+   * emulated CPU runs the agent, so API requests and connections get 60 s (fabric8's defaults are
+   * 10 s).
+   *
+   * @throws IOException when the JVM cannot be started
+   */
+  static Process startNodeAgent(String agent, String nodeName, Path stateDir, Path imageRoot, Path kubeconfig,
+      Path log) throws IOException {
+    List<String> argv = new ArrayList<>(GuestVm.javaCommand());
+    if (agent.endsWith(".jar") && !agent.contains(":")) {
+      argv.addAll(List.of("-jar", agent));
+    } else {
+      argv.addAll(List.of("-cp", agent, "io.cowherd.agent.Main"));
+    }
+    argv.addAll(List.of("--node-name", nodeName, "--state-dir", stateDir.toString(), "--image-root",
+        imageRoot.toString(), "--lease-namespace", "default"));
+    ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().put("KUBECONFIG", kubeconfig.toString());
+    pb.environment().put("COWHERD_LOG_LEVEL", "INFO");
+    pb.environment().put("KUBERNETES_REQUEST_TIMEOUT", Integer.toString(AGENT_API_TIMEOUT_MILLIS));
+    pb.environment().put("KUBERNETES_CONNECTION_TIMEOUT", Integer.toString(AGENT_API_TIMEOUT_MILLIS));
+    return pb.start();
+  }
+
   static void step(String what) {
     System.out.printf("[step +%.1fs] %s%n", secondsSince(STARTED), what);
   }

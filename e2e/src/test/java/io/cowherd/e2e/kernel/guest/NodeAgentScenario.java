@@ -15,7 +15,6 @@ import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.CowSpec;
 import io.cowherd.api.v1alpha1.SlotPhase;
-import io.cowherd.e2e.kernel.GuestVm;
 import io.cowherd.e2e.support.Commands;
 import io.cowherd.e2e.support.Exporters;
 import io.fabric8.kubernetes.api.model.Event;
@@ -56,7 +55,7 @@ public final class NodeAgentScenario {
   private static final String EXPORTER_NIC = "cwn0";
   private static final String INITIATOR_NIC = "cwi0";
   private static final Duration SLOW = Duration.ofMinutes(4);
-  private static final int REQUEST_TIMEOUT_MILLIS = 60_000;
+  private static final int REQUEST_TIMEOUT_MILLIS = GuestHost.AGENT_API_TIMEOUT_MILLIS;
 
   private final KubernetesClient client;
   private final Path workDir;
@@ -271,22 +270,9 @@ public final class NodeAgentScenario {
   }
 
   private void startAgent(Path kubeconfig) throws IOException {
-    List<String> argv = new ArrayList<>(GuestVm.javaCommand());
-    if (agent.endsWith(".jar") && !agent.contains(":")) {
-      argv.addAll(List.of("-jar", agent));
-    } else {
-      argv.addAll(List.of("-cp", agent, "io.cowherd.agent.Main"));
-    }
-    argv.addAll(List.of("--node-name", nodeName, "--state-dir", STATE.toString(), "--image-root", ORIGIN.getParent().toString(),
-        "--lease-namespace", "default"));
     agentStarts++;
     Path log = workDir.resolve("node-agent-" + agentStarts + ".log");
-    ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
-    pb.environment().put("KUBECONFIG", kubeconfig.toString());
-    pb.environment().put("COWHERD_LOG_LEVEL", "INFO");
-    pb.environment().put("KUBERNETES_REQUEST_TIMEOUT", Integer.toString(REQUEST_TIMEOUT_MILLIS));
-    pb.environment().put("KUBERNETES_CONNECTION_TIMEOUT", Integer.toString(REQUEST_TIMEOUT_MILLIS));
-    agentProcess = pb.start();
+    agentProcess = GuestHost.startNodeAgent(agent, nodeName, STATE, ORIGIN.getParent(), kubeconfig, log);
     System.out.println("node agent started (pid " + agentProcess.pid() + "), log " + log);
   }
 

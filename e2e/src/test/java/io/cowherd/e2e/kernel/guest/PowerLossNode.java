@@ -1,6 +1,5 @@
 package io.cowherd.e2e.kernel.guest;
 
-import io.cowherd.e2e.kernel.GuestVm;
 import io.cowherd.e2e.support.Commands;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -100,21 +99,7 @@ public final class PowerLossNode {
   }
 
   private static Process startAgent(String agent, String nodeName, Path kubeconfig, Path log) throws IOException {
-    List<String> argv = new ArrayList<>(GuestVm.javaCommand());
-    if (agent.endsWith(".jar") && !agent.contains(":")) {
-      argv.addAll(List.of("-jar", agent));
-    } else {
-      argv.addAll(List.of("-cp", agent, "io.cowherd.agent.Main"));
-    }
-    argv.addAll(List.of("--node-name", nodeName, "--state-dir", STATE.toString(), "--image-root", ORIGIN.getParent().toString(),
-        "--lease-namespace", "default"));
-    ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
-    pb.environment().put("KUBECONFIG", kubeconfig.toString());
-    pb.environment().put("COWHERD_LOG_LEVEL", "INFO");
-    // One emulated CPU runs the agent: give API requests time (defaults are 10 s).
-    pb.environment().put("KUBERNETES_REQUEST_TIMEOUT", "60000");
-    pb.environment().put("KUBERNETES_CONNECTION_TIMEOUT", "60000");
-    return pb.start();
+    return GuestHost.startNodeAgent(agent, nodeName, STATE, ORIGIN.getParent(), kubeconfig, log);
   }
 
   /** COW files under the state dir ({@code <ns>/<pool>/slot-<n>.cow}) with their sizes in bytes. */
