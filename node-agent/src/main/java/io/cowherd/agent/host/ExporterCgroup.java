@@ -1,0 +1,230 @@
+package io.cowherd.agent.host;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one home of the rule "an exporter lives outside the agent's container": every vblade the
+ * agent starts or adopts is moved into a cowherd-owned cgroup, {@code <hierarchy>/<name>}, in every
+ * cgroup hierarchy mounted under the host cgroup root (cgroup v1: one per controller and {@code
+ * name=systemd}; hybrid: those plus {@code unified}; v2: the root itself).
+ *
+ * <p>Why: in a pod the agent and its children sit in the container's cgroup, and every way a
+ * container ends kills that cgroup's processes. runc's {@code kill --all} (what containerd's shim
+ * runs when the init of a container without its own PID namespace exits: {@code
+ * shouldKillAllOnExit}) freezes the container's cgroup and signals every pid in the v1 {@code
+ * devices} hierarchy ({@code GetAllPids(m.Path("devices"))}); runc 1.2 and later write {@code
+ * cgroup.kill} of the unified cgroup instead (v2 and hybrid); the kubelet kills every pid left in a
+ * removed pod's cgroup. Moving the exporter in <em>every</em> hierarchy leaves it in none of the
+ * container's cgroups, whichever one a runtime version reads. The agent pod runs with {@code
+ * hostPID: true} (so the pids written here are the host's) and mounts the host's {@code
+ * /sys/fs/cgroup} at {@code /host/sys/fs/cgroup}.
+ *
+ * <p>cgroup namespaces: a cgroup v2 hierarchy mounted with {@code nsdelegate} (systemd does) lets a
+ * process move another only between cgroups below its own cgroup namespace root (kernel
+ * Documentation/admin-guide/cgroup-v2.rst, "Interaction with Other Namespaces"; {@code
+ * cgroup_procs_write_permission} answers ENOENT), and a pod on a v2 host gets a private cgroup
+ * namespace. So when the agent's cgroup namespace is not the host's ({@code /proc/self/ns/cgroup}
+ * differs from {@code /proc/1/ns/cgroup}, the host's init under hostPID), the write runs as {@code
+ * nsenter --cgroup=/proc/1/ns/cgroup -- tee <every cgroup.procs>} with the pid on stdin (an argv, no
+ * shell). v1 hierarchies check only credentials, so there the agent writes directly.
+ *
+ * <p>v1 {@code cpuset}: a new cgroup starts with empty {@code cpuset.cpus} and {@code cpuset.mems}
+ * and refuses tasks (ENOSPC); they are copied from the parent when the cgroup is created.
+ *
+ * <p>Unset ({@link #none()}): nothing is moved; the agent runs as a host process (tests, or a node
+ * where the operator starts it outside Kubernetes).
+ */
+public final class ExporterCgroup {
+  private static final Logger LOG = LoggerFactory.getLogger(ExporterCgroup.class);
+  /** The default cgroup name, below each hierarchy's root. */
+  public static final String DEFAULT_NAME = "cowherd-exporters";
+  private static final Duration WRITE_TIMEOUT = Duration.ofSeconds(10);
+
+  private final List<Path> cgroups;
+  private final CommandRunner runner;
+  private final Optional<Path> hostCgroupNamespace;
+
+  private ExporterCgroup(List<Path> cgroups, CommandRunner runner, Optional<Path> hostCgroupNamespace) {
+    this.cgroups = List.copyOf(cgroups);
+    this.runner = runner;
+    this.hostCgroupNamespace = hostCgroupNamespace;
+  }
+
+  /** No cgroup: exporters stay where the agent starts them (host-process mode). */
+  public static ExporterCgroup none() {
+    return new ExporterCgroup(List.of(), null, Optional.empty());
+  }
+
+  /**
+   * Finds every hierarchy under {@code hostRoot} and creates {@code name} in each (existing ones are
+   * kept: the exporters of the previous agent live there).
+   *
+   * @param hostRoot the host's cgroup mount point as the agent sees it, e.g. {@code /host/sys/fs/cgroup}
+   * @param name a relative path without {@code .} or {@code ..} elements, e.g. {@code cowherd-exporters}
+   * @param procRoot the proc filesystem ({@code /proc}); its {@code 1/ns/cgroup} is the host's cgroup
+   *     namespace when the agent runs with hostPID
+   * @throws IllegalArgumentException if {@code name} is not such a path
+   * @throws IllegalStateException if no hierarchy is found under {@code hostRoot}, a cgroup cannot
+   *     be created, or the cgroup namespaces cannot be read
+   */
+  public static ExporterCgroup under(Path hostRoot, String name, CommandRunner runner, Path procRoot) {
+    Path rel = checkedName(name);
+    List<Path> hierarchies = hierarchies(hostRoot);
+    if (hierarchies.isEmpty()) {
+      throw new IllegalStateException("no cgroup hierarchy under " + hostRoot + " (no cgroup.procs in it or its"
+          + " directories): mount the host's /sys/fs/cgroup there (hostPath, with its submounts)");
+    }
+    List<Path> made = new ArrayList<>();
+    for (Path h : hierarchies) {
+      made.add(create(h, rel));
+    }
+    Optional<Path> hostNs;
+    try {
+      Path own = Files.readSymbolicLink(procRoot.resolve("self/ns/cgroup"));
+      Path init = Files.readSymbolicLink(procRoot.resolve("1/ns/cgroup"));
+      hostNs = own.equals(init) ? Optional.empty() : Optional.of(procRoot.resolve("1/ns/cgroup"));
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot compare the agent's cgroup namespace with pid 1's (" + e.getMessage()
+          + "): the agent needs hostPID and root to keep exporters outside its container", e);
+    }
+    LOG.info("exporters are moved into {}{}", made,
+        hostNs.map(p -> " through the host's cgroup namespace (" + p + ")").orElse(""));
+    return new ExporterCgroup(made, runner, hostNs);
+  }
+
+  /** Whether exporters are moved at all. */
+  public boolean enabled() {
+    return !cgroups.isEmpty();
+  }
+
+  /** The exporter cgroup in each hierarchy (empty when {@link #none()}). */
+  public List<Path> cgroups() {
+    return cgroups;
+  }
+
+  /**
+   * Moves process {@code pid} (its whole thread group) into the exporter cgroup of every hierarchy,
+   * unless it is in all of them already.
+   *
+   * @throws ExporterCgroupException if the move failed and {@code pid} is not in every exporter cgroup
+   *     (e.g. it exited meanwhile: callers check liveness)
+   */
+  public void enter(long pid) {
+    if (cgroups.isEmpty() || contains(pid)) {
+      return;
+    }
+    byte[] line = (pid + "\n").getBytes(StandardCharsets.US_ASCII);
+    String failure = null;
+    if (hostCgroupNamespace.isPresent()) {
+      List<String> argv = new ArrayList<>(List.of("nsenter", "--cgroup=" + hostCgroupNamespace.get(), "--", "tee"));
+      cgroups.forEach(c -> argv.add(c.resolve("cgroup.procs").toString()));
+      try {
+        runner.run(new HostCommand(argv, WRITE_TIMEOUT, line));
+      } catch (CommandFailedException | CommandTimedOutException e) {
+        failure = e.getMessage();
+      }
+    } else {
+      for (Path c : cgroups) {
+        try {
+          Files.write(c.resolve("cgroup.procs"), line);
+        } catch (IOException e) {
+          failure = c + ": " + e.getMessage();
+        }
+      }
+    }
+    if (!contains(pid)) {
+      throw new ExporterCgroupException("cannot move pid " + pid + " into " + cgroups
+          + (failure == null ? "" : ": " + failure));
+    }
+  }
+
+  /** Whether {@code pid} is listed in the {@code cgroup.procs} of every exporter cgroup. */
+  public boolean contains(long pid) {
+    String wanted = Long.toString(pid);
+    for (Path c : cgroups) {
+      try {
+        if (Files.readAllLines(c.resolve("cgroup.procs")).stream().noneMatch(wanted::equals)) {
+          return false;
+        }
+      } catch (IOException e) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The hierarchy roots under {@code hostRoot}: itself if it holds {@code cgroup.procs}, else its directories that do. */
+  static List<Path> hierarchies(Path hostRoot) {
+    if (Files.isRegularFile(hostRoot.resolve("cgroup.procs"))) {
+      return List.of(hostRoot);
+    }
+    List<Path> found = new ArrayList<>();
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(hostRoot)) {
+      for (Path d : dirs) {
+        // cpu -> cpu,cpuacct style links name a hierarchy that is also listed under its real name
+        if (Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS) && Files.isRegularFile(d.resolve("cgroup.procs"))) {
+          found.add(d);
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot list " + hostRoot + ": " + e.getMessage(), e);
+    }
+    found.sort(null);
+    return found;
+  }
+
+  private static Path checkedName(String name) {
+    if (name == null || name.isBlank() || name.startsWith("/")) {
+      throw new IllegalArgumentException("exporter cgroup name must be a relative path, got '" + name + "'");
+    }
+    Path rel = Path.of(name);
+    for (Path element : rel) {
+      String e = element.toString();
+      if (e.equals(".") || e.equals("..")) {
+        throw new IllegalArgumentException("exporter cgroup name must not hold . or .., got '" + name + "'");
+      }
+    }
+    return rel;
+  }
+
+  /** Creates {@code rel} below hierarchy {@code h} one level at a time (v1 cpuset needs each level filled). */
+  private static Path create(Path h, Path rel) {
+    boolean v1 = !Files.exists(h.resolve("cgroup.controllers"));
+    Path dir = h;
+    for (Path element : rel) {
+      Path parent = dir;
+      dir = dir.resolve(element.toString());
+      try {
+        if (!Files.isDirectory(dir)) {
+          Files.createDirectory(dir);
+        }
+        if (v1) {
+          inheritCpuset(parent, dir);
+        }
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot create the exporter cgroup " + dir + ": " + e.getMessage(), e);
+      }
+    }
+    return dir;
+  }
+
+  private static void inheritCpuset(Path parent, Path dir) throws IOException {
+    for (String file : List.of("cpuset.cpus", "cpuset.mems")) {
+      Path f = dir.resolve(file);
+      if (Files.isRegularFile(f) && Files.readString(f).isBlank()) {
+        Files.writeString(f, Files.readString(parent.resolve(file)).strip() + "\n");
+      }
+    }
+  }
+}
