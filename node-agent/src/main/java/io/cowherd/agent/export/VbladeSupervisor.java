@@ -418,7 +418,8 @@ public final class VbladeSupervisor implements AutoCloseable {
       }
       List<Long> exclude = new ArrayList<>(dying.keySet());
       exporters.values().stream().filter(o -> o != ex && o.handle != null).forEach(o -> exclude.add(o.handle.pid()));
-      Optional<LivePid> started = processes.findStarted(argv, launcher.pid(), exclude);
+      Optional<LivePid> started = processes.findStarted(argv, vblade.spawnArgv(ex.target), launcher.pid(), exclude,
+          LAUNCH_WAIT);
       if (started.isEmpty()) {
         ex.lastExitCode = null;
         ex.lastError = lastLine(ex.logFile).orElse("exited at once");

@@ -149,25 +149,44 @@ public final class VbladeProcesses {
    * {@code launcherPid} are looked at first (the kernel hands out pids in ascending order), then
    * all of {@code /proc}.
    *
+   * <p>A child found before its exec is waited for (up to {@code execWait}, polling its cmdline
+   * every millisecond) until it shows {@code argv}, so that every later scan sees it as the exporter.
+   *
+   * @param launcherArgv what the child shows before its exec
    * @param exclude pids never to report (processes of the same argv that are being ended)
    * @return the process, or empty if none runs (it already exited)
    */
-  public Optional<LivePid> findStarted(List<String> argv, long launcherPid, Collection<Long> exclude) {
-    for (long pid = launcherPid + 1; pid <= launcherPid + 64; pid++) {
-      Optional<LivePid> hit = startedAs(pid, argv, exclude);
-      if (hit.isPresent()) {
-        return hit;
+  public Optional<LivePid> findStarted(List<String> argv, List<String> launcherArgv, long launcherPid,
+      Collection<Long> exclude, Duration execWait) {
+    Optional<LivePid> hit = Optional.empty();
+    for (long pid = launcherPid + 1; pid <= launcherPid + 64 && hit.isEmpty(); pid++) {
+      hit = startedAs(pid, argv, exclude);
+    }
+    if (hit.isEmpty()) {
+      try (DirectoryStream<Path> dirs = Files.newDirectoryStream(procRoot, p -> isPid(p.getFileName().toString()))) {
+        for (Path dir : dirs) {
+          hit = pid(dir).flatMap(pid -> startedAs(pid, argv, exclude));
+          if (hit.isPresent()) {
+            break;
+          }
+        }
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot list " + procRoot + ": " + e.getMessage(), e);
       }
     }
-    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(procRoot, p -> isPid(p.getFileName().toString()))) {
-      for (Path dir : dirs) {
-        Optional<LivePid> hit = pid(dir).flatMap(pid -> startedAs(pid, argv, exclude));
-        if (hit.isPresent()) {
-          return hit;
+    if (hit.isPresent()) {
+      Path cmdline = procRoot.resolve(Long.toString(hit.get().pid())).resolve("cmdline");
+      long deadline = System.nanoTime() + execWait.toNanos();
+      while (readArgv(cmdline).filter(launcherArgv::equals).isPresent() && System.nanoTime() < deadline) {
+        try {
+          Thread.sleep(1);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
         }
       }
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot list " + procRoot + ": " + e.getMessage(), e);
+      LivePid found = hit.get();
+      return alive(found) ? hit : Optional.empty();
     }
     return Optional.empty();
   }
