@@ -4,12 +4,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,10 +32,13 @@ import org.slf4j.LoggerFactory;
  * process move another only between cgroups below its own cgroup namespace root (kernel
  * Documentation/admin-guide/cgroup-v2.rst, "Interaction with Other Namespaces"; {@code
  * cgroup_procs_write_permission} answers ENOENT), and a pod on a v2 host gets a private cgroup
- * namespace. So when the agent's cgroup namespace is not the host's ({@code /proc/self/ns/cgroup}
- * differs from {@code /proc/1/ns/cgroup}, the host's init under hostPID), the write runs as {@code
- * nsenter --cgroup=/proc/1/ns/cgroup -- tee <every cgroup.procs>} with the pid on stdin (an argv, no
- * shell). v1 hierarchies check only credentials, so there the agent writes directly.
+ * namespace. So the agent writes {@code cgroup.procs} directly (v1 hierarchies check only
+ * credentials; so does v2 in the host's cgroup namespace), and every write refused with ENOENT is
+ * done again as {@code nsenter --cgroup=/proc/1/ns/cgroup -- tee <those cgroup.procs>} with the pid
+ * on stdin (an argv, no shell): under hostPID, {@code /proc/1} is the host's init, so the write
+ * happens in the host's cgroup namespace. (Comparing {@code /proc/self/ns/cgroup} with {@code
+ * /proc/1/ns/cgroup} up front would need ptrace access to pid 1, which a privileged pod has but
+ * this project's test machines do not.)
  *
  * <p>v1 {@code cpuset}: a new cgroup starts with empty {@code cpuset.cpus} and {@code cpuset.mems}
  * and refuses tasks (ENOSPC); they are copied from the parent when the cgroup is created.
@@ -53,9 +54,9 @@ public final class ExporterCgroup {
 
   private final List<Path> cgroups;
   private final CommandRunner runner;
-  private final Optional<Path> hostCgroupNamespace;
+  private final Path hostCgroupNamespace;
 
-  private ExporterCgroup(List<Path> cgroups, CommandRunner runner, Optional<Path> hostCgroupNamespace) {
+  private ExporterCgroup(List<Path> cgroups, CommandRunner runner, Path hostCgroupNamespace) {
     this.cgroups = List.copyOf(cgroups);
     this.runner = runner;
     this.hostCgroupNamespace = hostCgroupNamespace;
@@ -63,7 +64,7 @@ public final class ExporterCgroup {
 
   /** No cgroup: exporters stay where the agent starts them (host-process mode). */
   public static ExporterCgroup none() {
-    return new ExporterCgroup(List.of(), null, Optional.empty());
+    return new ExporterCgroup(List.of(), null, null);
   }
 
   /**
@@ -72,11 +73,12 @@ public final class ExporterCgroup {
    *
    * @param hostRoot the host's cgroup mount point as the agent sees it, e.g. {@code /host/sys/fs/cgroup}
    * @param name a relative path without {@code .} or {@code ..} elements, e.g. {@code cowherd-exporters}
+   * @param runner runs {@code nsenter} when a write needs the host's cgroup namespace
    * @param procRoot the proc filesystem ({@code /proc}); its {@code 1/ns/cgroup} is the host's cgroup
    *     namespace when the agent runs with hostPID
    * @throws IllegalArgumentException if {@code name} is not such a path
-   * @throws IllegalStateException if no hierarchy is found under {@code hostRoot}, a cgroup cannot
-   *     be created, or the cgroup namespaces cannot be read
+   * @throws IllegalStateException if no hierarchy is found under {@code hostRoot} or a cgroup cannot
+   *     be created
    */
   public static ExporterCgroup under(Path hostRoot, String name, CommandRunner runner, Path procRoot) {
     Path rel = checkedName(name);
@@ -89,18 +91,8 @@ public final class ExporterCgroup {
     for (Path h : hierarchies) {
       made.add(create(h, rel));
     }
-    Optional<Path> hostNs;
-    try {
-      Path own = Files.readSymbolicLink(procRoot.resolve("self/ns/cgroup"));
-      Path init = Files.readSymbolicLink(procRoot.resolve("1/ns/cgroup"));
-      hostNs = own.equals(init) ? Optional.empty() : Optional.of(procRoot.resolve("1/ns/cgroup"));
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot compare the agent's cgroup namespace with pid 1's (" + e.getMessage()
-          + "): the agent needs hostPID and root to keep exporters outside its container", e);
-    }
-    LOG.info("exporters are moved into {}{}", made,
-        hostNs.map(p -> " through the host's cgroup namespace (" + p + ")").orElse(""));
-    return new ExporterCgroup(made, runner, hostNs);
+    LOG.info("exporters are moved into {}", made);
+    return new ExporterCgroup(made, runner, procRoot.resolve("1/ns/cgroup"));
   }
 
   /** Whether exporters are moved at all. */
@@ -126,21 +118,23 @@ public final class ExporterCgroup {
     }
     byte[] line = (pid + "\n").getBytes(StandardCharsets.US_ASCII);
     String failure = null;
-    if (hostCgroupNamespace.isPresent()) {
-      List<String> argv = new ArrayList<>(List.of("nsenter", "--cgroup=" + hostCgroupNamespace.get(), "--", "tee"));
-      cgroups.forEach(c -> argv.add(c.resolve("cgroup.procs").toString()));
+    List<String> outsideNamespace = new ArrayList<>();
+    for (Path c : cgroups) {
+      try {
+        Files.write(c.resolve("cgroup.procs"), line);
+      } catch (java.nio.file.NoSuchFileException e) {
+        outsideNamespace.add(c.resolve("cgroup.procs").toString()); // ENOENT: v2 nsdelegate, see above
+      } catch (IOException e) {
+        failure = c + ": " + e.getMessage();
+      }
+    }
+    if (!outsideNamespace.isEmpty()) {
+      List<String> argv = new ArrayList<>(List.of("nsenter", "--cgroup=" + hostCgroupNamespace, "--", "tee"));
+      argv.addAll(outsideNamespace);
       try {
         runner.run(new HostCommand(argv, WRITE_TIMEOUT, line));
       } catch (CommandFailedException | CommandTimedOutException e) {
         failure = e.getMessage();
-      }
-    } else {
-      for (Path c : cgroups) {
-        try {
-          Files.write(c.resolve("cgroup.procs"), line);
-        } catch (IOException e) {
-          failure = c + ": " + e.getMessage();
-        }
       }
     }
     if (!contains(pid)) {
@@ -164,24 +158,26 @@ public final class ExporterCgroup {
     return true;
   }
 
-  /** The hierarchy roots under {@code hostRoot}: itself if it holds {@code cgroup.procs}, else its directories that do. */
+  /**
+   * The hierarchy roots under {@code hostRoot}: itself if it holds {@code cgroup.procs}, else its
+   * entries that do, symbolic links followed ({@code cpu -> cpu,cpuacct}) and each hierarchy taken
+   * once (by real path).
+   */
   static List<Path> hierarchies(Path hostRoot) {
     if (Files.isRegularFile(hostRoot.resolve("cgroup.procs"))) {
       return List.of(hostRoot);
     }
-    List<Path> found = new ArrayList<>();
+    java.util.TreeSet<Path> found = new java.util.TreeSet<>();
     try (DirectoryStream<Path> dirs = Files.newDirectoryStream(hostRoot)) {
       for (Path d : dirs) {
-        // cpu -> cpu,cpuacct style links name a hierarchy that is also listed under its real name
-        if (Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS) && Files.isRegularFile(d.resolve("cgroup.procs"))) {
-          found.add(d);
+        if (Files.isDirectory(d) && Files.isRegularFile(d.resolve("cgroup.procs"))) {
+          found.add(d.toRealPath());
         }
       }
     } catch (IOException e) {
       throw new IllegalStateException("cannot list " + hostRoot + ": " + e.getMessage(), e);
     }
-    found.sort(null);
-    return found;
+    return List.copyOf(found);
   }
 
   private static Path checkedName(String name) {
