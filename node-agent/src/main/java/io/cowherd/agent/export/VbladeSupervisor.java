@@ -474,6 +474,9 @@ public final class VbladeSupervisor implements AutoCloseable {
       cgroup.enter(ex.handle.pid());
       ex.contained = true;
     } catch (ExporterCgroupException e) {
+      if (!processes.alive(ex.handle)) {
+        return; // it exited: the watcher handles that
+      }
       if (!e.getMessage().equals(ex.cgroupError)) {
         LOG.error("slot {}: exporter pid {} is still in the agent's cgroup and would die with the agent's container: {}",
             ex.id, ex.handle.pid(), e.getMessage());

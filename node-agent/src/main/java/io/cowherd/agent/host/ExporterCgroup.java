@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * Documentation/admin-guide/cgroup-v2.rst, "Interaction with Other Namespaces"; {@code
  * cgroup_procs_write_permission} answers ENOENT), and a pod on a v2 host gets a private cgroup
  * namespace. So the agent writes {@code cgroup.procs} directly (v1 hierarchies check only
- * credentials; so does v2 in the host's cgroup namespace), and every write refused with ENOENT is
- * done again as {@code nsenter --cgroup=/proc/1/ns/cgroup -- tee <those cgroup.procs>} with the pid
+ * credentials; so does v2 in the host's cgroup namespace), and every refused write (ENOENT; the JDK
+ * does not tell errnos of write(2) apart, so any refusal) is done again as {@code nsenter --cgroup=/proc/1/ns/cgroup -- tee <those cgroup.procs>} with the pid
  * on stdin (an argv, no shell): under hostPID, {@code /proc/1} is the host's init, so the write
  * happens in the host's cgroup namespace. (Comparing {@code /proc/self/ns/cgroup} with {@code
  * /proc/1/ns/cgroup} up front would need ptrace access to pid 1, which a privileged pod has but
@@ -121,10 +122,11 @@ public final class ExporterCgroup {
     List<String> outsideNamespace = new ArrayList<>();
     for (Path c : cgroups) {
       try {
-        Files.write(c.resolve("cgroup.procs"), line);
-      } catch (java.nio.file.NoSuchFileException e) {
-        outsideNamespace.add(c.resolve("cgroup.procs").toString()); // ENOENT: v2 nsdelegate, see above
+        Files.write(c.resolve("cgroup.procs"), line, StandardOpenOption.WRITE);
       } catch (IOException e) {
+        // ENOENT from write(2) on v2 with nsdelegate (see above); the JDK reports it as a plain
+        // IOException, so every refused write is tried again in the host's cgroup namespace.
+        outsideNamespace.add(c.resolve("cgroup.procs").toString());
         failure = c + ": " + e.getMessage();
       }
     }
@@ -134,7 +136,7 @@ public final class ExporterCgroup {
       try {
         runner.run(new HostCommand(argv, WRITE_TIMEOUT, line));
       } catch (CommandFailedException | CommandTimedOutException e) {
-        failure = e.getMessage();
+        failure = failure + "; through the host's cgroup namespace: " + e.getMessage();
       }
     }
     if (!contains(pid)) {
