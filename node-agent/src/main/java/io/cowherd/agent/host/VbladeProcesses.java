@@ -25,10 +25,13 @@ import org.slf4j.LoggerFactory;
  * another process shows.
  *
  * <p>A full scan reads every {@code /proc/<pid>/cmdline}; {@link #snapshot(Duration)} shares one
- * scan, indexed by address and by path, between all callers for up to the age they accept (one
- * scan per reconcile batch, not two per exporter start), and the supervisor keeps that snapshot
- * true about its own starts and stops ({@link #started}, {@link #ended}) so a cached snapshot never
- * hides an exporter this agent started. Liveness of a known process is one read of its {@code
+ * full scan, indexed by address and by path, between all callers for up to the age they accept
+ * (one full scan per reconcile batch, not two per exporter start). Within that age each caller
+ * still gets the processes of now: {@code /proc} is listed again (one readdir) and only pids that
+ * appeared since are read, pids that vanished are dropped (a pid cannot be handed out again within
+ * that age: the kernel cycles through all of pid_max first; a process that was seen before it
+ * exec'd vblade shows up at the next full scan). The supervisor records its own starts and stops
+ * at once ({@link #started}, {@link #ended}). Liveness of a known process is one read of its {@code
  * /proc/<pid>/stat} ({@link #alive}).
  */
 public final class VbladeProcesses {
@@ -36,8 +39,11 @@ public final class VbladeProcesses {
 
   private final Path procRoot;
   private final String programName;
-  private Snapshot cached;
-  private long cachedAtNanos;
+  /** Every pid seen by the last scan (vblade or not), and the vblade processes among them. */
+  private final java.util.Set<Long> seen = new java.util.HashSet<>();
+  private final Map<Long, VbladeProcess> vblades = new HashMap<>();
+  private long fullScanAtNanos;
+  private boolean scanned;
 
   /** One scan of {@code /proc}, indexed by AoE address (shelf, slot, interface) and by exported path. */
   public static final class Snapshot {
@@ -71,16 +77,6 @@ public final class VbladeProcesses {
 
     private static String address(VbladeTarget t) {
       return t.shelf() + "." + t.slot() + "@" + t.iface();
-    }
-
-    Snapshot with(VbladeProcess p) {
-      List<VbladeProcess> more = new ArrayList<>(all.stream().filter(q -> q.pid() != p.pid()).toList());
-      more.add(p);
-      return new Snapshot(more);
-    }
-
-    Snapshot without(long pid) {
-      return new Snapshot(all.stream().filter(p -> p.pid() != pid).toList());
     }
   }
 
@@ -121,25 +117,45 @@ public final class VbladeProcesses {
    */
   public synchronized Snapshot snapshot(Duration maxAge) {
     long now = System.nanoTime();
-    if (cached == null || maxAge.isZero() || now - cachedAtNanos > maxAge.toNanos()) {
-      cached = new Snapshot(scan());
-      cachedAtNanos = now;
+    boolean full = !scanned || maxAge.isZero() || now - fullScanAtNanos > maxAge.toNanos();
+    List<Long> pids = new ArrayList<>();
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(procRoot, p -> isPid(p.getFileName().toString()))) {
+      for (Path dir : dirs) {
+        pid(dir).ifPresent(pids::add);
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot list " + procRoot + ": " + e.getMessage(), e);
     }
-    return cached;
+    if (full) {
+      seen.clear();
+      vblades.clear();
+      fullScanAtNanos = now;
+      scanned = true;
+    }
+    java.util.Set<Long> current = new java.util.HashSet<>(pids);
+    vblades.keySet().retainAll(current);
+    seen.retainAll(current);
+    for (long pid : pids) {
+      if (seen.add(pid)) {
+        readArgv(procRoot.resolve(Long.toString(pid)).resolve("cmdline")).flatMap(this::asVblade)
+            .ifPresent(a -> vblades.put(pid, new VbladeProcess(pid, a.target(), a.options())));
+      }
+    }
+    return new Snapshot(List.copyOf(vblades.values()));
   }
 
   /** Records in the shared snapshot an exporter this agent just started (or adopted). */
   public synchronized void started(VbladeProcess p) {
-    if (cached != null) {
-      cached = cached.with(p);
+    if (scanned) {
+      seen.add(p.pid());
+      vblades.put(p.pid(), p);
     }
   }
 
-  /** Removes from the shared snapshot a process this agent ended. */
+  /** Removes from the shared snapshot a process this agent ended (its pid is read again if it shows up). */
   public synchronized void ended(long pid) {
-    if (cached != null) {
-      cached = cached.without(pid);
-    }
+    vblades.remove(pid);
+    seen.remove(pid);
   }
 
   /**
