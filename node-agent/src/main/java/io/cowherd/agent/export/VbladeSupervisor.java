@@ -182,6 +182,16 @@ public final class VbladeSupervisor implements AutoCloseable {
    */
   public ExporterState ensure(SlotId id, VbladeTarget target, Path logFile) {
     Exporter old;
+    LivePid exitNotSeen = null;
+    synchronized (this) {
+      old = exporters.get(id);
+      if (old != null && old.handle != null && !processes.alive(old.handle)) {
+        exitNotSeen = old.handle; // exited since the watcher's last look
+      }
+    }
+    if (exitNotSeen != null) {
+      exited(old, exitNotSeen); // as the watcher would: counted, restarted at once or after the backoff
+    }
     synchronized (this) {
       old = exporters.get(id);
       if (old != null && old.target.equals(target) && old.conflict == null && old.duplicate == null
