@@ -37,6 +37,9 @@ import org.slf4j.LoggerFactory;
 public final class VbladeProcesses {
   private static final Logger LOG = LoggerFactory.getLogger(VbladeProcesses.class);
 
+  /** How long {@link #findStarted} keeps looking for a child whose cmdline reads empty during its exec. */
+  static final Duration SEARCH_WAIT = Duration.ofMillis(250);
+
   private final Path procRoot;
   private final String programName;
   /** Every pid seen by the last scan (vblade or not), and the vblade processes among them. */
@@ -165,7 +168,9 @@ public final class VbladeProcesses {
    * {@code launcherPid} are looked at first (the kernel hands out pids in ascending order), then
    * all of {@code /proc}.
    *
-   * <p>A child found before its exec is waited for (up to {@code execWait}, polling its cmdline
+   * <p>Not found at once, the pids above the launcher are looked at again every millisecond for up to
+   * {@link #SEARCH_WAIT} (during execve(2) a process's cmdline reads empty for a moment).
+   * A child found before its exec is waited for (up to {@code execWait}, polling its cmdline
    * every millisecond) until it shows {@code argv}, so that every later scan sees it as the exporter.
    *
    * @param launcherArgv what the child shows before its exec
@@ -175,10 +180,24 @@ public final class VbladeProcesses {
   public Optional<LivePid> findStarted(List<String> argv, List<String> launcherArgv, long launcherPid,
       Collection<Long> exclude, Duration execWait) {
     Optional<LivePid> hit = Optional.empty();
-    for (long pid = launcherPid + 1; pid <= launcherPid + 64 && hit.isEmpty(); pid++) {
-      hit = startedAs(pid, argv, exclude);
+    // While the child is inside execve(2) its cmdline reads empty for a moment: look again, every
+    // millisecond, for up to SEARCH_WAIT (a vblade that exits at once costs that long).
+    long searchUntil = System.nanoTime() + SEARCH_WAIT.toNanos();
+    while (true) {
+      for (long pid = launcherPid + 1; pid <= launcherPid + 64 && hit.isEmpty(); pid++) {
+        hit = startedAs(pid, argv, exclude);
+      }
+      if (hit.isPresent() || System.nanoTime() > searchUntil) {
+        break;
+      }
+      try {
+        Thread.sleep(1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
     }
-    if (hit.isEmpty()) {
+    if (hit.isEmpty()) { // pids wrapped around pid_max: anywhere
       try (DirectoryStream<Path> dirs = Files.newDirectoryStream(procRoot, p -> isPid(p.getFileName().toString()))) {
         for (Path dir : dirs) {
           hit = pid(dir).flatMap(pid -> startedAs(pid, argv, exclude));
