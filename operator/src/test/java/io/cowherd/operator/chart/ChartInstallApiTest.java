@@ -310,8 +310,11 @@ class ChartInstallApiTest {
         .isInstanceOf(KubernetesClientException.class)
         .hasMessageContaining("violates PodSecurity \"restricted:latest\"")
         .hasMessageContaining("privileged")
-        .hasMessageContaining("hostPath");
+        .hasMessageContaining("hostPath")
+        .hasMessageContaining("hostPID=true");
     createPod("psa-privileged", "agent", agentPod);
+    assertThat(admin.pods().inNamespace("psa-privileged").withName("agent").get().getSpec().getPriority())
+        .as("system-node-critical resolved by the Priority admission plugin outside kube-system").isEqualTo(2000001000);
   }
 
   @Test
@@ -468,8 +471,7 @@ class ChartInstallApiTest {
     assertThat(pod.getServiceAccountName()).isEqualTo(AGENT);
     assertThat(pod.getHostNetwork()).isTrue();
     assertThat(pod.getHostPID()).isTrue();
-    assertThat(pod.getPriorityClassName()).as("resolved by the Priority admission plugin").isEqualTo("system-node-critical");
-    assertThat(pod.getPriority()).isEqualTo(2000001000);
+    assertThat(pod.getPriorityClassName()).isEqualTo("system-node-critical");
     assertThat(pod.getNodeSelector()).containsEntry("cowherd.io/boot-server", "true").containsEntry("kubernetes.io/os", "linux");
     assertThat(pod.getTolerations()).singleElement().satisfies(t -> {
       assertThat(t.getKey()).isEqualTo("cowherd.io/boot-server");

@@ -35,8 +35,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Placement follows the node agents on a real API server: the operator (with an operator
  * namespace, as the chart runs it) puts new slots only on Ready, schedulable nodes whose agent
- * renews its heartbeat Lease ({@link Heartbeat}, every 1 s), whatever the nodes' labels; where the
- * agent DaemonSet runs is the cluster's decision. Each test runs its own operator with its own
+ * renews its heartbeat Lease ({@link Heartbeat}, every 1 s; the operator must have seen a renewal),
+ * whatever the nodes' labels; where the agent DaemonSet runs is the cluster's decision. Each test runs its own operator with its own
  * Lease namespace, so Leases of other tests never count.
  */
 @Tag("apiserver")
@@ -64,11 +64,11 @@ class AgentPlacementApiTest {
     OperatorRuntime operator = start(agents);
     Operator agentA = FakeAgent.start("place-a1", client);
     Operator agentB = FakeAgent.start("place-a2", client);
-    try (Heartbeat a1 = Heartbeat.start(client, agents, "place-a1", LEASE_SECONDS)) {
+    try (Heartbeat a1 = Heartbeat.start(client, agents, "place-a1", LEASE_SECONDS).awaitRenewals(2)) {
       createPool(ns, 901, 2);
       await().atMost(TIMEOUT).untilAsserted(() -> assertThat(nodesOf(ns)).isEqualTo(List.of("place-a1", "place-a1")));
 
-      try (Heartbeat a2 = Heartbeat.start(client, agents, "place-a2", LEASE_SECONDS)) {
+      try (Heartbeat a2 = Heartbeat.start(client, agents, "place-a2", LEASE_SECONDS).awaitRenewals(2)) {
         Instant started = Instant.now();
         client.resources(AoeBootPool.class).inNamespace(ns).withName("boot").scale(3);
         await().atMost(TIMEOUT).untilAsserted(() ->
@@ -137,7 +137,8 @@ class AgentPlacementApiTest {
     Operator agent1 = FakeAgent.start("place-c1", client);
     Operator agent2 = FakeAgent.start("place-c2", client);
     try (Heartbeat c2 = Heartbeat.start(client, agents, "place-c2", LEASE_SECONDS)) {
-      Heartbeat c1 = Heartbeat.start(client, agents, "place-c1", LEASE_SECONDS);
+      Heartbeat c1 = Heartbeat.start(client, agents, "place-c1", LEASE_SECONDS).awaitRenewals(2);
+      c2.awaitRenewals(2);
       createPool(ns, 903, 2);
       await().atMost(TIMEOUT).untilAsserted(() -> assertThat(nodesOf(ns)).containsExactlyInAnyOrder("place-c1", "place-c2"));
       String onC1 = slots(ns).stream().filter(s -> "place-c1".equals(s.getSpec().getNodeName())).findFirst().orElseThrow()

@@ -12,6 +12,7 @@ import java.time.ZoneOffset;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Renews a node agent's heartbeat Lease ({@link Names#agentLeaseName}) as the agent does, by
@@ -23,6 +24,7 @@ public final class Heartbeat implements AutoCloseable {
   private final String namespace;
   private final String node;
   private final int leaseSeconds;
+  private final AtomicInteger renewals = new AtomicInteger();
   private volatile Instant last;
 
   private Heartbeat(KubernetesClient client, String namespace, String node, int leaseSeconds) {
@@ -55,6 +57,16 @@ public final class Heartbeat implements AutoCloseable {
         .withRenewTime(now.atZone(ZoneOffset.UTC)).endSpec().build();
     client.resource(lease).fieldManager("heartbeat-" + node).forceConflicts().serverSideApply();
     last = now;
+    renewals.incrementAndGet();
+  }
+
+  /**
+   * Returns once the Lease was renewed {@code count} times after its first write: the operator
+   * places slots only on nodes whose Lease it saw renewed.
+   */
+  public Heartbeat awaitRenewals(int count) {
+    await().atMost(Duration.ofSeconds(count + 10L)).until(() -> renewals.get() > count);
+    return this;
   }
 
   /** Stops renewing; returns when the last renewal was written. */
