@@ -61,13 +61,11 @@ app.kubernetes.io/component: node-agent
 
 {{/*
   KUBERNETES_SERVICE_HOST/PORT for clusters without kube-proxy, where the "kubernetes" Service's ClusterIP is
-  unreachable: set from apiServer.host/port when apiServer.host is set. Call with the root context.
+  unreachable: set from apiServer.host/port. Include only when apiServer.host is set; call with the root context.
 */}}
 {{- define "cowherd.apiServerEnv" -}}
-{{- if .Values.apiServer.host }}
 - name: KUBERNETES_SERVICE_HOST
   value: {{ .Values.apiServer.host | quote }}
 - name: KUBERNETES_SERVICE_PORT
   value: {{ .Values.apiServer.port | default 443 | quote }}
-{{- end }}
 {{- end }}

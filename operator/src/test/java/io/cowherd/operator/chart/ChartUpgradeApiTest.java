@@ -1,6 +1,7 @@
 package io.cowherd.operator.chart;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.marcnuri.helm.Helm;
@@ -17,7 +18,11 @@ import io.cowherd.operator.support.Pools;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
@@ -115,6 +120,55 @@ class ChartUpgradeApiTest {
       assertThat(slot.getMetadata().getFinalizers()).contains(Names.SLOT_FINALIZER);
       assertThat(slot.getStatus().getPhase()).isEqualTo(SlotPhase.Serving);
     }
+  }
+
+  /**
+   * The adoption steps docs/install.md gives for a DaemonSet the operator made (owner reference to
+   * the operator Deployment, no Helm metadata): without them Helm refuses to take it over; with
+   * them it updates the same object in place (same UID, so its pods are replaced by a rolling
+   * update, never all deleted at once).
+   */
+  @Test
+  void anOperatorMadeDaemonSetIsAdoptedInPlaceByTheDocumentedSteps() {
+    try (ApiServerHarness harness = ApiServerHarness.startEmpty()) {
+      KubernetesClient admin = harness.client();
+      new Cluster(admin).createNamespace(NS);
+      DaemonSet rendered = Charts.find(Charts.template("cowherd", NS, t -> t.withValuesFile(Charts.TEST_VALUES)),
+          DaemonSet.class, AGENT);
+      DaemonSet legacy = new DaemonSetBuilder(rendered)
+          .editMetadata()
+          .withLabels(Map.of("app.kubernetes.io/name", "cowherd-node-agent", "app.kubernetes.io/instance", AGENT,
+              "app.kubernetes.io/component", "node-agent", "app.kubernetes.io/managed-by", "cowherd-operator"))
+          .withAnnotations(null)
+          .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("apps/v1").withKind("Deployment")
+              .withName("cowherd-operator").withUid("00000000-0000-0000-0000-000000000001").withController(true)
+              .withBlockOwnerDeletion(true).build())
+          .endMetadata()
+          .editSpec().editTemplate().editSpec().withHostPID(false).endSpec().endTemplate().endSpec()
+          .build();
+      String uid = admin.resource(legacy).create().getMetadata().getUid();
+
+      assertThatThrownBy(() -> install(harness))
+          .hasMessageContaining("DaemonSet \"" + AGENT + "\"")
+          .hasMessageContaining("cannot be imported");
+
+      var ds = admin.apps().daemonSets().inNamespace(NS).withName(AGENT);
+      ds.patch(PatchContext.of(PatchType.JSON), "[{\"op\":\"remove\",\"path\":\"/metadata/ownerReferences\"}]");
+      Cluster.mergePatch(ds, Map.of("metadata", Map.of(
+          "labels", Map.of("app.kubernetes.io/managed-by", "Helm"),
+          "annotations", Map.of("meta.helm.sh/release-name", "cowherd", "meta.helm.sh/release-namespace", NS))));
+      install(harness);
+
+      DaemonSet adopted = ds.get();
+      assertThat(adopted.getMetadata().getUid()).isEqualTo(uid);
+      assertThat(adopted.getMetadata().getOwnerReferences()).isNullOrEmpty();
+      assertThat(adopted.getSpec().getTemplate().getSpec().getHostPID()).isTrue();
+    }
+  }
+
+  private static void install(ApiServerHarness harness) {
+    new Helm(Charts.CHART).install().withName("cowherd").withNamespace(NS)
+        .withKubeConfigContents(harness.kubeConfigYaml()).withValuesFile(Charts.TEST_VALUES).call();
   }
 
   /** A pool with one slot as a running system has it: agent finalizer, phase Serving. */
