@@ -46,7 +46,10 @@ public class AoeBootSlotStatus {
   /** How many times the exporter was restarted after it exited. */
   private Integer restarts;
 
-  /** Exit code of the exporter's last exit, absent if it never exited. */
+  /**
+   * Exit code of the exporter's last exit when known. Agents start exporters outside their own process
+   * tree (so they outlive the agent pod) and cannot learn it: absent with them; see {@code lastError}.
+   */
   private Integer lastExitCode;
 
   /** Last line the exporter wrote to stderr before its last exit. */
