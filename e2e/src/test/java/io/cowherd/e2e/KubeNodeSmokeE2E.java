@@ -2,6 +2,7 @@ package io.cowherd.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.cowherd.e2e.support.Commands;
 import io.cowherd.e2e.support.ImageArchive;
 import io.cowherd.e2e.support.KubeNode;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -17,7 +18,8 @@ import org.junit.jupiter.api.Test;
  * The real single-node cluster of {@link KubeNode} works and leaves nothing behind: the kubelet
  * registers a Ready node; a privileged hostNetwork pod from an image imported with {@code ctr}
  * (never pulled) runs in the node's network namespace; a pod on the pod network reaches the API
- * server through the node's relay; after close no process, cgroup, mount, namespace, directory or
+ * server at the {@code kubernetes} Service address the kubelet gives it; a filesystem mounted under
+ * {@link KubeNode#hostMounts()} after the start is visible inside the node; after close no process, cgroup, mount, namespace, directory or
  * sysctl change of the cluster is left on the host.
  */
 class KubeNodeSmokeE2E {
@@ -56,8 +58,9 @@ class KubeNodeSmokeE2E {
             - name: main
               image: %1$s
               imagePullPolicy: Never
-              args: [wget, -q, -O, /dev/null, --no-check-certificate, "https://%2$s:%3$d/healthz"]
-          """.formatted(IMAGE, KubeNode.POD_API_HOST, KubeNode.NODE_API_PORT));
+              args: [wget, -q, -O, /dev/null, --no-check-certificate,
+                     "https://$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)/healthz"]
+          """.formatted(IMAGE));
       node.kubectlOk("apply", "-f", manifest.toString());
 
       Awaitility.await("privileged hostNetwork pod Running")
@@ -72,8 +75,19 @@ class KubeNodeSmokeE2E {
           .atMost(Duration.ofSeconds(120))
           .pollInterval(Duration.ofMillis(500))
           .until(() -> List.of("Succeeded", "Failed").contains(phase(node, "reach-api")));
-      assertThat(phase(node, "reach-api")).as("wget https://%s:%d/healthz from the pod network", KubeNode.POD_API_HOST,
-          KubeNode.NODE_API_PORT).isEqualTo("Succeeded");
+      assertThat(phase(node, "reach-api")).as("wget https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/healthz"
+          + " from the pod network").isEqualTo("Succeeded");
+
+      // A filesystem the test mounts under hostMounts() after the start appears in the node.
+      Path probe = Files.createDirectories(node.hostMounts().resolve("probe"));
+      Commands.run("mount", "-t", "tmpfs", "cowherd-probe", probe.toString());
+      try {
+        Files.writeString(probe.resolve("seen"), "yes");
+        assertThat(node.execInNode(Duration.ofSeconds(10), List.of("cat", probe.resolve("seen").toString())).stdout())
+            .isEqualTo("yes");
+      } finally {
+        Commands.run("umount", probe.toString());
+      }
     } finally {
       node.close();
     }

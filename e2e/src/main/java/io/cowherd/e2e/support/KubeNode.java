@@ -58,10 +58,11 @@ import org.bouncycastle.asn1.x509.GeneralName;
  *       holding those values over the three {@code /proc/sys} files, so the host's sysctls are never
  *       read as wrong nor written.
  *   <li>Unix sockets cross network namespaces: the kubelet, and pods, reach the API server through
- *       a socat relay into the node namespace, at {@code 127.0.0.1:6443} (host network) or {@link
- *       #POD_API_HOST}{@code :6443} (pod network; the API server certificate names both). There is
- *       no kube-proxy: ClusterIP Services do not work; pods must be given {@code
- *       KUBERNETES_SERVICE_HOST/PORT} = {@link #POD_API_HOST}/{@link #NODE_API_PORT}.
+ *       a socat relay into the node namespace, at {@code 127.0.0.1:6443} (host network), {@link
+ *       #POD_API_HOST}{@code :6443} (pod network), and at the {@code kubernetes} Service's ClusterIP
+ *       {@link #KUBERNETES_SERVICE_IP}{@code :443}, a local address of the node namespace, so pods
+ *       find the API server as on any cluster (the certificate names all three). There is no
+ *       kube-proxy: other ClusterIP Services do not work.
  * </ul>
  *
  * <p>The node's mount namespace is a slave of the host's: mounts the test makes on the host (XFS
@@ -79,6 +80,11 @@ public final class KubeNode implements AutoCloseable {
   public static final int NODE_API_PORT = 6443;
   /** The node namespace's address on the pod bridge: pods reach the API server here. */
   public static final String POD_API_HOST = "10.88.0.1";
+  /**
+   * ClusterIP of the {@code kubernetes} Service (first address of {@code
+   * --service-cluster-ip-range}); port 443 there reaches the API server from every pod of the node.
+   */
+  public static final String KUBERNETES_SERVICE_IP = "10.0.0.1";
   /** Pod subnet of the CNI bridge in the node namespace. */
   public static final String POD_SUBNET = "10.88.0.0/24";
   /** The node's InternalIP (on the node namespace's loopback device); hostNetwork pods have it. */
@@ -118,6 +124,7 @@ public final class KubeNode implements AutoCloseable {
   private ManagedProcess containerd;
   private Duration startDuration;
   private boolean closed;
+  private boolean sharedMount;
 
   private KubeNode(Path workDir) {
     byte[] random = new byte[3];
@@ -285,10 +292,21 @@ public final class KubeNode implements AutoCloseable {
     Commands.run("ip", "-n", netns, "link", "set", "dev", "lo", "up");
     // The node's InternalIP sits on the namespace's loopback device (no dummy module needed).
     Commands.run("ip", "-n", netns, "addr", "add", NODE_IP + "/32", "dev", "lo");
+    // The "kubernetes" Service's ClusterIP is a local address of the node namespace, served by the
+    // relay: pods use the KUBERNETES_SERVICE_HOST/PORT the kubelet gives them, without kube-proxy.
+    Commands.run("ip", "-n", netns, "addr", "add", KUBERNETES_SERVICE_IP + "/32", "dev", "lo");
     // The CNI bridge exists before the first pod so that hostNetwork pods can reach POD_API_HOST.
     Commands.run("ip", "-n", netns, "link", "add", "cni0", "type", "bridge");
     Commands.run("ip", "-n", netns, "addr", "add", POD_API_HOST + "/24", "dev", "cni0");
     Commands.run("ip", "-n", netns, "link", "set", "dev", "cni0", "up");
+
+    // This host's / is a private mount: a host mount made after the node's namespace exists would
+    // not appear there. hostMounts() is a shared mount point of ours, so filesystems the test mounts
+    // under it later propagate into the node (and its pods' hostPath volumes).
+    Path shared = Files.createDirectories(hostMounts());
+    Commands.run("mount", "--bind", shared.toString(), shared.toString());
+    sharedMount = true;
+    Commands.run("mount", "--make-shared", shared.toString());
 
     // One process holds the node's network and (slave) mount namespace; every node daemon enters both.
     holder = daemon("namespace-holder", List.of("nsenter", "--net=/run/netns/" + netns, "--",
@@ -330,6 +348,8 @@ public final class KubeNode implements AutoCloseable {
     daemon("socat-host", List.of("socat", "UNIX-LISTEN:" + socket + ",fork,mode=600", "TCP:127.0.0.1:" + apiPort));
     awaitUp("host relay socket", () -> Files.exists(socket));
     daemon("socat-node", nodeArgv(List.of("socat", "TCP-LISTEN:" + NODE_API_PORT + ",reuseaddr,fork", "UNIX-CONNECT:" + socket)));
+    daemon("socat-node-service", nodeArgv(List.of("socat",
+        "TCP-LISTEN:443,bind=" + KUBERNETES_SERVICE_IP + ",reuseaddr,fork", "UNIX-CONNECT:" + socket)));
   }
 
   /** Every mounted cgroup hierarchy (v1 controllers, named and the v2 unified one) from mountinfo. */
@@ -495,6 +515,15 @@ public final class KubeNode implements AutoCloseable {
   /** Directory holding this cluster's state and logs ({@code <name>.log} per daemon). */
   public Path workDir() {
     return workDir;
+  }
+
+  /**
+   * Where the test mounts filesystems (e.g. {@link ScratchFilesystem#createXfs}) that pods must see
+   * after the cluster started: a shared mount point whose submounts propagate into the node's mount
+   * namespace. Unmount them before {@link #close}; close unmounts whatever is left.
+   */
+  public Path hostMounts() {
+    return workDir.resolve("host-mounts");
   }
 
   /** Time from the first daemon's start to node Ready and the default ServiceAccount. */
@@ -723,6 +752,12 @@ public final class KubeNode implements AutoCloseable {
       }
     }
     Commands.exec(CMD_TIMEOUT, List.of("ip", "netns", "del", netns));
+    if (sharedMount) {
+      Commands.Result r = Commands.exec(CMD_TIMEOUT, List.of("umount", "--recursive", hostMounts().toString()));
+      if (!r.ok()) {
+        problems.add("umount " + hostMounts() + ": " + r.stderr().strip());
+      }
+    }
     for (Path dir : createdHostDirs.reversed()) {
       try {
         Files.deleteIfExists(dir);
