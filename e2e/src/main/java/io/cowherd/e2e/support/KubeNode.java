@@ -752,6 +752,7 @@ public final class KubeNode implements AutoCloseable {
       }
     }
     Commands.exec(CMD_TIMEOUT, List.of("ip", "netns", "del", netns));
+    detachLoopDevicesUnder(hostMounts());
     if (sharedMount) {
       Commands.Result r = Commands.exec(CMD_TIMEOUT, List.of("umount", "--recursive", hostMounts().toString()));
       if (!r.ok()) {
@@ -770,6 +771,18 @@ public final class KubeNode implements AutoCloseable {
     if (!problems.isEmpty()) {
       throw new IllegalStateException("kube node teardown left state behind: " + problems);
     }
+  }
+
+  /**
+   * Detaches loop devices (pods' and the test's) whose backing files lie under {@code dir}, so its
+   * filesystems can be unmounted; a mounted loop device is only marked for autoclear.
+   */
+  static void detachLoopDevicesUnder(Path dir) {
+    Commands.Result r = Commands.exec(Duration.ofSeconds(10),
+        List.of("losetup", "--list", "--noheadings", "--output", "NAME,BACK-FILE"));
+    r.stdout().lines().map(l -> l.trim().split("\\s+", 2))
+        .filter(f -> f.length == 2 && f[1].startsWith(dir.toString() + "/"))
+        .forEach(f -> Commands.exec(Duration.ofSeconds(10), List.of("losetup", "-d", f[0])));
   }
 
   private static void removeCgroupTree(Path root) {
