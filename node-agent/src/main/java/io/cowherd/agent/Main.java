@@ -16,6 +16,7 @@ import io.cowherd.agent.host.CommandRunner;
 import io.cowherd.agent.host.Cp;
 import io.cowherd.agent.host.Dmsetup;
 import io.cowherd.agent.host.ExecCommandRunner;
+import io.cowherd.agent.host.ExporterCgroup;
 import io.cowherd.agent.host.Fallocate;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
@@ -132,6 +133,17 @@ public final class Main implements Callable<Integer> {
           + "the agent restarts them.")
   private boolean noIngressGuard;
 
+  @Option(names = "--host-cgroup-root", defaultValue = "${env:COWHERD_HOST_CGROUP_ROOT}",
+      description = "The host's cgroup mount as the agent sees it, e.g. /host/sys/fs/cgroup (default: env "
+          + "COWHERD_HOST_CGROUP_ROOT; unset: exporters stay in the agent's cgroup, for an agent run as a host "
+          + "process). Every exporter is moved into --exporter-cgroup in each hierarchy there, so it outlives the "
+          + "agent's container; needs hostPID.")
+  private Path hostCgroupRoot;
+
+  @Option(names = "--exporter-cgroup", defaultValue = ExporterCgroup.DEFAULT_NAME,
+      description = "Cgroup of the exporters below each hierarchy's root (default: ${DEFAULT-VALUE}).")
+  private String exporterCgroup;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new Main()).execute(args));
   }
@@ -154,7 +166,16 @@ public final class Main implements Callable<Integer> {
       spec.commandLine().getErr().println("cowherd-node-agent: " + e.getMessage());
       return 2;
     }
-    run(config, httpPort, nft, noIngressGuard, new Heartbeat(leaseNamespace.trim(), Duration.ofSeconds(leaseRenewSeconds),
+    ExporterCgroup cgroup;
+    try {
+      cgroup = hostCgroupRoot == null ? ExporterCgroup.none()
+          : ExporterCgroup.under(hostCgroupRoot, exporterCgroup, new ExecCommandRunner(), Path.of("/proc"));
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      LOG.error("refusing to start: {}", e.getMessage());
+      spec.commandLine().getErr().println("cowherd-node-agent: " + e.getMessage());
+      return 2;
+    }
+    run(config, httpPort, nft, noIngressGuard, cgroup, new Heartbeat(leaseNamespace.trim(), Duration.ofSeconds(leaseRenewSeconds),
         Duration.ofSeconds(leaseDurationSeconds)));
     return 0;
   }
@@ -178,7 +199,7 @@ public final class Main implements Callable<Integer> {
   }
 
   private static void run(AgentConfig config, Integer httpPort, String nftProgram, boolean noIngressGuard,
-      Heartbeat heartbeat)
+      ExporterCgroup cgroup, Heartbeat heartbeat)
       throws InterruptedException, IOException {
     LOG.info("cowherd node agent on node {}: state dir {}, image roots {}, vblade {}, namespaces {}, heartbeat Lease {}/{} "
             + "every {} s (duration {} s)",
@@ -200,7 +221,7 @@ public final class Main implements Callable<Integer> {
     SegmentScanner segment = new SegmentScanner(new AoeSegmentProbe(Clock.systemUTC()), Clock.systemUTC(),
         SegmentScanner.ANSWER_WAIT);
     VbladeSupervisor supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(),
-        Backoff.DEFAULT, exporterEvents, segment);
+        Backoff.DEFAULT, exporterEvents, segment, cgroup);
     // One loop allocation lock for every agent process on this node: a file in the state dir.
     Losetup losetup = new Losetup(runner, NodeLock.onFile(names.stateDir().resolve(HostNames.LOSETUP_LOCK_FILE)));
     BackendRegistry backends = new BackendRegistry(

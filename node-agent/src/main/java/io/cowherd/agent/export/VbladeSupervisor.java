@@ -1,5 +1,8 @@
 package io.cowherd.agent.export;
 
+import io.cowherd.agent.host.ExporterCgroup;
+import io.cowherd.agent.host.ExporterCgroupException;
+import io.cowherd.agent.host.LivePid;
 import io.cowherd.agent.host.SlotId;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcess;
@@ -13,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -31,23 +35,32 @@ import org.slf4j.LoggerFactory;
  * when it exits, records its exit code and last stderr line, and tells an {@link
  * ExporterListener} about every change (the reconciler turns that into a reconcile: no polling).
  *
- * <p>Never two exporters of one target. Before starting, {@code /proc} is scanned: a vblade with
- * exactly our argv ({@link Vblade#argv}, options included) is <em>adopted</em> (watched through
- * {@link ProcessHandle#onExit()}), and every further one with that argv is ours too and is stopped
- * (two agents, or a race, started it twice); one claiming the same shelf, slot and interface with
+ * <p>Never two exporters of one target. Before starting, the shared indexed {@code /proc} scan
+ * ({@link VbladeProcesses#snapshot}, at most {@link #SNAPSHOT_AGE} old, kept true about this
+ * supervisor's own starts and stops) is judged by {@link TargetClaims}: a vblade with exactly our
+ * argv is <em>adopted</em>, every further one with that argv is ours too and is stopped (two
+ * agents, or a race, started it twice); one claiming the same shelf, slot and interface with
  * another path is a <em>conflict</em> (nothing is started, ours with that argv are stopped, {@link
  * ExporterState#conflict()} names it); a vblade serving our export path under an old address or
- * with other options (an exporter an older agent started without {@code -s}, or one from before
- * {@code spec.export.writeCache} changed) is ours and is stopped, then ours is started. Then the
+ * with other options is ours and is stopped, then ours is started. Then the
  * segment is asked ({@link SegmentScanner}, one broadcast Query Config per interface, at most
  * {@link SegmentScanner#BEFORE_START} old): if another MAC answers for the target, nothing is
  * started and ours are stopped ({@link ExporterState#duplicate()} names it). Restarts after an exit
  * go through the same checks.
  *
- * <p>Processes are started with {@link ProcessBuilder}, not commons-exec: this is a long-running
- * supervised process and we need its {@link Process#pid()} and {@link Process#onExit()}, which
- * commons-exec hides. Stdin is {@code /dev/null}, stdout is discarded, stderr goes to a per-slot
- * log file (not a pipe), so an exporter never dies of SIGPIPE when the agent exits.
+ * <p>Exporters outlive the agent and its container. Each is started through {@link
+ * Vblade#spawnArgv} ({@code setsid --fork}): it is never the agent's child and leads its own
+ * session; right after the start (and on adoption) it is moved into the exporter cgroup ({@link
+ * ExporterCgroup#enter}), outside the agent container's cgroups, so no container runtime's kill of
+ * that cgroup reaches it. Stdin is {@code /dev/null}, stdout is discarded, stderr goes to a
+ * per-slot log file (not a pipe), so an exporter never dies of SIGPIPE when the agent exits.
+ * Since no exporter is a child, its exit code is unknown ({@link ExporterState#lastExitCode()} is
+ * null); its last stderr line is kept.
+ *
+ * <p>One watcher for all exporters, not a thread per process: every {@link #WATCH_PERIOD} one task
+ * on the scheduler reads each exporter's {@code /proc/<pid>/stat} ({@link VbladeProcesses#alive},
+ * pid reuse and zombies detected by start time and state) and handles exits, and retries the
+ * cgroup move of any exporter not yet inside. Thread count does not grow with exporters.
  *
  * <p>On agent shutdown ({@link #close()}) exporters are LEFT RUNNING, so clients keep their disks
  * across agent restarts; the next agent adopts them. Only {@link #stop} ends an exporter.
@@ -63,6 +76,15 @@ public final class VbladeSupervisor implements AutoCloseable {
   public static final Duration SERVING_AFTER = Duration.ofSeconds(1);
   /** A signal death this soon after {@link #restore} or {@link #wireAttempt} was caused from the wire. */
   static final Duration WIRE_CAUSE_WINDOW = Duration.ofSeconds(2);
+  /** How often the one watcher checks that every exporter still runs (exits are seen at most this late). */
+  public static final Duration WATCH_PERIOD = Duration.ofMillis(500);
+  /**
+   * How old a shared {@code /proc} scan may be when an exporter is started or adopted: one scan serves
+   * a whole batch of starts (this supervisor's own starts and stops are recorded in it at once).
+   */
+  public static final Duration SNAPSHOT_AGE = Duration.ofSeconds(1);
+  /** How long the {@code setsid} launcher may take to fork and exit. */
+  static final Duration LAUNCH_WAIT = Duration.ofSeconds(5);
 
   private final Vblade vblade;
   private final VbladeProcesses processes;
@@ -71,7 +93,11 @@ public final class VbladeSupervisor implements AutoCloseable {
   private final Backoff backoff;
   private final ExporterListener listener;
   private final SegmentScanner segment;
+  private final ExporterCgroup cgroup;
   private final Map<SlotId, Exporter> exporters = new HashMap<>();
+  /** Pids SIGKILLed by {@link #restore} that may not have exited yet: never adopted. */
+  private final Map<Long, LivePid> dying = new HashMap<>();
+  private final ScheduledFuture<?> watcher;
   private boolean closed;
 
   /** One supervised exporter; guarded by the supervisor's monitor. */
@@ -79,8 +105,11 @@ public final class VbladeSupervisor implements AutoCloseable {
     final SlotId id;
     final VbladeTarget target;
     final Path logFile;
-    ProcessHandle handle;
-    Process process; // null when adopted
+    LivePid handle;
+    boolean adopted;
+    /** Whether {@link #handle} is known to be in the exporter cgroup. */
+    boolean contained;
+    String cgroupError;
     Instant startedAt;
     int restarts;
     Integer lastExitCode;
@@ -92,8 +121,6 @@ public final class VbladeSupervisor implements AutoCloseable {
     DuplicateExporter duplicate;
     boolean stopped;
     Instant wireAttemptAt;
-    /** Pids SIGKILLed by {@link #restore} that may not have exited yet: never adopted. */
-    final Set<Long> dying = new HashSet<>();
 
     Exporter(SlotId id, VbladeTarget target, Path logFile) {
       this.id = id;
@@ -102,13 +129,13 @@ public final class VbladeSupervisor implements AutoCloseable {
     }
 
     /** Whether a process runs or a restart is scheduled: otherwise nothing would ever start one. */
-    boolean live() {
-      return (handle != null && handle.isAlive()) || (pendingRestart != null && !pendingRestart.isDone());
+    boolean live(VbladeProcesses processes) {
+      return (handle != null && processes.alive(handle)) || (pendingRestart != null && !pendingRestart.isDone());
     }
 
-    ExporterState state() {
-      Long pid = handle != null && handle.isAlive() ? handle.pid() : null;
-      return new ExporterState(target, pid, pid != null && process == null, restarts, lastExitCode, lastError,
+    ExporterState state(VbladeProcesses processes) {
+      Long pid = handle != null && processes.alive(handle) ? handle.pid() : null;
+      return new ExporterState(target, pid, pid != null && adopted, restarts, lastExitCode, lastError,
           consecutiveFailures, nextRestartAt, conflict, duplicate);
     }
   }
@@ -120,6 +147,18 @@ public final class VbladeSupervisor implements AutoCloseable {
    */
   public VbladeSupervisor(Vblade vblade, VbladeProcesses processes, ScheduledExecutorService scheduler, Clock clock,
       Backoff backoff, ExporterListener listener, SegmentScanner segment) {
+    this(vblade, processes, scheduler, clock, backoff, listener, segment, ExporterCgroup.none());
+  }
+
+  /**
+   * @param scheduler runs delayed restarts and the one exporter watcher (no sleeping threads)
+   * @param listener told about every state change
+   * @param segment the wire check for other exporters of a target on the segment
+   * @param cgroup where exporters are moved after their start or adoption ({@link ExporterCgroup#none()}: nowhere)
+   */
+  public VbladeSupervisor(Vblade vblade, VbladeProcesses processes, ScheduledExecutorService scheduler, Clock clock,
+      Backoff backoff, ExporterListener listener, SegmentScanner segment, ExporterCgroup cgroup) {
+    this.cgroup = cgroup;
     this.vblade = vblade;
     this.processes = processes;
     this.scheduler = scheduler;
@@ -127,6 +166,8 @@ public final class VbladeSupervisor implements AutoCloseable {
     this.backoff = backoff;
     this.listener = listener;
     this.segment = segment;
+    this.watcher = scheduler.scheduleWithFixedDelay(this::watch, WATCH_PERIOD.toMillis(), WATCH_PERIOD.toMillis(),
+        TimeUnit.MILLISECONDS);
   }
 
   /**
@@ -143,8 +184,9 @@ public final class VbladeSupervisor implements AutoCloseable {
     Exporter old;
     synchronized (this) {
       old = exporters.get(id);
-      if (old != null && old.target.equals(target) && old.conflict == null && old.duplicate == null && old.live()) {
-        return old.state(); // running, or a restart is scheduled
+      if (old != null && old.target.equals(target) && old.conflict == null && old.duplicate == null
+          && old.live(processes)) {
+        return old.state(processes); // running, or a restart is scheduled
       }
     }
     Optional<DuplicateExporter> duplicate;
@@ -166,12 +208,12 @@ public final class VbladeSupervisor implements AutoCloseable {
       try {
         startOrAdopt(ex, duplicate);
       } catch (RuntimeException e) {
-        if (!ex.live()) {
+        if (!ex.live(processes)) {
           exporters.remove(id, ex); // nothing runs or is scheduled: the next ensure starts over
         }
         throw e;
       }
-      return ex.state();
+      return ex.state(processes);
     }
   }
 
@@ -218,19 +260,16 @@ public final class VbladeSupervisor implements AutoCloseable {
       if (ex.pendingRestart != null) {
         ex.pendingRestart.cancel(false);
       }
-      ProcessHandle old = ex.handle;
-      ex.handle = null; // its exit is on purpose: exited() ignores it
-      if (old != null && old.isAlive()) {
+      LivePid old = ex.handle;
+      ex.handle = null; // its exit is on purpose: the watcher ignores it
+      if (old != null && processes.alive(old)) {
         // SIGKILL, and do not wait for the exit: a killed process never runs user code again, so it cannot
         // answer a frame, but releasing its packet socket took 0.02-5 s on a loaded host. vblade has no SIGTERM
-        // handler (SIGTERM ends it just as abruptly) and no data of its own (every write is a pwrite).
-        ex.dying.add(old.pid());
-        old.destroyForcibly();
-        old.onExit().whenComplete((h, err) -> {
-          synchronized (VbladeSupervisor.this) {
-            ex.dying.remove(old.pid());
-          }
-        });
+        // handler (SIGTERM ends it just as abruptly) and no data of its own (every write is a pwrite). The
+        // watcher forgets it once it is gone; until then it is never adopted.
+        dying.put(old.pid(), old);
+        ProcessHandle.of(old.pid()).ifPresent(ProcessHandle::destroyForcibly);
+        processes.ended(old.pid());
       }
       LOG.warn("slot {}: restoring exporter ({}): {}", id, ex.target.aoeName(), why);
       ex.restarts++;
@@ -241,7 +280,7 @@ public final class VbladeSupervisor implements AutoCloseable {
 
   /** The state of slot {@code id}'s exporter, if this supervisor manages one. */
   public synchronized Optional<ExporterState> state(SlotId id) {
-    return Optional.ofNullable(exporters.get(id)).map(Exporter::state);
+    return Optional.ofNullable(exporters.get(id)).map(ex -> ex.state(processes));
   }
 
   /**
@@ -253,7 +292,7 @@ public final class VbladeSupervisor implements AutoCloseable {
    */
   public void stop(SlotId id, Collection<Path> exportPaths) {
     Set<Path> paths = new HashSet<>(exportPaths);
-    ProcessHandle managed = null;
+    LivePid managed = null;
     synchronized (this) {
       Exporter ex = exporters.remove(id);
       if (ex != null) {
@@ -265,14 +304,14 @@ public final class VbladeSupervisor implements AutoCloseable {
         paths.add(ex.target.path());
       }
     }
-    boolean any = managed != null && managed.isAlive();
+    boolean any = managed != null && processes.alive(managed);
     if (managed != null) {
       terminate(managed);
     }
     for (VbladeProcess p : processes.scan()) {
       if (paths.contains(p.target().path())) {
         any = true;
-        ProcessHandle.of(p.pid()).ifPresent(this::terminate);
+        processes.identify(p.pid()).ifPresent(this::terminate);
       }
     }
     List<VbladeProcess> left = processes.scan().stream().filter(p -> paths.contains(p.target().path())).toList();
@@ -302,7 +341,7 @@ public final class VbladeSupervisor implements AutoCloseable {
       ex.pendingRestart.cancel(false);
     }
     LOG.info("slot {}: exporter {} left running, no longer supervised", id,
-        ex.handle != null && ex.handle.isAlive() ? "pid " + ex.handle.pid() : "(not running)");
+        ex.handle != null && processes.alive(ex.handle) ? "pid " + ex.handle.pid() : "(not running)");
     return true;
   }
 
@@ -310,6 +349,7 @@ public final class VbladeSupervisor implements AutoCloseable {
   @Override
   public synchronized void close() {
     closed = true;
+    watcher.cancel(false);
     for (Exporter ex : exporters.values()) {
       ex.stopped = true;
       if (ex.pendingRestart != null) {
@@ -329,22 +369,18 @@ public final class VbladeSupervisor implements AutoCloseable {
     ex.nextRestartAt = null;
     ex.conflict = null;
     ex.duplicate = null;
-    List<VbladeProcess> found = processes.scan().stream().filter(p -> !ex.dying.contains(p.pid())).toList();
-    for (VbladeProcess p : found) {
-      if (p.target().path().equals(ex.target.path()) && !p.isExactly(ex.target)) {
-        // Ours by path, with an old address or other options: e.g. started without -s by an older
-        // agent, or before spec.export.writeCache changed. Replaced, never adopted: adopting it
-        // would keep acknowledging writes the way the slot no longer asks for.
-        LOG.warn("slot {}: stopping stale exporter pid {} ({}, options {}) of our export path; wanted {} {}", ex.id,
-            p.pid(), p.target(), p.options(), ex.target, Vblade.options(ex.target));
-        ProcessHandle.of(p.pid()).ifPresent(this::terminate);
-      }
+    TargetClaims.Verdict claims = TargetClaims.judge(processes.snapshot(SNAPSHOT_AGE), ex.target,
+        List.of(ex.target.path()), dying.keySet());
+    for (VbladeProcess p : claims.stale()) {
+      // Ours by path, with an old address or other options: e.g. started without -s by an older
+      // agent, or before spec.export.writeCache changed. Replaced, never adopted (TargetClaims).
+      LOG.warn("slot {}: stopping stale exporter pid {} ({}, options {}) of our export path; wanted {} {}", ex.id,
+          p.pid(), p.target(), p.options(), ex.target, Vblade.options(ex.target));
+      processes.identify(p.pid()).ifPresent(this::terminate);
+      processes.ended(p.pid());
     }
-    List<VbladeProcess> claiming = found.stream().filter(p -> p.target().sameAddress(ex.target)).toList();
-    List<ProcessHandle> exact = claiming.stream().filter(p -> p.isExactly(ex.target))
-        .flatMap(p -> ProcessHandle.of(p.pid()).stream()).toList();
-    Optional<VbladeProcess> foreign = claiming.stream()
-        .filter(p -> !p.isExactly(ex.target) && !p.target().path().equals(ex.target.path())).findFirst();
+    List<LivePid> exact = claims.exact().stream().flatMap(p -> processes.identify(p.pid()).stream()).toList();
+    Optional<VbladeProcess> foreign = claims.conflict();
     if (foreign.isPresent()) {
       ex.conflict = foreign.get();
       LOG.warn("slot {}: {} is already claimed by vblade pid {} ({}, options {}); not running a second exporter",
@@ -359,7 +395,7 @@ public final class VbladeSupervisor implements AutoCloseable {
       return;
     }
     if (!exact.isEmpty()) {
-      watch(ex, exact.getFirst(), null);
+      watch(ex, exact.getFirst(), true);
       LOG.info("slot {}: adopted running exporter pid {} ({})", ex.id, ex.handle.pid(), ex.target);
       stopOurs(ex, exact.subList(1, exact.size()), "duplicate of adopted pid " + ex.handle.pid());
       return;
@@ -367,47 +403,130 @@ public final class VbladeSupervisor implements AutoCloseable {
     List<String> argv = vblade.argv(ex.target);
     try {
       Files.createDirectories(ex.logFile.getParent());
-      ProcessBuilder pb = new ProcessBuilder(argv)
+      ProcessBuilder pb = new ProcessBuilder(vblade.spawnArgv(ex.target))
           .redirectInput(Redirect.from(new File("/dev/null")))
           .redirectOutput(Redirect.DISCARD)
           .redirectError(Redirect.to(ex.logFile.toFile()));
       pb.environment().put("LC_ALL", "C");
-      Process p = pb.start();
-      watch(ex, p.toHandle(), p);
-      LOG.info("slot {}: started exporter pid {}: {}", ex.id, p.pid(), String.join(" ", argv));
+      Process launcher = pb.start();
+      if (!launcher.waitFor(LAUNCH_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+        launcher.destroyForcibly();
+        throw new IOException("setsid did not fork within " + LAUNCH_WAIT.toSeconds() + " s");
+      }
+      if (launcher.exitValue() != 0) {
+        throw new IOException("setsid exited with code " + launcher.exitValue());
+      }
+      List<Long> exclude = new ArrayList<>(dying.keySet());
+      exporters.values().stream().filter(o -> o != ex && o.handle != null).forEach(o -> exclude.add(o.handle.pid()));
+      Optional<LivePid> started = processes.findStarted(argv, vblade.spawnArgv(ex.target), launcher.pid(), exclude,
+          LAUNCH_WAIT);
+      if (started.isEmpty()) {
+        ex.lastExitCode = null;
+        ex.lastError = lastLine(ex.logFile).orElse("exited at once");
+        LOG.warn("slot {}: exporter exited right after its start: {}", ex.id, ex.lastError);
+        scheduleRestart(ex, Duration.ZERO);
+        return;
+      }
+      watch(ex, started.get(), false);
+      processes.started(new VbladeProcess(started.get().pid(), ex.target, Vblade.options(ex.target)));
+      LOG.info("slot {}: started exporter pid {}: {}", ex.id, started.get().pid(), String.join(" ", argv));
     } catch (IOException e) {
       ex.lastExitCode = null;
       ex.lastError = "cannot start " + vblade.program() + ": " + e.getMessage();
       LOG.warn("slot {}: {}", ex.id, ex.lastError);
       scheduleRestart(ex, Duration.ZERO);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      ex.lastExitCode = null;
+      ex.lastError = "interrupted while starting " + vblade.program();
+      scheduleRestart(ex, Duration.ZERO);
     }
   }
 
   /** Stops vblades with exactly our argv (ours by argv); called with the monitor held. */
-  private void stopOurs(Exporter ex, List<ProcessHandle> ours, String why) {
-    for (ProcessHandle h : ours) {
+  private void stopOurs(Exporter ex, List<LivePid> ours, String why) {
+    for (LivePid h : ours) {
       LOG.warn("slot {}: stopping exporter pid {} with this slot's exact argv ({}): {}", ex.id, h.pid(), ex.target, why);
-      if (ex.handle != null && ex.handle.pid() == h.pid()) {
+      if (h.equals(ex.handle)) {
         ex.handle = null; // its exit is on purpose: no restart
       }
       terminate(h);
     }
   }
 
-  private void watch(Exporter ex, ProcessHandle handle, Process process) {
+  /** Supervises {@code handle} as {@code ex}'s exporter and moves it into the exporter cgroup; monitor held. */
+  private void watch(Exporter ex, LivePid handle, boolean adopted) {
     ex.handle = handle;
-    ex.process = process;
+    ex.adopted = adopted;
+    ex.contained = false;
+    ex.cgroupError = null;
     ex.startedAt = clock.instant();
-    handle.onExit().whenComplete((h, err) -> exited(ex, handle));
+    contain(ex);
   }
 
-  private void exited(Exporter ex, ProcessHandle handle) {
+  /** Moves {@code ex}'s process into the exporter cgroup if it is not there; a failure is retried by the watcher. */
+  private void contain(Exporter ex) {
+    if (!cgroup.enabled()) {
+      ex.contained = true;
+      return;
+    }
+    try {
+      cgroup.enter(ex.handle.pid());
+      ex.contained = true;
+    } catch (ExporterCgroupException e) {
+      if (!processes.alive(ex.handle)) {
+        return; // it exited: the watcher handles that
+      }
+      if (!e.getMessage().equals(ex.cgroupError)) {
+        LOG.error("slot {}: exporter pid {} is still in the agent's cgroup and would die with the agent's container: {}",
+            ex.id, ex.handle.pid(), e.getMessage());
+      }
+      ex.cgroupError = e.getMessage();
+    }
+  }
+
+  /**
+   * The one watcher: sees every supervised exporter that no longer runs (one {@code /proc/<pid>/stat}
+   * read each), forgets SIGKILLed pids once gone, and retries cgroup moves that failed.
+   */
+  private void watch() {
+    List<Exporter> gone = new ArrayList<>();
     synchronized (this) {
-      if (ex.handle != handle || ex.stopped || closed) {
+      if (closed) {
+        return;
+      }
+      dying.values().removeIf(p -> !processes.alive(p));
+      for (Exporter ex : exporters.values()) {
+        if (ex.handle == null) {
+          continue;
+        }
+        if (!processes.alive(ex.handle)) {
+          gone.add(ex);
+        } else if (!ex.contained) {
+          contain(ex);
+        }
+      }
+    }
+    for (Exporter ex : gone) {
+      LivePid handle;
+      synchronized (this) {
+        handle = ex.handle;
+      }
+      if (handle != null) {
+        exited(ex, handle);
+      }
+    }
+  }
+
+  private void exited(Exporter ex, LivePid handle) {
+    synchronized (this) {
+      if (!handle.equals(ex.handle) || ex.stopped || closed) {
         return; // replaced, stopped on purpose, or agent shutting down
       }
+      ex.handle = null;
+      processes.ended(handle.pid());
       Duration ran = Duration.between(ex.startedAt, clock.instant());
-      ex.lastExitCode = ex.process != null ? ex.process.exitValue() : null;
+      ex.lastExitCode = null; // not our child: its exit status went to its reaper
       ex.lastError = lastLine(ex.logFile).orElse(null);
       LOG.warn("slot {}: exporter pid {} exited (code {}) after {} ms: {}", ex.id, handle.pid(),
           ex.lastExitCode == null ? "unknown" : ex.lastExitCode, ran.toMillis(),
@@ -427,10 +546,10 @@ public final class VbladeSupervisor implements AutoCloseable {
 
   /**
    * Whether an exit was caused from outside rather than by the exporter failing to start: it died
-   * of a signal (exit code above 128, or unknown for an adopted process) and had run for {@link
-   * #SERVING_AFTER}, or a state-changing control frame for it was seen within {@link
-   * #WIRE_CAUSE_WINDOW}. A vblade that cannot open its file or interface exits with code 1 at once
-   * and keeps the backoff. Called with the monitor held.
+   * of a signal (exit code above 128, or unknown: every exporter is started outside the agent's
+   * children, so its code is unknown) and had run for {@link #SERVING_AFTER}, or a state-changing
+   * control frame for it was seen within {@link #WIRE_CAUSE_WINDOW}. A vblade that cannot open its
+   * file or interface exits at once and keeps the backoff. Called with the monitor held.
    */
   private boolean causedFromOutside(Exporter ex, Duration ran) {
     boolean signal = ex.lastExitCode == null || ex.lastExitCode > 128;
@@ -473,7 +592,7 @@ public final class VbladeSupervisor implements AutoCloseable {
       return;
     }
     synchronized (this) {
-      if (!current(ex) || (ex.handle != null && ex.handle.isAlive())) {
+      if (!current(ex) || (ex.handle != null && processes.alive(ex.handle))) {
         return; // stopped, or restored meanwhile: never a second process
       }
       ex.restarts++;
@@ -495,29 +614,39 @@ public final class VbladeSupervisor implements AutoCloseable {
   }
 
   /** SIGTERM, bounded wait, SIGKILL, bounded wait. Blocks the calling thread at most 2 x STOP_WAIT. */
-  private void terminate(ProcessHandle handle) {
-    if (!handle.isAlive()) {
+  private void terminate(LivePid process) {
+    if (!processes.alive(process)) {
       return;
     }
-    handle.destroy();
-    if (awaitExit(handle)) {
-      return;
+    ProcessHandle.of(process.pid()).ifPresent(ProcessHandle::destroy);
+    if (!awaitExit(process)) {
+      LOG.warn("vblade pid {} ignored SIGTERM for {} s; sending SIGKILL", process.pid(), STOP_WAIT.toSeconds());
+      if (processes.alive(process)) { // never a signal to a later process that got the pid
+        ProcessHandle.of(process.pid()).ifPresent(ProcessHandle::destroyForcibly);
+      }
+      awaitExit(process);
     }
-    LOG.warn("vblade pid {} ignored SIGTERM for {} s; sending SIGKILL", handle.pid(), STOP_WAIT.toSeconds());
-    handle.destroyForcibly();
-    awaitExit(handle);
+    processes.ended(process.pid());
   }
 
-  private static boolean awaitExit(ProcessHandle handle) {
-    try {
-      handle.onExit().get(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-      return true;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return !handle.isAlive();
-    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-      return !handle.isAlive();
+  /**
+   * Polls {@code /proc/<pid>/stat} every 10 ms for up to {@link #STOP_WAIT}: the process is not our
+   * child, so no wait(2) tells us; a zombie counts as gone.
+   */
+  private boolean awaitExit(LivePid process) {
+    long deadline = System.nanoTime() + STOP_WAIT.toNanos();
+    while (processes.alive(process)) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return !processes.alive(process);
+      }
     }
+    return true;
   }
 
   private static Optional<String> lastLine(Path file) {

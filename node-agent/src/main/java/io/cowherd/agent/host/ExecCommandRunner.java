@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * quoting ({@code addArgument(arg, false)}), so a dm table such as {@code 0 2048 snapshot ...}
  * reaches the program as one argument; an {@link ExecuteWatchdog} kills the program after its
  * timeout; the environment is the agent's plus {@code LC_ALL=C} so messages that classifiers read
- * are not translated. Stdout and stderr are captured; every argv is logged at debug level.
+ * are not translated. Stdout and stderr are captured, {@link HostCommand#stdin()} (if any) is fed
+ * to the program; every argv is logged at debug level.
  */
 public final class ExecCommandRunner implements CommandRunner {
   private static final Logger LOG = LoggerFactory.getLogger(ExecCommandRunner.class);
@@ -51,7 +52,8 @@ public final class ExecCommandRunner implements CommandRunner {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     ExecuteWatchdog watchdog = ExecuteWatchdog.builder().setTimeout(command.timeout()).get();
     DefaultExecutor executor = DefaultExecutor.builder()
-        .setExecuteStreamHandler(new PumpStreamHandler(out, err))
+        .setExecuteStreamHandler(command.stdin() == null ? new PumpStreamHandler(out, err)
+            : new PumpStreamHandler(out, err, new java.io.ByteArrayInputStream(command.stdin())))
         .get();
     executor.setWatchdog(watchdog);
     executor.setExitValues(null); // every exit code is returned; we decide below

@@ -9,13 +9,21 @@ import java.util.Objects;
  *
  * @param argv program and arguments, each one element, passed to the kernel as they are
  * @param timeout how long the command may run before it is killed
+ * @param stdin bytes fed to the program's standard input, then end of file ({@code null}: none; its
+ *     stdin is then an empty pipe, as before)
  */
-public record HostCommand(List<String> argv, Duration timeout) {
+public record HostCommand(List<String> argv, Duration timeout, byte[] stdin) {
   /** Default timeout for quick host tools (losetup, dmsetup, filefrag). */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
 
+  /** A command without standard input. */
+  public HostCommand(List<String> argv, Duration timeout) {
+    this(argv, timeout, null);
+  }
+
   public HostCommand {
     argv = List.copyOf(argv);
+    stdin = stdin == null ? null : stdin.clone();
     Objects.requireNonNull(timeout, "timeout");
     if (argv.isEmpty()) {
       throw new IllegalArgumentException("argv must name a program");
@@ -32,7 +40,28 @@ public record HostCommand(List<String> argv, Duration timeout) {
 
   /** The same argv with another timeout. */
   public HostCommand withTimeout(Duration newTimeout) {
-    return new HostCommand(argv, newTimeout);
+    return new HostCommand(argv, newTimeout, stdin);
+  }
+
+  /** The same argv and timeout with {@code input} on standard input. */
+  public HostCommand withStdin(byte[] input) {
+    return new HostCommand(argv, timeout, input);
+  }
+
+  @Override
+  public byte[] stdin() {
+    return stdin == null ? null : stdin.clone();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof HostCommand c && argv.equals(c.argv) && timeout.equals(c.timeout)
+        && java.util.Arrays.equals(stdin, c.stdin);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(argv, timeout, java.util.Arrays.hashCode(stdin));
   }
 
   /** The program name (argv[0]). */

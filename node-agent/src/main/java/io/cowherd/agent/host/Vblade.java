@@ -56,6 +56,20 @@ public final class Vblade {
     return List.copyOf(argv);
   }
 
+  /**
+   * argv that starts the exporter for {@code target}: {@code setsid --fork -- } and {@link #argv}.
+   * setsid(1) (util-linux) forks, the parent exits at once, and the child calls setsid(2) and execs
+   * vblade: the exporter is not the agent's child (the JDK keeps no reaper thread for it, and the
+   * kernel reparents it to the nearest subreaper or init, not to anything that ends with the agent),
+   * and it leads its own session and process group, so no signal to the agent's process group or
+   * terminal reaches it. Its pid is then found by its argv ({@link VbladeProcesses#findStarted}).
+   */
+  public List<String> spawnArgv(VbladeTarget target) {
+    List<String> spawn = new ArrayList<>(List.of("setsid", "--fork", "--"));
+    spawn.addAll(argv(target));
+    return List.copyOf(spawn);
+  }
+
   /** The options cowherd passes for {@code target}: {@code [-s]} when durable, none with a write cache. */
   public static List<String> options(VbladeTarget target) {
     return target.writeCache() ? List.of() : List.of("-s");

@@ -6,9 +6,13 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,12 +23,66 @@ import org.slf4j.LoggerFactory;
  * reported, whoever started it. Any other process, whatever its argv (a process may write
  * anything there, e.g. argv[0] {@code /}), is skipped: a scan never throws because of what
  * another process shows.
+ *
+ * <p>A full scan reads every {@code /proc/<pid>/cmdline}; {@link #snapshot(Duration)} shares one
+ * scan, indexed by address and by path, between all callers for up to the age they accept (one
+ * scan per reconcile batch, not two per exporter start), and the supervisor keeps that snapshot
+ * true about its own starts and stops ({@link #started}, {@link #ended}) so a cached snapshot never
+ * hides an exporter this agent started. Liveness of a known process is one read of its {@code
+ * /proc/<pid>/stat} ({@link #alive}).
  */
 public final class VbladeProcesses {
   private static final Logger LOG = LoggerFactory.getLogger(VbladeProcesses.class);
 
   private final Path procRoot;
   private final String programName;
+  private Snapshot cached;
+  private long cachedAtNanos;
+
+  /** One scan of {@code /proc}, indexed by AoE address (shelf, slot, interface) and by exported path. */
+  public static final class Snapshot {
+    private final List<VbladeProcess> all;
+    private final Map<String, List<VbladeProcess>> byAddress = new HashMap<>();
+    private final Map<Path, List<VbladeProcess>> byPath = new HashMap<>();
+
+    /** @param all every vblade process seen */
+    public Snapshot(List<VbladeProcess> all) {
+      this.all = List.copyOf(all);
+      for (VbladeProcess p : this.all) {
+        byAddress.computeIfAbsent(address(p.target()), k -> new ArrayList<>()).add(p);
+        byPath.computeIfAbsent(p.target().path(), k -> new ArrayList<>()).add(p);
+      }
+    }
+
+    /** Every vblade process seen. */
+    public List<VbladeProcess> all() {
+      return all;
+    }
+
+    /** Processes claiming {@code target}'s shelf, slot and interface. */
+    public List<VbladeProcess> claiming(VbladeTarget target) {
+      return List.copyOf(byAddress.getOrDefault(address(target), List.of()));
+    }
+
+    /** Processes serving {@code path}. */
+    public List<VbladeProcess> serving(Path path) {
+      return List.copyOf(byPath.getOrDefault(path, List.of()));
+    }
+
+    private static String address(VbladeTarget t) {
+      return t.shelf() + "." + t.slot() + "@" + t.iface();
+    }
+
+    Snapshot with(VbladeProcess p) {
+      List<VbladeProcess> more = new ArrayList<>(all.stream().filter(q -> q.pid() != p.pid()).toList());
+      more.add(p);
+      return new Snapshot(more);
+    }
+
+    Snapshot without(long pid) {
+      return new Snapshot(all.stream().filter(p -> p.pid() != pid).toList());
+    }
+  }
 
   /**
    * @param procRoot the proc filesystem, normally {@code /proc}
@@ -53,6 +111,139 @@ public final class VbladeProcesses {
   /** Running vblade processes that claim {@code target}'s shelf, slot and interface. */
   public List<VbladeProcess> claiming(VbladeTarget target) {
     return scan().stream().filter(p -> p.target().sameAddress(target)).toList();
+  }
+
+  /**
+   * The last snapshot if it is younger than {@code maxAge}, else a new full scan (which every later
+   * caller shares). {@link Duration#ZERO} always scans.
+   *
+   * @throws IllegalStateException if {@code /proc} cannot be listed
+   */
+  public synchronized Snapshot snapshot(Duration maxAge) {
+    long now = System.nanoTime();
+    if (cached == null || maxAge.isZero() || now - cachedAtNanos > maxAge.toNanos()) {
+      cached = new Snapshot(scan());
+      cachedAtNanos = now;
+    }
+    return cached;
+  }
+
+  /** Records in the shared snapshot an exporter this agent just started (or adopted). */
+  public synchronized void started(VbladeProcess p) {
+    if (cached != null) {
+      cached = cached.with(p);
+    }
+  }
+
+  /** Removes from the shared snapshot a process this agent ended. */
+  public synchronized void ended(long pid) {
+    if (cached != null) {
+      cached = cached.without(pid);
+    }
+  }
+
+  /**
+   * The process this agent just started through a launcher that forks it ({@code setsid --fork}):
+   * a process whose cmdline ends with {@code argv} (before its exec the child still shows the
+   * launcher's argv, which ends with it; a script shows its interpreter first). Pids just above
+   * {@code launcherPid} are looked at first (the kernel hands out pids in ascending order), then
+   * all of {@code /proc}.
+   *
+   * <p>A child found before its exec is waited for (up to {@code execWait}, polling its cmdline
+   * every millisecond) until it shows {@code argv}, so that every later scan sees it as the exporter.
+   *
+   * @param launcherArgv what the child shows before its exec
+   * @param exclude pids never to report (processes of the same argv that are being ended)
+   * @return the process, or empty if none runs (it already exited)
+   */
+  public Optional<LivePid> findStarted(List<String> argv, List<String> launcherArgv, long launcherPid,
+      Collection<Long> exclude, Duration execWait) {
+    Optional<LivePid> hit = Optional.empty();
+    for (long pid = launcherPid + 1; pid <= launcherPid + 64 && hit.isEmpty(); pid++) {
+      hit = startedAs(pid, argv, exclude);
+    }
+    if (hit.isEmpty()) {
+      try (DirectoryStream<Path> dirs = Files.newDirectoryStream(procRoot, p -> isPid(p.getFileName().toString()))) {
+        for (Path dir : dirs) {
+          hit = pid(dir).flatMap(pid -> startedAs(pid, argv, exclude));
+          if (hit.isPresent()) {
+            break;
+          }
+        }
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot list " + procRoot + ": " + e.getMessage(), e);
+      }
+    }
+    if (hit.isPresent()) {
+      Path cmdline = procRoot.resolve(Long.toString(hit.get().pid())).resolve("cmdline");
+      long deadline = System.nanoTime() + execWait.toNanos();
+      while (readArgv(cmdline).filter(launcherArgv::equals).isPresent() && System.nanoTime() < deadline) {
+        try {
+          Thread.sleep(1);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+      LivePid found = hit.get();
+      return alive(found) ? hit : Optional.empty();
+    }
+    return Optional.empty();
+  }
+
+  private Optional<LivePid> startedAs(long pid, List<String> argv, Collection<Long> exclude) {
+    if (exclude.contains(pid)) {
+      return Optional.empty();
+    }
+    Optional<List<String>> cmdline = readArgv(procRoot.resolve(Long.toString(pid)).resolve("cmdline"));
+    if (cmdline.isEmpty() || cmdline.get().size() < argv.size()
+        || !cmdline.get().subList(cmdline.get().size() - argv.size(), cmdline.get().size()).equals(argv)) {
+      return Optional.empty();
+    }
+    return identify(pid);
+  }
+
+  /** The process with {@code pid} as it is now, if it runs (a zombie does not). */
+  public Optional<LivePid> identify(long pid) {
+    return stat(pid).filter(s -> s.running()).map(s -> new LivePid(pid, s.startTicks()));
+  }
+
+  /**
+   * Whether {@code process} still runs: its {@code /proc/<pid>/stat} exists, shows the same start
+   * time (not a later process with a reused pid) and a state other than zombie or dead. One small
+   * read; what the single exporter watcher asks of every exporter each period.
+   */
+  public boolean alive(LivePid process) {
+    return stat(process.pid()).filter(s -> s.running() && s.startTicks() == process.startTicks()).isPresent();
+  }
+
+  /** The state letter and start time of {@code /proc/<pid>/stat} (proc(5): fields 3 and 22). */
+  private record Stat(char state, long startTicks) {
+    boolean running() {
+      return state != 'Z' && state != 'X' && state != 'x';
+    }
+  }
+
+  private Optional<Stat> stat(long pid) {
+    String line;
+    try {
+      line = Files.readString(procRoot.resolve(Long.toString(pid)).resolve("stat"), StandardCharsets.ISO_8859_1);
+    } catch (IOException e) {
+      return Optional.empty(); // gone
+    }
+    int close = line.lastIndexOf(')'); // the command name (field 2) may hold spaces and parentheses
+    if (close < 0) {
+      return Optional.empty();
+    }
+    String[] fields = line.substring(close + 1).strip().split(" ");
+    if (fields.length < 20 || fields[0].isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new Stat(fields[0].charAt(0), Long.parseLong(fields[19])));
+    } catch (NumberFormatException e) {
+      return Optional.empty();
+    }
   }
 
   /**

@@ -9,6 +9,7 @@ import io.cowherd.agent.export.DuplicateExporter;
 import io.cowherd.agent.export.ExporterState;
 import io.cowherd.agent.export.SegmentScanException;
 import io.cowherd.agent.export.SegmentScanner;
+import io.cowherd.agent.export.TargetClaims;
 import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.NetLinks;
 import io.cowherd.agent.host.VbladeProcess;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads the host for one slot; changes nothing. Besides the COW store and exporter it looks for
- * other exporters of the slot's target: in {@code /proc} (same interface) and on the wire ({@link
+ * other exporters of the slot's target: in {@code /proc} (same interface; the shared indexed scan
+ * of {@link VbladeProcesses#snapshot} judged by {@link TargetClaims}) and on the wire ({@link
  * SegmentScanner}: a scan at most {@link SegmentScanner#WHILE_RUNNING} old while our exporter runs,
  * at most {@link SegmentScanner#BEFORE_START} old when one may be started; none while the link is
  * not up or the exporter moves to another interface), at the state of the slot's interface
@@ -80,9 +82,9 @@ public final class SlotObserver {
     Path exportPath = store.map(CowStore::exportPath).orElse(backends.exportPath(slot.backend(), slot.id()));
     VbladeTarget wanted = slot.target(exportPath);
     List<Path> ours = backends.exportPaths(slot.id());
-    Optional<VbladeProcess> foreign = processes.scan().stream()
-        .filter(p -> p.target().sameAddress(wanted) && !p.isExactly(wanted) && !ours.contains(p.target().path()))
-        .findFirst();
+    // One indexed /proc scan shared by every slot of a reconcile batch and the supervisor's starts.
+    Optional<VbladeProcess> foreign = TargetClaims.judge(processes.snapshot(VbladeSupervisor.SNAPSHOT_AGE), wanted, ours,
+        List.of()).conflict();
     Optional<ExporterState> exporter = supervisor.state(slot.id());
     boolean running = exporter.filter(ExporterState::running).isPresent();
     NetLinks.State link = links.state(slot.iface());

@@ -40,10 +40,11 @@ class VbladeSupervisorTest {
 
   @Test
   void anExceptionDuringStartLeavesTheSlotToBeStartedByTheNextEnsure() throws IOException {
-    // A stand-in exporter: any program named vblade that runs until stopped.
+    // A stand-in exporter: any program named vblade that runs until stopped (a loop, not exec: the
+    // supervisor finds the process it started by its argv, which the shell keeps).
     Path program = tmp.resolve("bin/vblade");
     Files.createDirectories(program.getParent());
-    Files.writeString(program, "#!/bin/sh\nexec sleep 600\n");
+    Files.writeString(program, "#!/bin/sh\nwhile :; do sleep 1; done\n");
     Files.setPosixFilePermissions(program, PosixFilePermissions.fromString("rwx------"));
     Path proc = tmp.resolve("proc"); // missing at first: the scan fails, as an unreadable /proc would
     Vblade vblade = new Vblade(program.toString());
@@ -56,7 +57,7 @@ class VbladeSupervisorTest {
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("cannot list");
     assertThat(supervisor.state(id)).as("nothing half-registered").isEmpty();
 
-    Files.createDirectories(proc);
+    Files.createSymbolicLink(proc, Path.of("/proc")); // now readable: the real one
     ExporterState state = supervisor.ensure(id, target, tmp.resolve("slot-3.log"));
 
     assertThat(state.running()).as("the retry started the exporter").isTrue();
