@@ -22,7 +22,7 @@
 {{- printf "%s-operator" (include "cowherd.fullname" .) }}
 {{- end }}
 
-{{/* Node agent DaemonSet (created by the operator), ServiceAccount and ClusterRole name. */}}
+{{/* Node agent DaemonSet, ServiceAccount and ClusterRole name. */}}
 {{- define "cowherd.agentName" -}}
 {{- printf "%s-node-agent" (include "cowherd.fullname" .) }}
 {{- end }}
@@ -42,7 +42,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: operator
 {{- end }}
 
-{{/* Labels the operator puts on the agent pods (io.cowherd.operator.config.AgentSettings#podLabels). */}}
+{{/* Selector labels of the agent pods (immutable once the DaemonSet exists). */}}
 {{- define "cowherd.agentSelectorLabels" -}}
 app.kubernetes.io/name: cowherd-node-agent
 app.kubernetes.io/instance: {{ include "cowherd.agentName" . }}
@@ -57,4 +57,15 @@ app.kubernetes.io/component: node-agent
 {{- else }}
 {{- printf "%s:%s" .image.repository $tag }}
 {{- end }}
+{{- end }}
+
+{{/*
+  KUBERNETES_SERVICE_HOST/PORT for clusters without kube-proxy, where the "kubernetes" Service's ClusterIP is
+  unreachable: set from apiServer.host/port. Include only when apiServer.host is set; call with the root context.
+*/}}
+{{- define "cowherd.apiServerEnv" -}}
+- name: KUBERNETES_SERVICE_HOST
+  value: {{ .Values.apiServer.host | quote }}
+- name: KUBERNETES_SERVICE_PORT
+  value: {{ .Values.apiServer.port | default 443 | quote }}
 {{- end }}

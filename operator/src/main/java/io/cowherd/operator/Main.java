@@ -3,6 +3,7 @@ package io.cowherd.operator;
 import io.cowherd.operator.config.OperatorCommand;
 import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.http.HttpEndpoints;
+import io.cowherd.operator.liveness.AgentHeartbeats;
 import io.cowherd.operator.metrics.CowherdMetrics;
 import io.cowherd.operator.node.NodeGoneSlotReleaser;
 import io.cowherd.operator.node.NodeLivenessWriter;
@@ -91,11 +92,12 @@ public final class Main {
       }
     }, "operator-shutdown"));
     runtime.start();
-    log.info("cowherd operator started: namespaces {}, agent node selector {}, leader election {}, node agent DaemonSet {}",
-        config.watchesAllNamespaces() ? "all" : config.namespaces(), config.agentNodeSelector(),
+    log.info("cowherd operator started: namespaces {}, leader election {}, placement {}",
+        config.watchesAllNamespaces() ? "all" : config.namespaces(),
         config.leaderElection() ? "on (Lease " + config.operatorNamespace() + "/" + config.leaseName() + ")" : "off",
-        config.agent().map(a -> config.operatorNamespace() + "/" + a.daemonSetName() + " (" + a.image() + ")")
-            .orElse("not managed"));
+        config.operatorNamespace() == null
+            ? "on every Ready, schedulable node (no operator namespace: agent Leases not watched)"
+            : "on nodes with a live agent Lease in " + config.operatorNamespace());
     new CountDownLatch(1).await();
   }
 
@@ -129,10 +131,25 @@ public final class Main {
    */
   public static PoolReconciler newReconciler(OperatorConfig config, KubernetesClient client, CowherdMetrics metrics,
       Clock clock) {
+    return newReconciler(config, client, metrics, clock, new AgentHeartbeats());
+  }
+
+  /**
+   * Builds the pool reconciler with its collaborators.
+   *
+   * @param config operator settings; with an operator namespace, slots go only to nodes whose agent
+   *     heartbeat Lease there is live
+   * @param client client for slot writes, Node reads and Events
+   * @param metrics where pool and slot gauges and reconcile errors go
+   * @param clock time source for status, Events and Lease expiry
+   * @param heartbeats the agent liveness bookkeeping, shared with the liveness controller
+   */
+  public static PoolReconciler newReconciler(OperatorConfig config, KubernetesClient client, CowherdMetrics metrics,
+      Clock clock, AgentHeartbeats heartbeats) {
     PoolEventRecorder events = new PoolEventRecorder(client, clock);
     SlotSetExecutor executor = new SlotSetExecutor(client, new NodeGoneSlotReleaser(client),
         new NodeLivenessWriter(client, clock), events);
-    return new PoolReconciler(new NodePicker(config.agentNodeSelector()), new PoolObserver(), executor, events, metrics,
-        clock, new SilentAgentDeletionReporter(client, events, clock));
+    return new PoolReconciler(new NodePicker(), new PoolObserver(Optional.ofNullable(config.operatorNamespace())),
+        executor, events, metrics, clock, new SilentAgentDeletionReporter(client, events, clock), heartbeats);
   }
 }

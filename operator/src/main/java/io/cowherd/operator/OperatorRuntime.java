@@ -1,7 +1,5 @@
 package io.cowherd.operator;
 
-import io.cowherd.operator.agent.AgentReconciler;
-import io.cowherd.operator.config.AgentSettings;
 import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.http.OperatorHealth;
 import io.cowherd.operator.liveness.AgentHeartbeats;
@@ -20,9 +18,9 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * An operator built from {@link OperatorConfig}, not yet started: the pool controller, the node
- * agent DaemonSet controller (when an agent image is configured), the agent liveness controller
- * (when the operator namespace is known: the node agents' heartbeat Leases live there), java-operator-sdk's Micrometer
+ * An operator built from {@link OperatorConfig}, not yet started: the pool controller, the agent
+ * liveness controller (when the operator namespace is known: the node agents' heartbeat Leases live
+ * there; both controllers share one {@link AgentHeartbeats}), java-operator-sdk's Micrometer
  * metrics and, when configured, leader election through a Lease in the operator's namespace.
  * {@link Main} runs it; tests build it with a client of their choice (e.g. one impersonating the
  * operator's ServiceAccount).
@@ -52,25 +50,20 @@ public final class OperatorRuntime {
             new LeaderCallbacks(() -> leading.set(true), () -> leading.set(false), leader -> { }), exitOnLostLease));
       }
     });
-    operator.register(Main.newReconciler(config, client, new CowherdMetrics(registry), clock), c -> {
+    AgentHeartbeats heartbeats = new AgentHeartbeats();
+    operator.register(Main.newReconciler(config, client, new CowherdMetrics(registry), clock, heartbeats), c -> {
       if (!config.watchesAllNamespaces()) {
         c.settingNamespaces(config.namespaces());
       }
     });
     if (config.operatorNamespace() != null) {
-      AgentLivenessReconciler liveness = new AgentLivenessReconciler(config.operatorNamespace(), new AgentHeartbeats(),
+      AgentLivenessReconciler liveness = new AgentLivenessReconciler(config.operatorNamespace(), heartbeats,
           new LivenessConditionWriter(client, clock), clock);
       operator.register(liveness, c -> {
         if (!config.watchesAllNamespaces()) {
           c.settingNamespaces(config.namespaces());
         }
       });
-    }
-    if (config.agent().isPresent()) {
-      AgentSettings agent = config.agent().get();
-      AgentReconciler agentReconciler =
-          new AgentReconciler(agent, config.operatorNamespace(), config.namespaces(), config.agentNodeSelector());
-      operator.register(agentReconciler, c -> agentReconciler.configure(c, config.operatorNamespace()));
     }
   }
 

@@ -1,17 +1,14 @@
 package io.cowherd.operator.config;
 
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -24,9 +21,6 @@ import picocli.CommandLine.Spec;
     name = "cowherd-operator",
     description = "Reconciles AoeBootPools into AoeBootSlots placed on nodes that run the cowherd node agent.")
 public final class OperatorCommand implements Callable<OperatorConfig> {
-  private static final Pattern LABEL_KEY =
-      Pattern.compile("^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$");
-  private static final Pattern LABEL_VALUE = Pattern.compile("^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$");
   private static final Pattern LOG_LEVEL = Pattern.compile("^(?i)(TRACE|DEBUG|INFO|WARN|ERROR|OFF)$");
 
   @Spec private CommandLine.Model.CommandSpec spec;
@@ -43,14 +37,6 @@ public final class OperatorCommand implements Callable<OperatorConfig> {
   private List<String> namespaces;
 
   @Option(
-      names = "--agent-node-selector",
-      split = ",",
-      defaultValue = "${env:COWHERD_AGENT_NODE_SELECTOR}",
-      description = "key=value label a Node must carry to host slots; repeatable or comma-separated "
-          + "(env COWHERD_AGENT_NODE_SELECTOR). Default: every Node.")
-  private List<String> agentNodeSelector;
-
-  @Option(
       names = "--log-level",
       defaultValue = "${env:COWHERD_LOG_LEVEL:-INFO}",
       description = "Root log level: TRACE, DEBUG, INFO, WARN, ERROR (env COWHERD_LOG_LEVEL). Default: ${DEFAULT-VALUE}.")
@@ -65,9 +51,9 @@ public final class OperatorCommand implements Callable<OperatorConfig> {
   @Option(
       names = "--operator-namespace",
       defaultValue = "${env:POD_NAMESPACE}",
-      description = "Namespace the operator runs in, for the Lease, the agent DaemonSet and the node agents' heartbeat "
-          + "Leases (without it no slot is marked AgentAlive=Unknown) (env POD_NAMESPACE, set from the downward API by the "
-          + "Helm chart).")
+      description = "Namespace the operator runs in, for the Lease and the node agents' heartbeat Leases (without it "
+          + "no slot is marked AgentAlive=Unknown and slots go to any Ready, schedulable Node instead of only to nodes "
+          + "with a live agent) (env POD_NAMESPACE, set from the downward API by the Helm chart).")
   private String operatorNamespace;
 
   @Option(
@@ -97,8 +83,6 @@ public final class OperatorCommand implements Callable<OperatorConfig> {
       description = "Serve Prometheus metrics on /metrics of --http-port (env COWHERD_METRICS). Default: ${DEFAULT-VALUE}.")
   private boolean metrics;
 
-  @Mixin private AgentOptions agent = new AgentOptions();
-
   /**
    * Parses {@code args}.
    *
@@ -118,17 +102,6 @@ public final class OperatorCommand implements Callable<OperatorConfig> {
   /** Validates the parsed options and builds the immutable configuration. */
   @Override
   public OperatorConfig call() {
-    Map<String, String> selector = new LinkedHashMap<>();
-    for (String pair : nonBlank(agentNodeSelector)) {
-      int eq = pair.indexOf('=');
-      String key = eq < 0 ? pair : pair.substring(0, eq).trim();
-      String value = eq < 0 ? "" : pair.substring(eq + 1).trim();
-      if (eq < 0 || !LABEL_KEY.matcher(key).matches() || !LABEL_VALUE.matcher(value).matches()) {
-        throw new ParameterException(
-            commandLine(), "--agent-node-selector: expected key=value with a valid label key and value, got '" + pair + "'");
-      }
-      selector.put(key, value);
-    }
     if (!LOG_LEVEL.matcher(logLevel).matches()) {
       throw new ParameterException(commandLine(), "--log-level: expected TRACE, DEBUG, INFO, WARN, ERROR or OFF, got '" + logLevel + "'");
     }
@@ -142,16 +115,12 @@ public final class OperatorCommand implements Callable<OperatorConfig> {
     if (leaderElection && namespace == null) {
       throw new ParameterException(commandLine(), "--leader-election needs --operator-namespace (or env POD_NAMESPACE)");
     }
-    Optional<AgentSettings> agentSettings = agent.settings(commandLine());
-    if (agentSettings.isPresent() && namespace == null) {
-      throw new ParameterException(commandLine(), "--agent-image needs --operator-namespace (or env POD_NAMESPACE)");
-    }
-    return new OperatorConfig(new LinkedHashSet<>(nonBlank(namespaces)), selector, logLevel.toUpperCase(Locale.ROOT),
+    return new OperatorConfig(new LinkedHashSet<>(nonBlank(namespaces)), logLevel.toUpperCase(Locale.ROOT),
         logFormat.toLowerCase(Locale.ROOT), namespace, leaderElection, leaseName,
-        httpPort == null ? OptionalInt.empty() : OptionalInt.of(httpPort), metrics, agentSettings);
+        httpPort == null ? OptionalInt.empty() : OptionalInt.of(httpPort), metrics);
   }
 
-  static boolean isLogFormat(String format) {
+  private static boolean isLogFormat(String format) {
     return format != null && (format.equalsIgnoreCase(OperatorConfig.TEXT) || format.equalsIgnoreCase(OperatorConfig.JSON));
   }
 
@@ -159,7 +128,7 @@ public final class OperatorCommand implements Callable<OperatorConfig> {
     return spec.commandLine();
   }
 
-  static List<String> nonBlank(List<String> values) {
+  private static List<String> nonBlank(List<String> values) {
     return values == null ? List.of() : values.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
   }
 }

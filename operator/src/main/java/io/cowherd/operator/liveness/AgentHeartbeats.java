@@ -1,9 +1,11 @@
 package io.cowherd.operator.liveness;
 
 import io.cowherd.api.Names;
+import io.cowherd.operator.placement.LiveAgents;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -17,6 +19,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * Kubernetes node lifecycle controller does with node Leases: the agent's clock may be off. So after
  * an operator restart a dead agent shows after one lease duration at the latest. The Lease's own
  * {@code renewTime} only goes into messages.
+ *
+ * <p>One instance serves both the liveness condition on slots and placement ({@link #liveAgents}),
+ * so both see an agent alive or silent at the same moment. Placement is stricter: it also needs a
+ * renewal this operator saw happen (a second version of the Lease), so a Lease left behind by an
+ * agent that no longer runs (e.g. its node left the DaemonSet's node selector) does not attract
+ * slots after an operator restart. A new agent becomes placeable with its first renewal (10 s by
+ * default). Thread-safe.
  */
 public final class AgentHeartbeats {
   /** Lease duration assumed when a Lease carries none, in seconds (the agent's default). */
@@ -24,8 +33,11 @@ public final class AgentHeartbeats {
 
   private final Map<String, Seen> seen = new ConcurrentHashMap<>();
 
-  /** When a Lease version was first seen. */
-  private record Seen(String resourceVersion, Instant at) {}
+  /**
+   * When a Lease version was first seen, and whether it replaced a version seen before (a renewal
+   * this operator watched happen).
+   */
+  private record Seen(String resourceVersion, Instant at, boolean renewalSeen) {}
 
   /**
    * What is known of a node agent now.
@@ -42,25 +54,66 @@ public final class AgentHeartbeats {
    * @param leaseNamespace namespace the Lease is looked for in, for the message
    */
   public Verdict judge(String node, String leaseNamespace, Optional<Lease> lease, Instant now) {
+    return judgeSeen(node, leaseNamespace, lease, now).verdict();
+  }
+
+  private record Judged(Verdict verdict, boolean renewalSeen) {}
+
+  private Judged judgeSeen(String node, String leaseNamespace, Optional<Lease> lease, Instant now) {
     String where = leaseNamespace + "/" + Names.agentLeaseName(node);
     if (lease.isEmpty()) {
-      return new Verdict(false, "no heartbeat from the node agent on node " + node + ": Lease " + where
-          + " does not exist (agent not running, or never started)", Optional.empty());
+      return new Judged(new Verdict(false, "no heartbeat from the node agent on node " + node + ": Lease " + where
+          + " does not exist (agent not running, or never started)", Optional.empty()), false);
     }
     Lease l = lease.get();
-    Seen first = seen.compute(where, (k, old) ->
-        old != null && Objects.equals(old.resourceVersion(), l.getMetadata().getResourceVersion())
-            ? old : new Seen(l.getMetadata().getResourceVersion(), now));
+    Seen first = record(where, l.getMetadata().getResourceVersion(), now);
     int durationSeconds = l.getSpec() == null || l.getSpec().getLeaseDurationSeconds() == null
         ? DEFAULT_LEASE_DURATION_SECONDS : l.getSpec().getLeaseDurationSeconds();
     Instant expires = first.at().plusSeconds(durationSeconds);
     if (now.isBefore(expires)) {
-      return new Verdict(true, "", Optional.of(Duration.between(now, expires)));
+      return new Judged(new Verdict(true, "", Optional.of(Duration.between(now, expires))), first.renewalSeen());
     }
     String renewed = l.getSpec() == null || l.getSpec().getRenewTime() == null
         ? "never" : l.getSpec().getRenewTime().toInstant().toString();
-    return new Verdict(false, "node agent on node " + node + " is silent: heartbeat Lease " + where
+    return new Judged(new Verdict(false, "node agent on node " + node + " is silent: heartbeat Lease " + where
         + " last renewed " + renewed + " (lease duration " + durationSeconds + " s); slot status below may be stale",
-        Optional.empty());
+        Optional.empty()), false);
+  }
+
+  /**
+   * Notes a version of an agent's Lease as the informer delivers it (every add and update, so that
+   * renewals are counted even while nobody judges that agent).
+   *
+   * @param lease a heartbeat Lease
+   * @param now the operator's clock
+   */
+  public void observe(Lease lease, Instant now) {
+    record(lease.getMetadata().getNamespace() + "/" + lease.getMetadata().getName(),
+        lease.getMetadata().getResourceVersion(), now);
+  }
+
+  private Seen record(String where, String version, Instant now) {
+    return seen.compute(where, (k, old) ->
+        old != null && Objects.equals(old.resourceVersion(), version) ? old : new Seen(version, now, old != null));
+  }
+
+  /**
+   * The nodes among {@code nodes} whose agent is alive now and whose Lease this operator saw
+   * renewed: what placement may use.
+   *
+   * @param nodes node names to judge
+   * @param leaseNamespace namespace of the agents' Leases
+   * @param leasesByName the agents' Leases in that namespace, by Lease name
+   * @param now the operator's clock
+   */
+  public LiveAgents liveAgents(Collection<String> nodes, String leaseNamespace, Map<String, Lease> leasesByName,
+      Instant now) {
+    return LiveAgents.on(nodes.stream()
+        .filter(node -> {
+          Judged judged = judgeSeen(node, leaseNamespace, Optional.ofNullable(leasesByName.get(Names.agentLeaseName(node))),
+              now);
+          return judged.verdict().alive() && judged.renewalSeen();
+        })
+        .toList());
   }
 }

@@ -1,32 +1,28 @@
 package io.cowherd.operator.placement;
 
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * Which Nodes may receive new slots, and why the others may not.
  *
- * @param eligible names of Nodes that are Ready, schedulable and match the agent node selector,
- *     sorted by name
+ * @param eligible names of Nodes that are Ready, schedulable and run a live node agent, sorted by
+ *     name
  * @param notReady names of Nodes whose Ready condition is not True
  * @param unschedulable names of Ready Nodes with {@code spec.unschedulable: true}
- * @param notSelected names of Ready, schedulable Nodes that lack a label of the agent node selector
- * @param agentNodeSelector the selector applied
+ * @param noAgent names of Ready, schedulable Nodes without a live node agent (the agent DaemonSet
+ *     does not run there, or its agent is down)
  */
 public record NodeEligibility(
     List<String> eligible,
     List<String> notReady,
     List<String> unschedulable,
-    List<String> notSelected,
-    Map<String, String> agentNodeSelector) {
+    List<String> noAgent) {
   /** Copies the lists so the record stays immutable. */
   public NodeEligibility {
     eligible = List.copyOf(eligible);
     notReady = List.copyOf(notReady);
     unschedulable = List.copyOf(unschedulable);
-    notSelected = List.copyOf(notSelected);
-    agentNodeSelector = Map.copyOf(agentNodeSelector);
+    noAgent = List.copyOf(noAgent);
   }
 
   /** True when at least one Node may receive new slots. */
@@ -36,10 +32,10 @@ public record NodeEligibility(
 
   /**
    * Human-readable reason why no Node is eligible, e.g. {@code "3 nodes: 1 not Ready (n1), 1
-   * unschedulable (n2), 1 not matching agent node selector role=boot (n3)"}.
+   * unschedulable (n2), 1 without a live node agent (n3)"}.
    */
   public String describe() {
-    int total = eligible.size() + notReady.size() + unschedulable.size() + notSelected.size();
+    int total = eligible.size() + notReady.size() + unschedulable.size() + noAgent.size();
     if (total == 0) {
       return "no Node objects exist";
     }
@@ -53,13 +49,9 @@ public record NodeEligibility(
       text.append(separator).append(unschedulable.size()).append(" unschedulable ").append(names(unschedulable));
       separator = ", ";
     }
-    if (!notSelected.isEmpty()) {
-      String selector = agentNodeSelector.entrySet().stream()
-          .sorted(Map.Entry.comparingByKey())
-          .map(e -> e.getKey() + "=" + e.getValue())
-          .collect(Collectors.joining(","));
-      text.append(separator).append(notSelected.size()).append(" not matching agent node selector ")
-          .append(selector).append(' ').append(names(notSelected));
+    if (!noAgent.isEmpty()) {
+      text.append(separator).append(noAgent.size()).append(" without a live node agent ").append(names(noAgent))
+          .append(" (the agent DaemonSet's node selector, affinity and tolerations decide where agents run)");
     }
     return text.toString();
   }

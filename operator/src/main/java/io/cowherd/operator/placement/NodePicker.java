@@ -7,34 +7,26 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Chooses the Node for a new slot. Pure: Node objects and slot counts in, a node name out.
+ * Chooses the Node for a new slot. Pure: Node objects, live agents and slot counts in, a node name
+ * out.
  *
  * <p>A Node is eligible when its {@code Ready} condition is {@code True}, it is not {@code
- * spec.unschedulable}, and it carries every label of the agent node selector (empty selector: every
- * Node). A new slot goes to the eligible Node with the fewest cowherd slots (all pools, all
- * namespaces), ties broken by node name. Existing slots are never moved: placement is asked only
- * for slots that do not exist.
+ * spec.unschedulable} (cordoned: a drain is coming), and a node agent runs there ({@link
+ * LiveAgents}): where the agent DaemonSet runs is the cluster's decision (node selector, affinity,
+ * taints and tolerations), not re-implemented here. A new slot goes to the eligible Node with the
+ * fewest cowherd slots (all pools, all namespaces), ties broken by node name. Existing slots are
+ * never moved: placement is asked only for slots that do not exist.
  */
 public final class NodePicker {
-  private final Map<String, String> agentNodeSelector;
-
-  /**
-   * @param agentNodeSelector labels a Node must carry to host slots; empty means every Node
-   */
-  public NodePicker(Map<String, String> agentNodeSelector) {
-    this.agentNodeSelector = Map.copyOf(agentNodeSelector);
-  }
-
   /** Sorts {@code nodes} into eligible and not eligible (with the reason). */
-  public NodeEligibility eligibility(Collection<Node> nodes) {
+  public NodeEligibility eligibility(Collection<Node> nodes, LiveAgents agents) {
     List<String> eligible = new ArrayList<>();
     List<String> notReady = new ArrayList<>();
     List<String> unschedulable = new ArrayList<>();
-    List<String> notSelected = new ArrayList<>();
+    List<String> noAgent = new ArrayList<>();
     nodes.stream()
         .sorted(Comparator.comparing(NodePicker::name))
         .forEach(node -> {
@@ -42,13 +34,13 @@ public final class NodePicker {
             notReady.add(name(node));
           } else if (isUnschedulable(node)) {
             unschedulable.add(name(node));
-          } else if (!matchesSelector(node)) {
-            notSelected.add(name(node));
+          } else if (!agents.runsOn(name(node))) {
+            noAgent.add(name(node));
           } else {
             eligible.add(name(node));
           }
         });
-    return new NodeEligibility(eligible, notReady, unschedulable, notSelected, agentNodeSelector);
+    return new NodeEligibility(eligible, notReady, unschedulable, noAgent);
   }
 
   /**
@@ -79,12 +71,6 @@ public final class NodePicker {
 
   private static boolean isUnschedulable(Node node) {
     return node.getSpec() != null && Boolean.TRUE.equals(node.getSpec().getUnschedulable());
-  }
-
-  private boolean matchesSelector(Node node) {
-    Map<String, String> labels = node.getMetadata().getLabels();
-    return agentNodeSelector.entrySet().stream()
-        .allMatch(e -> labels != null && Objects.equals(labels.get(e.getKey()), e.getValue()));
   }
 
   private static String name(Node node) {

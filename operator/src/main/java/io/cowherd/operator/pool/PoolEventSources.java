@@ -1,29 +1,36 @@
 package io.cowherd.operator.pool;
 
+import io.cowherd.api.Names;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.operator.liveness.AgentHeartbeats;
 import io.cowherd.operator.metrics.CowherdMetrics;
 import io.cowherd.operator.placement.NodePicker;
 import io.cowherd.operator.status.Conditions;
 import io.cowherd.operator.status.PoolConditions;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
  * The secondary event sources of {@link PoolReconciler}, all cluster-wide: slots (every namespace,
  * for ownership and the target conflict check), pools (every namespace, for the conflict check even
- * when only some namespaces are reconciled) and Nodes (placement, node-gone handling).
+ * when only some namespaces are reconciled), Nodes (placement, node-gone handling) and, when the
+ * operator namespace is known, the node agents' heartbeat Leases there (placement: slots go only to
+ * nodes with a live agent).
  *
  * <p>Mapping events to pools to reconcile:
  *
@@ -32,7 +39,10 @@ import java.util.stream.Collectors;
  *       target may unblock them);
  *   <li>pool (added, deleted, spec changed) → every other reconciled pool on its shelf or in
  *       Conflict;
- *   <li>Node (added, deleted, Ready/unschedulable/labels changed) → every reconciled pool.
+ *   <li>Node (added, deleted, Ready/unschedulable changed) → every reconciled pool;
+ *   <li>agent Lease (any event, renewals included) → every reconciled pool that waits for an
+ *       eligible node ({@link PoolConditions#NO_ELIGIBLE_NODE}): an agent that starts or comes back
+ *       lets its slots be placed. Pools that place nothing are not woken by renewals.
  * </ul>
  *
  * The reconciler reads these caches whole through {@link PoolObserver}, never per primary, so the
@@ -45,11 +55,21 @@ public final class PoolEventSources {
   public static final String POOLS = "all-pools";
   /** Name of the Node informer. */
   public static final String NODES = "nodes";
+  /** Name of the agent Lease informer. */
+  public static final String AGENT_LEASES = "agent-leases";
 
   private PoolEventSources() {}
 
-  /** Builds the three event sources for {@code context}. */
-  public static List<EventSource<?, AoeBootPool>> create(EventSourceContext<AoeBootPool> context) {
+  /**
+   * Builds the event sources for {@code context}.
+   *
+   * @param agentLeaseNamespace namespace of the node agents' heartbeat Leases; empty: no Lease
+   *     informer (every node counts as running an agent)
+   * @param heartbeats notes every Lease version the informer delivers (renewals placement counts on)
+   * @param clock the operator's clock
+   */
+  public static List<EventSource<?, AoeBootPool>> create(EventSourceContext<AoeBootPool> context,
+      Optional<String> agentLeaseNamespace, AgentHeartbeats heartbeats, Clock clock) {
     IndexerResourceCache<AoeBootPool> reconciled = context.getPrimaryCache();
     var slots = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(AoeBootSlot.class, AoeBootPool.class)
@@ -78,7 +98,20 @@ public final class PoolEventSources {
             .withPrimaryToSecondaryMapper(pool -> Set.of())
             .build(),
         context);
-    return List.of(slots, pools, nodes);
+    List<EventSource<?, AoeBootPool>> sources = new ArrayList<>(List.of(slots, pools, nodes));
+    agentLeaseNamespace.ifPresent(namespace -> sources.add(new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Lease.class, AoeBootPool.class)
+            .withName(AGENT_LEASES)
+            .withNamespaces(Set.of(namespace))
+            .withLabelSelector(Names.COMPONENT_LABEL + "=" + Names.AGENT_LEASE_COMPONENT)
+            .withSecondaryToPrimaryMapper(lease -> {
+              heartbeats.observe(lease, clock.instant());
+              return waitingForANode(reconciled);
+            })
+            .withPrimaryToSecondaryMapper(pool -> Set.of())
+            .build(),
+        context)));
+    return List.copyOf(sources);
   }
 
   /**
@@ -126,10 +159,18 @@ public final class PoolEventSources {
         .collect(Collectors.toSet());
   }
 
+  /** Reconciled pools with slots not created for want of an eligible node. */
+  static Set<ResourceID> waitingForANode(IndexerResourceCache<AoeBootPool> reconciled) {
+    return reconciled.list()
+        .filter(p -> p.getStatus() != null && Conditions.find(p.getStatus().getConditions(), PoolConditions.PROGRESSING)
+            .filter(c -> PoolConditions.NO_ELIGIBLE_NODE.equals(c.getReason())).isPresent())
+        .map(ResourceID::fromResource)
+        .collect(Collectors.toSet());
+  }
+
   static boolean placementChanged(Node now, Node before) {
     return NodePicker.isReady(now) != NodePicker.isReady(before)
-        || !Objects.equals(unschedulable(now), unschedulable(before))
-        || !Objects.equals(labels(now), labels(before));
+        || !Objects.equals(unschedulable(now), unschedulable(before));
   }
 
   private static boolean sameShelf(AoeBootPool pool, Integer shelf) {
@@ -142,9 +183,5 @@ public final class PoolEventSources {
 
   private static Boolean unschedulable(Node node) {
     return node.getSpec() == null ? null : node.getSpec().getUnschedulable();
-  }
-
-  private static Object labels(HasMetadata resource) {
-    return resource.getMetadata().getLabels();
   }
 }

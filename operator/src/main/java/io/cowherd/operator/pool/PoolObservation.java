@@ -4,8 +4,10 @@ import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.operator.placement.NodePicker;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -16,15 +18,19 @@ import java.util.stream.Collectors;
  * @param allSlots slot objects of every pool in every namespace, including {@code ownSlots}
  * @param allPools pools in every namespace, including the reconciled one
  * @param nodes every Node object
+ * @param agentLeases the node agents' heartbeat Leases by name; empty when they are not watched (no
+ *     operator namespace)
  */
 public record PoolObservation(
-    List<AoeBootSlot> ownSlots, List<AoeBootSlot> allSlots, List<AoeBootPool> allPools, List<Node> nodes) {
+    List<AoeBootSlot> ownSlots, List<AoeBootSlot> allSlots, List<AoeBootPool> allPools, List<Node> nodes,
+    Optional<Map<String, Lease>> agentLeases) {
   /** Copies the lists so the record stays immutable. */
   public PoolObservation {
     ownSlots = List.copyOf(ownSlots);
     allSlots = List.copyOf(allSlots);
     allPools = List.copyOf(allPools);
     nodes = List.copyOf(nodes);
+    agentLeases = agentLeases.map(Map::copyOf);
   }
 
   /** Names of all Node objects. */

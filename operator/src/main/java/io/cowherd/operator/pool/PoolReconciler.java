@@ -9,7 +9,9 @@ import io.cowherd.operator.conflict.HeldTarget;
 import io.cowherd.operator.conflict.PoolClaim;
 import io.cowherd.operator.error.InvalidPoolException;
 import io.cowherd.operator.error.ReconcileException;
+import io.cowherd.operator.liveness.AgentHeartbeats;
 import io.cowherd.operator.metrics.CowherdMetrics;
+import io.cowherd.operator.placement.LiveAgents;
 import io.cowherd.operator.placement.NodeEligibility;
 import io.cowherd.operator.placement.NodePicker;
 import io.cowherd.operator.status.Conditions;
@@ -67,19 +69,22 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
   private final CowherdMetrics metrics;
   private final Clock clock;
   private final SilentAgentDeletionReporter silentAgents;
+  private final AgentHeartbeats heartbeats;
   private final PlacementMemory placementMemory = new PlacementMemory();
 
   /**
-   * @param nodePicker placement with the agent node selector
-   * @param observer reads the caches
+   * @param nodePicker placement
+   * @param observer reads the caches (with the agents' Leases when it knows their namespace)
    * @param executor writes slot objects
    * @param events records Events on the pool
    * @param metrics pool and slot gauges, reconcile error counter
    * @param clock time source for condition transition times
    * @param silentAgents says when a deletion waits for silent node agents
+   * @param heartbeats judges the agents' Leases: new slots go only to nodes with a live agent
    */
   public PoolReconciler(NodePicker nodePicker, PoolObserver observer, SlotSetExecutor executor,
-      PoolEventRecorder events, CowherdMetrics metrics, Clock clock, SilentAgentDeletionReporter silentAgents) {
+      PoolEventRecorder events, CowherdMetrics metrics, Clock clock, SilentAgentDeletionReporter silentAgents,
+      AgentHeartbeats heartbeats) {
     this.nodePicker = nodePicker;
     this.observer = observer;
     this.executor = executor;
@@ -87,10 +92,11 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
     this.metrics = metrics;
     this.clock = clock;
     this.silentAgents = silentAgents;
+    this.heartbeats = heartbeats;
   }
 
   /**
-   * Observes slots, pools and Nodes, plans the slot set, writes it and reports status.
+   * Observes slots, pools, Nodes and agent Leases, plans the slot set, writes it and reports status.
    *
    * @throws InvalidPoolException when the pool has no spec
    * @throws io.cowherd.operator.error.SlotWriteException when a slot write fails (retried)
@@ -103,7 +109,11 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
     }
     PoolObservation seen = observer.observe(pool, context);
 
-    NodeEligibility nodes = nodePicker.eligibility(seen.nodes());
+    LiveAgents agents = seen.agentLeases()
+        .map(leases -> heartbeats.liveAgents(seen.nodeNames(), observer.agentLeaseNamespace().orElseThrow(), leases,
+            clock.instant()))
+        .orElse(LiveAgents.unobserved());
+    NodeEligibility nodes = nodePicker.eligibility(seen.nodes(), agents);
     ConflictReport conflicts = ConflictResolver.resolve(PoolClaim.of(pool),
         seen.allPools().stream().map(PoolClaim::of).toList(),
         seen.allSlots().stream().map(HeldTarget::of).toList());
@@ -169,7 +179,8 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
 
   @Override
   public List<EventSource<?, AoeBootPool>> prepareEventSources(EventSourceContext<AoeBootPool> context) {
-    List<EventSource<?, AoeBootPool>> sources = PoolEventSources.create(context);
+    List<EventSource<?, AoeBootPool>> sources = PoolEventSources.create(context, observer.agentLeaseNamespace(),
+        heartbeats, clock);
     PoolEventSources.observe(sources, metrics);
     return sources;
   }

@@ -9,8 +9,6 @@ import io.cowherd.api.Names;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.operator.OperatorRuntime;
-import io.cowherd.operator.agent.AgentDaemonSets;
-import io.cowherd.operator.config.AgentSettings;
 import io.cowherd.operator.config.OperatorCommand;
 import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.pool.DesiredSlots;
@@ -18,6 +16,7 @@ import io.cowherd.operator.support.ApiServerHarness;
 import io.cowherd.operator.support.Charts;
 import io.cowherd.operator.support.Cluster;
 import io.cowherd.operator.support.FakeAgent;
+import io.cowherd.operator.support.Heartbeat;
 import io.cowherd.operator.support.Identity;
 import io.cowherd.operator.support.Nodes;
 import io.cowherd.operator.support.Pools;
@@ -68,8 +67,9 @@ import org.junit.jupiter.api.Test;
  * RBAC authorization, PodSecurity and OwnerReferencesPermissionEnforcement admission), then the
  * operator and an agent run in-process, each impersonating only its own ServiceAccount: the
  * operator with the configuration parsed from the installed Deployment's arguments, the agent as
- * {@link FakeAgent} (the real agent's API calls, no host). No controller manager runs: the test
- * writes the Node, nothing garbage-collects, the Deployment never gets pods.
+ * {@link FakeAgent} (the real agent's API calls, no host) with a {@link Heartbeat} for its node. No
+ * controller manager runs: the test writes the Node, nothing garbage-collects, the Deployment and
+ * the agent DaemonSet never get pods.
  */
 @Tag("apiserver")
 class ChartInstallApiTest {
@@ -114,6 +114,8 @@ class ChartInstallApiTest {
         Identity agentId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, AGENT)) {
       OperatorRuntime operator = startOperator(installedConfig(), operatorId.client());
       Operator agent = FakeAgent.start(NODE, agentId.client());
+      // Slots go only to nodes whose agent renews its Lease; the agent's own Lease rights are tested below.
+      Heartbeat heartbeat = Heartbeat.start(admin, NS, NODE, 10);
       try {
         await().atMost(TIMEOUT).until(operator::isLeading);
         new Cluster(admin).createNamespace("lab");
@@ -150,6 +152,7 @@ class ChartInstallApiTest {
         await().atMost(TIMEOUT).untilAsserted(() -> assertThat(admin.v1().events().inNamespace("lab").list().getItems())
             .extracting(e -> e.getReason()).contains("SlotCreated", "SlotDeleted", "SlotServing"));
       } finally {
+        heartbeat.stop();
         agent.stop();
         operator.stop();
       }
@@ -218,8 +221,9 @@ class ChartInstallApiTest {
   @Test
   void operatorIdentityIsConfinedToItsNamespaceAndGrantsNothing() {
     new Cluster(admin).createNamespace("elsewhere");
-    DaemonSet other = new DaemonSetBuilder(daemonSetFromOperatorSettings()).editMetadata().withName("other")
-        .withResourceVersion(null).withUid(null).withOwnerReferences(List.of()).endMetadata().build();
+    DaemonSet other = new DaemonSetBuilder(agentDaemonSet()).editMetadata().withName("other")
+        .withResourceVersion(null).withUid(null).withManagedFields(List.of()).withCreationTimestamp(null)
+        .withGeneration(null).endMetadata().withStatus(null).build();
     admin.resource(other).create();
     AoeBootSlot foreign = slot("elsewhere");
     foreign.getMetadata().setName("x");
@@ -235,6 +239,10 @@ class ChartInstallApiTest {
               "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}"),
           c -> c.apps().daemonSets().inNamespace(NS).withName("other").get(),
           c -> c.apps().daemonSets().inNamespace(NS).withName(AGENT).delete(),
+          c -> c.apps().daemonSets().inNamespace(NS).withName(AGENT).get(),
+          c -> c.apps().daemonSets().inNamespace(NS).withName(AGENT).patch(PatchContext.of(PatchType.JSON_MERGE),
+              "{\"spec\":{\"template\":{\"spec\":{\"hostPID\":false}}}}"),
+          c -> c.apps().deployments().inNamespace(NS).list(),
           c -> c.apps().deployments().inNamespace(NS).withName(OPERATOR).patch(PatchContext.of(PatchType.JSON_MERGE),
               "{\"spec\":{\"replicas\":3}}"),
           c -> c.secrets().inNamespace(NS).list(),
@@ -261,46 +269,28 @@ class ChartInstallApiTest {
     }
   }
 
+  /**
+   * The agent DaemonSet is the release's, not the operator's: Helm created it with every host
+   * property the agent needs, nothing owns it (so deleting the operator Deployment cannot
+   * garbage-collect it), and a running operator never writes it.
+   */
   @Test
-  void operatorCreatesUpdatesAndRecreatesThePrivilegedAgentDaemonSet() {
-    OperatorConfig config = installedConfig();
-    AgentSettings settings = config.agent().orElseThrow();
-    try (Identity operatorId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, OPERATOR)) {
-      OperatorRuntime operator = startOperator(config, operatorId.client());
-      DaemonSet created;
-      try {
-        created = await().atMost(TIMEOUT).until(this::agentDaemonSet, ds -> ds != null);
-        assertAgentPod(created, settings);
-        Deployment owner = admin.apps().deployments().inNamespace(NS).withName(OPERATOR).get();
-        assertThat(created.getMetadata().getOwnerReferences()).singleElement().satisfies(ref -> {
-          assertThat(ref.getKind()).isEqualTo("Deployment");
-          assertThat(ref.getUid()).isEqualTo(owner.getMetadata().getUid());
-        });
-        long generation = created.getMetadata().getGeneration();
-        await().during(Duration.ofSeconds(3)).atMost(TIMEOUT)
-            .until(() -> agentDaemonSet().getMetadata().getGeneration() == generation);
+  void helmCreatesTheAgentDaemonSetAndTheOperatorNeverTouchesIt() {
+    DaemonSet installed = agentDaemonSet();
+    assertAgentPod(installed);
+    assertThat(installed.getMetadata().getOwnerReferences()).isNullOrEmpty();
+    assertThat(installed.getMetadata().getAnnotations()).containsEntry("meta.helm.sh/release-name", RELEASE);
 
-        admin.apps().daemonSets().inNamespace(NS).withName(AGENT).withGracePeriod(0).delete();
-        await().atMost(TIMEOUT).untilAsserted(() -> {
-          DaemonSet again = agentDaemonSet();
-          assertThat(again).isNotNull();
-          assertThat(again.getMetadata().getUid()).isNotEqualTo(created.getMetadata().getUid());
+    try (Identity operatorId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, OPERATOR)) {
+      OperatorRuntime operator = startOperator(installedConfig(), operatorId.client());
+      try {
+        await().atMost(TIMEOUT).until(operator::isLeading);
+        await().during(Duration.ofSeconds(3)).atMost(TIMEOUT).untilAsserted(() -> {
+          DaemonSet now = agentDaemonSet();
+          assertThat(now.getMetadata().getResourceVersion()).isEqualTo(installed.getMetadata().getResourceVersion());
         });
       } finally {
         operator.stop();
-      }
-
-      String newImage = "registry.test/cowherd/cowherd-node-agent:0.2.0";
-      OperatorRuntime upgraded = startOperator(config.withAgent(settings.withImage(newImage)), operatorId.client());
-      try {
-        String uid = agentDaemonSet().getMetadata().getUid();
-        await().atMost(TIMEOUT).untilAsserted(() -> {
-          DaemonSet ds = agentDaemonSet();
-          assertThat(container(ds).getImage()).isEqualTo(newImage);
-          assertThat(ds.getMetadata().getUid()).isEqualTo(uid);
-        });
-      } finally {
-        upgraded.stop();
       }
       assertThat(operatorId.forbiddenRequests()).as("requests of %s answered 403", operatorId.username()).isEmpty();
     }
@@ -313,15 +303,18 @@ class ChartInstallApiTest {
           .withLabels(Map.of("pod-security.kubernetes.io/enforce", level)).endMetadata().build()).serverSideApply();
     }
     PodTemplateSpec operatorPod = admin.apps().deployments().inNamespace(NS).withName(OPERATOR).get().getSpec().getTemplate();
-    PodTemplateSpec agentPod = daemonSetFromOperatorSettings().getSpec().getTemplate();
+    PodTemplateSpec agentPod = agentDaemonSet().getSpec().getTemplate();
 
     createPod("psa-restricted", "operator", operatorPod);
     assertThatThrownBy(() -> createPod("psa-restricted", "agent", agentPod))
         .isInstanceOf(KubernetesClientException.class)
         .hasMessageContaining("violates PodSecurity \"restricted:latest\"")
         .hasMessageContaining("privileged")
-        .hasMessageContaining("hostPath");
+        .hasMessageContaining("hostPath")
+        .hasMessageContaining("hostPID=true");
     createPod("psa-privileged", "agent", agentPod);
+    assertThat(admin.pods().inNamespace("psa-privileged").withName("agent").get().getSpec().getPriority())
+        .as("system-node-critical resolved by the Priority admission plugin outside kube-system").isEqualTo(2000001000);
   }
 
   @Test
@@ -467,22 +460,18 @@ class ChartInstallApiTest {
     return runtime;
   }
 
-  private static DaemonSet daemonSetFromOperatorSettings() {
-    OperatorConfig config = installedConfig();
-    return AgentDaemonSets.desired(config.agent().orElseThrow(), NS, config.namespaces(),
-        config.agentNodeSelector());
-  }
-
-  private DaemonSet agentDaemonSet() {
+  private static DaemonSet agentDaemonSet() {
     return admin.apps().daemonSets().inNamespace(NS).withName(AGENT).get();
   }
 
-  private static void assertAgentPod(DaemonSet ds, AgentSettings settings) {
+  private static void assertAgentPod(DaemonSet ds) {
     PodSpec pod = ds.getSpec().getTemplate().getSpec();
     Container c = container(pod);
     assertThat(c.getImage()).isEqualTo("registry.test/cowherd/cowherd-node-agent:" + ChartRenderTest.appVersion());
     assertThat(pod.getServiceAccountName()).isEqualTo(AGENT);
     assertThat(pod.getHostNetwork()).isTrue();
+    assertThat(pod.getHostPID()).isTrue();
+    assertThat(pod.getPriorityClassName()).isEqualTo("system-node-critical");
     assertThat(pod.getNodeSelector()).containsEntry("cowherd.io/boot-server", "true").containsEntry("kubernetes.io/os", "linux");
     assertThat(pod.getTolerations()).singleElement().satisfies(t -> {
       assertThat(t.getKey()).isEqualTo("cowherd.io/boot-server");
@@ -503,10 +492,13 @@ class ChartInstallApiTest {
     assertThat(mounts.get("state").getReadOnly()).isNotEqualTo(Boolean.TRUE);
     assertThat(mounts.get("image-root-0").getMountPath()).isEqualTo("/srv/images");
     assertThat(mounts.get("image-root-0").getReadOnly()).isTrue();
-    assertThat(c.getArgs()).containsExactly("--state-dir=/var/lib/cowherd", "--image-root=/srv/images");
+    assertThat(hostPaths).containsEntry("cgroup", "/sys/fs/cgroup");
+    assertThat(mounts.get("cgroup").getMountPath()).isEqualTo("/host/sys/fs/cgroup");
+    assertThat(c.getArgs()).containsExactly("--state-dir=/var/lib/cowherd", "--image-root=/srv/images",
+        "--host-cgroup-root=/host/sys/fs/cgroup");
     assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
     assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/readyz");
-    assertThat(c.getPorts()).singleElement().satisfies(p -> assertThat(p.getContainerPort()).isEqualTo(settings.httpPort()));
+    assertThat(c.getPorts()).singleElement().satisfies(p -> assertThat(p.getContainerPort()).isEqualTo(9810));
     assertThat(c.getResources().getRequests()).containsKeys("cpu", "memory");
   }
 

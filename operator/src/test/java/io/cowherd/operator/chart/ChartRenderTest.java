@@ -5,14 +5,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
-import io.cowherd.operator.config.AgentSettings;
 import io.cowherd.operator.config.OperatorCommand;
 import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.support.Charts;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
@@ -26,6 +31,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,9 +41,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * {@code helm lint} and {@code helm template} of {@code helm/cowherd} (helm-java, offline) with the
  * default values and with every option set ({@code ci/all-values.yaml}); the rendered operator
- * arguments must parse into the configuration the values say, the operator pod must fit Pod
- * Security "restricted", and the RBAC rules are pinned here so that every change to them is a
- * deliberate one.
+ * arguments must parse into the configuration the values say, the agent DaemonSet must carry every
+ * host property the agent needs, the operator pod must fit Pod Security "restricted", and the RBAC
+ * rules are pinned here so that every change to them is a deliberate one.
  */
 class ChartRenderTest {
   private static final String NS = "cowherd-system";
@@ -112,6 +118,7 @@ class ChartRenderTest {
         "ClusterRole/cowherd-node-agent",
         "ClusterRoleBinding/cowherd-node-agent",
         "Deployment/cowherd-operator",
+        "DaemonSet/cowherd-node-agent",
         "Service/cowherd-operator-metrics",
         "Service/cowherd-node-agent-metrics",
         "Role/cowherd-node-agent",
@@ -134,23 +141,97 @@ class ChartRenderTest {
     OperatorConfig config = parse(Charts.operatorArgs(objects, "cowherd-operator"));
 
     assertThat(config.watchesAllNamespaces()).isTrue();
-    assertThat(config.agentNodeSelector()).isEmpty();
     assertThat(config.logLevel()).isEqualTo("INFO");
     assertThat(config.logFormat()).isEqualTo("text");
     assertThat(config.leaderElection()).isTrue();
     assertThat(config.leaseName()).isEqualTo("cowherd-operator");
     assertThat(config.httpPort()).hasValue(8080);
     assertThat(config.metrics()).isTrue();
-    AgentSettings agent = config.agent().orElseThrow();
-    assertThat(agent.image()).isEqualTo("cowherd-node-agent:" + appVersion());
-    assertThat(agent.daemonSetName()).isEqualTo("cowherd-node-agent");
-    assertThat(agent.serviceAccountName()).isEqualTo("cowherd-node-agent");
-    assertThat(agent.ownerDeployment()).isEqualTo("cowherd-operator");
-    assertThat(agent.stateDir()).isEqualTo("/var/lib/cowherd");
-    assertThat(agent.imageRoots()).containsExactly("/srv/cowherd/images");
-    assertThat(agent.httpPort()).isEqualTo(9810);
-    assertThat(Serialization.unmarshal(agent.resources(), Map.class))
-        .isEqualTo(Map.of("requests", Map.of("cpu", "50m", "memory", "192Mi"), "limits", Map.of("memory", "512Mi")));
+    assertThat(Charts.operatorArgs(objects, "cowherd-operator")).noneMatch(a -> a.startsWith("--agent-"));
+  }
+
+  /**
+   * Every property the operator-built DaemonSet had (io.cowherd.operator.agent.AgentDaemonSets
+   * before the chart took it over), plus the host PID namespace and cgroup tree the exporters need
+   * to outlive the agent pod.
+   */
+  @Test
+  void defaultAgentDaemonSetCarriesEveryHostPropertyTheAgentNeeds() {
+    List<HasMetadata> objects = Charts.template("cowherd", NS, t -> t);
+
+    DaemonSet ds = Charts.find(objects, DaemonSet.class, "cowherd-node-agent");
+    PodSpec pod = ds.getSpec().getTemplate().getSpec();
+    Container c = pod.getContainers().getFirst();
+
+    assertThat(ds.getMetadata().getOwnerReferences()).as("owned by the release, not by the operator").isNullOrEmpty();
+    assertThat(ds.getSpec().getUpdateStrategy().getType()).isEqualTo("RollingUpdate");
+    assertThat(ds.getSpec().getUpdateStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isEqualTo(1);
+    assertThat(ds.getSpec().getSelector().getMatchLabels()).isEqualTo(Map.of("app.kubernetes.io/name", "cowherd-node-agent",
+        "app.kubernetes.io/instance", "cowherd-node-agent", "app.kubernetes.io/component", "node-agent"));
+    assertThat(ds.getSpec().getTemplate().getMetadata().getLabels()).containsAllEntriesOf(ds.getSpec().getSelector().getMatchLabels());
+    assertThat(Charts.find(objects, Service.class, "cowherd-node-agent-metrics").getSpec().getSelector())
+        .isEqualTo(ds.getSpec().getSelector().getMatchLabels());
+    assertThat(pod.getServiceAccountName()).isEqualTo("cowherd-node-agent");
+    assertThat(pod.getHostNetwork()).isTrue();
+    assertThat(pod.getHostPID()).isTrue();
+    assertThat(pod.getDnsPolicy()).isEqualTo("ClusterFirstWithHostNet");
+    assertThat(pod.getPriorityClassName()).isEqualTo("system-node-critical");
+    assertThat(pod.getTerminationGracePeriodSeconds()).isEqualTo(30L);
+    assertThat(pod.getNodeSelector()).isEqualTo(Map.of("kubernetes.io/os", "linux"));
+    assertThat(pod.getTolerations()).singleElement().satisfies(t -> {
+      assertThat(t.getKey()).isEqualTo("cowherd.io/boot-server");
+      assertThat(t.getOperator()).isEqualTo("Exists");
+      assertThat(t.getEffect()).isNull();
+    });
+    assertThat(c.getImage()).isEqualTo("cowherd-node-agent:" + appVersion());
+    assertThat(c.getImagePullPolicy()).isEqualTo("IfNotPresent");
+    assertThat(c.getArgs()).containsExactly("--state-dir=/var/lib/cowherd", "--image-root=/srv/cowherd/images",
+        "--host-cgroup-root=/host/sys/fs/cgroup");
+    assertThat(c.getSecurityContext().getPrivileged()).isTrue();
+    assertThat(c.getSecurityContext().getRunAsUser()).isZero();
+    assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+    assertThat(env(c)).containsEntry("COWHERD_LOG_LEVEL", "INFO").containsEntry("COWHERD_LOG_FORMAT", "text")
+        .containsEntry("COWHERD_HTTP_PORT", "9810").containsEntry("DM_DISABLE_UDEV", "1")
+        .containsEntry("JAVA_TOOL_OPTIONS", "-Xmx256m -XX:MaxMetaspaceSize=128m")
+        .doesNotContainKeys("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT");
+    assertThat(c.getEnv()).anySatisfy(e -> {
+      assertThat(e.getName()).isEqualTo("NODE_NAME");
+      assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
+    }).anySatisfy(e -> {
+      assertThat(e.getName()).isEqualTo("POD_NAMESPACE");
+      assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.namespace");
+    });
+    assertThat(c.getPorts()).singleElement().satisfies(p -> {
+      assertThat(p.getName()).isEqualTo("http");
+      assertThat(p.getContainerPort()).isEqualTo(9810);
+    });
+    assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+    assertThat(c.getLivenessProbe().getFailureThreshold()).isEqualTo(6);
+    assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/readyz");
+    assertThat(c.getResources().getRequests()).containsEntry("memory", new Quantity("320Mi")).containsKey("cpu");
+    assertThat(c.getResources().getLimits()).containsEntry("memory", new Quantity("512Mi"));
+
+    Map<String, String> hostPaths = pod.getVolumes().stream().filter(v -> v.getHostPath() != null)
+        .collect(Collectors.toMap(Volume::getName, v -> v.getHostPath().getPath() + " " + v.getHostPath().getType()));
+    assertThat(hostPaths).isEqualTo(Map.of(
+        "dev", "/dev Directory",
+        "modules", "/lib/modules Directory",
+        "cgroup", "/sys/fs/cgroup Directory",
+        "state", "/var/lib/cowherd DirectoryOrCreate",
+        "image-root-0", "/srv/cowherd/images Directory"));
+    Map<String, VolumeMount> mounts = c.getVolumeMounts().stream().collect(Collectors.toMap(VolumeMount::getName, m -> m));
+    assertThat(mounts.get("dev").getMountPath()).isEqualTo("/dev");
+    assertThat(mounts.get("dev").getMountPropagation()).isEqualTo("HostToContainer");
+    assertThat(mounts.get("modules").getReadOnly()).isTrue();
+    assertThat(mounts.get("cgroup").getMountPath()).isEqualTo("/host/sys/fs/cgroup");
+    assertThat(mounts.get("cgroup").getReadOnly()).as("the agent creates the exporters' cgroups").isNotEqualTo(Boolean.TRUE);
+    assertThat(mounts.get("state").getMountPath()).isEqualTo("/var/lib/cowherd");
+    assertThat(mounts.get("state").getReadOnly()).isNotEqualTo(Boolean.TRUE);
+    assertThat(mounts.get("image-root-0").getMountPath()).isEqualTo("/srv/cowherd/images");
+    assertThat(mounts.get("image-root-0").getReadOnly()).isTrue();
+    assertThat(mounts.get("image-root-0").getMountPropagation()).isEqualTo("HostToContainer");
+    assertThat(mounts.get("tmp").getMountPath()).isEqualTo("/tmp");
+    assertThat(mounts.get("run").getMountPath()).isEqualTo("/run");
   }
 
   @Test
@@ -166,33 +247,72 @@ class ChartRenderTest {
     assertThat(deployment.getSpec().getTemplate().getSpec().getImagePullSecrets())
         .extracting(r -> r.getName()).containsExactly("regcred", "backup-regcred");
     assertThat(deployment.getSpec().getTemplate().getSpec().getPriorityClassName()).isEqualTo("system-cluster-critical");
+    assertThat(deployment.getSpec().getTemplate().getSpec().getHostNetwork()).isTrue();
     assertThat(config.namespaces()).containsExactlyInAnyOrder("lab", "classroom");
-    assertThat(config.agentNodeSelector())
-        .isEqualTo(Map.of("cowherd.io/boot-server", "true", "topology.kubernetes.io/zone", "lab-a"));
     assertThat(config.logLevel()).isEqualTo("DEBUG");
     assertThat(config.logFormat()).isEqualTo("json");
     assertThat(config.httpPort()).hasValue(8181);
     assertThat(config.leaseName()).isEqualTo("lab-cowherd-operator");
-    AgentSettings agent = config.agent().orElseThrow();
-    assertThat(agent.image()).isEqualTo("registry.example.com/cowherd/tools/cowherd-node-agent:1.2.3-agent");
-    assertThat(agent.imagePullPolicy()).isEqualTo("Always");
-    assertThat(agent.imagePullSecrets()).containsExactly("regcred", "backup-regcred");
-    assertThat(agent.daemonSetName()).isEqualTo("lab-cowherd-node-agent");
-    assertThat(agent.ownerDeployment()).isEqualTo("lab-cowherd-operator");
-    assertThat(agent.stateDir()).isEqualTo("/srv/cowherd/state");
-    assertThat(agent.imageRoots()).containsExactly("/srv/cowherd/images", "/mnt/origins");
-    assertThat(agent.httpPort()).isEqualTo(9911);
-    assertThat(agent.logLevel()).isEqualTo("DEBUG");
-    assertThat(agent.logFormat()).isEqualTo("json");
-    assertThat(agent.priorityClassName()).isEqualTo("system-node-critical");
-    assertThat(Serialization.unmarshal(agent.tolerations(), List.class)).hasSize(2);
+
+    DaemonSet ds = Charts.find(objects, DaemonSet.class, "lab-cowherd-node-agent");
+    PodSpec pod = ds.getSpec().getTemplate().getSpec();
+    Container agent = pod.getContainers().getFirst();
+    assertThat(agent.getImage()).isEqualTo("registry.example.com/cowherd/tools/cowherd-node-agent:1.2.3-agent");
+    assertThat(agent.getImagePullPolicy()).isEqualTo("Always");
+    assertThat(pod.getImagePullSecrets()).extracting(r -> r.getName()).containsExactly("regcred", "backup-regcred");
+    assertThat(pod.getServiceAccountName()).isEqualTo("lab-cowherd-node-agent");
+    assertThat(pod.getNodeSelector()).isEqualTo(Map.of("kubernetes.io/os", "linux", "cowherd.io/boot-server", "true",
+        "topology.kubernetes.io/zone", "lab-a"));
+    assertThat(pod.getAffinity().getNodeAffinity()).isNotNull();
+    assertThat(pod.getTolerations()).hasSize(2);
+    assertThat(pod.getPriorityClassName()).isEqualTo("system-cluster-critical");
+    assertThat(pod.getTerminationGracePeriodSeconds()).isEqualTo(60L);
+    assertThat(ds.getSpec().getTemplate().getMetadata().getLabels()).containsEntry("example.com/tier", "data");
+    assertThat(ds.getSpec().getTemplate().getMetadata().getAnnotations()).containsEntry("example.com/team", "boot")
+        .containsEntry("kubectl.kubernetes.io/default-container", "node-agent");
+    assertThat(agent.getArgs()).containsExactly("--state-dir=/srv/cowherd/state", "--image-root=/srv/cowherd/images",
+        "--image-root=/mnt/origins", "--namespace=lab", "--namespace=classroom", "--host-cgroup-root=/host/sys/fs/cgroup");
+    assertThat(env(agent)).containsEntry("COWHERD_LOG_LEVEL", "DEBUG").containsEntry("COWHERD_LOG_FORMAT", "json")
+        .containsEntry("COWHERD_HTTP_PORT", "9911").containsEntry("JAVA_TOOL_OPTIONS", "-Xmx512m -XX:MaxMetaspaceSize=160m");
+    assertThat(agent.getPorts().getFirst().getContainerPort()).isEqualTo(9911);
+    assertThat(agent.getResources().getLimits()).containsEntry("memory", new Quantity("1Gi"));
+    assertThat(pod.getVolumes()).filteredOn(v -> v.getHostPath() != null).extracting(v -> v.getHostPath().getPath())
+        .contains("/srv/cowherd/state", "/srv/cowherd/images", "/mnt/origins");
     assertThat(Charts.names(objects)).contains("ServiceMonitor/lab-cowherd-operator", "ServiceMonitor/lab-cowherd-node-agent");
+  }
+
+  /** Clusters without kube-proxy: both pods reach the API server at the address the values give. */
+  @Test
+  void apiServerAddressGoesIntoOperatorAndAgentPods() {
+    List<HasMetadata> objects = Charts.template("cowherd", NS,
+        t -> t.set("apiServer.host", "127.0.0.1").set("apiServer.port", "6443"));
+    List<HasMetadata> defaultPort = Charts.template("cowherd", NS, t -> t.set("apiServer.host", "10.0.0.1"));
+
+    for (Container c : List.of(operatorContainer(objects), agentContainer(objects))) {
+      assertThat(env(c)).containsEntry("KUBERNETES_SERVICE_HOST", "127.0.0.1").containsEntry("KUBERNETES_SERVICE_PORT", "6443");
+    }
+    for (Container c : List.of(operatorContainer(defaultPort), agentContainer(defaultPort))) {
+      assertThat(env(c)).containsEntry("KUBERNETES_SERVICE_HOST", "10.0.0.1").containsEntry("KUBERNETES_SERVICE_PORT", "443");
+    }
+    List<HasMetadata> unset = Charts.template("cowherd", NS, t -> t);
+    assertThat(env(operatorContainer(unset))).doesNotContainKeys("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT");
+  }
+
+  @ParameterizedTest(name = "image.pullPolicy={0} reaches both pods")
+  @CsvSource({"Never", "IfNotPresent", "Always"})
+  void pullPolicyForImagesWithoutARegistryReachesBothPods(String policy) {
+    List<HasMetadata> objects = Charts.template("cowherd", NS, t -> t.set("image.pullPolicy", policy));
+
+    assertThat(operatorContainer(objects).getImagePullPolicy()).isEqualTo(policy);
+    assertThat(agentContainer(objects).getImagePullPolicy()).isEqualTo(policy);
   }
 
   @Test
   void operatorPodFitsPodSecurityRestricted() {
     for (Path values : List.of(Charts.CHART.resolve("values.yaml"), Charts.ALL_VALUES)) {
-      List<HasMetadata> objects = Charts.template("cowherd", NS, t -> t.withValuesFile(values));
+      // operator.hostNetwork (only for clusters whose pods cannot reach the API server) is the one exception.
+      List<HasMetadata> objects = Charts.template("cowherd", NS,
+          t -> t.withValuesFile(values).set("operator.hostNetwork", "false"));
       Deployment deployment = objects.stream().filter(Deployment.class::isInstance).map(Deployment.class::cast)
           .findFirst().orElseThrow();
       PodSpec pod = deployment.getSpec().getTemplate().getSpec();
@@ -232,11 +352,7 @@ class ChartRenderTest {
     assertThat(rules(Charts.find(objects, Role.class, "cowherd-operator").getRules())).containsExactly(
         "coordination.k8s.io leases [create]",
         "coordination.k8s.io leases named cowherd-operator [get, update, patch]",
-        "coordination.k8s.io leases [list, watch]",
-        "apps deployments [get, list, watch]",
-        "apps deployments/finalizers named cowherd-operator [update]",
-        "apps daemonsets [create]",
-        "apps daemonsets named cowherd-node-agent [get, list, watch, patch]");
+        "coordination.k8s.io leases [list, watch]");
     assertThat(rules(Charts.find(objects, ClusterRole.class, "cowherd-node-agent").getRules())).containsExactly(
         "cowherd.io aoebootslots [get, list, watch, patch]",
         "cowherd.io aoebootslots/status [patch]",
@@ -320,14 +436,31 @@ class ChartRenderTest {
       sets.forEach(p -> t.set(p[0], p[1]));
       return t.withValuesFile(values);
     });
-    OperatorConfig config = parse(Charts.operatorArgs(objects, "cowherd-operator"));
+    parse(Charts.operatorArgs(objects, "cowherd-operator"));
+    Container agent = agentContainer(objects);
+    PodSpec pod = Charts.find(objects, DaemonSet.class, "cowherd-node-agent").getSpec().getTemplate().getSpec();
 
-    assertThat(config.agentNodeSelector()).isEqualTo(Map.of("cowherd.io/boot-server", "true"));
-    assertThat(config.agent().orElseThrow().imageRoots()).containsExactly("/srv/images");
-    assertThat(config.agent().orElseThrow().image()).isEqualTo("registry.example.com/cowherd/cowherd-node-agent:" + appVersion());
+    assertThat(pod.getNodeSelector()).containsEntry("cowherd.io/boot-server", "true");
+    assertThat(agent.getArgs()).contains("--image-root=/srv/images");
+    assertThat(agent.getImage()).isEqualTo("registry.example.com/cowherd/cowherd-node-agent:" + appVersion());
   }
 
   // --- helpers -------------------------------------------------------------------------------
+
+  private static Container operatorContainer(List<HasMetadata> objects) {
+    return objects.stream().filter(Deployment.class::isInstance).map(Deployment.class::cast).findFirst().orElseThrow()
+        .getSpec().getTemplate().getSpec().getContainers().getFirst();
+  }
+
+  private static Container agentContainer(List<HasMetadata> objects) {
+    return objects.stream().filter(DaemonSet.class::isInstance).map(DaemonSet.class::cast).findFirst().orElseThrow()
+        .getSpec().getTemplate().getSpec().getContainers().getFirst();
+  }
+
+  /** The container's plain (not downward API) environment variables. */
+  private static Map<String, String> env(Container c) {
+    return c.getEnv().stream().filter(e -> e.getValue() != null).collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+  }
 
   /** What bash makes of a README word: quotes removed, {@code \\} and {@code \.} unescaped once. */
   private static String shellUnquote(String word) {

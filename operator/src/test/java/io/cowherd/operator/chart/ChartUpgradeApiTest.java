@@ -1,6 +1,8 @@
 package io.cowherd.operator.chart;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.marcnuri.helm.Helm;
 import io.cowherd.api.Names;
@@ -16,11 +18,17 @@ import io.cowherd.operator.support.Pools;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,13 +39,17 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code helm install}, {@code helm upgrade} to a chart whose CRD schema changed, and {@code helm
  * uninstall}, against a real API server: the upgrade updates the CRD in place (the chart renders
- * CRDs as templates), and uninstall removes the operator's objects but keeps the CRDs, the pools and
- * the slots, so no slot is deleted and no node agent tears down a COW store.
+ * CRDs as templates), the agent DaemonSet is the release's (deleting the operator Deployment and
+ * bringing it back with {@code helm upgrade} keeps the same DaemonSet; an upgrade with a changed agent
+ * setting changes its pod template in place), and uninstall removes the operator's objects and the
+ * DaemonSet but keeps the CRDs, the pools and the slots, so no slot is deleted and no node agent
+ * tears down a COW store.
  */
 @Tag("apiserver")
 class ChartUpgradeApiTest {
   private static final String NS = "cowherd-system";
   private static final String POOLS_CRD = "aoebootpools.cowherd.io";
+  private static final String AGENT = "cowherd-node-agent";
 
   @Test
   void upgradeUpdatesTheCrdSchemaAndUninstallLeavesPoolsSlotsAndCowDataAlone(@TempDir Path dir) throws IOException {
@@ -48,11 +60,32 @@ class ChartUpgradeApiTest {
           .withKubeConfigContents(harness.kubeConfigYaml()).withValuesFile(Charts.TEST_VALUES.toAbsolutePath()).call();
       assertThat(specProperties(admin)).doesNotContainKey("upgradeMarker");
       servingSlotOfPool(admin, harness.kubeConfigYaml());
+      DaemonSet installed = admin.apps().daemonSets().inNamespace(NS).withName(AGENT).get();
+      assertThat(installed.getMetadata().getOwnerReferences())
+          .as("nothing owns it: deleting the operator cannot garbage-collect the agents").isNullOrEmpty();
+
+      // The operator Deployment deleted (by hand, or by a failed upgrade) and brought back by `helm upgrade`.
+      admin.apps().deployments().inNamespace(NS).withName("cowherd-operator").delete();
+      await().atMost(Duration.ofSeconds(30)).until(() ->
+          admin.apps().deployments().inNamespace(NS).withName("cowherd-operator").get() == null);
+      assertThat(admin.apps().daemonSets().inNamespace(NS).withName(AGENT).get().getMetadata().getUid())
+          .isEqualTo(installed.getMetadata().getUid());
 
       addSpecPropertyToPoolCrd(chart, "upgradeMarker");
       bumpChartVersion(chart, "0.1.1");
       new Helm(chart).upgrade().withName("cowherd").withNamespace(NS)
-          .withKubeConfigContents(harness.kubeConfigYaml()).withValuesFile(Charts.TEST_VALUES.toAbsolutePath()).call();
+          .withKubeConfigContents(harness.kubeConfigYaml()).withValuesFile(Charts.TEST_VALUES.toAbsolutePath())
+          .set("logging.level", "DEBUG").call();
+
+      assertThat(admin.apps().deployments().inNamespace(NS).withName("cowherd-operator").get()).isNotNull();
+      DaemonSet upgraded = admin.apps().daemonSets().inNamespace(NS).withName(AGENT).get();
+      assertThat(upgraded.getMetadata().getUid()).as("updated in place, never recreated").isEqualTo(installed.getMetadata().getUid());
+      assertThat(upgraded.getMetadata().getGeneration()).isGreaterThan(installed.getMetadata().getGeneration());
+      assertThat(upgraded.getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv())
+          .anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("COWHERD_LOG_LEVEL");
+            assertThat(e.getValue()).isEqualTo("DEBUG");
+          });
 
       assertThat(specProperties(admin)).containsKey("upgradeMarker");
       Cluster.mergePatch(admin.genericKubernetesResources("cowherd.io/v1alpha1", "AoeBootPool").inNamespace("keep")
@@ -67,6 +100,7 @@ class ChartUpgradeApiTest {
       Helm.uninstall("cowherd").withNamespace(NS).withKubeConfigContents(harness.kubeConfigYaml()).call();
 
       assertThat(admin.apps().deployments().inNamespace(NS).withName("cowherd-operator").get()).isNull();
+      assertThat(admin.apps().daemonSets().inNamespace(NS).withName(AGENT).get()).isNull();
       assertThat(admin.serviceAccounts().inNamespace(NS).list().getItems())
           .extracting(sa -> sa.getMetadata().getName()).doesNotContain("cowherd-operator", "cowherd-node-agent");
       assertThat(admin.rbac().clusterRoles().withName("cowherd-operator").get()).isNull();
@@ -86,6 +120,55 @@ class ChartUpgradeApiTest {
       assertThat(slot.getMetadata().getFinalizers()).contains(Names.SLOT_FINALIZER);
       assertThat(slot.getStatus().getPhase()).isEqualTo(SlotPhase.Serving);
     }
+  }
+
+  /**
+   * The adoption steps docs/install.md gives for a DaemonSet the operator made (owner reference to
+   * the operator Deployment, no Helm metadata): without them Helm refuses to take it over; with
+   * them it updates the same object in place (same UID, so its pods are replaced by a rolling
+   * update, never all deleted at once).
+   */
+  @Test
+  void anOperatorMadeDaemonSetIsAdoptedInPlaceByTheDocumentedSteps() {
+    try (ApiServerHarness harness = ApiServerHarness.startEmpty()) {
+      KubernetesClient admin = harness.client();
+      new Cluster(admin).createNamespace(NS);
+      DaemonSet rendered = Charts.find(Charts.template("cowherd", NS, t -> t.withValuesFile(Charts.TEST_VALUES)),
+          DaemonSet.class, AGENT);
+      DaemonSet legacy = new DaemonSetBuilder(rendered)
+          .editMetadata()
+          .withLabels(Map.of("app.kubernetes.io/name", "cowherd-node-agent", "app.kubernetes.io/instance", AGENT,
+              "app.kubernetes.io/component", "node-agent", "app.kubernetes.io/managed-by", "cowherd-operator"))
+          .withAnnotations(null)
+          .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("apps/v1").withKind("Deployment")
+              .withName("cowherd-operator").withUid("00000000-0000-0000-0000-000000000001").withController(true)
+              .withBlockOwnerDeletion(true).build())
+          .endMetadata()
+          .editSpec().editTemplate().editSpec().withHostPID(false).endSpec().endTemplate().endSpec()
+          .build();
+      String uid = admin.resource(legacy).create().getMetadata().getUid();
+
+      assertThatThrownBy(() -> install(harness))
+          .hasMessageContaining("DaemonSet \"" + AGENT + "\"")
+          .hasMessageContaining("cannot be imported");
+
+      var ds = admin.apps().daemonSets().inNamespace(NS).withName(AGENT);
+      ds.patch(PatchContext.of(PatchType.JSON), "[{\"op\":\"remove\",\"path\":\"/metadata/ownerReferences\"}]");
+      Cluster.mergePatch(ds, Map.of("metadata", Map.of(
+          "labels", Map.of("app.kubernetes.io/managed-by", "Helm"),
+          "annotations", Map.of("meta.helm.sh/release-name", "cowherd", "meta.helm.sh/release-namespace", NS))));
+      install(harness);
+
+      DaemonSet adopted = ds.get();
+      assertThat(adopted.getMetadata().getUid()).isEqualTo(uid);
+      assertThat(adopted.getMetadata().getOwnerReferences()).isNullOrEmpty();
+      assertThat(adopted.getSpec().getTemplate().getSpec().getHostPID()).isTrue();
+    }
+  }
+
+  private static void install(ApiServerHarness harness) {
+    new Helm(Charts.CHART).install().withName("cowherd").withNamespace(NS)
+        .withKubeConfigContents(harness.kubeConfigYaml()).withValuesFile(Charts.TEST_VALUES).call();
   }
 
   /** A pool with one slot as a running system has it: agent finalizer, phase Serving. */

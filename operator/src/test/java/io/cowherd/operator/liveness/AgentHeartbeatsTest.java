@@ -7,6 +7,8 @@ import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +17,8 @@ class AgentHeartbeatsTest {
   private final AgentHeartbeats heartbeats = new AgentHeartbeats();
 
   private static Lease lease(String resourceVersion, Instant renewed, int durationSeconds) {
-    return new LeaseBuilder().withNewMetadata().withName("cowherd-agent-n1").withResourceVersion(resourceVersion).endMetadata()
+    return new LeaseBuilder().withNewMetadata().withName("cowherd-agent-n1").withNamespace("ns")
+        .withResourceVersion(resourceVersion).endMetadata()
         .withNewSpec().withHolderIdentity("n1").withLeaseDurationSeconds(durationSeconds)
         .withRenewTime(renewed.atZone(ZoneOffset.UTC)).endSpec().build();
   }
@@ -55,5 +58,24 @@ class AgentHeartbeatsTest {
     assertThat(v.recheckAfter()).isEmpty();
     assertThat(v.message()).isEqualTo("node agent on node n1 is silent: heartbeat Lease ns/cowherd-agent-n1 last renewed "
         + "2026-01-01T10:00:00Z (lease duration 10 s); slot status below may be stale");
+  }
+
+  @Test
+  void placementCountsAnAgentOnlyOnceThisOperatorSawItsLeaseRenewedAndWhileItIsFresh() {
+    Lease first = lease("1", T0, 40);
+    heartbeats.observe(first, T0);
+
+    assertThat(heartbeats.liveAgents(List.of("n1", "n2"), "ns", Map.of("cowherd-agent-n1", first), T0.plusSeconds(1)).nodes())
+        .as("a Lease seen in one version only may have been left behind by an agent that is gone").isEmpty();
+    assertThat(heartbeats.judge("n1", "ns", Optional.of(first), T0.plusSeconds(1)).alive())
+        .as("the liveness condition gives it the benefit of the doubt").isTrue();
+
+    Lease renewed = lease("2", T0.plusSeconds(10), 40);
+    heartbeats.observe(renewed, T0.plusSeconds(10));
+    Map<String, Lease> leases = Map.of("cowherd-agent-n1", renewed);
+
+    assertThat(heartbeats.liveAgents(List.of("n1", "n2"), "ns", leases, T0.plusSeconds(11)).nodes()).containsExactly("n1");
+    assertThat(heartbeats.liveAgents(List.of("n1"), "ns", leases, T0.plusSeconds(50)).nodes())
+        .as("expired one lease duration after the renewal was seen").isEmpty();
   }
 }

@@ -13,12 +13,12 @@ import io.cowherd.operator.support.ApiServerExtension;
 import io.cowherd.operator.support.ApiServerHarness;
 import io.cowherd.operator.support.Cluster;
 import io.cowherd.operator.support.FakeAgent;
+import io.cowherd.operator.support.Heartbeat;
 import io.cowherd.operator.support.Nodes;
 import io.cowherd.operator.support.Pools;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -27,13 +27,9 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -63,7 +59,7 @@ class AgentLivenessApiTest {
     client = harness.client();
     cluster = new Cluster(client);
     cluster.createNamespace(AGENTS_NS);
-    OperatorConfig config = new OperatorConfig(Set.of(), Map.of(SELECTOR_LABEL, "yes"), "INFO").inNamespace(AGENTS_NS);
+    OperatorConfig config = new OperatorConfig(Set.of(), "INFO").inNamespace(AGENTS_NS);
     createNode(NODE);
     operator = new OperatorRuntime(config, client, new SimpleMeterRegistry(), Clock.systemUTC(), false);
     operator.start();
@@ -82,7 +78,7 @@ class AgentLivenessApiTest {
     String ns = "live-a";
     cluster.createNamespace(ns);
     Operator agent = FakeAgent.start(node, client);
-    Heartbeat heartbeat = Heartbeat.start(node);
+    Heartbeat heartbeat = Heartbeat.start(client, AGENTS_NS, node, LEASE_SECONDS);
     try {
       createPool(ns, 811, 2);
       await().atMost(TIMEOUT).ignoreExceptions().untilAsserted(() -> assertThat(slots(ns)).hasSize(2).allSatisfy(s -> {
@@ -114,7 +110,7 @@ class AgentLivenessApiTest {
       assertThat(LivenessConditionWriter.current(written)).as("the agent's write keeps the operator's condition")
           .hasValueSatisfying(c -> assertThat(c.getReason()).isEqualTo(LivenessConditionWriter.AGENT_SILENT));
 
-      heartbeat = Heartbeat.start(node);
+      heartbeat = Heartbeat.start(client, AGENTS_NS, node, LEASE_SECONDS);
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
           assertThat(slots(ns)).allSatisfy(s -> assertThat(LivenessConditionWriter.current(s)).isEmpty()));
       AoeBootSlot cleared = slot(ns, "boot-0");
@@ -135,9 +131,12 @@ class AgentLivenessApiTest {
     String node = NODE;
     String ns = "live-b";
     cluster.createNamespace(ns);
-    client.leases().inNamespace(AGENTS_NS).withName(Names.agentLeaseName(node)).delete();
     Operator agent = FakeAgent.start(node, client);
+    Heartbeat placing = Heartbeat.start(client, AGENTS_NS, node, LEASE_SECONDS); // slots go only to live agents
     createPool(ns, 812, 2);
+    await().atMost(TIMEOUT).until(() -> slots(ns).size() == 2);
+    placing.stop();
+    client.leases().inNamespace(AGENTS_NS).withName(Names.agentLeaseName(node)).delete();
     await().atMost(TIMEOUT).ignoreExceptions().untilAsserted(() -> assertThat(slots(ns)).hasSize(2).allSatisfy(s -> {
       assertThat(s.getStatus().getPhase()).isEqualTo(SlotPhase.Serving);
       assertThat(s.getMetadata().getFinalizers()).contains(Names.SLOT_FINALIZER);
@@ -159,7 +158,7 @@ class AgentLivenessApiTest {
     });
     long warnings = events(ns).stream().filter(e -> "AgentSilent".equals(e.getReason())).count();
 
-    Heartbeat heartbeat = Heartbeat.start(node);
+    Heartbeat heartbeat = Heartbeat.start(client, AGENTS_NS, node, LEASE_SECONDS);
     Operator back = FakeAgent.start(node, client);
     try {
       await().atMost(TIMEOUT).until(() -> client.resources(AoeBootPool.class).inNamespace(ns).withName("boot").get() == null);
@@ -171,45 +170,6 @@ class AgentLivenessApiTest {
   }
 
   // --- helpers -------------------------------------------------------------------------------
-
-  /** Renews a node agent's heartbeat Lease as the agent's NodeLease does, every 1 s, duration 4 s. */
-  private static final class Heartbeat {
-    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
-    private final String node;
-    private volatile Instant last;
-
-    private Heartbeat(String node) {
-      this.node = node;
-    }
-
-    static Heartbeat start(String node) {
-      Heartbeat h = new Heartbeat(node);
-      h.scheduler.scheduleWithFixedDelay(h::renew, 0, 1, TimeUnit.SECONDS);
-      await().atMost(Duration.ofSeconds(10)).until(() -> h.last != null);
-      return h;
-    }
-
-    private void renew() {
-      Instant now = Instant.now();
-      Lease lease = new LeaseBuilder().withNewMetadata().withName(Names.agentLeaseName(node)).withNamespace(AGENTS_NS)
-          .withLabels(Names.agentLeaseLabels()).endMetadata()
-          .withNewSpec().withHolderIdentity(node).withLeaseDurationSeconds(LEASE_SECONDS)
-          .withRenewTime(now.atZone(ZoneOffset.UTC)).endSpec().build();
-      client.resource(lease).fieldManager("heartbeat-" + node).forceConflicts().serverSideApply();
-      last = now;
-    }
-
-    /** Stops renewing; returns when the last renewal was written. */
-    Instant stop() {
-      scheduler.shutdownNow();
-      try {
-        scheduler.awaitTermination(5, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return last;
-    }
-  }
 
   private static void createNode(String name) {
     client.resource(Nodes.ready(name, Map.of(SELECTOR_LABEL, "yes"))).create();

@@ -8,11 +8,12 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class NodePickerTest {
-  private final NodePicker anyNode = new NodePicker(Map.of());
+  private final NodePicker picker = new NodePicker();
+  private final LiveAgents everywhere = LiveAgents.unobserved();
 
   @Test
   void readySchedulableNodesAreEligibleSortedByName() {
-    NodeEligibility eligibility = anyNode.eligibility(List.of(Nodes.ready("n2"), Nodes.ready("n1")));
+    NodeEligibility eligibility = picker.eligibility(List.of(Nodes.ready("n2"), Nodes.ready("n1")), everywhere);
 
     assertThat(eligibility.eligible()).containsExactly("n1", "n2");
     assertThat(eligibility.any()).isTrue();
@@ -20,8 +21,8 @@ class NodePickerTest {
 
   @Test
   void nodeWithoutReadyTrueIsNotEligible() {
-    NodeEligibility eligibility = anyNode.eligibility(List.of(
-        Nodes.notReady("down"), Nodes.node("unknown", "Unknown", false, Map.of()), Nodes.ready("up")));
+    NodeEligibility eligibility = picker.eligibility(List.of(
+        Nodes.notReady("down"), Nodes.node("unknown", "Unknown", false, Map.of()), Nodes.ready("up")), everywhere);
 
     assertThat(eligibility.eligible()).containsExactly("up");
     assertThat(eligibility.notReady()).containsExactly("down", "unknown");
@@ -36,29 +37,36 @@ class NodePickerTest {
 
   @Test
   void unschedulableNodeIsNotEligible() {
-    NodeEligibility eligibility = anyNode.eligibility(List.of(Nodes.unschedulable("cordoned"), Nodes.ready("open")));
+    NodeEligibility eligibility = picker.eligibility(List.of(Nodes.unschedulable("cordoned"), Nodes.ready("open")), everywhere);
 
     assertThat(eligibility.eligible()).containsExactly("open");
     assertThat(eligibility.unschedulable()).containsExactly("cordoned");
   }
 
   @Test
-  void agentNodeSelectorKeepsOnlyNodesWithAllItsLabels() {
-    NodePicker picker = new NodePicker(Map.of("cowherd.io/agent", "true", "zone", "a"));
-
+  void onlyNodesWithALiveAgentAreEligibleWhateverTheirLabels() {
     NodeEligibility eligibility = picker.eligibility(List.of(
-        Nodes.ready("both", Map.of("cowherd.io/agent", "true", "zone", "a", "extra", "x")),
-        Nodes.ready("one", Map.of("cowherd.io/agent", "true")),
-        Nodes.ready("wrong-value", Map.of("cowherd.io/agent", "false", "zone", "a")),
-        Nodes.ready("none")));
+        Nodes.ready("agent", Map.of()),
+        Nodes.ready("labelled-no-agent", Map.of("cowherd.io/boot-server", "true")),
+        Nodes.ready("plain")), LiveAgents.on(List.of("agent")));
 
-    assertThat(eligibility.eligible()).containsExactly("both");
-    assertThat(eligibility.notSelected()).containsExactly("none", "one", "wrong-value");
+    assertThat(eligibility.eligible()).containsExactly("agent");
+    assertThat(eligibility.noAgent()).containsExactly("labelled-no-agent", "plain");
   }
 
   @Test
-  void emptySelectorMatchesEveryNode() {
-    assertThat(anyNode.eligibility(List.of(Nodes.ready("plain", Map.of()))).eligible()).containsExactly("plain");
+  void withAgentsUnobservedEveryReadySchedulableNodeCounts() {
+    assertThat(picker.eligibility(List.of(Nodes.ready("plain", Map.of())), everywhere).eligible()).containsExactly("plain");
+  }
+
+  @Test
+  void aLiveAgentDoesNotMakeANotReadyOrCordonedNodeEligible() {
+    NodeEligibility eligibility = picker.eligibility(List.of(Nodes.notReady("down"), Nodes.unschedulable("cordoned")),
+        LiveAgents.on(List.of("down", "cordoned")));
+
+    assertThat(eligibility.any()).isFalse();
+    assertThat(eligibility.notReady()).containsExactly("down");
+    assertThat(eligibility.unschedulable()).containsExactly("cordoned");
   }
 
   @Test
@@ -83,15 +91,15 @@ class NodePickerTest {
 
   @Test
   void describeSaysWhyNoNodeIsEligible() {
-    NodePicker picker = new NodePicker(Map.of("role", "boot"));
+    String text = picker.eligibility(List.of(Nodes.notReady("n1"), Nodes.unschedulable("n2"), Nodes.ready("n3")),
+        LiveAgents.on(List.of())).describe();
 
-    String text = picker.eligibility(List.of(Nodes.notReady("n1"), Nodes.unschedulable("n2"), Nodes.ready("n3"))).describe();
-
-    assertThat(text).isEqualTo("3 nodes: 1 not Ready (n1), 1 unschedulable (n2), 1 not matching agent node selector role=boot (n3)");
+    assertThat(text).isEqualTo("3 nodes: 1 not Ready (n1), 1 unschedulable (n2), 1 without a live node agent (n3)"
+        + " (the agent DaemonSet's node selector, affinity and tolerations decide where agents run)");
   }
 
   @Test
   void describeWithoutNodes() {
-    assertThat(anyNode.eligibility(List.of()).describe()).isEqualTo("no Node objects exist");
+    assertThat(picker.eligibility(List.of(), everywhere).describe()).isEqualTo("no Node objects exist");
   }
 }

@@ -61,13 +61,24 @@ class PoolEventSourcesTest {
   }
 
   @Test
-  void nodeUpdateMattersOnlyForReadinessSchedulabilityOrLabels() {
+  void agentLeaseEventWakesOnlyPoolsWaitingForAnEligibleNode() {
+    AoeBootPoolStatus waiting = new AoeBootPoolStatus();
+    waiting.setConditions(List.of(Conditions.of("Progressing", true, "NoEligibleNode", "x", 1, Instant.EPOCH)));
+    AoeBootPool unplaced = aPool().named("unplaced").shelf(11).status(waiting).build();
+    var cache = new FakeCache(List.of(OWNER, IN_CONFLICT, unplaced));
+
+    assertThat(names(PoolEventSources.waitingForANode(cache))).containsExactly("unplaced");
+  }
+
+  @Test
+  void nodeUpdateMattersOnlyForReadinessOrSchedulability() {
     Node ready = Nodes.ready("n1");
 
     assertThat(PoolEventSources.placementChanged(Nodes.ready("n1"), ready)).isFalse();
     assertThat(PoolEventSources.placementChanged(Nodes.notReady("n1"), ready)).isTrue();
     assertThat(PoolEventSources.placementChanged(Nodes.unschedulable("n1"), ready)).isTrue();
-    assertThat(PoolEventSources.placementChanged(Nodes.ready("n1", Map.of("role", "boot")), ready)).isTrue();
+    assertThat(PoolEventSources.placementChanged(Nodes.ready("n1", Map.of("role", "boot")), ready))
+        .as("labels do not decide placement: the agent DaemonSet's scheduling does").isFalse();
   }
 
   /** Primary cache holding fixed pools. */

@@ -63,7 +63,7 @@ class PoolReconcilerApiTest {
     client = harness.client();
     cluster = new Cluster(client);
     cluster.createReadyNode(NODE);
-    OperatorConfig config = new OperatorConfig(Set.of(), Map.of(), "INFO");
+    OperatorConfig config = new OperatorConfig(Set.of(), "INFO");
     operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
     operator.register(Main.newReconciler(config, client, Clock.systemUTC()));
     operator.start();

@@ -222,7 +222,7 @@ class SlotLifetimeApiTest {
 
   private static Operator startOperator() {
     Operator started = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
-    started.register(Main.newReconciler(new OperatorConfig(Set.of(), Map.of(), "INFO"), client, Clock.systemUTC()));
+    started.register(Main.newReconciler(new OperatorConfig(Set.of(), "INFO"), client, Clock.systemUTC()));
     started.start();
     return started;
   }
