@@ -73,7 +73,7 @@ import org.bouncycastle.asn1.x509.GeneralName;
  *
  * <p>What differs on production nodes: cgroup v2 and systemd as PID 1 ({@code cgroupDriver:
  * systemd}), kube-proxy and a cluster DNS, a runtime that may lower {@code oom_score_adj}, the
- * kubelet writing its sysctls on the host itself. See docs/testing.md.
+ * kubelet writing its sysctls on the host itself. See docs/kube-node-tests.md.
  */
 public final class KubeNode implements AutoCloseable {
   /** Port of the API server inside the node's network namespace (loopback and {@link #POD_API_HOST}). */
