@@ -319,6 +319,10 @@ public final class KubeNode implements AutoCloseable {
       throw new IllegalStateException("the namespace holder runs in the host's network namespace");
     }
 
+    // As on a systemd host, every mount of the node is shared (within the node's namespace only: its
+    // copies of the host's private mounts have no peers outside). The kubelet and containerd need it
+    // for HostToContainer and Bidirectional mount propagation (e.g. the agent's /dev).
+    inNode("mount", "--make-rshared", "/");
     for (Path dir : PRIVATE_DIRS) {
       if (!Files.exists(dir)) {
         Files.createDirectories(dir);
