@@ -205,7 +205,7 @@ class HelmNodeE2E {
       String uid = agentPod().getMetadata().getUid();
       node.kubectlOk("delete", "pod", "-n", RELEASE_NS, agentPod().getMetadata().getName(), "--wait=false");
       await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
-          .until(() -> !agentPod().getMetadata().getUid().equals(uid) && ready(agentPod()));
+          .until(() -> oneAgentReady(p -> !p.getMetadata().getUid().equals(uid)));
     });
     event("SIGKILL of the agent container's main process", () -> {
       Pod pod = agentPod();
@@ -213,10 +213,8 @@ class HelmNodeE2E {
       String containerId = pod.getStatus().getContainerStatuses().getFirst().getContainerID().replaceFirst("^containerd://", "");
       long pid = taskPid(containerId);
       Commands.run("kill", "-KILL", Long.toString(pid));
-      await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).until(() -> {
-        Pod p = agentPod();
-        return p.getStatus().getContainerStatuses().getFirst().getRestartCount() > restarts && ready(p);
-      });
+      await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
+          .until(() -> oneAgentReady(p -> p.getStatus().getContainerStatuses().getFirst().getRestartCount() > restarts));
     });
     event("helm upgrade with a changed agent setting (logging.level=DEBUG)", () -> {
       helmUpgrade("--set", "logging.level=DEBUG");
@@ -301,7 +299,7 @@ class HelmNodeE2E {
         "--set", "image.pullPolicy=Never",
         "--set", "agent.stateDir=" + scratch.stateDir(),
         "--set", "agent.imageRoots[0]=" + scratch.images());
-    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).until(() -> ready(agentPod()));
+    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).until(() -> oneAgentReady(p -> true));
   }
 
   private void helmUpgrade(String... extra) {
@@ -350,12 +348,23 @@ class HelmNodeE2E {
   // --- reading the node and the clients ------------------------------------------------------------
 
   private Pod agentPod() {
-    List<Pod> pods = node.client().pods().inNamespace(RELEASE_NS)
+    List<Pod> pods = agentPods();
+    assertThat(pods).as("agent pods").hasSize(1);
+    return pods.getFirst();
+  }
+
+  /** The agent pods not being deleted (none while the DaemonSet replaces one). */
+  private List<Pod> agentPods() {
+    return node.client().pods().inNamespace(RELEASE_NS)
         .withLabel("app.kubernetes.io/component", "node-agent").list().getItems().stream()
         .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
         .toList();
-    assertThat(pods).as("agent pods").hasSize(1);
-    return pods.getFirst();
+  }
+
+  /** True when exactly one agent pod runs, it is Ready and {@code also} holds for it. */
+  private boolean oneAgentReady(java.util.function.Predicate<Pod> also) {
+    List<Pod> pods = agentPods();
+    return pods.size() == 1 && ready(pods.getFirst()) && also.test(pods.getFirst());
   }
 
   private static boolean ready(Pod pod) {

@@ -760,7 +760,15 @@ public final class KubeNode implements AutoCloseable {
     if (sharedMount) {
       Commands.Result r = Commands.exec(CMD_TIMEOUT, List.of("umount", "--recursive", hostMounts().toString()));
       if (!r.ok()) {
-        problems.add("umount " + hostMounts() + ": " + r.stderr().strip());
+        // Busy: a mount namespace made while the test's mounts existed (e.g. a concurrent buildah or
+        // unshare -m on this host) holds copies. Detach here; the kernel frees the filesystems (and
+        // autoclear loop devices) when that namespace ends.
+        Commands.Result lazy = Commands.exec(CMD_TIMEOUT, List.of("umount", "--recursive", "--lazy", hostMounts().toString()));
+        System.err.println("kube node teardown: " + hostMounts() + " busy (" + r.stderr().strip()
+            + "); lazily unmounted; mount namespaces holding copies: " + namespacesHolding(hostMounts()));
+        if (!lazy.ok()) {
+          problems.add("umount " + hostMounts() + ": " + lazy.stderr().strip());
+        }
       }
     }
     for (Path dir : createdHostDirs.reversed()) {
@@ -787,6 +795,28 @@ public final class KubeNode implements AutoCloseable {
     r.stdout().lines().map(l -> l.trim().split("\\s+", 2))
         .filter(f -> f.length == 2 && f[1].startsWith(dir.toString() + "/"))
         .forEach(f -> Commands.exec(Duration.ofSeconds(10), List.of("losetup", "-d", f[0])));
+  }
+
+  /** Processes (pid and command) whose mount namespace shows a mount under {@code dir}. */
+  static List<String> namespacesHolding(Path dir) {
+    List<String> out = new ArrayList<>();
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      for (Path p : procs.toList()) {
+        if (!p.getFileName().toString().chars().allMatch(Character::isDigit)) {
+          continue;
+        }
+        try {
+          if (Files.readString(p.resolve("mountinfo")).contains(" " + dir + "/")) {
+            out.add(p.getFileName() + " " + Files.readString(p.resolve("comm")).strip());
+          }
+        } catch (IOException e) {
+          // gone or not ours to read
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out;
   }
 
   private static void removeCgroupTree(Path root) {
