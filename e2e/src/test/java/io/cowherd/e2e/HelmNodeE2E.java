@@ -53,8 +53,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  * Deployment deleted and brought back by {@code helm upgrade}. After each: no I/O error on client 0,
  * its longest gap between two completed blocks printed ({@code [measure]}; the test fails above
  * {@link #STALL_LIMIT}), exporter PIDs unchanged, slots Serving. Then every block reads back, the
- * clients' stores are separate, the origin is unchanged, and after {@code helm uninstall} and
- * {@code helm install} both clients find their data again.
+ * clients' stores are separate, the origin is unchanged; {@code helm uninstall} keeps stores, CRDs,
+ * pool and running exporters (docs/install.md), and after {@code helm install} the new agent adopts
+ * the same exporters and both clients, booted again, find their data.
  *
  * <p>Images: {@code hack/build-images.sh --skip-maven} (cached layers; the jars come from this
  * build's reactor) writes docker-archive tars to a test-owned {@code COWHERD_IMAGE_DIR}, imported
@@ -272,13 +273,17 @@ class HelmNodeE2E {
     node.helmOk(HELM_TIMEOUT, "uninstall", RELEASE, "-n", RELEASE_NS, "--wait", "--timeout", "5m");
     await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500))
         .until(() -> node.client().pods().inNamespace(RELEASE_NS).list().getItems().isEmpty());
+    // docs/install.md, "Uninstalling": COW stores, CRDs (crds.keep) and pools stay; exporters keep running.
     assertThat(store0).as("COW stores stay after helm uninstall").exists();
     assertThat(store1).exists();
-    record("[measure] after helm uninstall: exporters " + exporterPids() + ", pool "
-        + (node.kubectl(Duration.ofSeconds(30), "get", "aoebootpool", POOL, "-n", NS).ok() ? "kept" : "gone"));
+    assertThat(node.kubectl(Duration.ofSeconds(30), "get", "crd", "aoebootpools.cowherd.io").ok()).as("CRD kept").isTrue();
+    assertThat(node.kubectl(Duration.ofSeconds(30), "get", "aoebootpool", POOL, "-n", NS).ok()).as("pool kept").isTrue();
+    assertThat(exporterPids()).as("exporters keep running after helm uninstall").isEqualTo(exportersBefore);
+    record("[measure] after helm uninstall: exporters " + exporterPids() + " still running, stores, CRDs and pool kept");
 
     helmInstall();
     awaitServing();
+    assertThat(exporterPids()).as("the reinstalled agent adopts the running exporters").isEqualTo(exportersBefore);
     for (int slot = 0; slot < 2; slot++) {
       int n = slot;
       try (QemuClient again = QemuClient.powerOn(network, LOG_DIR, "client-" + n + "-after-reinstall",
