@@ -32,9 +32,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs one vblade(8) exporter per slot and keeps it running: restarts it with {@link Backoff}
- * when it exits, records its exit code and last stderr line, and tells an {@link
- * ExporterListener} about every change (the reconciler turns that into a reconcile: no polling).
- *
+ * when it exits, records its last stderr line, and tells an {@link ExporterListener} about every
+ * change (the reconciler turns that into a reconcile). *
  * <p>Never two exporters of one target. Before starting, the shared indexed {@code /proc} scan
  * ({@link VbladeProcesses#snapshot}, at most {@link #SNAPSHOT_AGE} old, kept true about this
  * supervisor's own starts and stops) is judged by {@link TargetClaims}: a vblade with exactly our
@@ -79,8 +78,9 @@ public final class VbladeSupervisor implements AutoCloseable {
   /** How often the one watcher checks that every exporter still runs (exits are seen at most this late). */
   public static final Duration WATCH_PERIOD = Duration.ofMillis(500);
   /**
-   * How old a shared {@code /proc} scan may be when an exporter is started or adopted: one scan serves
-   * a whole batch of starts (this supervisor's own starts and stops are recorded in it at once).
+   * How old the full {@code /proc} scan behind a shared snapshot may be ({@link
+   * VbladeProcesses#snapshot}): one full scan serves a whole batch of observations and starts; within
+   * it each caller still sees every process of now (new pids are read, vanished ones dropped).
    */
   public static final Duration SNAPSHOT_AGE = Duration.ofSeconds(1);
   /** How long the {@code setsid} launcher may take to fork and exit. */
@@ -182,6 +182,16 @@ public final class VbladeSupervisor implements AutoCloseable {
    */
   public ExporterState ensure(SlotId id, VbladeTarget target, Path logFile) {
     Exporter old;
+    LivePid exitNotSeen = null;
+    synchronized (this) {
+      old = exporters.get(id);
+      if (old != null && old.handle != null && !processes.alive(old.handle)) {
+        exitNotSeen = old.handle; // exited since the watcher's last look
+      }
+    }
+    if (exitNotSeen != null) {
+      exited(old, exitNotSeen); // as the watcher would: counted, restarted at once or after the backoff
+    }
     synchronized (this) {
       old = exporters.get(id);
       if (old != null && old.target.equals(target) && old.conflict == null && old.duplicate == null

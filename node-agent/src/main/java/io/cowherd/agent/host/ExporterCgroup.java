@@ -166,6 +166,10 @@ public final class ExporterCgroup {
    * once (by real path).
    */
   static List<Path> hierarchies(Path hostRoot) {
+    if (!Files.isDirectory(hostRoot)) {
+      throw new IllegalStateException("host cgroup root " + hostRoot + " is not a directory: mount the host's"
+          + " /sys/fs/cgroup there (hostPath, with its submounts)");
+    }
     if (Files.isRegularFile(hostRoot.resolve("cgroup.procs"))) {
       return List.of(hostRoot);
     }

@@ -25,19 +25,28 @@ import org.slf4j.LoggerFactory;
  * another process shows.
  *
  * <p>A full scan reads every {@code /proc/<pid>/cmdline}; {@link #snapshot(Duration)} shares one
- * scan, indexed by address and by path, between all callers for up to the age they accept (one
- * scan per reconcile batch, not two per exporter start), and the supervisor keeps that snapshot
- * true about its own starts and stops ({@link #started}, {@link #ended}) so a cached snapshot never
- * hides an exporter this agent started. Liveness of a known process is one read of its {@code
+ * full scan, indexed by address and by path, between all callers for up to the age they accept
+ * (one full scan per reconcile batch, not two per exporter start). Within that age each caller
+ * still gets the processes of now: {@code /proc} is listed again (one readdir) and only pids that
+ * appeared since are read, pids that vanished are dropped (a pid cannot be handed out again within
+ * that age: the kernel cycles through all of pid_max first; a process that was seen before it
+ * exec'd vblade shows up at the next full scan). The supervisor records its own starts and stops
+ * at once ({@link #started}, {@link #ended}). Liveness of a known process is one read of its {@code
  * /proc/<pid>/stat} ({@link #alive}).
  */
 public final class VbladeProcesses {
   private static final Logger LOG = LoggerFactory.getLogger(VbladeProcesses.class);
 
+  /** How long {@link #findStarted} keeps looking for a child whose cmdline reads empty during its exec. */
+  static final Duration SEARCH_WAIT = Duration.ofMillis(250);
+
   private final Path procRoot;
   private final String programName;
-  private Snapshot cached;
-  private long cachedAtNanos;
+  /** Every pid seen by the last scan (vblade or not), and the vblade processes among them. */
+  private final java.util.Set<Long> seen = new java.util.HashSet<>();
+  private final Map<Long, VbladeProcess> vblades = new HashMap<>();
+  private long fullScanAtNanos;
+  private boolean scanned;
 
   /** One scan of {@code /proc}, indexed by AoE address (shelf, slot, interface) and by exported path. */
   public static final class Snapshot {
@@ -71,16 +80,6 @@ public final class VbladeProcesses {
 
     private static String address(VbladeTarget t) {
       return t.shelf() + "." + t.slot() + "@" + t.iface();
-    }
-
-    Snapshot with(VbladeProcess p) {
-      List<VbladeProcess> more = new ArrayList<>(all.stream().filter(q -> q.pid() != p.pid()).toList());
-      more.add(p);
-      return new Snapshot(more);
-    }
-
-    Snapshot without(long pid) {
-      return new Snapshot(all.stream().filter(p -> p.pid() != pid).toList());
     }
   }
 
@@ -121,25 +120,45 @@ public final class VbladeProcesses {
    */
   public synchronized Snapshot snapshot(Duration maxAge) {
     long now = System.nanoTime();
-    if (cached == null || maxAge.isZero() || now - cachedAtNanos > maxAge.toNanos()) {
-      cached = new Snapshot(scan());
-      cachedAtNanos = now;
+    boolean full = !scanned || maxAge.isZero() || now - fullScanAtNanos > maxAge.toNanos();
+    List<Long> pids = new ArrayList<>();
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(procRoot, p -> isPid(p.getFileName().toString()))) {
+      for (Path dir : dirs) {
+        pid(dir).ifPresent(pids::add);
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot list " + procRoot + ": " + e.getMessage(), e);
     }
-    return cached;
+    if (full) {
+      seen.clear();
+      vblades.clear();
+      fullScanAtNanos = now;
+      scanned = true;
+    }
+    java.util.Set<Long> current = new java.util.HashSet<>(pids);
+    vblades.keySet().retainAll(current);
+    seen.retainAll(current);
+    for (long pid : pids) {
+      if (seen.add(pid)) {
+        readArgv(procRoot.resolve(Long.toString(pid)).resolve("cmdline")).flatMap(this::asVblade)
+            .ifPresent(a -> vblades.put(pid, new VbladeProcess(pid, a.target(), a.options())));
+      }
+    }
+    return new Snapshot(List.copyOf(vblades.values()));
   }
 
   /** Records in the shared snapshot an exporter this agent just started (or adopted). */
   public synchronized void started(VbladeProcess p) {
-    if (cached != null) {
-      cached = cached.with(p);
+    if (scanned) {
+      seen.add(p.pid());
+      vblades.put(p.pid(), p);
     }
   }
 
-  /** Removes from the shared snapshot a process this agent ended. */
+  /** Removes from the shared snapshot a process this agent ended (its pid is read again if it shows up). */
   public synchronized void ended(long pid) {
-    if (cached != null) {
-      cached = cached.without(pid);
-    }
+    vblades.remove(pid);
+    seen.remove(pid);
   }
 
   /**
@@ -149,7 +168,9 @@ public final class VbladeProcesses {
    * {@code launcherPid} are looked at first (the kernel hands out pids in ascending order), then
    * all of {@code /proc}.
    *
-   * <p>A child found before its exec is waited for (up to {@code execWait}, polling its cmdline
+   * <p>Not found at once, the pids above the launcher are looked at again every millisecond for up to
+   * {@link #SEARCH_WAIT} (during execve(2) a process's cmdline reads empty for a moment).
+   * A child found before its exec is waited for (up to {@code execWait}, polling its cmdline
    * every millisecond) until it shows {@code argv}, so that every later scan sees it as the exporter.
    *
    * @param launcherArgv what the child shows before its exec
@@ -159,10 +180,24 @@ public final class VbladeProcesses {
   public Optional<LivePid> findStarted(List<String> argv, List<String> launcherArgv, long launcherPid,
       Collection<Long> exclude, Duration execWait) {
     Optional<LivePid> hit = Optional.empty();
-    for (long pid = launcherPid + 1; pid <= launcherPid + 64 && hit.isEmpty(); pid++) {
-      hit = startedAs(pid, argv, exclude);
+    // While the child is inside execve(2) its cmdline reads empty for a moment: look again, every
+    // millisecond, for up to SEARCH_WAIT (a vblade that exits at once costs that long).
+    long searchUntil = System.nanoTime() + SEARCH_WAIT.toNanos();
+    while (true) {
+      for (long pid = launcherPid + 1; pid <= launcherPid + 64 && hit.isEmpty(); pid++) {
+        hit = startedAs(pid, argv, exclude);
+      }
+      if (hit.isPresent() || System.nanoTime() > searchUntil) {
+        break;
+      }
+      try {
+        Thread.sleep(1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
     }
-    if (hit.isEmpty()) {
+    if (hit.isEmpty()) { // pids wrapped around pid_max: anywhere
       try (DirectoryStream<Path> dirs = Files.newDirectoryStream(procRoot, p -> isPid(p.getFileName().toString()))) {
         for (Path dir : dirs) {
           hit = pid(dir).flatMap(pid -> startedAs(pid, argv, exclude));

@@ -86,4 +86,39 @@ class VbladeProcessesTest {
       assertThatCode(() -> processes.asVblade(args)).as("argv %s", args).doesNotThrowAnyException();
     }
   }
+
+  @Test
+  void aSharedSnapshotReadsOnlyNewPidsAndDropsVanishedOnesIndexedByAddressAndPath() throws IOException {
+    process("200", argv("/usr/sbin/vblade", "-s", "--", "7", "3", "eth1", "/s/a.img"));
+    VbladeProcesses scanner = new VbladeProcesses(proc, vblade);
+    VbladeTarget a = new VbladeTarget(7, 3, "eth1", Path.of("/s/a.img"));
+    assertThat(scanner.snapshot(java.time.Duration.ofHours(1)).claiming(a)).extracting(VbladeProcess::pid)
+        .containsExactly(200L);
+
+    process("201", argv("/usr/sbin/vblade", "7", "3", "eth1", "/s/other.img")); // appears: read
+    Files.write(proc.resolve("200/cmdline"), argv("sleep", "1")); // a pid already seen is not read again
+    VbladeProcesses.Snapshot second = scanner.snapshot(java.time.Duration.ofHours(1));
+    assertThat(second.claiming(a)).extracting(VbladeProcess::pid).containsExactlyInAnyOrder(200L, 201L);
+    assertThat(second.serving(Path.of("/s/other.img"))).extracting(VbladeProcess::pid).containsExactly(201L);
+
+    Files.delete(proc.resolve("201/cmdline"));
+    Files.delete(proc.resolve("201")); // exits: dropped without a full scan
+    assertThat(scanner.snapshot(java.time.Duration.ofHours(1)).all()).extracting(VbladeProcess::pid)
+        .containsExactly(200L);
+    assertThat(scanner.snapshot(java.time.Duration.ZERO).all()).as("a full scan reads every pid again").isEmpty();
+  }
+
+  @Test
+  void aProcessThisAgentStartedOrEndedIsInTheSnapshotAtOnce() throws IOException {
+    VbladeProcesses scanner = new VbladeProcesses(proc, vblade);
+    assertThat(scanner.snapshot(java.time.Duration.ofHours(1)).all()).isEmpty();
+    VbladeTarget t = new VbladeTarget(7, 4, "eth1", Path.of("/s/b.img"));
+    process("300", argv("setsid", "--fork", "--", "/usr/sbin/vblade", "-s", "--", "7", "4", "eth1", "/s/b.img"));
+    assertThat(scanner.snapshot(java.time.Duration.ofHours(1)).all()).as("seen before its exec").isEmpty();
+    scanner.started(new VbladeProcess(300, t, Vblade.options(t)));
+    assertThat(scanner.snapshot(java.time.Duration.ofHours(1)).claiming(t)).extracting(VbladeProcess::pid)
+        .containsExactly(300L);
+    scanner.ended(300);
+    assertThat(scanner.snapshot(java.time.Duration.ofHours(1)).claiming(t)).isEmpty();
+  }
 }

@@ -13,6 +13,7 @@ import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcess;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.host.VbladeTarget;
+import io.cowherd.agent.support.Exporters;
 import io.cowherd.agent.support.HostTools;
 import io.cowherd.agent.support.LoopMountedFs;
 import io.cowherd.agent.support.TestAgent;
@@ -219,7 +220,7 @@ class DuplicateExporterHostTest {
     assertThat(s.getPhase()).isEqualTo(SlotPhase.Failed);
     assertThat(s.getMessage()).isEqualTo(duplicateMessage());
     assertThat(s.getExporterPid()).isNull();
-    assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).as("our exporter stopped").isFalse();
+    assertThat(Exporters.ended(pid)).as("our exporter stopped").isTrue();
     assertThat(oursOnTheSegment()).isEmpty();
     assertThat(events).contains("Warning DuplicateExporter: " + duplicateMessage());
     assertThat(rogue.isAlive()).isTrue();
@@ -246,7 +247,7 @@ class DuplicateExporterHostTest {
     assertThat(s.getPhase()).isEqualTo(SlotPhase.Failed);
     assertThat(s.getMessage()).contains("e9.3", "pid " + foreign.pid(), rogueDisk.toString());
     assertThat(s.getExporterPid()).isNull();
-    assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).as("our exporter stopped").isFalse();
+    assertThat(Exporters.ended(pid)).as("our exporter stopped").isTrue();
     assertThat(oursOnTheSegment()).extracting(VbladeProcess::pid).containsExactly(foreign.pid());
   }
 

@@ -8,6 +8,7 @@ import io.cowherd.agent.export.AoeSegmentProbe;
 import io.cowherd.agent.export.LinkWatcher;
 import io.cowherd.agent.export.SegmentScan;
 import io.cowherd.agent.host.Vblade;
+import io.cowherd.agent.support.Exporters;
 import io.cowherd.agent.support.HostTools;
 import io.cowherd.agent.support.LoopMountedFs;
 import io.cowherd.agent.support.TestAgent;
@@ -192,7 +193,7 @@ class InterfaceHostTest {
     assertThat(moved.getPhase()).as(moved.getMessage()).isEqualTo(SlotPhase.Serving);
     assertThat(moved.getMessage()).contains("on " + second);
     assertThat(moved.getExporterPid()).isNotEqualTo(oldPid);
-    assertThat(ProcessHandle.of(oldPid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    assertThat(Exporters.ended(oldPid)).isTrue();
     assertThat(events).noneMatch(e -> e.contains("DuplicateExporter"));
     assertThat(answers(second, firstMac)).as("nothing answers on the former NIC any more").isFalse();
     assertThat(outageSeconds).as("outage of a live interface change").isLessThan(5);
@@ -217,7 +218,7 @@ class InterfaceHostTest {
         assertThat(now.getExporterPid()).as("no dead pid in status").isNull();
       });
       double reportedSeconds = (System.nanoTime() - gone) / 1e9;
-      assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+      assertThat(Exporters.ended(pid)).isTrue();
       assertThat(events).contains("Warning InterfaceMissing").noneMatch(e -> e.contains("InvalidSpec"));
       int restartsWhileGone = status.get().getRestarts() == null ? 0 : status.get().getRestarts();
 

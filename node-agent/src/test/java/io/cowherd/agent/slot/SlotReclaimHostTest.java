@@ -8,6 +8,7 @@ import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.inventory.HostInventory;
 import io.cowherd.agent.inventory.UnclaimedStores.UnclaimedStore;
+import io.cowherd.agent.support.Exporters;
 import io.cowherd.agent.support.ReflinkHostLab;
 import io.cowherd.api.SlotReclaim;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
@@ -190,7 +191,7 @@ class SlotReclaimHostTest {
     assertThat(status.getPhase()).isEqualTo(SlotPhase.Serving);
     assertThat(status.getExporterPid()).as("a new exporter").isNotEqualTo(oldPid);
     org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
-        .until(() -> ProcessHandle.of(oldPid).map(h -> !h.isAlive()).orElse(true));
+        .until(() -> Exporters.ended(oldPid));
     assertThat(clientData()).as("the promise: an empty COW store").isEqualTo(new byte[CLIENT_DATA.length]);
     List<Path> aside = movedAside();
     assertThat(aside).as("moved aside, never deleted").singleElement()

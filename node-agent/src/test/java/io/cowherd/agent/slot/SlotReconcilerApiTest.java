@@ -143,7 +143,7 @@ class SlotReconcilerApiTest {
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
       AoeBootSlot s = slot("debian-3").get();
       assertThat(s.getStatus().getRestarts()).isEqualTo(1);
-      assertThat(s.getStatus().getLastExitCode()).isEqualTo(137);
+      assertThat(s.getStatus().getLastExitCode()).as("exporters are not the agent's children: exit code unknown").isNull();
       assertThat(s.getStatus().getExporterPid()).isNotEqualTo(pid);
       assertThat(s.getStatus().getPhase()).isEqualTo(SlotPhase.Serving);
     });
