@@ -36,11 +36,7 @@ class PackageDependencyTest {
     "config, io.cowherd.operator.pool",
     "pool, io.cowherd.agent",
     "pool, io.cowherd.aoe",
-    "pool, io.cowherd.operator.agent",
     "pool, io.cowherd.operator.http",
-    "agent, io.cowherd.operator.pool",
-    "agent, io.cowherd.operator.http",
-    "agent, io.cowherd.operator.metrics",
     "metrics, io.fabric8.kubernetes.client",
     "metrics, io.javaoperatorsdk",
     "metrics, io.cowherd.operator.",
@@ -48,7 +44,6 @@ class PackageDependencyTest {
     "http, io.javaoperatorsdk",
     "http, io.cowherd.operator.pool",
     "liveness, io.cowherd.operator.pool",
-    "liveness, io.cowherd.operator.agent",
     "liveness, io.cowherd.operator.http",
   })
   void packageDoesNotImport(String pkg, String forbidden) throws IOException {

@@ -45,7 +45,7 @@ class HttpEndpointsTest {
   @Test
   void withoutLeaderElectionInformersDecideLiveness() {
     started.set(true);
-    unhealthy.set(Map.of("node-agent-daemonset", Map.of("DaemonSet", "UNHEALTHY")));
+    unhealthy.set(Map.of("agent-liveness", Map.of("agent-leases", "UNHEALTHY")));
 
     assertThat(health(false).liveness().ok()).isFalse();
     assertThat(health(false).readiness().ok()).isTrue();

@@ -36,8 +36,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Placement follows the node agents on a real API server: the operator (with an operator
  * namespace, as the chart runs it) puts new slots only on Ready, schedulable nodes whose agent
  * renews its heartbeat Lease ({@link Heartbeat}, every 1 s; the operator must have seen a renewal),
- * whatever the nodes' labels; where the agent DaemonSet runs is the cluster's decision. Each test runs its own operator with its own
- * Lease namespace, so Leases of other tests never count.
+ * whatever the nodes' labels; where the agent DaemonSet runs is the cluster's decision. Each test
+ * runs its own operator with its own Lease namespace, so Leases of other tests never count, and
+ * removes its pool and Nodes at the end.
  */
 @Tag("apiserver")
 @ExtendWith(ApiServerExtension.class)
@@ -77,9 +78,7 @@ class AgentPlacementApiTest {
             Duration.between(started, Instant.now()).toMillis());
       }
     } finally {
-      agentA.stop();
-      agentB.stop();
-      operator.stop();
+      cleanUp(ns, operator, List.of(agentA, agentB), List.of("place-a1", "place-a2"));
     }
   }
 
@@ -115,8 +114,7 @@ class AgentPlacementApiTest {
         await().atMost(TIMEOUT).untilAsserted(() -> assertThat(condition(ns, "Ready").getStatus()).isEqualTo("True"));
       }
     } finally {
-      agent.stop();
-      operator.stop();
+      cleanUp(ns, operator, List.of(agent), List.of("place-b1"));
     }
   }
 
@@ -155,9 +153,23 @@ class AgentPlacementApiTest {
         assertThat(again.getSpec().getNodeName()).isEqualTo("place-c1");
       });
     } finally {
-      agent1.stop();
-      agent2.stop();
+      cleanUp(ns, operator, List.of(agent1, agent2), List.of("place-c1", "place-c2"));
+    }
+  }
+
+  /**
+   * Deletes the test's pool (its agents release the slots) and then its Nodes: other test classes on
+   * the shared API server place slots on any Ready Node they see.
+   */
+  private static void cleanUp(String namespace, OperatorRuntime operator, List<Operator> agents, List<String> nodes) {
+    try {
+      client.resources(AoeBootPool.class).inNamespace(namespace).withName("boot").delete();
+      await().atMost(TIMEOUT).until(() -> slots(namespace).isEmpty()
+          && client.resources(AoeBootPool.class).inNamespace(namespace).withName("boot").get() == null);
+    } finally {
+      agents.forEach(Operator::stop);
       operator.stop();
+      nodes.forEach(node -> client.nodes().withName(node).delete());
     }
   }
 
