@@ -29,6 +29,14 @@ packages=(
   mtools            # FAT partition contents without mounting
   dosfstools        # mkfs.fat
   fdisk             # partition table of the bootable origin image
+  # The real single-node test cluster (e2e KubeNode): container runtime, pod network, API relay
+  # into the node's network namespace, and gcc for its static pause image.
+  containerd        # CRI runtime the kubelet drives (1.6: restrict_oom_score_adj, cgroupfs)
+  runc
+  containernetworking-plugins # CNI bridge, host-local, loopback
+  socat             # relays the API server's loopback port into the node's network namespace
+  gcc               # builds the node's pause image (a static C program)
+  libc6-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,9 @@
 #
 #   hack/make-boot-image.sh OUTPUT [SIZE_MiB]     (SIZE_MiB: 32..4096, default 64)
 #
+# COWHERD_BOOT_AFTER=writeloop makes the clients run a write-and-verify loop after their marker
+# instead of powering off (boot-image/init, write_loop); default poweroff.
+#
 # Layout of OUTPUT (raw disk, SIZE_MiB MiB, sectors of 512 bytes):
 #   sector 0             SYSLINUX MBR boot code (mbr.bin) + a DOS partition table
 #   sectors 2048..       partition 1, FAT16 (FAT32 above 1 GiB), active: ldlinux.sys/.c32 (SYSLINUX, loads files through
@@ -39,6 +42,11 @@ if ! [[ "$size_mib" =~ ^[0-9]+$ ]] || (( size_mib < 32 || size_mib > 4096 )); th
 fi
 
 # Sectors (512 bytes) before the partition and reserved for client markers at the end.
+# What the client does after its marker (the default label's cowherd.after=): poweroff, or
+# writeloop (write-and-verify loop for I/O stall measurements, see boot-image/init).
+after="${COWHERD_BOOT_AFTER:-poweroff}"
+case "$after" in poweroff | writeloop) ;; *) echo "COWHERD_BOOT_AFTER must be poweroff or writeloop" >&2; exit 2 ;; esac
+
 readonly partition_start_sectors=2048
 readonly marker_area_sectors=2048
 # NIC drivers for common clients (loaded only when the hardware is present) and the initiator.
@@ -75,6 +83,7 @@ inputs="$(printf '%s\n' \
   "busybox-static=$(version_of busybox-static)" \
   "syslinux=$(version_of syslinux) $(version_of syslinux-common)" \
   "modules=${modules[*]}" \
+  "after=$after" \
   "scripts=$(cat "$0" "$here/boot-image/init" "$here/boot-image/syslinux.cfg" | sha256sum | cut -d' ' -f1)")"
 stamp="$output.inputs"
 if [[ -f "$output" && -f "$stamp" && "$(cat "$stamp")" == "$inputs" ]]; then
@@ -113,7 +122,8 @@ mkfs.vfat -F "$fat_bits" -n COWHERD -i 63776864 -h "$partition_start_sectors" "$
 export MTOOLS_SKIP_CHECK=1
 mcopy -m -i "$fat" "$vmlinuz" ::/vmlinuz
 mcopy -m -i "$fat" "$work/initrd.img" ::/initrd.img
-mcopy -m -i "$fat" "$here/boot-image/syslinux.cfg" ::/syslinux.cfg
+sed "0,/cowherd.after=poweroff/s//cowherd.after=$after/" "$here/boot-image/syslinux.cfg" > "$work/syslinux.cfg"
+mcopy -m -i "$fat" "$work/syslinux.cfg" ::/syslinux.cfg
 mcopy -m -i "$fat" /usr/lib/syslinux/modules/bios/ldlinux.c32 ::/ldlinux.c32
 syslinux --install "$fat"
 

@@ -44,6 +44,24 @@ public final class BootImage {
     return image;
   }
 
+  /**
+   * Like {@link #cached(Path, int)}, but its clients run the initramfs's write-and-verify loop after
+   * their marker instead of powering off ({@code COWHERD_BOOT_AFTER=writeloop}): one console line
+   * {@code COWHERD-IO <n> ok sector=<s>} (or {@code COWHERD-IO-ERROR <n> ...}) per 512-byte block
+   * {@code COWHERD-BLOCK target=<target> n=<n>}, written with fsync and read back, at most ten per
+   * second, until QEMU stops.
+   */
+  public static Path cachedWriteLoop(Path repo, int sizeMiB) {
+    Path image = cacheDir().resolve("cowherd-boot-" + sizeMiB + "MiB-writeloop.img");
+    Commands.Result r = Commands.exec(BUILD_TIMEOUT,
+        java.util.List.of(repo.resolve("hack/make-boot-image.sh").toString(), image.toString(), Integer.toString(sizeMiB)),
+        java.util.Map.of("COWHERD_BOOT_AFTER", "writeloop"));
+    if (!r.ok()) {
+      throw new Commands.CommandException("make-boot-image.sh (writeloop) exited " + r.exitCode() + ": " + r.stderr().strip());
+    }
+    return image;
+  }
+
   /** Where built images are kept between runs. */
   public static Path cacheDir() {
     String configured = System.getenv("COWHERD_CACHE_DIR");

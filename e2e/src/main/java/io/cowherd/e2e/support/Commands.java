@@ -57,8 +57,14 @@ public final class Commands {
 
   /** Runs {@code argv} and returns the result whatever the exit code; throws only on timeout. */
   public static Result exec(Duration timeout, List<String> argv) {
+    return exec(timeout, argv, java.util.Map.of());
+  }
+
+  /** Like {@link #exec(Duration, List)} with {@code env} added to the inherited environment. */
+  public static Result exec(Duration timeout, List<String> argv, java.util.Map<String, String> env) {
     ProcessBuilder pb = new ProcessBuilder(argv);
     pb.environment().put("LC_ALL", "C");
+    pb.environment().putAll(env);
     Process p;
     try {
       p = pb.start();

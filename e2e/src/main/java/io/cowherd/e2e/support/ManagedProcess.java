@@ -41,6 +41,14 @@ public final class ManagedProcess implements AutoCloseable {
     argv.add("-jar");
     argv.add(jar.toString());
     argv.addAll(args);
+    return start(name, argv, env, log);
+  }
+
+  /**
+   * Starts any long-running program {@code argv} (a daemon such as containerd or kubelet) with
+   * {@code env} added to this process's environment; stdout and stderr go to {@code log}.
+   */
+  public static ManagedProcess start(String name, List<String> argv, Map<String, String> env, Path log) {
     ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().putAll(env);
     try {

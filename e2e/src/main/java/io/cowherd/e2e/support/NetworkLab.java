@@ -26,6 +26,7 @@ public final class NetworkLab implements AutoCloseable {
   private final String exporterInterface;
   private final List<String> clientNamespaces = new ArrayList<>();
   private final List<String> extraBridgePorts = new ArrayList<>();
+  private int extraPorts;
 
   private NetworkLab(String id) {
     this.id = id;
@@ -100,6 +101,17 @@ public final class NetworkLab implements AutoCloseable {
     Commands.run("ip", "link", "set", "dev", name, "up");
     extraBridgePorts.add(name);
     return name;
+  }
+
+  /**
+   * Adds an exporter NIC {@code name} inside network namespace {@code netns} (e.g. a Kubernetes
+   * node's), as a veth whose peer is a port of the bridge. Removed with the bridge namespace.
+   */
+  public void addExporterInterfaceIn(String netns, String name) {
+    String port = "n" + extraPorts++;
+    Commands.run("ip", "-n", bridgeNs, "link", "add", port, "type", "veth", "peer", "name", name, "netns", netns);
+    Commands.run("ip", "-n", bridgeNs, "link", "set", "dev", port, "master", "br0", "up");
+    Commands.run("ip", "-n", netns, "link", "set", "dev", name, "up");
   }
 
   @Override

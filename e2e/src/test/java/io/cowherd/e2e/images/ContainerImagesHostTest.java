@@ -1,0 +1,165 @@
+package io.cowherd.e2e.images;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.github.dockerjava.api.command.CreateContainerCmd;
+import com.github.dockerjava.api.model.Ulimit;
+import io.cowherd.e2e.support.Commands;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.testcontainers.containers.Container.ExecResult;
+import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.startupcheck.OneShotStartupCheckStrategy;
+import org.testcontainers.utility.DockerImageName;
+
+/**
+ * Smoke tests of the images {@code hack/build-images.sh} builds, run as containers through
+ * Testcontainers and Debian podman's Docker-compatible API ({@link PodmanService}): the agent image
+ * has every host program the agent runs, both images run Java 25, the operator runs as 65532 and
+ * the agent as root, and both entrypoints start with their AOT cache accepted. Builds the images
+ * first when they are older than their inputs ({@link BuiltImages}).
+ *
+ * <p>Containers get network mode {@code none} (podman's default bridge would change the host's
+ * interfaces, iptables and ip_forward) and explicit ulimits (this machine kind lacks
+ * CAP_SYS_RESOURCE; podman's raised defaults make runc fail).
+ */
+@Tag("host")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ContainerImagesHostTest {
+  private static final Duration START_LIMIT = Duration.ofSeconds(60);
+  private PodmanService podman;
+  private GenericContainer<?> agentShell;
+  private GenericContainer<?> operatorShell;
+
+  @BeforeAll
+  void buildImagesAndStartPodman() throws IOException {
+    if (!Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"))) {
+      fail("@Tag(\"host\") tests need root (uid 0): podman and buildah use the system image store");
+    }
+    BuiltImages.ensureBuilt();
+    Path target = Path.of("target").toAbsolutePath();
+    String dockerHost = System.getenv("DOCKER_HOST");
+    assertThat(dockerHost).as("DOCKER_HOST (set by e2e/pom.xml's surefire configuration)").startsWith("unix://");
+    podman = PodmanService.start(Path.of(dockerHost.substring("unix://".length())), target.resolve("podman/service.log"));
+    agentShell = idle(BuiltImages.AGENT);
+    operatorShell = idle(BuiltImages.OPERATOR);
+  }
+
+  @AfterAll
+  void stop() {
+    for (AutoCloseable c : new AutoCloseable[] {agentShell, operatorShell, podman}) {
+      if (c != null) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          throw new IllegalStateException("cannot stop " + c, e);
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "agent image runs {0}")
+  @CsvSource(delimiter = '|', value = {
+    // program | argv that prints its identity | expected output
+    "vblade   | vblade                | usage: vblade",
+    "nft      | nft --version         | nftables v",
+    "losetup  | losetup --version     | losetup from util-linux",
+    "setpriv  | setpriv --version     | setpriv from util-linux",
+    "fallocate| fallocate --version   | fallocate from util-linux",
+    "nsenter  | nsenter --version     | nsenter from util-linux",
+    "dmsetup  | dmsetup help          | dmsetup",
+    "filefrag | filefrag -V           | filefrag",
+    "cp       | cp --version          | GNU coreutils",
+    "ip       | ip -V                 | iproute2",
+  })
+  void agentImageHasEveryHostProgramTheAgentRuns(String program, String argv, String expected) throws Exception {
+    // vblade without arguments prints its usage and exits 1; the others exit 0.
+    ExecResult r = agentShell.execInContainer(argv.split(" "));
+
+    assertThat(r.getStdout() + r.getStderr()).as("%s in the agent image", program).contains(expected);
+    if (!program.equals("vblade")) {
+      assertThat(r.getExitCode()).as("exit code of %s", argv).isZero();
+    }
+  }
+
+  @ParameterizedTest(name = "{0} image runs Java 25 from its jlink'ed runtime")
+  @CsvSource({BuiltImages.OPERATOR, BuiltImages.AGENT})
+  void imageRunsJava25(String image) throws Exception {
+    ExecResult r = shell(image).execInContainer("java", "-version");
+
+    assertThat(r.getExitCode()).isZero();
+    assertThat(r.getStderr()).contains("version \"25");
+  }
+
+  @Test
+  void operatorImageRunsAsNonRootUser65532() throws Exception {
+    assertThat(operatorShell.execInContainer("id", "-u").getStdout().trim()).isEqualTo("65532");
+    assertThat(operatorShell.execInContainer("id", "-g").getStdout().trim()).isEqualTo("65532");
+    assertThat(configuredUser(BuiltImages.OPERATOR)).isEqualTo("65532:65532");
+  }
+
+  @Test
+  void agentImageRunsAsRoot() throws Exception {
+    assertThat(agentShell.execInContainer("id", "-u").getStdout().trim()).isEqualTo("0");
+    assertThat(configuredUser(BuiltImages.AGENT)).isEqualTo("0:0");
+  }
+
+  @ParameterizedTest(name = "{0} entrypoint starts with its AOT cache")
+  @CsvSource({"cowherd-operator, Usage: cowherd-operator", "cowherd-node-agent, Usage: cowherd-node-agent"})
+  void entrypointStartsWithItsAotCache(String image, String usage) {
+    // The image's own entrypoint; --help makes the program print its usage and exit 0. -Xlog:aot
+    // shows whether the JVM mapped the cache the build's training run made (it silently runs
+    // without one when the JVM, options or class path differ).
+    try (GenericContainer<?> c = container(image)
+        .withEnv("JAVA_TOOL_OPTIONS", "-Xlog:aot=info")
+        .withCommand("--help")
+        .withStartupCheckStrategy(new OneShotStartupCheckStrategy().withTimeout(START_LIMIT))) {
+      c.start();
+      String logs = c.getLogs();
+
+      assertThat(logs).contains(usage);
+      assertThat(logs).contains("Opened AOT cache /opt/cowherd/app.aot");
+      assertThat(logs).doesNotContainIgnoringCase("unable to use AOT cache");
+    }
+  }
+
+  private GenericContainer<?> shell(String image) {
+    return image.equals(BuiltImages.AGENT) ? agentShell : operatorShell;
+  }
+
+  private static String configuredUser(String image) {
+    return Commands.run("podman", "image", "inspect", "--format", "{{.Config.User}}",
+        BuiltImages.reference(image)).trim();
+  }
+
+  /** A container of {@code image} that only sleeps, for exec'ing programs in it. */
+  private static GenericContainer<?> idle(String image) {
+    GenericContainer<?> c = container(image)
+        .withCreateContainerCmdModifier(cmd -> limits(cmd).withEntrypoint("sleep", "infinity"));
+    c.start();
+    return c;
+  }
+
+  private static GenericContainer<?> container(String image) {
+    return new GenericContainer<>(DockerImageName.parse(BuiltImages.reference(image)))
+        .withNetworkMode("none")
+        .withCreateContainerCmdModifier(ContainerImagesHostTest::limits)
+        .withStartupTimeout(START_LIMIT);
+  }
+
+  private static CreateContainerCmd limits(CreateContainerCmd cmd) {
+    cmd.getHostConfig().withUlimits(List.of(new Ulimit("nofile", 4096L, 4096L), new Ulimit("nproc", 4096L, 4096L)));
+    return cmd;
+  }
+}
