@@ -82,6 +82,7 @@ class ContainerImagesHostTest {
     "filefrag | filefrag -V           | filefrag",
     "cp       | cp --version          | GNU coreutils",
     "ip       | ip -V                 | iproute2",
+    "modprobe | modprobe --version    | kmod version",
   })
   void agentImageHasEveryHostProgramTheAgentRuns(String program, String argv, String expected) throws Exception {
     // vblade without arguments prints its usage and exits 1; the others exit 0.
