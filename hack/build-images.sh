@@ -47,7 +47,7 @@ while (($# > 0)); do
     --load) load=1 ;;
     --containerd-address) containerd_address="${2:?--containerd-address needs a value}"; shift ;;
     --skip-maven) maven=0 ;;
-    -h | --help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "build-images: unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
