@@ -47,7 +47,7 @@ while (($# > 0)); do
     --load) load=1 ;;
     --containerd-address) containerd_address="${2:?--containerd-address needs a value}"; shift ;;
     --skip-maven) maven=0 ;;
-    -h | --help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "build-images: unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -184,6 +184,10 @@ base_image() {
     "${buildah[@]}" copy --quiet "$ctr" "$runtime" /opt/java >&2
     "${buildah[@]}" commit --quiet --rm "$ctr" "$name" >/dev/null
     "${buildah[@]}" rmi "$name.rootfs" >/dev/null
+    # Base images of earlier package lists or runtimes are no longer needed (their layers are, while
+    # an older image still uses them: buildah keeps those and removes only the name).
+    "${buildah[@]}" images --noheading --format '{{.Name}}:{{.Tag}}' --filter "reference=localhost/cowherd-build/$image-base" \
+      | { grep -vxF "$name" || true; } | while read -r stale; do "${buildah[@]}" rmi "$stale" >/dev/null 2>&1 || true; done
   fi
   echo "$name"
 }
@@ -211,7 +215,7 @@ build() {
     # server address where nothing listens (127.0.0.1:1): command line, logging, the Kubernetes
     # client, Jackson, the operator SDK, the HTTP endpoints and the first failing requests, the path
     # a pod takes before it reaches the cluster; after $aot_training_seconds s `timeout` stops it with SIGTERM.
-    local aot_training_seconds=20
+    local aot_training_seconds=12
     # runc with its own PID, mount and network namespaces (--network=none: only a loopback; no CNI
     # bridge, route or sysctl is created on the host) so the run sees none of the host's processes.
     "${buildah[@]}" run --isolation=oci --network=none --user "$user" \
@@ -235,7 +239,13 @@ build() {
     --label org.opencontainers.image.version="$tag" \
     --label org.opencontainers.image.revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
     "$ctr"
+  local previous
+  previous="$("${buildah[@]}" images --quiet --no-trunc "$name" 2>/dev/null || true)"
   "${buildah[@]}" commit --quiet --rm --format docker "$ctr" "$name" >/dev/null
+  # The previous build of this name is now untagged; remove it (layers still used stay).
+  if [[ -n "$previous" && "$previous" != "$("${buildah[@]}" images --quiet --no-trunc "$name")" ]]; then
+    "${buildah[@]}" rmi "$previous" >/dev/null 2>&1 || true
+  fi
   archive="$image_dir/$image-$tag.tar"
   rm -f "$archive.part"
   "${buildah[@]}" push --quiet "$name" "docker-archive:$archive.part:$name" >/dev/null

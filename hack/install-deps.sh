@@ -18,6 +18,11 @@ packages=(
   kmod            # modprobe
   dmsetup         # device-mapper snapshot backend
   procps          # ps, pgrep for diagnostics
+  # Container images without a registry or Docker engine (hack/build-images.sh) and their smoke tests:
+  mmdebstrap      # Debian root filesystems of the images
+  buildah         # assembles and commits the images, writes docker-archive tars
+  podman          # Docker-compatible API socket for Testcontainers (ContainerImagesHostTest)
+  containerd      # ctr: build-images.sh --load imports the archives into containerd
   # Kernel tests (dm-snapshot, the Linux aoe initiator) in a QEMU guest, and diskless boot tests:
   qemu-system-x86   # the guest and the diskless clients (TCG)
   linux-image-amd64 # Debian's kernel, which has dm_snapshot and aoe modules

@@ -22,7 +22,7 @@ import java.util.stream.Stream;
  * package lists and JVM options in hack/images/, the build script) and otherwise runs the build
  * script with {@code --skip-maven}: this module runs after operator and node-agent in the reactor,
  * so their jars are packaged. The script keeps its root filesystems and runtime cached, so a
- * rebuild after a code change takes about a minute (two AOT training runs of 20 s each).
+ * rebuild after a code change takes about a minute (two AOT training runs of 12 s each).
  */
 final class BuiltImages {
   static final Path ROOT = Path.of("..").toAbsolutePath().normalize();

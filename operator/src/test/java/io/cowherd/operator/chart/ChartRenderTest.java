@@ -74,7 +74,6 @@ class ChartRenderTest {
     "agent.imageRoots[0], /srv/../etc",
     "agent.stateDir, /host/sys/fs/cgroup",
     "agent.imageRoots[0], /host",
-    "agent.javaToolOptions, 5",
     "apiServer.port, abc",
     "agent.httpPort, 70000",
     "image.pullPolicy, Sometimes",
@@ -196,8 +195,7 @@ class ChartRenderTest {
     assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
     assertThat(env(c)).containsEntry("COWHERD_LOG_LEVEL", "INFO").containsEntry("COWHERD_LOG_FORMAT", "text")
         .containsEntry("COWHERD_HTTP_PORT", "9810").containsEntry("DM_DISABLE_UDEV", "1")
-        .containsEntry("JAVA_TOOL_OPTIONS", "-Xmx256m -XX:MaxMetaspaceSize=128m")
-        .doesNotContainKeys("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT");
+        .doesNotContainKeys("JAVA_TOOL_OPTIONS", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT");
     assertThat(c.getEnv()).anySatisfy(e -> {
       assertThat(e.getName()).isEqualTo("NODE_NAME");
       assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
@@ -212,8 +210,8 @@ class ChartRenderTest {
     assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
     assertThat(c.getLivenessProbe().getFailureThreshold()).isEqualTo(6);
     assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/readyz");
-    assertThat(c.getResources().getRequests()).containsEntry("memory", new Quantity("320Mi")).containsKey("cpu");
-    assertThat(c.getResources().getLimits()).containsEntry("memory", new Quantity("512Mi"));
+    assertThat(c.getResources().getRequests()).containsEntry("memory", new Quantity("192Mi")).containsKey("cpu");
+    assertThat(c.getResources().getLimits()).containsEntry("memory", new Quantity("384Mi"));
 
     Map<String, String> hostPaths = pod.getVolumes().stream().filter(v -> v.getHostPath() != null)
         .collect(Collectors.toMap(Volume::getName, v -> v.getHostPath().getPath() + " " + v.getHostPath().getType()));
@@ -277,7 +275,7 @@ class ChartRenderTest {
     assertThat(agent.getArgs()).containsExactly("--state-dir=/srv/cowherd/state", "--image-root=/srv/cowherd/images",
         "--image-root=/mnt/origins", "--namespace=lab", "--namespace=classroom", "--host-cgroup-root=/host/sys/fs/cgroup");
     assertThat(env(agent)).containsEntry("COWHERD_LOG_LEVEL", "DEBUG").containsEntry("COWHERD_LOG_FORMAT", "json")
-        .containsEntry("COWHERD_HTTP_PORT", "9911").containsEntry("JAVA_TOOL_OPTIONS", "-Xmx512m -XX:MaxMetaspaceSize=160m");
+        .containsEntry("COWHERD_HTTP_PORT", "9911");
     assertThat(agent.getPorts().getFirst().getContainerPort()).isEqualTo(9911);
     assertThat(agent.getResources().getLimits()).containsEntry("memory", new Quantity("1Gi"));
     assertThat(pod.getVolumes()).filteredOn(v -> v.getHostPath() != null).extracting(v -> v.getHostPath().getPath())
