@@ -47,8 +47,14 @@ import java.util.concurrent.TimeUnit;
  * cowherd measurement, and samples RSS and thread count of both JVMs at 0 and N Serving slots.
  * Needs root (see {@link Lab}).
  *
- * <p>Arguments: {@code --slots 64[,255]} {@code --rounds 3} {@code --out target/bench/results.json}
- * {@code --work target/bench}.
+ * <p>Idle cost (issue 11, goal 4): in the last round, with N slots Serving, after {@code --settle}
+ * seconds the benchmark measures over {@code --idle} seconds the CPU seconds of the agent and the
+ * operator and every write request the API server served, by resource ({@link ApiWrites}: its own
+ * {@code apiserver_request_total}, so no-op patches count too). The benchmark itself writes nothing
+ * in that window. The floor of both is zero (idle vblade processes use no CPU and write nothing).
+ *
+ * <p>Arguments: {@code --slots 64[,255]} {@code --rounds 3} {@code --idle 60} {@code --settle 15}
+ * {@code --out target/bench/results.json} {@code --work target/bench}.
  */
 public final class ScaleBenchmark {
   private static final String NS = "default";
@@ -81,6 +87,32 @@ public final class ScaleBenchmark {
     }
   }
 
+  /**
+   * Steady state at {@code slots} Serving slots over {@code seconds}: CPU seconds of agent and
+   * operator, API write requests by resource, and the 1-minute load average at the end.
+   */
+  private record Idle(int slots, double seconds, double agentCpu, double operatorCpu, Map<String, Long> writes,
+      double load) {
+    /** Writes per minute to pools, slots and Events (goal: 0); leases are heartbeats, counted apart. */
+    double objectWritesPerMinute() {
+      return perMinute(writes.entrySet().stream().filter(e -> !e.getKey().startsWith("leases"))
+          .mapToLong(Map.Entry::getValue).sum());
+    }
+
+    double leaseWritesPerMinute() {
+      return perMinute(writes.entrySet().stream().filter(e -> e.getKey().startsWith("leases"))
+          .mapToLong(Map.Entry::getValue).sum());
+    }
+
+    double perMinute(long n) {
+      return n * 60.0 / seconds;
+    }
+
+    double agentPercent() {
+      return 100 * agentCpu / seconds;
+    }
+  }
+
   /** A process sample: resident set in KiB and thread count, from {@code /proc/<pid>/status}. */
   private record ProcSample(String who, int slots, long rssKiB, int threads) {}
 
@@ -88,6 +120,8 @@ public final class ScaleBenchmark {
     Map<String, String> opts = parse(args);
     List<Integer> sizes = Arrays.stream(opts.getOrDefault("--slots", "64").split(",")).map(Integer::parseInt).toList();
     int rounds = Integer.parseInt(opts.getOrDefault("--rounds", "3"));
+    int idleSeconds = Integer.parseInt(opts.getOrDefault("--idle", "60"));
+    int settleSeconds = Integer.parseInt(opts.getOrDefault("--settle", "15"));
     Path out = Path.of(opts.getOrDefault("--out", "target/bench/results.json")).toAbsolutePath();
     Path work = Path.of(opts.getOrDefault("--work", "target/bench")).toAbsolutePath();
     if (sizes.stream().anyMatch(n -> n < 1 || n > 255)) {
@@ -100,15 +134,16 @@ public final class ScaleBenchmark {
             InitiatorOptions.defaults())) {
       Path floorDir = lab.scratch().images().getParent().resolve("floor");
       Files.createDirectories(floorDir);
-      new ScaleBenchmark(lab, client, floorDir).run(sizes, rounds, out);
+      new ScaleBenchmark(lab, client, floorDir).run(sizes, rounds, idleSeconds, settleSeconds, out);
     }
   }
 
-  private void run(List<Integer> sizes, int rounds, Path out) throws Exception {
+  private void run(List<Integer> sizes, int rounds, int idleSeconds, int settleSeconds, Path out) throws Exception {
     lab.controlPlane().kubectlOk("apply", "-f", lab.writePoolYaml(POOL, COWHERD_SHELF, 0).toString());
     awaitPoolObserved();
     List<Figure> figures = new ArrayList<>();
     List<ProcSample> procs = new ArrayList<>();
+    List<Idle> idles = new ArrayList<>();
     sampleProcs(procs, 0);
     for (int n : sizes) {
       Figure up = new Figure("scale 0→" + n + " until all Serving and answering");
@@ -132,6 +167,12 @@ public final class ScaleBenchmark {
         }
         System.out.printf("[bench] round %d, %d slots up: cowherd %.2f s, floor %.2f s%n", r + 1, n,
             up.cowherd().getLast(), up.floor().getLast());
+        if (r == rounds - 1 && idleSeconds > 0) {
+          Idle idle = idle(n, settleSeconds, idleSeconds);
+          idles.add(idle);
+          System.out.printf("[bench] idle at %d slots over %d s: agent %.2f s CPU (%.2f%% of a core), operator %.2f s;"
+              + " writes %s%n", n, idleSeconds, idle.agentCpu(), idle.agentPercent(), idle.operatorCpu(), idle.writes());
+        }
         for (int side = 0; side < 2; side++) {
           if ((side == 0) == floorFirst) {
             down.floor().add(floorDown(n));
@@ -147,10 +188,10 @@ public final class ScaleBenchmark {
       }
     }
     sampleProcs(procs, 0);
-    String table = table(figures, procs, rounds);
+    String table = table(figures, idles, procs, rounds);
     System.out.println(table);
     Files.createDirectories(out.getParent());
-    Files.writeString(out, json(figures, procs, rounds));
+    Files.writeString(out, json(figures, idles, procs, rounds));
     System.out.println("[bench] results written to " + out);
   }
 
@@ -212,6 +253,27 @@ public final class ScaleBenchmark {
 
   private List<AoeBootSlot> slots() {
     return lab.controlPlane().client().resources(AoeBootSlot.class).inNamespace(NS).list().getItems();
+  }
+
+  /**
+   * Waits {@code settleSeconds} (status, Events and pool status of the bring-up land), then
+   * measures {@code seconds} of steady state with every slot Serving.
+   */
+  private Idle idle(int n, int settleSeconds, int seconds) throws InterruptedException {
+    Thread.sleep(settleSeconds * 1000L); // a measurement window, not a wait for a condition
+    Map<String, Long> before = ApiWrites.read(lab.controlPlane());
+    double[] cpu = cpuSeconds();
+    long t0 = System.nanoTime();
+    Thread.sleep(seconds * 1000L);
+    double[] cpuAfter = cpuSeconds();
+    double elapsed = (System.nanoTime() - t0) / 1e9;
+    Map<String, Long> writes = ApiWrites.delta(before, ApiWrites.read(lab.controlPlane()));
+    long serving = slots().stream().filter(s -> s.getStatus() != null && s.getStatus().getPhase() == SlotPhase.Serving)
+        .count();
+    if (serving != n) {
+      throw new IllegalStateException("idle window at " + n + " slots ended with only " + serving + " Serving");
+    }
+    return new Idle(n, elapsed, cpuAfter[0] - cpu[0], cpuAfter[1] - cpu[1], writes, load1());
   }
 
   // ---- floor ------------------------------------------------------------------------------
@@ -329,7 +391,7 @@ public final class ScaleBenchmark {
     return sorted.size() % 2 == 1 ? sorted.get(m) : (sorted.get(m - 1) + sorted.get(m)) / 2;
   }
 
-  private static String table(List<Figure> figures, List<ProcSample> procs, int rounds) {
+  private static String table(List<Figure> figures, List<Idle> idles, List<ProcSample> procs, int rounds) {
     StringBuilder b = new StringBuilder();
     b.append(String.format(Locale.ROOT, "%ncowherd vs floor, medians of %d interleaved rounds (s)%n", rounds));
     b.append(String.format(Locale.ROOT, "%-52s %9s %9s %7s %12s%n", "figure", "cowherd", "floor", "ratio", "load avg 1m"));
@@ -342,6 +404,15 @@ public final class ScaleBenchmark {
       b.append(String.format(Locale.ROOT, "    CPU during cowherd's run (median): agent %.2f s, operator %.2f s%n",
           median(f.agentCpu()), median(f.operatorCpu())));
     }
+    for (Idle i : idles) {
+      b.append(String.format(Locale.ROOT, "%-52s %8.2f%% %9s %7s %6.2f%n",
+          "idle agent CPU at " + i.slots() + " slots (of one core)", i.agentPercent(), "0", "—", i.load()));
+      b.append(String.format(Locale.ROOT, "%-52s %9.1f %9s %7s %6.2f%n",
+          "API writes/min at " + i.slots() + " slots (pools, slots, Events)", i.objectWritesPerMinute(), "0", "—",
+          i.load()));
+      b.append(String.format(Locale.ROOT, "    over %.0f s: operator CPU %.2f s; heartbeat Lease writes/min %.1f; by resource %s%n",
+          i.seconds(), i.operatorCpu(), i.leaseWritesPerMinute(), i.writes()));
+    }
     for (ProcSample p : procs) {
       b.append(String.format(Locale.ROOT, "%-52s %6d MiB RSS, %d threads%n", p.who() + " at " + p.slots() + " slots",
           p.rssKiB() / 1024, p.threads()));
@@ -349,7 +420,7 @@ public final class ScaleBenchmark {
     return b.toString();
   }
 
-  private static String json(List<Figure> figures, List<ProcSample> procs, int rounds) {
+  private static String json(List<Figure> figures, List<Idle> idles, List<ProcSample> procs, int rounds) {
     StringBuilder b = new StringBuilder("{\n  \"rounds\": ").append(rounds).append(",\n  \"figures\": [\n");
     for (int i = 0; i < figures.size(); i++) {
       Figure f = figures.get(i);
@@ -360,6 +431,19 @@ public final class ScaleBenchmark {
               + " \"floor_rounds_s\": %s, \"load_avg_1m\": %s, \"agent_cpu_s\": %s, \"operator_cpu_s\": %s}%s%n",
           f.name(), c, fl, c / fl, list(f.cowherd()), list(f.floor()), list(f.load()), list(f.agentCpu()),
           list(f.operatorCpu()), i + 1 < figures.size() ? "," : ""));
+    }
+    b.append("  ],\n  \"idle\": [\n");
+    for (int i = 0; i < idles.size(); i++) {
+      Idle d = idles.get(i);
+      StringBuilder w = new StringBuilder("{");
+      d.writes().forEach((k, v) -> w.append(w.length() > 1 ? ", " : "").append('"').append(k).append("\": ").append(v));
+      w.append('}');
+      b.append(String.format(Locale.ROOT,
+          "    {\"slots\": %d, \"seconds\": %.1f, \"agent_cpu_s\": %.3f, \"agent_cpu_percent\": %.3f,"
+              + " \"operator_cpu_s\": %.3f, \"object_writes_per_min\": %.2f, \"lease_writes_per_min\": %.2f,"
+              + " \"writes_by_resource\": %s, \"load_avg_1m\": %.2f}%s%n",
+          d.slots(), d.seconds(), d.agentCpu(), d.agentPercent(), d.operatorCpu(), d.objectWritesPerMinute(),
+          d.leaseWritesPerMinute(), w, d.load(), i + 1 < idles.size() ? "," : ""));
     }
     b.append("  ],\n  \"processes\": [\n");
     for (int i = 0; i < procs.size(); i++) {
@@ -378,7 +462,7 @@ public final class ScaleBenchmark {
     Map<String, String> opts = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
       if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        throw new IllegalArgumentException("usage: ScaleBenchmark [--slots 64,255] [--rounds 3] [--out FILE] [--work DIR]");
+        throw new IllegalArgumentException("usage: ScaleBenchmark [--slots 64,255] [--rounds 3] [--idle 60] [--settle 15] [--out FILE] [--work DIR]");
       }
       opts.put(args[i], args[++i]);
     }
