@@ -10,11 +10,15 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,15 +55,47 @@ public final class ReflinkBackend implements CowBackend {
   private final HostNames names;
   private final Cp cp;
   private final Filefrag filefrag;
+  /** Source of {@link System#nanoTime()}-like readings, for {@link #REMEASURE_AFTER}. */
+  private final LongSupplier nanoTime;
   /** Bytes each clone no longer shares with its origin, as last measured by {@link #usage}. */
   private final Map<Path, Long> unsharedBytes = new ConcurrentHashMap<>();
+  /** Each clone's last FIEMAP measurement and the file state it was taken from ({@link #usage}). */
+  private final Map<Path, Measured> measured = new ConcurrentHashMap<>();
+
+  /**
+   * A clone whose file state is unchanged is measured again after this long anyway: its own writes
+   * always change its state, but another file can change what it shares (its origin deleted, so the
+   * blocks it shared become its own alone). Until then the value errs towards "still shared", which
+   * keeps admission ({@link #promisedToClones}) on the safe side.
+   */
+  static final Duration REMEASURE_AFTER = Duration.ofMinutes(10);
+  /**
+   * A clone modified less than this long before it was measured is not remembered: Linux stamps
+   * mtime from a coarse clock (a timer tick), so a write just after the measurement might not move
+   * it.
+   */
+  static final Duration QUIET_BEFORE_REUSE = Duration.ofSeconds(2);
+
+  /**
+   * What identifies a clone's contents without reading them: inode, size, mtime and ctime (every
+   * write through the file moves mtime and ctime, a truncate or extension moves size).
+   */
+  private record FileState(Object inode, long size, FileTime modified, Object changed) {}
+
+  private record Measured(FileState state, long atNanos, CowUsage.Sectors usage) {}
   /** Serialises admission and cloning, so two slots cannot both take the last free bytes. */
   private final Object admission = new Object();
 
   public ReflinkBackend(HostNames names, Cp cp, Filefrag filefrag) {
+    this(names, cp, filefrag, System::nanoTime);
+  }
+
+  /** For tests: {@code nanoTime} replaces {@link System#nanoTime()}. */
+  ReflinkBackend(HostNames names, Cp cp, Filefrag filefrag, LongSupplier nanoTime) {
     this.names = names;
     this.cp = cp;
     this.filefrag = filefrag;
+    this.nanoTime = nanoTime;
   }
 
   @Override
@@ -177,13 +213,50 @@ public final class ReflinkBackend implements CowBackend {
     return CowStore.clone(clone);
   }
 
-  /** Used = bytes of extents no longer shared (FIEMAP via filefrag), rounded up to sectors. */
+  /**
+   * Used = bytes of extents no longer shared (FIEMAP via {@code filefrag -s -v}), rounded up to
+   * 512-byte sectors; total = the clone's size in sectors.
+   *
+   * <p>Cheap when idle: the measurement (a {@code filefrag} process and a sync of the file) is
+   * reused while the clone's inode, size, mtime and ctime are what they were when it was taken, for
+   * at most {@link #REMEASURE_AFTER}; a clone modified within {@link #QUIET_BEFORE_REUSE} of a
+   * measurement is measured again on the next call. One {@code stat} per call otherwise.
+   *
+   * @throws io.cowherd.agent.host.CommandFailedException if filefrag fails
+   */
   @Override
   public CowUsage usage(CowStore store) {
-    FileExtents extents = filefrag.extents(store.cowStorePath());
-    unsharedBytes.put(store.cowStorePath(), extents.unsharedBytes());
+    Path clone = store.cowStorePath();
+    Optional<FileState> before = fileState(clone);
+    Measured last = measured.get(clone);
+    long now = nanoTime.getAsLong();
+    if (last != null && before.isPresent() && last.state().equals(before.get())
+        && now - last.atNanos() < REMEASURE_AFTER.toNanos()) {
+      return last.usage();
+    }
+    FileExtents extents = filefrag.extents(clone);
+    unsharedBytes.put(clone, extents.unsharedBytes());
     long used = (extents.unsharedBytes() + CowRequest.SECTOR_BYTES - 1) / CowRequest.SECTOR_BYTES;
-    return new CowUsage.Sectors(used, extents.sizeBytes() / CowRequest.SECTOR_BYTES);
+    CowUsage.Sectors usage = new CowUsage.Sectors(used, extents.sizeBytes() / CowRequest.SECTOR_BYTES);
+    boolean quiet = before.isPresent()
+        && before.get().modified().toInstant().isBefore(Instant.now().minus(QUIET_BEFORE_REUSE));
+    if (quiet) {
+      measured.put(clone, new Measured(before.get(), now, usage));
+    } else {
+      measured.remove(clone);
+    }
+    return usage;
+  }
+
+  /** The clone's {@link FileState}, or empty if it cannot be read (then nothing is reused). */
+  private static Optional<FileState> fileState(Path file) {
+    try {
+      Map<String, Object> a = Files.readAttributes(file, "unix:ino,size,lastModifiedTime,ctime");
+      return Optional.of(new FileState(a.get("ino"), (Long) a.get("size"), (FileTime) a.get("lastModifiedTime"),
+          a.get("ctime")));
+    } catch (IOException | UnsupportedOperationException e) {
+      return Optional.empty();
+    }
   }
 
   /** A clone needs no device: only an interrupted partial clone (never exported, no client data) goes. */
@@ -195,6 +268,7 @@ public final class ReflinkBackend implements CowBackend {
   @Override
   public void removeCowStore(SlotId id) {
     unsharedBytes.remove(names.clonePath(id));
+    measured.remove(names.clonePath(id));
     boolean deleted = StoreFiles.deleteIfExists(names.clonePath(id));
     OriginStamp.remove(names.clonePath(id));
     if (deleted) {

@@ -65,8 +65,6 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
   private static final Logger LOG = LoggerFactory.getLogger(SlotReconciler.class);
   /** Delay before a teardown that could not finish is tried again. */
   static final Duration TEARDOWN_RETRY = Duration.ofSeconds(5);
-  /** Delay between showing phase Terminating and tearing down (the informer event usually comes first). */
-  static final Duration TERMINATING_SHOWN = Duration.ofSeconds(1);
 
   private final String nodeName;
   private final SlotObserver observer;
@@ -145,13 +143,13 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
       return DeleteControl.defaultDelete();
     }
     if (slot.getStatus() == null || slot.getStatus().getPhase() != SlotPhase.Terminating) {
-      // Show Terminating first; tear down on the next call, whose cached object is fresh enough for
-      // JOSDK's finalizer removal (patching status and removing the finalizer in one call conflicts).
+      // Terminating is written before the teardown starts, so a teardown that is slow or stuck shows
+      // what it is doing; then the teardown runs in this same call, with no pause. JOSDK removes the
+      // finalizer with a JSON patch of the finalizer list (no resourceVersion precondition) and
+      // re-reads and retries on a conflict, so the status write just made cannot block it.
       String what = action == SlotReclaim.OnDeletion.REMOVE_ALL ? "tearing down: exporter, then devices and COW store"
           : "tearing down exporter and devices; reclaim policy Retain keeps the COW store";
-      if (statusWriter.markTerminating(slot, what)) {
-        return DeleteControl.noFinalizerRemoval().rescheduleAfter(TERMINATING_SHOWN.toMillis());
-      }
+      statusWriter.markTerminating(slot, what);
     }
     try {
       executor.teardown(id.get(), originHint(slot.getSpec()), action);
