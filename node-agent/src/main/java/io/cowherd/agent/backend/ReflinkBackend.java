@@ -8,18 +8,23 @@ import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.SlotId;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
-import java.util.stream.Stream;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +56,8 @@ public final class ReflinkBackend implements CowBackend {
   private static final Logger LOG = LoggerFactory.getLogger(ReflinkBackend.class);
   /** Filesystems whose Linux drivers implement FICLONE (XFS only when made with reflink=1). */
   private static final Set<String> REFLINK_FILESYSTEMS = Set.of("btrfs", "xfs", "bcachefs", "ocfs2");
+  /** File name of a clone ({@link HostNames#clonePath}). */
+  private static final Pattern CLONE_NAME = Pattern.compile("slot-\\d+\\.img");
 
   private final HostNames names;
   private final Cp cp;
@@ -154,17 +161,39 @@ public final class ReflinkBackend implements CowBackend {
     }
   }
 
-  /** Sum over existing clones of what they may still write: size less bytes no longer shared. */
+  /**
+   * Sum over existing clones ({@code <stateDir>/<ns>/<pool>/slot-<n>.img}) of what they may still
+   * write: size less bytes no longer shared. Other slots write their stamps (through short-lived
+   * {@code .partial} files) and remove their clones meanwhile: an entry that vanishes between the
+   * directory read and its stat is skipped (it promises nothing), never an error.
+   */
   long promisedToClones() {
-    if (!Files.isDirectory(names.stateDir())) {
-      return 0;
+    long promised = 0;
+    for (Path namespace : entries(names.stateDir())) {
+      for (Path pool : entries(namespace)) {
+        for (Path file : entries(pool)) {
+          if (CLONE_NAME.matcher(file.getFileName().toString()).matches() && Files.isRegularFile(file)) {
+            promised += Math.max(0, sizeOf(file) - unsharedBytes.getOrDefault(file, 0L));
+          }
+        }
+      }
     }
-    try (Stream<Path> files = Files.walk(names.stateDir(), 3)) {
-      return files.filter(p -> p.getFileName().toString().matches("slot-\\d+\\.img") && Files.isRegularFile(p))
-          .mapToLong(p -> Math.max(0, sizeOf(p) - unsharedBytes.getOrDefault(p, 0L)))
-          .sum();
+    return promised;
+  }
+
+  /** The entries of {@code dir}; none if it is not a directory (any more). */
+  private static List<Path> entries(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+      List<Path> list = new ArrayList<>();
+      entries.forEach(list::add);
+      return list;
+    } catch (NoSuchFileException | NotDirectoryException e) {
+      return List.of(); // removed meanwhile
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot list " + names.stateDir() + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot list " + dir + ": " + e.getMessage(), e);
     }
   }
 

@@ -147,6 +147,23 @@ class ReflinkBackendTest {
   }
 
   @Test
+  void promisesAreTheSizesOfTheClonesOnlyLessWhatTheyNoLongerShare() throws IOException {
+    Path pool = Files.createDirectories(names.poolDir(id));
+    Files.write(pool.resolve("slot-2.img"), new byte[4096]);
+    Files.write(pool.resolve("slot-3.img"), new byte[8192]);
+    Files.write(pool.resolve("slot-3.img.origin"), new byte[100]); // stamps, partials, strays: no promise
+    Files.write(pool.resolve("slot-4.img.partial"), new byte[100]);
+    Files.write(pool.resolve("slot-5.img.origin.partial"), new byte[100]);
+    Files.write(stateDir.resolve("slot-6.img"), new byte[100]); // not at <ns>/<pool>/
+    ReflinkBackend backend = backend();
+    assertThat(backend.promisedToClones()).isEqualTo(4096 + 8192);
+
+    fake.on(List.of("filefrag"), FILEFRAG_ONE_UNSHARED_BLOCK);
+    backend.usage(CowStore.clone(pool.resolve("slot-2.img")));
+    assertThat(backend.promisedToClones()).isEqualTo(8192);
+  }
+
+  @Test
   void teardownDeletesCloneAndPartialAndEmptyDirsOnly() throws IOException {
     Path pool = Files.createDirectories(names.poolDir(id));
     Files.writeString(pool.resolve("slot-2.img"), "x");
