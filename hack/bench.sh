@@ -5,7 +5,7 @@
 # initiator), and the idle cost at N Serving slots (agent CPU, API writes per minute by resource).
 # Prints one table (figure, cowherd, floor, ratio, load average) and writes it as JSON.
 # Needs root.
-#   hack/bench.sh [--slots 64,255] [--rounds 3] [--idle 60] [--settle 15] [--out target/bench/results.json] [--no-build]
+#   hack/bench.sh [--slots 64,255] [--rounds 3] [--idle 60] [--settle 70] [--out target/bench/results.json] [--no-build]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=hack/lib.sh

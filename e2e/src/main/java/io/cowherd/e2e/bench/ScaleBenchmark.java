@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -53,7 +54,7 @@ import java.util.concurrent.TimeUnit;
  * {@code apiserver_request_total}, so no-op patches count too). The benchmark itself writes nothing
  * in that window. The floor of both is zero (idle vblade processes use no CPU and write nothing).
  *
- * <p>Arguments: {@code --slots 64[,255]} {@code --rounds 3} {@code --idle 60} {@code --settle 15}
+ * <p>Arguments: {@code --slots 64[,255]} {@code --rounds 3} {@code --idle 60} {@code --settle 70}
  * {@code --out target/bench/results.json} {@code --work target/bench}.
  */
 public final class ScaleBenchmark {
@@ -81,9 +82,16 @@ public final class ScaleBenchmark {
    * seconds (user + system) the agent and the operator used during each cowherd measurement.
    */
   private record Figure(String name, List<Double> cowherd, List<Double> floor, List<Double> load,
-      List<Double> agentCpu, List<Double> operatorCpu) {
+      List<Double> agentCpu, List<Double> operatorCpu, Map<String, Long> lastWrites) {
     Figure(String name) {
-      this(name, new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+      this(name, new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(),
+          new TreeMap<>());
+    }
+
+    /** API write requests by resource during the last round's cowherd measurement. */
+    void writes(Map<String, Long> writes) {
+      lastWrites.clear();
+      lastWrites.putAll(writes);
     }
   }
 
@@ -121,7 +129,7 @@ public final class ScaleBenchmark {
     List<Integer> sizes = Arrays.stream(opts.getOrDefault("--slots", "64").split(",")).map(Integer::parseInt).toList();
     int rounds = Integer.parseInt(opts.getOrDefault("--rounds", "3"));
     int idleSeconds = Integer.parseInt(opts.getOrDefault("--idle", "60"));
-    int settleSeconds = Integer.parseInt(opts.getOrDefault("--settle", "15"));
+    int settleSeconds = Integer.parseInt(opts.getOrDefault("--settle", "70"));
     Path out = Path.of(opts.getOrDefault("--out", "target/bench/results.json")).toAbsolutePath();
     Path work = Path.of(opts.getOrDefault("--work", "target/bench")).toAbsolutePath();
     if (sizes.stream().anyMatch(n -> n < 1 || n > 255)) {
@@ -157,8 +165,10 @@ public final class ScaleBenchmark {
             up.floor().add(floorUp(n));
           } else {
             double[] cpu = cpuSeconds();
+            Map<String, Long> writes = ApiWrites.read(lab.controlPlane());
             up.cowherd().add(cowherdUp(n));
             addCpu(up, cpu);
+            up.writes(ApiWrites.delta(writes, ApiWrites.read(lab.controlPlane())));
             if (r == 0) {
               sampleProcs(procs, n);
             }
@@ -178,8 +188,10 @@ public final class ScaleBenchmark {
             down.floor().add(floorDown(n));
           } else {
             double[] cpu = cpuSeconds();
+            Map<String, Long> writes = ApiWrites.read(lab.controlPlane());
             down.cowherd().add(cowherdDown());
             addCpu(down, cpu);
+            down.writes(ApiWrites.delta(writes, ApiWrites.read(lab.controlPlane())));
           }
           down.load().add(load1());
         }
@@ -256,8 +268,9 @@ public final class ScaleBenchmark {
   }
 
   /**
-   * Waits {@code settleSeconds} (status, Events and pool status of the bring-up land), then
-   * measures {@code seconds} of steady state with every slot Serving.
+   * Waits {@code settleSeconds} (status, Events and pool status of the bring-up land, and the first
+   * periodic reconcile of every slot, 60 s after its bring-up, has measured its clone once more),
+   * then measures {@code seconds} of steady state with every slot Serving.
    */
   private Idle idle(int n, int settleSeconds, int seconds) throws InterruptedException {
     Thread.sleep(settleSeconds * 1000L); // a measurement window, not a wait for a condition
@@ -403,6 +416,8 @@ public final class ScaleBenchmark {
           f.load().stream().mapToDouble(Double::doubleValue).max().orElse(0)));
       b.append(String.format(Locale.ROOT, "    CPU during cowherd's run (median): agent %.2f s, operator %.2f s%n",
           median(f.agentCpu()), median(f.operatorCpu())));
+      b.append(String.format(Locale.ROOT, "    API writes in the last round (incl. the benchmark's one scale patch): %s%n",
+          f.lastWrites()));
     }
     for (Idle i : idles) {
       b.append(String.format(Locale.ROOT, "%-52s %8.2f%% %9s %7s %6.2f%n",
@@ -428,16 +443,15 @@ public final class ScaleBenchmark {
       double fl = median(f.floor());
       b.append(String.format(Locale.ROOT,
           "    {\"figure\": \"%s\", \"cowherd_s\": %.3f, \"floor_s\": %.3f, \"ratio\": %.2f, \"cowherd_rounds_s\": %s,"
-              + " \"floor_rounds_s\": %s, \"load_avg_1m\": %s, \"agent_cpu_s\": %s, \"operator_cpu_s\": %s}%s%n",
+              + " \"floor_rounds_s\": %s, \"load_avg_1m\": %s, \"agent_cpu_s\": %s, \"operator_cpu_s\": %s,"
+              + " \"last_round_writes_by_resource\": %s}%s%n",
           f.name(), c, fl, c / fl, list(f.cowherd()), list(f.floor()), list(f.load()), list(f.agentCpu()),
-          list(f.operatorCpu()), i + 1 < figures.size() ? "," : ""));
+          list(f.operatorCpu()), jsonCounts(f.lastWrites()), i + 1 < figures.size() ? "," : ""));
     }
     b.append("  ],\n  \"idle\": [\n");
     for (int i = 0; i < idles.size(); i++) {
       Idle d = idles.get(i);
-      StringBuilder w = new StringBuilder("{");
-      d.writes().forEach((k, v) -> w.append(w.length() > 1 ? ", " : "").append('"').append(k).append("\": ").append(v));
-      w.append('}');
+      String w = jsonCounts(d.writes());
       b.append(String.format(Locale.ROOT,
           "    {\"slots\": %d, \"seconds\": %.1f, \"agent_cpu_s\": %.3f, \"agent_cpu_percent\": %.3f,"
               + " \"operator_cpu_s\": %.3f, \"object_writes_per_min\": %.2f, \"lease_writes_per_min\": %.2f,"
@@ -454,6 +468,12 @@ public final class ScaleBenchmark {
     return b.append("  ]\n}\n").toString();
   }
 
+  private static String jsonCounts(Map<String, Long> counts) {
+    StringBuilder w = new StringBuilder("{");
+    counts.forEach((k, v) -> w.append(w.length() > 1 ? ", " : "").append('"').append(k).append("\": ").append(v));
+    return w.append('}').toString();
+  }
+
   private static String list(List<Double> values) {
     return values.stream().map(v -> String.format(Locale.ROOT, "%.3f", v)).toList().toString();
   }
@@ -462,7 +482,7 @@ public final class ScaleBenchmark {
     Map<String, String> opts = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
       if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        throw new IllegalArgumentException("usage: ScaleBenchmark [--slots 64,255] [--rounds 3] [--idle 60] [--settle 15] [--out FILE] [--work DIR]");
+        throw new IllegalArgumentException("usage: ScaleBenchmark [--slots 64,255] [--rounds 3] [--idle 60] [--settle 70] [--out FILE] [--work DIR]");
       }
       opts.put(args[i], args[++i]);
     }

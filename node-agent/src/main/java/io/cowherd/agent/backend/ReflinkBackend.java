@@ -90,8 +90,13 @@ public final class ReflinkBackend implements CowBackend {
   private record FileState(Object inode, long size, FileTime modified, Object changed) {}
 
   private record Measured(FileState state, long atNanos, CowUsage.Sectors usage) {}
-  /** Serialises admission and cloning, so two slots cannot both take the last free bytes. */
+  /**
+   * Serialises admission, so two slots cannot both take the last free bytes: a clone admitted is
+   * promised ({@link #cloning}) before the lock is released, and made outside it.
+   */
   private final Object admission = new Object();
+  /** Clones admitted and being made, with the bytes promised to each until its file exists. */
+  private final Map<Path, Long> cloning = new ConcurrentHashMap<>();
 
   public ReflinkBackend(HostNames names, Cp cp, Filefrag filefrag) {
     this(names, cp, filefrag, System::nanoTime);
@@ -146,7 +151,12 @@ public final class ReflinkBackend implements CowBackend {
     checkAvailable(request);
     synchronized (admission) {
       admit(request, clone);
-      return cloneOrigin(request, clone);
+      cloning.put(clone, request.sizeBytes()); // promised from here on, before the file exists
+    }
+    try {
+      return cloneOrigin(request, clone); // outside the lock: clones (cp, fsyncs) of slots overlap
+    } finally {
+      cloning.remove(clone);
     }
   }
 
@@ -163,12 +173,18 @@ public final class ReflinkBackend implements CowBackend {
 
   /**
    * Sum over existing clones ({@code <stateDir>/<ns>/<pool>/slot-<n>.img}) of what they may still
-   * write: size less bytes no longer shared. Other slots write their stamps (through short-lived
+   * write: size less bytes no longer shared; plus the whole size of each clone admitted but not made
+   * yet (a partial clone shares all its blocks, so free space does not show it). Other slots write their stamps (through short-lived
    * {@code .partial} files) and remove their clones meanwhile: an entry that vanishes between the
    * directory read and its stat is skipped (it promises nothing), never an error.
    */
   long promisedToClones() {
     long promised = 0;
+    for (Map.Entry<Path, Long> admitted : cloning.entrySet()) {
+      if (!Files.exists(admitted.getKey())) { // once it exists, the listing below counts it
+        promised += admitted.getValue();
+      }
+    }
     for (Path namespace : entries(names.stateDir())) {
       for (Path pool : entries(namespace)) {
         for (Path file : entries(pool)) {
