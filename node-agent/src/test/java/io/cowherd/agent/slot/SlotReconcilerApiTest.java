@@ -137,7 +137,9 @@ class SlotReconcilerApiTest {
       assertThat(s.getStatus().getMessage()).contains("is not under an allowed image root");
       assertThat(eventsOf("debian-4")).anyMatch(e -> "InvalidSpec".equals(e.getReason()) && "Warning".equals(e.getType()));
     });
-    assertThat(eventsOf("debian-3")).anyMatch(e -> "Serving".equals(e.getReason()));
+    // Events are written in the background, after the reconciliation that records them.
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(
+        () -> assertThat(eventsOf("debian-3")).anyMatch(e -> "Serving".equals(e.getReason())));
     assertThat(slot("debian-5").get().getStatus().getPhase()).as("spec.nodeName node-b: skipped").isNull();
     assertThat(slot("debian-6").get().getStatus().getPhase()).as("labelled node-b: never seen").isNull();
     assertThat(slot("debian-6").get().getMetadata().getFinalizers()).isEmpty();
