@@ -9,6 +9,9 @@ import io.cowherd.aoe.initiator.InitiatorOptions;
 import io.cowherd.e2e.support.Exporters;
 import io.cowherd.e2e.support.Lab;
 import io.cowherd.e2e.support.ManagedProcess;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.io.IOException;
@@ -25,6 +28,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -54,6 +62,11 @@ import java.util.concurrent.TimeUnit;
  * {@code apiserver_request_total}, so no-op patches count too). The benchmark itself writes nothing
  * in that window. The floor of both is zero (idle vblade processes use no CPU and write nothing).
  *
+ * <p>The API server's own ceiling (issue 11, goal 1: "if the API server's write rate makes that
+ * impossible, measure that ceiling in the same run"): after each side pair, the same number of
+ * writes cowherd needs per slot (3 up, 4 down), on ConfigMaps, with the operator's bound of requests
+ * in flight ({@link #apiAlone}).
+ *
  * <p>Arguments: {@code --slots 64[,255]} {@code --rounds 3} {@code --idle 60} {@code --settle 70}
  * {@code --out target/bench/results.json} {@code --work target/bench}.
  */
@@ -63,6 +76,13 @@ public final class ScaleBenchmark {
   private static final int COWHERD_SHELF = 7;
   private static final int FLOOR_SHELF = 9;
   private static final Duration LIMIT = Duration.ofMinutes(5);
+  private static final String CEILING_NS = "bench-api-ceiling";
+  /** Requests in flight for the API server's ceiling: the operator's bound on slot writes. */
+  private static final int CEILING_IN_FLIGHT = 16;
+  /** Writes per slot of a bring-up: slot create, the agent's finalizer, its status write. */
+  private static final int CEILING_WRITES_UP = 3;
+  /** Writes per slot of a teardown: reclaim mark, delete, {@code Terminating}, finalizer removal. */
+  private static final int CEILING_WRITES_DOWN = 4;
   /** USER_HZ: the unit of CPU times in {@code /proc/<pid>/stat} (100 on Linux x86-64). */
   private static final int CLOCK_TICKS = 100;
 
@@ -82,10 +102,10 @@ public final class ScaleBenchmark {
    * seconds (user + system) the agent and the operator used during each cowherd measurement.
    */
   private record Figure(String name, List<Double> cowherd, List<Double> floor, List<Double> load,
-      List<Double> agentCpu, List<Double> operatorCpu, Map<String, Long> lastWrites) {
+      List<Double> agentCpu, List<Double> operatorCpu, Map<String, Long> lastWrites, List<Double> api) {
     Figure(String name) {
       this(name, new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(),
-          new TreeMap<>());
+          new TreeMap<>(), new ArrayList<>());
     }
 
     /** API write requests by resource during the last round's cowherd measurement. */
@@ -175,8 +195,9 @@ public final class ScaleBenchmark {
           }
           up.load().add(load1());
         }
-        System.out.printf("[bench] round %d, %d slots up: cowherd %.2f s, floor %.2f s%n", r + 1, n,
-            up.cowherd().getLast(), up.floor().getLast());
+        up.api().add(apiAlone(n, CEILING_WRITES_UP, false));
+        System.out.printf("[bench] round %d, %d slots up: cowherd %.2f s, floor %.2f s, API server alone %.2f s%n", r + 1,
+            n, up.cowherd().getLast(), up.floor().getLast(), up.api().getLast());
         if (r == rounds - 1 && idleSeconds > 0) {
           Idle idle = idle(n, settleSeconds, idleSeconds);
           idles.add(idle);
@@ -195,8 +216,9 @@ public final class ScaleBenchmark {
           }
           down.load().add(load1());
         }
-        System.out.printf("[bench] round %d, %d slots down: cowherd %.2f s, floor %.2f s%n", r + 1, n,
-            down.cowherd().getLast(), down.floor().getLast());
+        down.api().add(apiAlone(n, CEILING_WRITES_DOWN, true));
+        System.out.printf("[bench] round %d, %d slots down: cowherd %.2f s, floor %.2f s, API server alone %.2f s%n",
+            r + 1, n, down.cowherd().getLast(), down.floor().getLast(), down.api().getLast());
       }
     }
     sampleProcs(procs, 0);
@@ -287,6 +309,61 @@ public final class ScaleBenchmark {
       throw new IllegalStateException("idle window at " + n + " slots ended with only " + serving + " Serving");
     }
     return new Idle(n, elapsed, cpuAfter[0] - cpu[0], cpuAfter[1] - cpu[1], writes, load1());
+  }
+
+  // ---- the API server alone ----------------------------------------------------------------
+
+  /**
+   * The API server's own ceiling for cowherd's writes: {@code n} objects, {@code writesEach} writes
+   * each (bring-up: create + 2 patches, as slot create, the agent's finalizer and its status write;
+   * teardown: 3 patches + delete, as mark, delete, {@code Terminating}, finalizer removal), at most
+   * {@link #CEILING_IN_FLIGHT} requests in flight (the operator's bound), on ConfigMaps in a namespace
+   * nothing watches. With {@code teardown}, the objects made by the previous bring-up call are used.
+   *
+   * @return seconds until the last write returned
+   */
+  private double apiAlone(int n, int writesEach, boolean teardown) throws InterruptedException {
+    KubernetesClient admin = lab.controlPlane().client();
+    if (admin.namespaces().withName(CEILING_NS).get() == null) {
+      admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(CEILING_NS).endMetadata().build())
+          .create();
+    }
+    long t0 = System.nanoTime();
+    Semaphore inFlight = new Semaphore(CEILING_IN_FLIGHT);
+    try (ExecutorService writers = Executors.newVirtualThreadPerTaskExecutor()) {
+      List<Future<?>> done = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        String name = "ceiling-" + i;
+        inFlight.acquire();
+        done.add(writers.submit(() -> {
+          try {
+            var cm = admin.configMaps().inNamespace(CEILING_NS).withName(name);
+            int patches = writesEach - 1;
+            if (!teardown) {
+              admin.configMaps().inNamespace(CEILING_NS).resource(new ConfigMapBuilder().withNewMetadata()
+                  .withName(name).endMetadata().build()).create();
+            }
+            for (int w = 0; w < patches; w++) {
+              cm.patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":{\"w\":\"" + w + "\"}}}");
+            }
+            if (teardown) {
+              cm.delete();
+            }
+          } finally {
+            inFlight.release();
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : done) {
+        try {
+          f.get();
+        } catch (ExecutionException e) {
+          throw new IllegalStateException("API server ceiling: a write failed", e.getCause());
+        }
+      }
+    }
+    return (System.nanoTime() - t0) / 1e9;
   }
 
   // ---- floor ------------------------------------------------------------------------------
@@ -416,6 +493,8 @@ public final class ScaleBenchmark {
           f.load().stream().mapToDouble(Double::doubleValue).max().orElse(0)));
       b.append(String.format(Locale.ROOT, "    CPU during cowherd's run (median): agent %.2f s, operator %.2f s%n",
           median(f.agentCpu()), median(f.operatorCpu())));
+      b.append(String.format(Locale.ROOT, "    API server alone, the same number of writes (%d in flight): %.2f s; cowherd / that: %.1f×%n",
+          CEILING_IN_FLIGHT, median(f.api()), c / median(f.api())));
       b.append(String.format(Locale.ROOT, "    API writes in the last round (incl. the benchmark's one scale patch): %s%n",
           f.lastWrites()));
     }
@@ -444,9 +523,10 @@ public final class ScaleBenchmark {
       b.append(String.format(Locale.ROOT,
           "    {\"figure\": \"%s\", \"cowherd_s\": %.3f, \"floor_s\": %.3f, \"ratio\": %.2f, \"cowherd_rounds_s\": %s,"
               + " \"floor_rounds_s\": %s, \"load_avg_1m\": %s, \"agent_cpu_s\": %s, \"operator_cpu_s\": %s,"
-              + " \"last_round_writes_by_resource\": %s}%s%n",
+              + " \"last_round_writes_by_resource\": %s, \"api_server_alone_s\": %.3f, \"api_server_alone_rounds_s\": %s}%s%n",
           f.name(), c, fl, c / fl, list(f.cowherd()), list(f.floor()), list(f.load()), list(f.agentCpu()),
-          list(f.operatorCpu()), jsonCounts(f.lastWrites()), i + 1 < figures.size() ? "," : ""));
+          list(f.operatorCpu()), jsonCounts(f.lastWrites()), median(f.api()), list(f.api()),
+          i + 1 < figures.size() ? "," : ""));
     }
     b.append("  ],\n  \"idle\": [\n");
     for (int i = 0; i < idles.size(); i++) {
