@@ -88,7 +88,7 @@ public final class SlotStatusWriter {
     AoeBootSlotStatus status = statusOf(slot, seen, done, verdict);
     warnAboutSpace(slot, seen, done);
     warnAboutOrigin(slot, done, verdict);
-    if (status.equals(agentFields(slot.getStatus()))) {
+    if (sameAgentFields(status, slot.getStatus())) {
       return UpdateControl.noUpdate();
     }
     recordIfNew(slot, verdict.phase(), verdict.reason(), verdict.message());
@@ -350,6 +350,25 @@ public final class SlotStatusWriter {
     AoeBootSlotStatus own = status == null ? new AoeBootSlotStatus() : COPIER.convertValue(status, AoeBootSlotStatus.class);
     own.setConditions(null);
     return own;
+  }
+
+  /**
+   * Whether {@code ours} (a status this writer built, holding no {@code conditions}) equals the
+   * agent's fields of {@code seen}: compared in place, without copying {@code seen} (the check runs
+   * on every reconcile of every slot, and a Jackson copy was most of its cost when idle).
+   * {@code ours} is left as it was.
+   */
+  static boolean sameAgentFields(AoeBootSlotStatus ours, AoeBootSlotStatus seen) {
+    if (seen == null) {
+      return false;
+    }
+    var mine = ours.getConditions();
+    ours.setConditions(seen.getConditions()); // conditions are the operator's: never part of the comparison
+    try {
+      return ours.equals(seen);
+    } finally {
+      ours.setConditions(mine);
+    }
   }
 
   /**
