@@ -2,9 +2,10 @@
 # Issue 11's benchmark, outside the test suite: cowherd against its floor (the seed recipe's
 # `cp --reflink=always` + `vblade -s &` per slot), interleaved in one run on one lab (local control
 # plane, operator and agent JVMs, loop-mounted XFS, veth/bridge segment in namespaces, cowherd's AoE
-# initiator). Prints one table (figure, cowherd, floor, ratio, load average) and writes it as JSON.
+# initiator), and the idle cost at N Serving slots (agent CPU, API writes per minute by resource).
+# Prints one table (figure, cowherd, floor, ratio, load average) and writes it as JSON.
 # Needs root.
-#   hack/bench.sh [--slots 64,255] [--rounds 3] [--out target/bench/results.json] [--no-build]
+#   hack/bench.sh [--slots 64,255] [--rounds 3] [--idle 60] [--settle 70] [--out target/bench/results.json] [--no-build]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=hack/lib.sh
@@ -17,7 +18,7 @@ build=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --no-build) build=0; shift ;;
-    --slots|--rounds|--out|--work) args+=("$1" "$2"); shift 2 ;;
+    --slots|--rounds|--idle|--settle|--out|--work) args+=("$1" "$2"); shift 2 ;;
     *) echo "hack/bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done

@@ -103,7 +103,8 @@ class SlotLifetimeE2E {
     System.out.printf("[measure] slot deleted by hand -> recreated and Serving: %.2f s%n", (System.nanoTime() - started) / 1e9);
     assertThat(exporterPid(0)).as("the exporter kept serving and was adopted").isEqualTo(pid);
     assertClientDataServed(REPLICAS);
-    assertThat(events("HostStateKept")).isNotEmpty();
+    // The agent writes Events in the background, after the reconciliation that records them.
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(events("HostStateKept")).isNotEmpty());
   }
 
   @Test

@@ -9,6 +9,9 @@ import io.cowherd.aoe.initiator.InitiatorOptions;
 import io.cowherd.e2e.support.Exporters;
 import io.cowherd.e2e.support.Lab;
 import io.cowherd.e2e.support.ManagedProcess;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.io.IOException;
@@ -24,6 +27,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -47,8 +56,19 @@ import java.util.concurrent.TimeUnit;
  * cowherd measurement, and samples RSS and thread count of both JVMs at 0 and N Serving slots.
  * Needs root (see {@link Lab}).
  *
- * <p>Arguments: {@code --slots 64[,255]} {@code --rounds 3} {@code --out target/bench/results.json}
- * {@code --work target/bench}.
+ * <p>Idle cost (issue 11, goal 4): in the last round, with N slots Serving, after {@code --settle}
+ * seconds the benchmark measures over {@code --idle} seconds the CPU seconds of the agent and the
+ * operator and every write request the API server served, by resource ({@link ApiWrites}: its own
+ * {@code apiserver_request_total}, so no-op patches count too). The benchmark itself writes nothing
+ * in that window. The floor of both is zero (idle vblade processes use no CPU and write nothing).
+ *
+ * <p>The API server's own ceiling (issue 11, goal 1: "if the API server's write rate makes that
+ * impossible, measure that ceiling in the same run"): after each side pair, the same number of
+ * writes cowherd needs per slot (3 up, 4 down), on ConfigMaps, with the operator's bound of requests
+ * in flight ({@link #apiAlone}).
+ *
+ * <p>Arguments: {@code --slots 64[,255]} {@code --rounds 3} {@code --idle 60} {@code --settle 70}
+ * {@code --out target/bench/results.json} {@code --work target/bench}.
  */
 public final class ScaleBenchmark {
   private static final String NS = "default";
@@ -56,6 +76,13 @@ public final class ScaleBenchmark {
   private static final int COWHERD_SHELF = 7;
   private static final int FLOOR_SHELF = 9;
   private static final Duration LIMIT = Duration.ofMinutes(5);
+  private static final String CEILING_NS = "bench-api-ceiling";
+  /** Requests in flight for the API server's ceiling: the operator's bound on slot writes. */
+  private static final int CEILING_IN_FLIGHT = 16;
+  /** Writes per slot of a bring-up: slot create, the agent's finalizer, its status write. */
+  private static final int CEILING_WRITES_UP = 3;
+  /** Writes per slot of a teardown: reclaim mark, delete, {@code Terminating}, finalizer removal. */
+  private static final int CEILING_WRITES_DOWN = 4;
   /** USER_HZ: the unit of CPU times in {@code /proc/<pid>/stat} (100 on Linux x86-64). */
   private static final int CLOCK_TICKS = 100;
 
@@ -75,9 +102,42 @@ public final class ScaleBenchmark {
    * seconds (user + system) the agent and the operator used during each cowherd measurement.
    */
   private record Figure(String name, List<Double> cowherd, List<Double> floor, List<Double> load,
-      List<Double> agentCpu, List<Double> operatorCpu) {
+      List<Double> agentCpu, List<Double> operatorCpu, Map<String, Long> lastWrites, List<Double> api) {
     Figure(String name) {
-      this(name, new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+      this(name, new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(),
+          new TreeMap<>(), new ArrayList<>());
+    }
+
+    /** API write requests by resource during the last round's cowherd measurement. */
+    void writes(Map<String, Long> writes) {
+      lastWrites.clear();
+      lastWrites.putAll(writes);
+    }
+  }
+
+  /**
+   * Steady state at {@code slots} Serving slots over {@code seconds}: CPU seconds of agent and
+   * operator, API write requests by resource, and the 1-minute load average at the end.
+   */
+  private record Idle(int slots, double seconds, double agentCpu, double operatorCpu, Map<String, Long> writes,
+      double load) {
+    /** Writes per minute to pools, slots and Events (goal: 0); leases are heartbeats, counted apart. */
+    double objectWritesPerMinute() {
+      return perMinute(writes.entrySet().stream().filter(e -> !e.getKey().startsWith("leases"))
+          .mapToLong(Map.Entry::getValue).sum());
+    }
+
+    double leaseWritesPerMinute() {
+      return perMinute(writes.entrySet().stream().filter(e -> e.getKey().startsWith("leases"))
+          .mapToLong(Map.Entry::getValue).sum());
+    }
+
+    double perMinute(long n) {
+      return n * 60.0 / seconds;
+    }
+
+    double agentPercent() {
+      return 100 * agentCpu / seconds;
     }
   }
 
@@ -88,6 +148,8 @@ public final class ScaleBenchmark {
     Map<String, String> opts = parse(args);
     List<Integer> sizes = Arrays.stream(opts.getOrDefault("--slots", "64").split(",")).map(Integer::parseInt).toList();
     int rounds = Integer.parseInt(opts.getOrDefault("--rounds", "3"));
+    int idleSeconds = Integer.parseInt(opts.getOrDefault("--idle", "60"));
+    int settleSeconds = Integer.parseInt(opts.getOrDefault("--settle", "70"));
     Path out = Path.of(opts.getOrDefault("--out", "target/bench/results.json")).toAbsolutePath();
     Path work = Path.of(opts.getOrDefault("--work", "target/bench")).toAbsolutePath();
     if (sizes.stream().anyMatch(n -> n < 1 || n > 255)) {
@@ -100,15 +162,16 @@ public final class ScaleBenchmark {
             InitiatorOptions.defaults())) {
       Path floorDir = lab.scratch().images().getParent().resolve("floor");
       Files.createDirectories(floorDir);
-      new ScaleBenchmark(lab, client, floorDir).run(sizes, rounds, out);
+      new ScaleBenchmark(lab, client, floorDir).run(sizes, rounds, idleSeconds, settleSeconds, out);
     }
   }
 
-  private void run(List<Integer> sizes, int rounds, Path out) throws Exception {
+  private void run(List<Integer> sizes, int rounds, int idleSeconds, int settleSeconds, Path out) throws Exception {
     lab.controlPlane().kubectlOk("apply", "-f", lab.writePoolYaml(POOL, COWHERD_SHELF, 0).toString());
     awaitPoolObserved();
     List<Figure> figures = new ArrayList<>();
     List<ProcSample> procs = new ArrayList<>();
+    List<Idle> idles = new ArrayList<>();
     sampleProcs(procs, 0);
     for (int n : sizes) {
       Figure up = new Figure("scale 0→" + n + " until all Serving and answering");
@@ -122,35 +185,47 @@ public final class ScaleBenchmark {
             up.floor().add(floorUp(n));
           } else {
             double[] cpu = cpuSeconds();
+            Map<String, Long> writes = ApiWrites.read(lab.controlPlane());
             up.cowherd().add(cowherdUp(n));
             addCpu(up, cpu);
+            up.writes(ApiWrites.delta(writes, ApiWrites.read(lab.controlPlane())));
             if (r == 0) {
               sampleProcs(procs, n);
             }
           }
           up.load().add(load1());
         }
-        System.out.printf("[bench] round %d, %d slots up: cowherd %.2f s, floor %.2f s%n", r + 1, n,
-            up.cowherd().getLast(), up.floor().getLast());
+        up.api().add(apiAlone(n, CEILING_WRITES_UP, false));
+        System.out.printf("[bench] round %d, %d slots up: cowherd %.2f s, floor %.2f s, API server alone %.2f s%n", r + 1,
+            n, up.cowherd().getLast(), up.floor().getLast(), up.api().getLast());
+        if (r == rounds - 1 && idleSeconds > 0) {
+          Idle idle = idle(n, settleSeconds, idleSeconds);
+          idles.add(idle);
+          System.out.printf("[bench] idle at %d slots over %d s: agent %.2f s CPU (%.2f%% of a core), operator %.2f s;"
+              + " writes %s%n", n, idleSeconds, idle.agentCpu(), idle.agentPercent(), idle.operatorCpu(), idle.writes());
+        }
         for (int side = 0; side < 2; side++) {
           if ((side == 0) == floorFirst) {
             down.floor().add(floorDown(n));
           } else {
             double[] cpu = cpuSeconds();
+            Map<String, Long> writes = ApiWrites.read(lab.controlPlane());
             down.cowherd().add(cowherdDown());
             addCpu(down, cpu);
+            down.writes(ApiWrites.delta(writes, ApiWrites.read(lab.controlPlane())));
           }
           down.load().add(load1());
         }
-        System.out.printf("[bench] round %d, %d slots down: cowherd %.2f s, floor %.2f s%n", r + 1, n,
-            down.cowherd().getLast(), down.floor().getLast());
+        down.api().add(apiAlone(n, CEILING_WRITES_DOWN, true));
+        System.out.printf("[bench] round %d, %d slots down: cowherd %.2f s, floor %.2f s, API server alone %.2f s%n",
+            r + 1, n, down.cowherd().getLast(), down.floor().getLast(), down.api().getLast());
       }
     }
     sampleProcs(procs, 0);
-    String table = table(figures, procs, rounds);
+    String table = table(figures, idles, procs, rounds);
     System.out.println(table);
     Files.createDirectories(out.getParent());
-    Files.writeString(out, json(figures, procs, rounds));
+    Files.writeString(out, json(figures, idles, procs, rounds));
     System.out.println("[bench] results written to " + out);
   }
 
@@ -212,6 +287,83 @@ public final class ScaleBenchmark {
 
   private List<AoeBootSlot> slots() {
     return lab.controlPlane().client().resources(AoeBootSlot.class).inNamespace(NS).list().getItems();
+  }
+
+  /**
+   * Waits {@code settleSeconds} (status, Events and pool status of the bring-up land, and the first
+   * periodic reconcile of every slot, 60 s after its bring-up, has measured its clone once more),
+   * then measures {@code seconds} of steady state with every slot Serving.
+   */
+  private Idle idle(int n, int settleSeconds, int seconds) throws InterruptedException {
+    Thread.sleep(settleSeconds * 1000L); // a measurement window, not a wait for a condition
+    Map<String, Long> before = ApiWrites.read(lab.controlPlane());
+    double[] cpu = cpuSeconds();
+    long t0 = System.nanoTime();
+    Thread.sleep(seconds * 1000L);
+    double[] cpuAfter = cpuSeconds();
+    double elapsed = (System.nanoTime() - t0) / 1e9;
+    Map<String, Long> writes = ApiWrites.delta(before, ApiWrites.read(lab.controlPlane()));
+    long serving = slots().stream().filter(s -> s.getStatus() != null && s.getStatus().getPhase() == SlotPhase.Serving)
+        .count();
+    if (serving != n) {
+      throw new IllegalStateException("idle window at " + n + " slots ended with only " + serving + " Serving");
+    }
+    return new Idle(n, elapsed, cpuAfter[0] - cpu[0], cpuAfter[1] - cpu[1], writes, load1());
+  }
+
+  // ---- the API server alone ----------------------------------------------------------------
+
+  /**
+   * The API server's own ceiling for cowherd's writes: {@code n} objects, {@code writesEach} writes
+   * each (bring-up: create + 2 patches, as slot create, the agent's finalizer and its status write;
+   * teardown: 3 patches + delete, as mark, delete, {@code Terminating}, finalizer removal), at most
+   * {@link #CEILING_IN_FLIGHT} requests in flight (the operator's bound), on ConfigMaps in a namespace
+   * nothing watches. With {@code teardown}, the objects made by the previous bring-up call are used.
+   *
+   * @return seconds until the last write returned
+   */
+  private double apiAlone(int n, int writesEach, boolean teardown) throws InterruptedException {
+    KubernetesClient admin = lab.controlPlane().client();
+    if (admin.namespaces().withName(CEILING_NS).get() == null) {
+      admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(CEILING_NS).endMetadata().build())
+          .create();
+    }
+    long t0 = System.nanoTime();
+    Semaphore inFlight = new Semaphore(CEILING_IN_FLIGHT);
+    try (ExecutorService writers = Executors.newVirtualThreadPerTaskExecutor()) {
+      List<Future<?>> done = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        String name = "ceiling-" + i;
+        inFlight.acquire();
+        done.add(writers.submit(() -> {
+          try {
+            var cm = admin.configMaps().inNamespace(CEILING_NS).withName(name);
+            int patches = writesEach - 1;
+            if (!teardown) {
+              admin.configMaps().inNamespace(CEILING_NS).resource(new ConfigMapBuilder().withNewMetadata()
+                  .withName(name).endMetadata().build()).create();
+            }
+            for (int w = 0; w < patches; w++) {
+              cm.patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":{\"w\":\"" + w + "\"}}}");
+            }
+            if (teardown) {
+              cm.delete();
+            }
+          } finally {
+            inFlight.release();
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : done) {
+        try {
+          f.get();
+        } catch (ExecutionException e) {
+          throw new IllegalStateException("API server ceiling: a write failed", e.getCause());
+        }
+      }
+    }
+    return (System.nanoTime() - t0) / 1e9;
   }
 
   // ---- floor ------------------------------------------------------------------------------
@@ -329,7 +481,7 @@ public final class ScaleBenchmark {
     return sorted.size() % 2 == 1 ? sorted.get(m) : (sorted.get(m - 1) + sorted.get(m)) / 2;
   }
 
-  private static String table(List<Figure> figures, List<ProcSample> procs, int rounds) {
+  private static String table(List<Figure> figures, List<Idle> idles, List<ProcSample> procs, int rounds) {
     StringBuilder b = new StringBuilder();
     b.append(String.format(Locale.ROOT, "%ncowherd vs floor, medians of %d interleaved rounds (s)%n", rounds));
     b.append(String.format(Locale.ROOT, "%-52s %9s %9s %7s %12s%n", "figure", "cowherd", "floor", "ratio", "load avg 1m"));
@@ -341,6 +493,19 @@ public final class ScaleBenchmark {
           f.load().stream().mapToDouble(Double::doubleValue).max().orElse(0)));
       b.append(String.format(Locale.ROOT, "    CPU during cowherd's run (median): agent %.2f s, operator %.2f s%n",
           median(f.agentCpu()), median(f.operatorCpu())));
+      b.append(String.format(Locale.ROOT, "    API server alone, the same number of writes (%d in flight): %.2f s; cowherd / that: %.1f×%n",
+          CEILING_IN_FLIGHT, median(f.api()), c / median(f.api())));
+      b.append(String.format(Locale.ROOT, "    API writes in the last round (incl. the benchmark's one scale patch): %s%n",
+          f.lastWrites()));
+    }
+    for (Idle i : idles) {
+      b.append(String.format(Locale.ROOT, "%-52s %8.2f%% %9s %7s %6.2f%n",
+          "idle agent CPU at " + i.slots() + " slots (of one core)", i.agentPercent(), "0", "—", i.load()));
+      b.append(String.format(Locale.ROOT, "%-52s %9.1f %9s %7s %6.2f%n",
+          "API writes/min at " + i.slots() + " slots (pools, slots, Events)", i.objectWritesPerMinute(), "0", "—",
+          i.load()));
+      b.append(String.format(Locale.ROOT, "    over %.0f s: operator CPU %.2f s; heartbeat Lease writes/min %.1f; by resource %s%n",
+          i.seconds(), i.operatorCpu(), i.leaseWritesPerMinute(), i.writes()));
     }
     for (ProcSample p : procs) {
       b.append(String.format(Locale.ROOT, "%-52s %6d MiB RSS, %d threads%n", p.who() + " at " + p.slots() + " slots",
@@ -349,7 +514,7 @@ public final class ScaleBenchmark {
     return b.toString();
   }
 
-  private static String json(List<Figure> figures, List<ProcSample> procs, int rounds) {
+  private static String json(List<Figure> figures, List<Idle> idles, List<ProcSample> procs, int rounds) {
     StringBuilder b = new StringBuilder("{\n  \"rounds\": ").append(rounds).append(",\n  \"figures\": [\n");
     for (int i = 0; i < figures.size(); i++) {
       Figure f = figures.get(i);
@@ -357,9 +522,22 @@ public final class ScaleBenchmark {
       double fl = median(f.floor());
       b.append(String.format(Locale.ROOT,
           "    {\"figure\": \"%s\", \"cowherd_s\": %.3f, \"floor_s\": %.3f, \"ratio\": %.2f, \"cowherd_rounds_s\": %s,"
-              + " \"floor_rounds_s\": %s, \"load_avg_1m\": %s, \"agent_cpu_s\": %s, \"operator_cpu_s\": %s}%s%n",
+              + " \"floor_rounds_s\": %s, \"load_avg_1m\": %s, \"agent_cpu_s\": %s, \"operator_cpu_s\": %s,"
+              + " \"last_round_writes_by_resource\": %s, \"api_server_alone_s\": %.3f, \"api_server_alone_rounds_s\": %s}%s%n",
           f.name(), c, fl, c / fl, list(f.cowherd()), list(f.floor()), list(f.load()), list(f.agentCpu()),
-          list(f.operatorCpu()), i + 1 < figures.size() ? "," : ""));
+          list(f.operatorCpu()), jsonCounts(f.lastWrites()), median(f.api()), list(f.api()),
+          i + 1 < figures.size() ? "," : ""));
+    }
+    b.append("  ],\n  \"idle\": [\n");
+    for (int i = 0; i < idles.size(); i++) {
+      Idle d = idles.get(i);
+      String w = jsonCounts(d.writes());
+      b.append(String.format(Locale.ROOT,
+          "    {\"slots\": %d, \"seconds\": %.1f, \"agent_cpu_s\": %.3f, \"agent_cpu_percent\": %.3f,"
+              + " \"operator_cpu_s\": %.3f, \"object_writes_per_min\": %.2f, \"lease_writes_per_min\": %.2f,"
+              + " \"writes_by_resource\": %s, \"load_avg_1m\": %.2f}%s%n",
+          d.slots(), d.seconds(), d.agentCpu(), d.agentPercent(), d.operatorCpu(), d.objectWritesPerMinute(),
+          d.leaseWritesPerMinute(), w, d.load(), i + 1 < idles.size() ? "," : ""));
     }
     b.append("  ],\n  \"processes\": [\n");
     for (int i = 0; i < procs.size(); i++) {
@@ -370,6 +548,12 @@ public final class ScaleBenchmark {
     return b.append("  ]\n}\n").toString();
   }
 
+  private static String jsonCounts(Map<String, Long> counts) {
+    StringBuilder w = new StringBuilder("{");
+    counts.forEach((k, v) -> w.append(w.length() > 1 ? ", " : "").append('"').append(k).append("\": ").append(v));
+    return w.append('}').toString();
+  }
+
   private static String list(List<Double> values) {
     return values.stream().map(v -> String.format(Locale.ROOT, "%.3f", v)).toList().toString();
   }
@@ -378,7 +562,7 @@ public final class ScaleBenchmark {
     Map<String, String> opts = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
       if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        throw new IllegalArgumentException("usage: ScaleBenchmark [--slots 64,255] [--rounds 3] [--out FILE] [--work DIR]");
+        throw new IllegalArgumentException("usage: ScaleBenchmark [--slots 64,255] [--rounds 3] [--idle 60] [--settle 70] [--out FILE] [--work DIR]");
       }
       opts.put(args[i], args[++i]);
     }

@@ -8,14 +8,23 @@ import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.SlotId;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.stream.Stream;
+import java.util.function.LongSupplier;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,19 +56,58 @@ public final class ReflinkBackend implements CowBackend {
   private static final Logger LOG = LoggerFactory.getLogger(ReflinkBackend.class);
   /** Filesystems whose Linux drivers implement FICLONE (XFS only when made with reflink=1). */
   private static final Set<String> REFLINK_FILESYSTEMS = Set.of("btrfs", "xfs", "bcachefs", "ocfs2");
+  /** File name of a clone ({@link HostNames#clonePath}). */
+  private static final Pattern CLONE_NAME = Pattern.compile("slot-\\d+\\.img");
 
   private final HostNames names;
   private final Cp cp;
   private final Filefrag filefrag;
+  /** Source of {@link System#nanoTime()}-like readings, for {@link #REMEASURE_AFTER}. */
+  private final LongSupplier nanoTime;
   /** Bytes each clone no longer shares with its origin, as last measured by {@link #usage}. */
   private final Map<Path, Long> unsharedBytes = new ConcurrentHashMap<>();
-  /** Serialises admission and cloning, so two slots cannot both take the last free bytes. */
+  /** Each clone's last FIEMAP measurement and the file state it was taken from ({@link #usage}). */
+  private final Map<Path, Measured> measured = new ConcurrentHashMap<>();
+
+  /**
+   * A clone whose file state is unchanged is measured again after this long anyway: its own writes
+   * always change its state, but another file can change what it shares (its origin deleted, so the
+   * blocks it shared become its own alone). Until then the value errs towards "still shared", which
+   * keeps admission ({@link #promisedToClones}) on the safe side.
+   */
+  static final Duration REMEASURE_AFTER = Duration.ofMinutes(10);
+  /**
+   * A clone modified less than this long before it was measured is not remembered: Linux stamps
+   * mtime from a coarse clock (a timer tick), so a write just after the measurement might not move
+   * it.
+   */
+  static final Duration QUIET_BEFORE_REUSE = Duration.ofSeconds(2);
+
+  /**
+   * What identifies a clone's contents without reading them: inode, size, mtime and ctime (every
+   * write through the file moves mtime and ctime, a truncate or extension moves size).
+   */
+  private record FileState(Object inode, long size, FileTime modified, Object changed) {}
+
+  private record Measured(FileState state, long atNanos, CowUsage.Sectors usage) {}
+  /**
+   * Serialises admission, so two slots cannot both take the last free bytes: a clone admitted is
+   * promised ({@link #cloning}) before the lock is released, and made outside it.
+   */
   private final Object admission = new Object();
+  /** Clones admitted and being made, with the bytes promised to each until its file exists. */
+  private final Map<Path, Long> cloning = new ConcurrentHashMap<>();
 
   public ReflinkBackend(HostNames names, Cp cp, Filefrag filefrag) {
+    this(names, cp, filefrag, System::nanoTime);
+  }
+
+  /** For tests: {@code nanoTime} replaces {@link System#nanoTime()}. */
+  ReflinkBackend(HostNames names, Cp cp, Filefrag filefrag, LongSupplier nanoTime) {
     this.names = names;
     this.cp = cp;
     this.filefrag = filefrag;
+    this.nanoTime = nanoTime;
   }
 
   @Override
@@ -103,7 +151,12 @@ public final class ReflinkBackend implements CowBackend {
     checkAvailable(request);
     synchronized (admission) {
       admit(request, clone);
-      return cloneOrigin(request, clone);
+      cloning.put(clone, request.sizeBytes()); // promised from here on, before the file exists
+    }
+    try {
+      return cloneOrigin(request, clone); // outside the lock: clones (cp, fsyncs) of slots overlap
+    } finally {
+      cloning.remove(clone);
     }
   }
 
@@ -118,17 +171,45 @@ public final class ReflinkBackend implements CowBackend {
     }
   }
 
-  /** Sum over existing clones of what they may still write: size less bytes no longer shared. */
+  /**
+   * Sum over existing clones ({@code <stateDir>/<ns>/<pool>/slot-<n>.img}) of what they may still
+   * write: size less bytes no longer shared; plus the whole size of each clone admitted but not made
+   * yet (a partial clone shares all its blocks, so free space does not show it). Other slots write their stamps (through short-lived
+   * {@code .partial} files) and remove their clones meanwhile: an entry that vanishes between the
+   * directory read and its stat is skipped (it promises nothing), never an error.
+   */
   long promisedToClones() {
-    if (!Files.isDirectory(names.stateDir())) {
-      return 0;
+    long promised = 0;
+    for (Map.Entry<Path, Long> admitted : cloning.entrySet()) {
+      if (!Files.exists(admitted.getKey())) { // once it exists, the listing below counts it
+        promised += admitted.getValue();
+      }
     }
-    try (Stream<Path> files = Files.walk(names.stateDir(), 3)) {
-      return files.filter(p -> p.getFileName().toString().matches("slot-\\d+\\.img") && Files.isRegularFile(p))
-          .mapToLong(p -> Math.max(0, sizeOf(p) - unsharedBytes.getOrDefault(p, 0L)))
-          .sum();
+    for (Path namespace : entries(names.stateDir())) {
+      for (Path pool : entries(namespace)) {
+        for (Path file : entries(pool)) {
+          if (CLONE_NAME.matcher(file.getFileName().toString()).matches() && Files.isRegularFile(file)) {
+            promised += Math.max(0, sizeOf(file) - unsharedBytes.getOrDefault(file, 0L));
+          }
+        }
+      }
+    }
+    return promised;
+  }
+
+  /** The entries of {@code dir}; none if it is not a directory (any more). */
+  private static List<Path> entries(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+      List<Path> list = new ArrayList<>();
+      entries.forEach(list::add);
+      return list;
+    } catch (NoSuchFileException | NotDirectoryException e) {
+      return List.of(); // removed meanwhile
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot list " + names.stateDir() + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot list " + dir + ": " + e.getMessage(), e);
     }
   }
 
@@ -177,13 +258,50 @@ public final class ReflinkBackend implements CowBackend {
     return CowStore.clone(clone);
   }
 
-  /** Used = bytes of extents no longer shared (FIEMAP via filefrag), rounded up to sectors. */
+  /**
+   * Used = bytes of extents no longer shared (FIEMAP via {@code filefrag -s -v}), rounded up to
+   * 512-byte sectors; total = the clone's size in sectors.
+   *
+   * <p>Cheap when idle: the measurement (a {@code filefrag} process and a sync of the file) is
+   * reused while the clone's inode, size, mtime and ctime are what they were when it was taken, for
+   * at most {@link #REMEASURE_AFTER}; a clone modified within {@link #QUIET_BEFORE_REUSE} of a
+   * measurement is measured again on the next call. One {@code stat} per call otherwise.
+   *
+   * @throws io.cowherd.agent.host.CommandFailedException if filefrag fails
+   */
   @Override
   public CowUsage usage(CowStore store) {
-    FileExtents extents = filefrag.extents(store.cowStorePath());
-    unsharedBytes.put(store.cowStorePath(), extents.unsharedBytes());
+    Path clone = store.cowStorePath();
+    Optional<FileState> before = fileState(clone);
+    Measured last = measured.get(clone);
+    long now = nanoTime.getAsLong();
+    if (last != null && before.isPresent() && last.state().equals(before.get())
+        && now - last.atNanos() < REMEASURE_AFTER.toNanos()) {
+      return last.usage();
+    }
+    FileExtents extents = filefrag.extents(clone);
+    unsharedBytes.put(clone, extents.unsharedBytes());
     long used = (extents.unsharedBytes() + CowRequest.SECTOR_BYTES - 1) / CowRequest.SECTOR_BYTES;
-    return new CowUsage.Sectors(used, extents.sizeBytes() / CowRequest.SECTOR_BYTES);
+    CowUsage.Sectors usage = new CowUsage.Sectors(used, extents.sizeBytes() / CowRequest.SECTOR_BYTES);
+    boolean quiet = before.isPresent()
+        && before.get().modified().toInstant().isBefore(Instant.now().minus(QUIET_BEFORE_REUSE));
+    if (quiet) {
+      measured.put(clone, new Measured(before.get(), now, usage));
+    } else {
+      measured.remove(clone);
+    }
+    return usage;
+  }
+
+  /** The clone's {@link FileState}, or empty if it cannot be read (then nothing is reused). */
+  private static Optional<FileState> fileState(Path file) {
+    try {
+      Map<String, Object> a = Files.readAttributes(file, "unix:ino,size,lastModifiedTime,ctime");
+      return Optional.of(new FileState(a.get("ino"), (Long) a.get("size"), (FileTime) a.get("lastModifiedTime"),
+          a.get("ctime")));
+    } catch (IOException | UnsupportedOperationException e) {
+      return Optional.empty();
+    }
   }
 
   /** A clone needs no device: only an interrupted partial clone (never exported, no client data) goes. */
@@ -195,6 +313,7 @@ public final class ReflinkBackend implements CowBackend {
   @Override
   public void removeCowStore(SlotId id) {
     unsharedBytes.remove(names.clonePath(id));
+    measured.remove(names.clonePath(id));
     boolean deleted = StoreFiles.deleteIfExists(names.clonePath(id));
     OriginStamp.remove(names.clonePath(id));
     if (deleted) {

@@ -65,8 +65,8 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
   private static final Logger LOG = LoggerFactory.getLogger(SlotReconciler.class);
   /** Delay before a teardown that could not finish is tried again. */
   static final Duration TEARDOWN_RETRY = Duration.ofSeconds(5);
-  /** Delay between showing phase Terminating and tearing down (the informer event usually comes first). */
-  static final Duration TERMINATING_SHOWN = Duration.ofSeconds(1);
+  /** Delay before a finalizer that could not be released is tried again (teardown done: it is idempotent). */
+  static final Duration FINALIZER_RETRY = Duration.ofSeconds(1);
 
   private final String nodeName;
   private final SlotObserver observer;
@@ -144,14 +144,14 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
       LOG.info("slot {}: deleted without a reclaim mark; exporter and COW store kept; releasing finalizer", id.get());
       return DeleteControl.defaultDelete();
     }
+    Optional<AoeBootSlot> terminating = Optional.empty();
     if (slot.getStatus() == null || slot.getStatus().getPhase() != SlotPhase.Terminating) {
-      // Show Terminating first; tear down on the next call, whose cached object is fresh enough for
-      // JOSDK's finalizer removal (patching status and removing the finalizer in one call conflicts).
+      // Terminating is written before the teardown starts, so a teardown that is slow or stuck shows
+      // what it is doing; the teardown then runs in this same call, with no pause, and the
+      // finalizer is released by the status writer (JOSDK's own removal conflicts with that write).
       String what = action == SlotReclaim.OnDeletion.REMOVE_ALL ? "tearing down: exporter, then devices and COW store"
           : "tearing down exporter and devices; reclaim policy Retain keeps the COW store";
-      if (statusWriter.markTerminating(slot, what)) {
-        return DeleteControl.noFinalizerRemoval().rescheduleAfter(TERMINATING_SHOWN.toMillis());
-      }
+      terminating = statusWriter.markTerminating(slot, what);
     }
     try {
       executor.teardown(id.get(), originHint(slot.getSpec()), action);
@@ -166,6 +166,9 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
     exporterEvents.forget(id.get());
     attacks.forget(id.get());
     LOG.info("slot {}: host objects removed ({}); releasing finalizer", id.get(), action);
+    if (terminating.isPresent() && !statusWriter.releaseFinalizer(terminating.get(), slot)) {
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(FINALIZER_RETRY.toMillis()); // host side is done
+    }
     return DeleteControl.defaultDelete();
   }
 

@@ -23,10 +23,13 @@ import io.cowherd.api.v1alpha1.SlotPhase;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -47,6 +50,8 @@ public final class SlotStatusWriter {
   private static final ObjectMapper COPIER = new ObjectMapper();
   /** strerror(ENOSPC), as tools (LC_ALL=C) and the JDK report a full filesystem. */
   private static final String ENOSPC = "No space left on device";
+  /** Most JSON patches {@link #releaseFinalizer} sends. */
+  static final int FINALIZER_ATTEMPTS = 5;
   /** When a non-retryable failure is looked at again (the node may have changed). */
   static final Duration RECHECK_AFTER = Duration.ofSeconds(60);
 
@@ -65,8 +70,8 @@ public final class SlotStatusWriter {
 
   /**
    * @param events where Events go
-   * @param client used only for status writes outside a reconcile's return value (phase
-   *     {@code Terminating} during cleanup)
+   * @param client used only for writes outside a reconcile's return value (phase {@code
+   *     Terminating} during cleanup, and then the agent's finalizer: {@link #releaseFinalizer})
    */
   public SlotStatusWriter(SlotEventRecorder events, KubernetesClient client) {
     this.events = events;
@@ -83,7 +88,7 @@ public final class SlotStatusWriter {
     AoeBootSlotStatus status = statusOf(slot, seen, done, verdict);
     warnAboutSpace(slot, seen, done);
     warnAboutOrigin(slot, done, verdict);
-    if (status.equals(agentFields(slot.getStatus()))) {
+    if (sameAgentFields(status, slot.getStatus())) {
       return UpdateControl.noUpdate();
     }
     recordIfNew(slot, verdict.phase(), verdict.reason(), verdict.message());
@@ -120,24 +125,71 @@ public final class SlotStatusWriter {
   /**
    * Sets phase {@code Terminating} with {@code message} (JSON merge patch of the status).
    *
-   * @return whether a patch was written (false if the status already says so, or the write failed;
-   *     a failed write is logged and must not hold up teardown)
+   * @return the slot as the API server stored it after the write; empty if nothing was written (the
+   *     status already says so, or the write failed: a failed write is logged and must not hold up
+   *     teardown)
    */
-  public boolean markTerminating(AoeBootSlot slot, String message) {
+  public Optional<AoeBootSlot> markTerminating(AoeBootSlot slot, String message) {
     AoeBootSlotStatus status = copy(slot.getStatus());
     status.setPhase(SlotPhase.Terminating);
     status.setMessage(message);
     if (status.equals(agentFields(slot.getStatus()))) {
-      return false;
+      return Optional.empty();
     }
     try {
-      client.resource(fresh(slot, status)).patchStatus();
-      return true;
+      return Optional.ofNullable(client.resource(fresh(slot, status)).patchStatus());
     } catch (KubernetesClientException e) {
       LOG.warn("slot {}/{}: cannot set phase Terminating: {}", slot.getMetadata().getNamespace(),
           slot.getMetadata().getName(), e.getMessage());
-      return false;
+      return Optional.empty();
     }
+  }
+
+  /**
+   * Removes the agent's finalizer {@value Names#SLOT_FINALIZER} from a slot whose status this
+   * cleanup wrote ({@code written}: the object that write returned), then from {@code local} (the
+   * object JOSDK handed to the cleanup), so JOSDK does not remove it a second time.
+   *
+   * <p>Why not leave it to JOSDK: JOSDK 5.2 diffs the object it handed to the cleanup against the
+   * changed one and, on a conflict, re-reads and diffs again against that same stale object; after
+   * a status write in the same call every attempt fails ({@code Exceeded maximum (10) retry
+   * attempts}, seen in the scale benchmark), so the slot waited for a later event. Here: a JSON
+   * patch that tests the finalizer at its index and removes it (no resourceVersion precondition:
+   * other writes to the object do not conflict with it), re-read and tried again on a conflict, at
+   * most {@value #FINALIZER_ATTEMPTS} times.
+   *
+   * @return whether the finalizer is gone (false: the patch failed, logged; {@code local} keeps it)
+   */
+  public boolean releaseFinalizer(AoeBootSlot written, AoeBootSlot local) {
+    String namespace = local.getMetadata().getNamespace();
+    String name = local.getMetadata().getName();
+    AoeBootSlot current = written;
+    for (int attempt = 1; ; attempt++) {
+      List<String> finalizers = current == null || current.getMetadata().getFinalizers() == null
+          ? List.of() : current.getMetadata().getFinalizers();
+      int index = finalizers.indexOf(Names.SLOT_FINALIZER);
+      if (index < 0) {
+        break; // gone already (or the object is)
+      }
+      String patch = "[{\"op\":\"test\",\"path\":\"/metadata/finalizers/" + index + "\",\"value\":\""
+          + Names.SLOT_FINALIZER + "\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/" + index + "\"}]";
+      try {
+        client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name)
+            .patch(PatchContext.of(PatchType.JSON), patch);
+        break;
+      } catch (KubernetesClientException e) {
+        if (e.getCode() == 404) {
+          break;
+        }
+        if ((e.getCode() != 409 && e.getCode() != 422) || attempt >= FINALIZER_ATTEMPTS) {
+          LOG.warn("slot {}/{}: cannot remove finalizer {}: {}", namespace, name, Names.SLOT_FINALIZER, e.getMessage());
+          return false;
+        }
+        current = client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name).get();
+      }
+    }
+    local.removeFinalizer(Names.SLOT_FINALIZER);
+    return true;
   }
 
   /** Records a Warning Event {@value #ABANDONED_STORE_MOVED_ASIDE} with {@code message} on {@code slot}. */
@@ -298,6 +350,25 @@ public final class SlotStatusWriter {
     AoeBootSlotStatus own = status == null ? new AoeBootSlotStatus() : COPIER.convertValue(status, AoeBootSlotStatus.class);
     own.setConditions(null);
     return own;
+  }
+
+  /**
+   * Whether {@code ours} (a status this writer built, holding no {@code conditions}) equals the
+   * agent's fields of {@code seen}: compared in place, without copying {@code seen} (the check runs
+   * on every reconcile of every slot, and a Jackson copy was most of its cost when idle).
+   * {@code ours} is left as it was.
+   */
+  static boolean sameAgentFields(AoeBootSlotStatus ours, AoeBootSlotStatus seen) {
+    if (seen == null) {
+      return false;
+    }
+    var mine = ours.getConditions();
+    ours.setConditions(seen.getConditions()); // conditions are the operator's: never part of the comparison
+    try {
+      return ours.equals(seen);
+    } finally {
+      ours.setConditions(mine);
+    }
   }
 
   /**

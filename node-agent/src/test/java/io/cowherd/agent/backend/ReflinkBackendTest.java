@@ -12,6 +12,10 @@ import io.cowherd.agent.host.SlotId;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
@@ -81,6 +85,82 @@ class ReflinkBackendTest {
            2:       13..    4095:         37..      4119:   4083:       4133: last,shared,eof
         """);
     assertThat(backend().usage(CowStore.clone(Path.of("/s/slot-2.img")))).isEqualTo(new CowUsage.Sectors(24, 32768));
+  }
+
+  private static final String FILEFRAG_ONE_UNSHARED_BLOCK = """
+      File size of /s/slot-2.img is 4096 (1 block of 4096 bytes)
+       ext:     logical_offset:        physical_offset: length:   expected: flags:
+         0:        0..       0:       4130..      4130:      1:             last,eof
+      """;
+
+  private long filefragRuns() {
+    return fake.argvs().stream().filter(a -> a.getFirst().equals("filefrag")).count();
+  }
+
+  /** A clone last written long ago, as a slot idles. */
+  private Path quietClone() throws IOException {
+    Path clone = Files.createDirectories(names.poolDir(id)).resolve("slot-2.img");
+    Files.write(clone, new byte[4096]);
+    Files.setLastModifiedTime(clone, FileTime.from(Instant.now().minus(Duration.ofHours(1))));
+    return clone;
+  }
+
+  @Test
+  void anUnchangedCloneIsMeasuredOnceUntilItIsWritten() throws IOException {
+    fake.on(List.of("filefrag"), FILEFRAG_ONE_UNSHARED_BLOCK);
+    Path clone = quietClone();
+    ReflinkBackend backend = backend();
+    CowUsage first = backend.usage(CowStore.clone(clone));
+    assertThat(backend.usage(CowStore.clone(clone))).isEqualTo(first).isEqualTo(new CowUsage.Sectors(8, 8));
+    assertThat(filefragRuns()).as("the second call reuses the measurement").isEqualTo(1);
+
+    Files.write(clone, new byte[] {1}, StandardOpenOption.WRITE); // a client write through the file
+    Files.setLastModifiedTime(clone, FileTime.from(Instant.now().minus(Duration.ofMinutes(30))));
+    backend.usage(CowStore.clone(clone));
+    assertThat(filefragRuns()).as("a written clone is measured again").isEqualTo(2);
+  }
+
+  @Test
+  void aCloneWrittenJustNowIsMeasuredOnEveryCall() throws IOException {
+    fake.on(List.of("filefrag"), FILEFRAG_ONE_UNSHARED_BLOCK);
+    Path clone = Files.createDirectories(names.poolDir(id)).resolve("slot-2.img");
+    Files.write(clone, new byte[4096]);
+    ReflinkBackend backend = backend();
+    backend.usage(CowStore.clone(clone));
+    backend.usage(CowStore.clone(clone));
+    assertThat(filefragRuns()).as("a write in the same mtime tick could follow the measurement").isEqualTo(2);
+  }
+
+  @Test
+  void anUnchangedCloneIsMeasuredAgainAfterTheReuseLimit() throws IOException {
+    fake.on(List.of("filefrag"), FILEFRAG_ONE_UNSHARED_BLOCK);
+    Path clone = quietClone();
+    long[] now = {0};
+    ReflinkBackend backend = new ReflinkBackend(names, new Cp(fake), new Filefrag(fake), () -> now[0]);
+    backend.usage(CowStore.clone(clone));
+    now[0] += ReflinkBackend.REMEASURE_AFTER.toNanos() - 1;
+    backend.usage(CowStore.clone(clone));
+    assertThat(filefragRuns()).isEqualTo(1);
+    now[0] += 1;
+    backend.usage(CowStore.clone(clone));
+    assertThat(filefragRuns()).as("another file (its origin) may have changed what it shares").isEqualTo(2);
+  }
+
+  @Test
+  void promisesAreTheSizesOfTheClonesOnlyLessWhatTheyNoLongerShare() throws IOException {
+    Path pool = Files.createDirectories(names.poolDir(id));
+    Files.write(pool.resolve("slot-2.img"), new byte[4096]);
+    Files.write(pool.resolve("slot-3.img"), new byte[8192]);
+    Files.write(pool.resolve("slot-3.img.origin"), new byte[100]); // stamps, partials, strays: no promise
+    Files.write(pool.resolve("slot-4.img.partial"), new byte[100]);
+    Files.write(pool.resolve("slot-5.img.origin.partial"), new byte[100]);
+    Files.write(stateDir.resolve("slot-6.img"), new byte[100]); // not at <ns>/<pool>/
+    ReflinkBackend backend = backend();
+    assertThat(backend.promisedToClones()).isEqualTo(4096 + 8192);
+
+    fake.on(List.of("filefrag"), FILEFRAG_ONE_UNSHARED_BLOCK);
+    backend.usage(CowStore.clone(pool.resolve("slot-2.img")));
+    assertThat(backend.promisedToClones()).isEqualTo(8192);
   }
 
   @Test

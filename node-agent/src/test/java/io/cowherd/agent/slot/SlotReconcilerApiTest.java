@@ -19,6 +19,9 @@ import io.cowherd.api.v1alpha1.SlotPhase;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -31,6 +34,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -133,7 +137,9 @@ class SlotReconcilerApiTest {
       assertThat(s.getStatus().getMessage()).contains("is not under an allowed image root");
       assertThat(eventsOf("debian-4")).anyMatch(e -> "InvalidSpec".equals(e.getReason()) && "Warning".equals(e.getType()));
     });
-    assertThat(eventsOf("debian-3")).anyMatch(e -> "Serving".equals(e.getReason()));
+    // Events are written in the background, after the reconciliation that records them.
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(
+        () -> assertThat(eventsOf("debian-3")).anyMatch(e -> "Serving".equals(e.getReason())));
     assertThat(slot("debian-5").get().getStatus().getPhase()).as("spec.nodeName node-b: skipped").isNull();
     assertThat(slot("debian-6").get().getStatus().getPhase()).as("labelled node-b: never seen").isNull();
     assertThat(slot("debian-6").get().getMetadata().getFinalizers()).isEmpty();
@@ -155,6 +161,16 @@ class SlotReconcilerApiTest {
       s.getMetadata().getAnnotations().putAll(SlotReclaim.mark(ReclaimPolicy.Delete));
       return s;
     });
+    List<SlotPhase> phasesSeen = new CopyOnWriteArrayList<>();
+    Watch phases = slot("debian-3").watch(new Watcher<>() {
+      @Override
+      public void eventReceived(Action action, AoeBootSlot s) {
+        phasesSeen.add(s.getStatus() == null ? null : s.getStatus().getPhase());
+      }
+
+      @Override
+      public void onClose(WatcherException cause) {}
+    });
     slot("debian-3").delete();
     slot("debian-4").delete();
     slot("debian-5").delete();
@@ -165,9 +181,11 @@ class SlotReconcilerApiTest {
       assertThat(slot("debian-5").get()).isNull();
       assertThat(slot("debian-6").get()).isNull();
     });
+    phases.close();
     assertThat(clone).doesNotExist();
     assertThat(new VbladeProcesses(Path.of("/proc"), new Vblade("vblade")).scan())
         .noneMatch(p -> p.target().path().equals(clone));
+    assertThat(phasesSeen).as("Terminating is written before the teardown, in the same cleanup call").contains(SlotPhase.Terminating);
   }
 
   /**

@@ -146,4 +146,24 @@ class SlotStatusWriterTest {
         java.util.Optional.of(new io.cowherd.agent.backend.CowUsage.Sectors(usedSectors, totalSectors)),
         java.util.Optional.empty()));
   }
+
+  @Test
+  void agentFieldsCompareWithoutTheOperatorsConditionsAndLeaveBothUnchanged() {
+    io.cowherd.api.v1alpha1.AoeBootSlotStatus seen = new io.cowherd.api.v1alpha1.AoeBootSlotStatus();
+    seen.setPhase(SlotPhase.Serving);
+    seen.setMessage("serving");
+    io.fabric8.kubernetes.api.model.Condition alive = new io.fabric8.kubernetes.api.model.ConditionBuilder()
+        .withType("AgentAlive").withStatus("Unknown").build();
+    seen.setConditions(new java.util.ArrayList<>(java.util.List.of(alive)));
+    io.cowherd.api.v1alpha1.AoeBootSlotStatus ours = new io.cowherd.api.v1alpha1.AoeBootSlotStatus();
+    ours.setPhase(SlotPhase.Serving);
+    ours.setMessage("serving");
+
+    assertThat(SlotStatusWriter.sameAgentFields(ours, seen)).isTrue();
+    assertThat(ours.getConditions()).as("ours keeps no conditions").isNullOrEmpty();
+    assertThat(seen.getConditions()).containsExactly(alive);
+    ours.setMessage("restarting");
+    assertThat(SlotStatusWriter.sameAgentFields(ours, seen)).isFalse();
+    assertThat(SlotStatusWriter.sameAgentFields(ours, null)).isFalse();
+  }
 }

@@ -19,6 +19,12 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
@@ -35,12 +41,26 @@ import org.slf4j.LoggerFactory;
  * list of all slots: a target that another pool's slot holds by then is skipped, so two pools
  * reconciled at the same moment cannot both export one target.
  *
+ * <p>Within one batch (the deletes, the updates, the creates of one plan) the slots are written in
+ * parallel, at most {@link #PARALLEL_WRITES} requests at once, on virtual threads: each slot's own
+ * writes stay in order (mark, then delete), batches stay in order (deletes before updates before
+ * creates), and the write lock is held until every create of the batch has returned. Slot names are
+ * fixed ({@code <pool>-<n>}), so a create can never make a second object for one slot number
+ * (AlreadyExists counts as done). After the first failed write no further write of the batch starts;
+ * those already started finish, are reported, and the failure is rethrown.
+ *
  * <p>Each batch of deletes and of creates is reported by one Event, written in the background
  * ({@link PoolEventRecorder}): a reconciliation never waits for an Event POST.
  */
 public final class SlotSetExecutor {
   /** Field manager of every slot write (server-side apply). */
   public static final String FIELD_MANAGER = "cowherd-operator";
+  /**
+   * Most slot writes of one batch in flight at once: enough to hide the API server's round trip
+   * (scale 0→64 went from 1.5–1.8 s serial to about 0.3 s), few enough not to crowd out other
+   * clients (kube-apiserver admits 200 mutating requests in flight by default).
+   */
+  public static final int PARALLEL_WRITES = 16;
   private static final Logger log = LoggerFactory.getLogger(SlotSetExecutor.class);
 
   private final KubernetesClient client;
@@ -48,6 +68,8 @@ public final class SlotSetExecutor {
   private final NodeLivenessWriter liveness;
   private final PoolEventRecorder events;
   private final ReentrantLock writeLock = new ReentrantLock();
+  /** Slot writes of a batch run on virtual threads: no platform thread per slot. */
+  private static final ThreadFactory WRITER_THREADS = Thread.ofVirtual().name("slot-write-", 0).factory();
 
   /**
    * @param client client for slot writes
@@ -139,13 +161,11 @@ public final class SlotSetExecutor {
     writeLock.lock();
     try {
       List<AoeBootSlot> live = listAllSlots();
-      int updated = 0;
-      for (AoeBootSlot desired : plan.updates()) {
-        if (guard(desired, live, skipped)) {
-          update(desired);
-          updated++;
-        }
-      }
+      List<AoeBootSlot> changed = plan.updates().stream().filter(desired -> guard(desired, live, skipped)).toList();
+      int updated = eachWritten(changed, desired -> {
+        update(desired);
+        return true;
+      }, done -> { });
       List<AoeBootSlot> wanted = plan.creates().stream().filter(desired -> guard(desired, live, skipped)).toList();
       int created = eachWritten(wanted, this::create, done -> events.normal(pool, "SlotCreated", "Created " + describe(done)));
       return new SlotSetOutcome(created, updated, deleted, released, skipped);
@@ -155,26 +175,62 @@ public final class SlotSetExecutor {
   }
 
   /**
-   * Runs {@code write} for every slot, one after the other, then hands the slots it wrote (those for
-   * which it returned true) to {@code report}, also when a write threw (then it rethrows).
+   * Runs {@code write} for every slot, at most {@link #PARALLEL_WRITES} at once (started in list
+   * order), waits for all of them, then hands the slots it wrote (those for which it returned true),
+   * in list order, to {@code report}, also when a write threw: then no further write starts, and
+   * the first failure is rethrown once the started ones have finished (later ones are suppressed).
    *
    * @return how many slots were written
    */
   private static int eachWritten(List<AoeBootSlot> slots, Predicate<AoeBootSlot> write,
       Consumer<List<AoeBootSlot>> report) {
-    List<AoeBootSlot> done = new ArrayList<>();
-    try {
-      for (AoeBootSlot slot : slots) {
-        if (write.test(slot)) {
-          done.add(slot);
+    AtomicIntegerArray written = new AtomicIntegerArray(slots.size()); // 1: written
+    AtomicReference<RuntimeException> failure = new AtomicReference<>();
+    if (slots.size() == 1) {
+      runOne(slots, 0, write, written, failure); // no thread for the common single write
+    } else if (!slots.isEmpty()) {
+      Semaphore inFlight = new Semaphore(PARALLEL_WRITES);
+      try (ExecutorService writers = Executors.newThreadPerTaskExecutor(WRITER_THREADS)) {
+        for (int i = 0; i < slots.size() && failure.get() == null; i++) {
+          inFlight.acquireUninterruptibly();
+          int index = i;
+          writers.execute(() -> {
+            try {
+              runOne(slots, index, write, written, failure);
+            } finally {
+              inFlight.release();
+            }
+          });
         }
-      }
-    } finally {
-      if (!done.isEmpty()) {
-        report.accept(done);
+      } // close() waits for every started write
+    }
+    List<AoeBootSlot> done = new ArrayList<>();
+    for (int i = 0; i < written.length(); i++) {
+      if (written.get(i) == 1) {
+        done.add(slots.get(i));
       }
     }
+    if (!done.isEmpty()) {
+      report.accept(done);
+    }
+    if (failure.get() != null) {
+      throw failure.get();
+    }
     return done.size();
+  }
+
+  private static void runOne(List<AoeBootSlot> slots, int index, Predicate<AoeBootSlot> write, AtomicIntegerArray written,
+      AtomicReference<RuntimeException> failure) {
+    if (failure.get() != null) {
+      return;
+    }
+    try {
+      written.set(index, write.test(slots.get(index)) ? 1 : 0);
+    } catch (RuntimeException e) {
+      if (!failure.compareAndSet(null, e)) {
+        failure.get().addSuppressed(e);
+      }
+    }
   }
 
   /** "slot NAME (TARGET) on node NODE", or "N slots on node(s) …: NAME (TARGET), …" for several. */

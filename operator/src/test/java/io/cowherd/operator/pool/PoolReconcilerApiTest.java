@@ -13,6 +13,7 @@ import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.cowherd.operator.Main;
 import io.cowherd.operator.config.OperatorConfig;
+import io.cowherd.operator.error.SlotWriteException;
 import io.cowherd.operator.node.NodeGoneSlotReleaser;
 import io.cowherd.operator.node.NodeLivenessWriter;
 import io.cowherd.operator.support.ApiServerExtension;
@@ -37,6 +38,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -280,6 +282,55 @@ class PoolReconcilerApiTest {
     assertThat(outcome.created()).isZero();
     assertThat(outcome.skipped()).containsExactly("late-0");
     assertThat(slot("guard", "late-0")).isNull();
+  }
+
+  /**
+   * A batch of slot writes runs in parallel ({@link SlotSetExecutor#PARALLEL_WRITES} at once): every
+   * slot exists once, a repeated batch creates nothing, every deleted slot carries the reclaim mark
+   * before it goes, and a failed write is thrown after the writes already started have finished.
+   */
+  @Test
+  void executorWritesABatchInParallelAndThrowsAFailureAfterTheStartedWritesFinish() {
+    cluster.createNamespace("batch");
+    int n = 8 * SlotSetExecutor.PARALLEL_WRITES; // many more than are in flight when the failure returns
+    AoeBootPool pool = Pools.aPool().inNamespace("batch").named("many").shelf(810).replicas(n).build();
+    SlotSetExecutor executor = new SlotSetExecutor(client, new NodeGoneSlotReleaser(client),
+        new NodeLivenessWriter(client, Clock.systemUTC()), new PoolEventRecorder(client, Clock.systemUTC()));
+    List<AoeBootSlot> creates = IntStream.range(0, n).mapToObj(i -> DesiredSlots.build(pool, i, NODE)).toList();
+
+    assertThat(executor.apply(pool, batch(creates, List.of())).created()).isEqualTo(n);
+    assertThat(slotNumbers("batch", "many")).containsExactlyElementsOf(IntStream.range(0, n).boxed().toList());
+    assertThat(executor.apply(pool, batch(creates, List.of())).created()).as("AlreadyExists counts as done").isZero();
+    assertThat(slots("batch", "many")).hasSize(n);
+
+    cluster.addAgentFinalizer("batch", "many-0");
+    cluster.addAgentFinalizer("batch", "many-" + (n - 1));
+    SlotSetOutcome deleted = executor.apply(pool, batch(List.of(), slots("batch", "many")));
+    assertThat(deleted.deleted()).isEqualTo(n);
+    assertThat(slotNumbers("batch", "many")).as("only those the agent's finalizer holds").containsExactly(0, n - 1);
+    for (AoeBootSlot held : slots("batch", "many")) {
+      assertThat(held.getMetadata().getDeletionTimestamp()).isNotNull();
+      assertThat(held.getMetadata().getAnnotations()).as("marked before deleted").containsEntry(SlotReclaim.ANNOTATION, "Delete");
+      cluster.removeAgentFinalizer("batch", held.getMetadata().getName());
+    }
+
+    List<AoeBootSlot> withBadOne = new ArrayList<>(creates);
+    AoeBootSlot bad = DesiredSlots.build(pool, 0, NODE);
+    bad.getMetadata().setName("Not_A_Name"); // the API server refuses it (422), not AlreadyExists
+    withBadOne.set(0, bad);
+    assertThatThrownBy(() -> executor.apply(pool, batch(withBadOne, List.of())))
+        .isInstanceOf(SlotWriteException.class).hasMessageContaining("Not_A_Name");
+    List<Integer> made = slotNumbers("batch", "many");
+    assertThat(made).as("no write starts after the failure").hasSizeLessThan(n - 1).doesNotContain(0);
+    SlotSetOutcome rest = executor.apply(pool, batch(creates, List.of()));
+    assertThat(rest.created()).isEqualTo(n - made.size());
+    assertThat(slots("batch", "many")).hasSize(n);
+    assertTargetsUnique();
+  }
+
+  private static SlotSetPlan batch(List<AoeBootSlot> creates, List<AoeBootSlot> deletes) {
+    return new SlotSetPlan(creates, List.of(), deletes, List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
+        List.of(), ReclaimPolicy.Delete);
   }
 
   // --- helpers -------------------------------------------------------------------------------

@@ -175,15 +175,20 @@ public final class NodeAgentScenario {
     });
     AoeBootSlot small = slot("small", 0);
     System.out.println("slot small-0: " + small.getStatus().getPhase() + ": " + small.getStatus().getMessage());
-    List<Event> events = client.v1().events().inNamespace(NS).list().getItems().stream()
-        .filter(e -> e.getInvolvedObject() != null && "small-0".equals(e.getInvolvedObject().getName()))
-        .filter(e -> "Warning".equals(e.getType()))
-        .toList();
-    events.forEach(e -> System.out.println("event on small-0: " + e.getReason() + ": " + e.getMessage()));
-    assertThat(events).as("Warning Events on slot small-0").anySatisfy(e -> {
-      assertThat(e.getReason()).isEqualTo("CowStoreFull");
-      assertThat(e.getMessage()).contains("Overflow");
+    // The agent writes Events in the background, after the reconciliation that records them.
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+      List<Event> events = client.v1().events().inNamespace(NS).list().getItems().stream()
+          .filter(e -> e.getInvolvedObject() != null && "small-0".equals(e.getInvolvedObject().getName()))
+          .filter(e -> "Warning".equals(e.getType()))
+          .toList();
+      assertThat(events).as("Warning Events on slot small-0").anySatisfy(e -> {
+        assertThat(e.getReason()).isEqualTo("CowStoreFull");
+        assertThat(e.getMessage()).contains("Overflow");
+      });
     });
+    client.v1().events().inNamespace(NS).list().getItems().stream()
+        .filter(e -> e.getInvolvedObject() != null && "small-0".equals(e.getInvolvedObject().getName()))
+        .forEach(e -> System.out.println("event on small-0: " + e.getReason() + ": " + e.getMessage()));
     assertThat(GuestHost.fileEquals(ORIGIN, origin)).as("origin file unchanged").isTrue();
     step("overflowed slot is Failed with a message and a Warning Event");
 
