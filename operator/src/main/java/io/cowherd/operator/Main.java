@@ -1,6 +1,7 @@
 package io.cowherd.operator;
 
 import io.cowherd.operator.config.OperatorCommand;
+import io.cowherd.operator.clients.ClientAssigner;
 import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.http.HttpEndpoints;
 import io.cowherd.operator.metrics.CowherdMetrics;
@@ -133,6 +134,6 @@ public final class Main {
     SlotSetExecutor executor = new SlotSetExecutor(client, new NodeGoneSlotReleaser(client),
         new NodeLivenessWriter(client, clock), events);
     return new PoolReconciler(new NodePicker(config.agentNodeSelector()), new PoolObserver(), executor, events, metrics,
-        clock, new SilentAgentDeletionReporter(client, events, clock));
+        clock, new SilentAgentDeletionReporter(client, events, clock), new ClientAssigner(client, events, clock));
   }
 }

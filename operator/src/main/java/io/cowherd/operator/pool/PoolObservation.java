@@ -1,5 +1,6 @@
 package io.cowherd.operator.pool;
 
+import io.cowherd.api.v1alpha1.AoeBootClient;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.operator.placement.NodePicker;
@@ -16,15 +17,17 @@ import java.util.stream.Collectors;
  * @param allSlots slot objects of every pool in every namespace, including {@code ownSlots}
  * @param allPools pools in every namespace, including the reconciled one
  * @param nodes every Node object
+ * @param clients AoeBootClients naming the pool (same namespace)
  */
-public record PoolObservation(
-    List<AoeBootSlot> ownSlots, List<AoeBootSlot> allSlots, List<AoeBootPool> allPools, List<Node> nodes) {
+public record PoolObservation(List<AoeBootSlot> ownSlots, List<AoeBootSlot> allSlots, List<AoeBootPool> allPools,
+    List<Node> nodes, List<AoeBootClient> clients) {
   /** Copies the lists so the record stays immutable. */
   public PoolObservation {
     ownSlots = List.copyOf(ownSlots);
     allSlots = List.copyOf(allSlots);
     allPools = List.copyOf(allPools);
     nodes = List.copyOf(nodes);
+    clients = List.copyOf(clients);
   }
 
   /** Names of all Node objects. */

@@ -1,5 +1,6 @@
 package io.cowherd.operator.pool;
 
+import io.cowherd.api.v1alpha1.AoeBootClient;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -16,7 +17,7 @@ public final class PoolObserver {
    *
    * @param pool the pool being reconciled
    * @param context the JOSDK context whose event sources hold the caches
-   * @return slots, pools and Nodes as cached now
+   * @return slots, pools, Nodes and the pool's clients as cached now
    */
   public PoolObservation observe(AoeBootPool pool, Context<AoeBootPool> context) {
     String namespace = pool.getMetadata().getNamespace();
@@ -29,7 +30,11 @@ public final class PoolObserver {
         .toList();
     List<AoeBootPool> allPools = cache(context, AoeBootPool.class, PoolEventSources.POOLS).list().toList();
     List<Node> nodes = cache(context, Node.class, PoolEventSources.NODES).list().toList();
-    return new PoolObservation(ownSlots, allSlots, allPools, nodes);
+    List<AoeBootClient> clients = cache(context, AoeBootClient.class, PoolEventSources.CLIENTS).list()
+        .filter(c -> namespace.equals(c.getMetadata().getNamespace()) && c.getSpec() != null
+            && name.equals(c.getSpec().getPool()))
+        .toList();
+    return new PoolObservation(ownSlots, allSlots, allPools, nodes, clients);
   }
 
   /** Slot objects without spec (only possible by hand: the schema requires its fields) are ignored. */
