@@ -44,8 +44,10 @@ public final class Vblade {
   }
 
   /**
-   * argv of the exporter for {@code target}: {@code vblade -s -- <shelf> <slot> <iface> <path>},
-   * without {@code -s} when the target has a write cache.
+   * argv of the exporter for {@code target}: {@code vblade -s [-m mac,mac...] -- <shelf> <slot>
+   * <iface> <path>}, without {@code -s} when the target has a write cache, without {@code -m} when
+   * it serves every sender (vblade(8): "-m mac[,mac...] Specify a list of MAC addresses to which
+   * vblade should respond"; every other sender is ignored, broadcasts included).
    */
   public List<String> argv(VbladeTarget target) {
     List<String> argv = new ArrayList<>();
@@ -56,9 +58,20 @@ public final class Vblade {
     return List.copyOf(argv);
   }
 
-  /** The options cowherd passes for {@code target}: {@code [-s]} when durable, none with a write cache. */
+  /**
+   * The options cowherd passes for {@code target}: {@code [-s]} when durable (none with a write
+   * cache), then {@code [-m <mac>,<mac>...]} when it has a MAC list.
+   */
   public static List<String> options(VbladeTarget target) {
-    return target.writeCache() ? List.of() : List.of("-s");
+    List<String> options = new ArrayList<>();
+    if (!target.writeCache()) {
+      options.add("-s");
+    }
+    if (!target.macs().isEmpty()) {
+      options.add("-m");
+      options.add(String.join(",", target.macs()));
+    }
+    return List.copyOf(options);
   }
 
   /**
@@ -67,7 +80,9 @@ public final class Vblade {
    * --} ends the options without being reported as one. So {@code vblade -s -- 7 3 eth1 f} (what
    * cowherd starts), {@code vblade 7 3 eth1 f} (what earlier agents started) and {@code vblade 7 3
    * eth1 f -r} (options last) are all recognised. The target's {@link VbladeTarget#writeCache()} is
-   * true unless an option cluster holds the flag {@code s} ({@code -s}, {@code -ds}).
+   * true unless an option cluster holds the flag {@code s} ({@code -s}, {@code -ds}); its {@link
+   * VbladeTarget#macs()} are the value of the last {@code -m} ({@code -m a,b} or {@code -ma,b}),
+   * lower-cased, or empty.
    *
    * @return the target and options, or empty if the positionals are not {@code shelf slot netif
    *     filename}; never throws, whatever {@code argv} holds
@@ -76,6 +91,7 @@ public final class Vblade {
     List<String> options = new ArrayList<>();
     List<String> positionals = new ArrayList<>();
     boolean sync = false;
+    List<String> macs = List.of();
     int i = 1;
     while (i < argv.size()) {
       String arg = argv.get(i++);
@@ -91,8 +107,15 @@ public final class Vblade {
       for (int c = 1; c < arg.length(); c++) {
         sync |= arg.charAt(c) == 's';
         if (OPTIONS_WITH_VALUE.indexOf(arg.charAt(c)) >= 0) {
+          String value = null;
           if (c == arg.length() - 1 && i < argv.size()) {
-            options.add(argv.get(i++));
+            value = argv.get(i++);
+            options.add(value);
+          } else if (c < arg.length() - 1) {
+            value = arg.substring(c + 1);
+          }
+          if (arg.charAt(c) == 'm' && value != null) {
+            macs = java.util.Arrays.stream(value.split(",")).map(m -> m.toLowerCase(java.util.Locale.ROOT)).toList();
           }
           break;
         }
@@ -105,9 +128,11 @@ public final class Vblade {
       int shelf = Integer.parseInt(positionals.get(0));
       int slot = Integer.parseInt(positionals.get(1));
       return Optional.of(new ParsedArgs(
-          new VbladeTarget(shelf, slot, positionals.get(2), Path.of(positionals.get(3)), !sync), options));
+          new VbladeTarget(shelf, slot, positionals.get(2), Path.of(positionals.get(3)), !sync, macs), options));
     } catch (NumberFormatException | InvalidPathException e) {
       return Optional.empty(); // not numbers, or a file name no path can hold
+    } catch (IllegalArgumentException e) {
+      return Optional.empty(); // more -m MACs than vblade keeps: not an exporter cowherd started
     }
   }
 
