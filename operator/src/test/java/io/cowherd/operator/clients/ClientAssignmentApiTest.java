@@ -74,7 +74,7 @@ class ClientAssignmentApiTest {
 
   @Test
   void clientsCreatedAtOnceGetDistinctSlotsAndTheirSlotSpecsCarryTheirMacs() throws Exception {
-    createPool("race", "boot", 701, 8, ClientEnrollment.Automatic);
+    createPool("race", "boot", 3101, 8, ClientEnrollment.Automatic);
     List<String> macs = IntStream.range(0, 8).mapToObj(i -> String.format("52:54:00:aa:00:%02x", i)).toList();
     CountDownLatch start = new CountDownLatch(1);
     List<CompletableFuture<Void>> creates = new ArrayList<>();
@@ -92,7 +92,7 @@ class ClientAssignmentApiTest {
       assertThat(all).hasSize(8).allSatisfy(c -> assertThat(c.getStatus().getSlot()).isNotNull());
       assertThat(all.stream().map(c -> c.getStatus().getSlot()).toList()).doesNotHaveDuplicates();
       for (AoeBootClient c : all) {
-        assertThat(c.getStatus().getTarget()).isEqualTo("e701." + c.getStatus().getSlot());
+        assertThat(c.getStatus().getTarget()).isEqualTo("e3101." + c.getStatus().getSlot());
         assertThat(c.getStatus().getMac()).isEqualTo(c.getSpec().getMac());
         assertCondition(c, "True", ClientAssignment.ASSIGNED);
         AoeBootSlot slot = slot("race", Names.slotName("boot", c.getStatus().getSlot()));
@@ -104,7 +104,7 @@ class ClientAssignmentApiTest {
 
   @Test
   void oneMacEnrolledTwiceAtOnceMakesOneClientAndTwoClientsWithOneMacShareNoSlot() throws Exception {
-    createPool("twice", "boot", 702, 4, ClientEnrollment.Automatic);
+    createPool("twice", "boot", 3102, 4, ClientEnrollment.Automatic);
     String mac = "52:54:00:bb:00:01";
     CountDownLatch start = new CountDownLatch(1);
     List<CompletableFuture<Boolean>> creates = new ArrayList<>();
@@ -140,7 +140,7 @@ class ClientAssignmentApiTest {
 
   @Test
   void aFullPoolAnswersWithAConditionAndAnEventNamingTheMac() {
-    createPool("full", "boot", 703, 2, ClientEnrollment.Automatic);
+    createPool("full", "boot", 3103, 2, ClientEnrollment.Automatic);
     client.resource(enrolled("full", "boot", "52:54:00:cc:00:01")).create();
     client.resource(enrolled("full", "boot", "52:54:00:cc:00:02")).create();
     await().atMost(TIMEOUT).untilAsserted(() ->
@@ -160,7 +160,7 @@ class ClientAssignmentApiTest {
 
   @Test
   void pinnedClientTakesItsSlotAndKeepsItAndScaleDownReleasesItWithAnEvent() {
-    createPool("pin", "boot", 704, 3, ClientEnrollment.Manual);
+    createPool("pin", "boot", 3104, 3, ClientEnrollment.Manual);
     client.resource(manual("pin", "desk", "boot", "52:54:00:dd:00:01", 2)).create();
     client.resource(manual("pin", "rack", "boot", "52:54:00:dd:00:02", null)).create();
     await().atMost(TIMEOUT).untilAsserted(() -> {
@@ -208,7 +208,7 @@ class ClientAssignmentApiTest {
         .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(422));
     // 32 MACs on one slot: refused by the slot schema (vblade keeps 32, the agent's own takes one).
     AoeBootSlot slot = io.cowherd.operator.pool.DesiredSlots.build(
-        Pools.aPool().inNamespace("bad").named("boot").shelf(705).replicas(1).build(), 0, NODE,
+        Pools.aPool().inNamespace("bad").named("boot").shelf(3105).replicas(1).build(), 0, NODE,
         IntStream.range(0, 32).mapToObj(i -> String.format("52:54:00:ee:01:%02x", i)).toList());
     slot.getMetadata().setOwnerReferences(List.of());
     assertThatThrownBy(() -> client.resource(slot).create())
