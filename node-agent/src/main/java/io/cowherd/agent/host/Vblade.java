@@ -26,6 +26,9 @@ import java.util.Optional;
 public final class Vblade {
   /** Options of vblade(8) that take a value. */
   private static final String OPTIONS_WITH_VALUE = "bolm";
+  /** One MAC as vblade's -m takes it, six hex pairs joined by ':'; never a shelf, slot, interface or path here. */
+  private static final java.util.regex.Pattern MASK_CONTINUATION =
+      java.util.regex.Pattern.compile("[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}");
 
   private final String program;
 
@@ -82,7 +85,9 @@ public final class Vblade {
    * eth1 f -r} (options last) are all recognised. The target's {@link VbladeTarget#writeCache()} is
    * true unless an option cluster holds the flag {@code s} ({@code -s}, {@code -ds}); its {@link
    * VbladeTarget#macs()} are the value of the last {@code -m} ({@code -m a,b} or {@code -ma,b}),
-   * lower-cased, or empty.
+   * lower-cased, or empty. A running vblade 25 shows {@code -m a,b} as {@code -m a b} (it writes
+   * NUL over each comma of its own argv while parsing the list; seen in /proc/<pid>/cmdline here),
+   * so MACs right after the value are joined back to it.
    *
    * @return the target and options, or empty if the positionals are not {@code shelf slot netif
    *     filename}; never throws, whatever {@code argv} holds
@@ -108,14 +113,27 @@ public final class Vblade {
         sync |= arg.charAt(c) == 's';
         if (OPTIONS_WITH_VALUE.indexOf(arg.charAt(c)) >= 0) {
           String value = null;
-          if (c == arg.length() - 1 && i < argv.size()) {
+          boolean separate = c == arg.length() - 1 && i < argv.size();
+          if (separate) {
             value = argv.get(i++);
-            options.add(value);
           } else if (c < arg.length() - 1) {
             value = arg.substring(c + 1);
           }
           if (arg.charAt(c) == 'm' && value != null) {
+            // vblade 25 cuts its own -m argument at each ',' in place (setmask writes NUL there), so
+            // /proc/<pid>/cmdline shows "-m a,b" as "-m" "a" "b": the MACs that follow belong to it.
+            StringBuilder joined = new StringBuilder(value);
+            while (i < argv.size() && MASK_CONTINUATION.matcher(argv.get(i)).matches()) {
+              joined.append(',').append(argv.get(i++));
+            }
+            value = joined.toString();
             macs = java.util.Arrays.stream(value.split(",")).map(m -> m.toLowerCase(java.util.Locale.ROOT)).toList();
+            if (!separate) {
+              options.set(options.size() - 1, arg.substring(0, c + 1) + value);
+            }
+          }
+          if (separate) {
+            options.add(value);
           }
           break;
         }

@@ -142,6 +142,12 @@ class VbladeTest {
         List.of("52:54:00:12:34:57", "02:00:00:00:00:01")));
     assertThat(Vblade.parse(List.of("vblade", "-mAA:BB:CC:DD:EE:FF", "7", "3", "eth1", "/x.img")).orElseThrow()
         .target().macs()).containsExactly("aa:bb:cc:dd:ee:ff");
+    // What /proc/<pid>/cmdline of a running vblade 25 shows: it writes NUL over the commas of -m.
+    List<String> asRunning = List.of("/usr/sbin/vblade", "-s", "-m", "52:54:00:12:34:56", "02:00:00:00:00:01", "--",
+        "7", "3", "eth1", "/x.img");
+    Vblade.ParsedArgs running = Vblade.parse(asRunning).orElseThrow();
+    assertThat(running.target()).isEqualTo(bound);
+    assertThat(new VbladeProcess(1, running.target(), running.options()).isExactly(bound)).isTrue();
   }
 
   @Test
