@@ -25,6 +25,9 @@ import org.slf4j.LoggerFactory;
  * ({@code com.sun.net.httpserver}, as the agent's health endpoint): no extra dependency for one
  * GET route.
  *
+ * <p>{@code GET /boot/v1/boot.ipxe} answers a fixed script that chains the first URL with the MAC
+ * filled in by iPXE ({@link #FIRST_PATH}), for DHCP servers, which hand out one URL for all.
+ *
  * <p>Answers, each an iPXE script ({@code text/plain}, at most {@link BootScripts#MAX_BYTES} bytes):
  * 200 with {@code sanboot aoe:e<shelf>.<slot>} for a MAC whose client holds a slot (and the stage
  * "script served" is recorded); 200 with echo + sleep + retry (powering off after {@link
@@ -36,8 +39,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class BootEndpoint implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(BootEndpoint.class);
-  /** The one path served. */
+  /** The path that answers a MAC's script. */
   public static final String PATH = "/boot/v1/ipxe";
+  /**
+   * A fixed first script for DHCP servers to hand out as the boot file name (DHCP cannot put the
+   * client's MAC into the URL; iPXE can): it chains {@link #PATH} with {@code ${net0/mac}}.
+   */
+  public static final String FIRST_PATH = "/boot/v1/boot.ipxe";
   /** Longest accepted raw query, in characters. */
   public static final int MAX_QUERY_CHARS = 256;
   private static final String CONTENT_TYPE = "text/plain; charset=us-ascii";
@@ -73,6 +81,12 @@ public final class BootEndpoint implements AutoCloseable {
     server.setExecutor(executor);
     BootEndpoint endpoint = new BootEndpoint(server, executor, directory, progress, perAddress, clock);
     server.createContext(PATH, endpoint::handle);
+    server.createContext(FIRST_PATH, exchange -> {
+      boolean get = "GET".equals(exchange.getRequestMethod());
+      boolean exact = FIRST_PATH.equals(exchange.getRequestURI().getRawPath());
+      endpoint.reply(exchange, !get ? 405 : exact ? 200 : 404, !get ? BootScripts.error("only GET")
+          : exact ? BootScripts.first() : BootScripts.error("no such path; use " + FIRST_PATH));
+    });
     server.createContext("/", exchange -> endpoint.reply(exchange, 404, BootScripts.error("no such path; use " + PATH)));
     server.start();
     LOG.info("boot endpoint serving http://{}:{}{}?mac=${{net0/mac}}", address.getHostString(),

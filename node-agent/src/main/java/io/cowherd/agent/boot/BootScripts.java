@@ -68,6 +68,11 @@ public final class BootScripts {
     return bounded(s.toString());
   }
 
+  /** The fixed first script: fetch this MAC's script (relative URI, resolved by iPXE against this one's). */
+  public static String first() {
+    return "#!ipxe\nchain --replace --autofree " + retryUri(0) + "\n";
+  }
+
   /** The body of an error answer (400, 429...): readable by a person and, where iPXE runs it, a script. */
   public static String error(String message) {
     return bounded("#!ipxe\necho cowherd: " + printable(message) + "\nsleep 10\nexit 1\n");

@@ -74,6 +74,15 @@ class BootEndpointTest {
   }
 
   @Test
+  void theFirstScriptChainsTheMacsScriptWithTheMacFilledInByIpxe() throws Exception {
+    start(generous());
+    HttpResponse<String> r = get("/boot/v1/boot.ipxe");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo("#!ipxe\nchain --replace --autofree ipxe?mac=${net0/mac}&try=0\n");
+    assertThat(lookups).hasValue(0);
+  }
+
+  @Test
   void anUnknownMacGetsAMessageAndARetryThatPowersOffInTheEnd() throws Exception {
     start(generous());
     HttpResponse<String> r = get("/boot/v1/ipxe?mac=52:54:00:00:00:01");
