@@ -41,6 +41,8 @@ public final class AgentDaemonSets {
   public static final String MODULES = "/lib/modules";
   /** Name of the health and metrics port. */
   public static final String HTTP_PORT_NAME = "http";
+  /** Name of the container port of the boot endpoint (only with a boot port). */
+  public static final String BOOT_PORT_NAME = "boot";
 
   private AgentDaemonSets() {}
 
@@ -103,7 +105,7 @@ public final class AgentDaemonSets {
   }
 
   private static Container container(AgentSettings settings, Set<String> watchNamespaces) {
-    return new ContainerBuilder()
+    ContainerBuilder container = new ContainerBuilder()
         .withName(CONTAINER)
         .withImage(settings.image())
         .withImagePullPolicy(settings.imagePullPolicy())
@@ -123,12 +125,15 @@ public final class AgentDaemonSets {
         .withResources(Serialization.unmarshal(settings.resources(), ResourceRequirements.class))
         .withLivenessProbe(probe("/healthz", 10, 6))
         .withReadinessProbe(probe("/readyz", 5, 3))
-        .withVolumeMounts(mounts(settings))
-        .build();
+        .withVolumeMounts(mounts(settings));
+    if (settings.bootPort() > 0) {
+      container.addNewPort().withName(BOOT_PORT_NAME).withContainerPort(settings.bootPort()).withProtocol("TCP").endPort();
+    }
+    return container.build();
   }
 
   private static List<EnvVar> env(AgentSettings settings) {
-    return List.of(
+    List<EnvVar> env = new java.util.ArrayList<>(List.of(
         new EnvVarBuilder().withName("NODE_NAME")
             .withNewValueFrom().withNewFieldRef().withApiVersion("v1").withFieldPath("spec.nodeName").endFieldRef().endValueFrom()
             .build(),
@@ -141,7 +146,11 @@ public final class AgentDaemonSets {
         new EnvVar("COWHERD_LOG_FORMAT", settings.logFormat(), null),
         new EnvVar("COWHERD_HTTP_PORT", Integer.toString(settings.httpPort()), null),
         // No udev in the container: libdevmapper creates /dev/mapper nodes itself instead of waiting for udev.
-        new EnvVar("DM_DISABLE_UDEV", "1", null));
+        new EnvVar("DM_DISABLE_UDEV", "1", null)));
+    if (settings.bootPort() > 0) {
+      env.add(new EnvVar("COWHERD_BOOT_PORT", Integer.toString(settings.bootPort()), null));
+    }
+    return List.copyOf(env);
   }
 
   private static Probe probe(String path, int periodSeconds, int failureThreshold) {

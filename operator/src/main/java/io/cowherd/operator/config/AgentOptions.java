@@ -75,6 +75,11 @@ public final class AgentOptions {
       description = "Host port of the agent's health and metrics endpoints. Default: ${DEFAULT-VALUE}.")
   int httpPort;
 
+  @Option(names = "--agent-boot-port", defaultValue = "${env:COWHERD_AGENT_BOOT_PORT:-0}",
+      description = "Host port of the agents' boot endpoint /boot/v1/ipxe (docs/booting-clients.md); 0: none. "
+          + "Default: ${DEFAULT-VALUE}.")
+  int bootPort;
+
   @Option(names = "--agent-log-level", defaultValue = "${env:COWHERD_AGENT_LOG_LEVEL:-INFO}",
       description = "The agent's root log level. Default: ${DEFAULT-VALUE}.")
   String logLevel;
@@ -122,6 +127,8 @@ public final class AgentOptions {
     require(commandLine, isResources(resources), "--agent-resources",
         "expected a JSON object with only 'requests' and 'limits', each mapping names to quantities");
     require(commandLine, httpPort > 0 && httpPort < 65536, "--agent-http-port", "expected 1-65535, got " + httpPort);
+    require(commandLine, bootPort >= 0 && bootPort < 65536 && bootPort != httpPort, "--agent-boot-port",
+        "expected 0 (none) or 1-65535 other than --agent-http-port, got " + bootPort);
     require(commandLine, LOG_LEVEL.matcher(logLevel).matches(), "--agent-log-level",
         "expected TRACE, DEBUG, INFO, WARN, ERROR or OFF, got '" + logLevel + "'");
     require(commandLine, OperatorCommand.isLogFormat(logFormat), "--agent-log-format",
@@ -130,7 +137,7 @@ public final class AgentOptions {
         "not a valid name: '" + priorityClassName + "'");
     return Optional.of(new AgentSettings(image.trim(), imagePullPolicy, secrets, daemonSetName, serviceAccountName,
         ownerDeployment, state, roots, tolerations, resources, httpPort, logLevel.toUpperCase(Locale.ROOT),
-        logFormat.toLowerCase(Locale.ROOT), priorityClassName));
+        logFormat.toLowerCase(Locale.ROOT), priorityClassName, bootPort));
   }
 
   /** An absolute, normalized host path that is none of the agent container's own mounts. */

@@ -26,6 +26,7 @@ import java.util.Objects;
  * @param logLevel the agent's root log level
  * @param logFormat the agent's log format, {@code text} or {@code json}
  * @param priorityClassName priority class of the agent pods; empty for none
+ * @param bootPort host port of the agent's boot endpoint ({@code /boot/v1/ipxe}); 0: none
  */
 public record AgentSettings(
     String image,
@@ -41,7 +42,8 @@ public record AgentSettings(
     int httpPort,
     String logLevel,
     String logFormat,
-    String priorityClassName) {
+    String priorityClassName,
+    int bootPort) {
   /** Copies the lists so the record stays immutable. */
   public AgentSettings {
     Objects.requireNonNull(image, "image");
@@ -53,7 +55,7 @@ public record AgentSettings(
   public AgentSettings withImage(String newImage) {
     return new AgentSettings(newImage, imagePullPolicy, imagePullSecrets, daemonSetName, serviceAccountName,
         ownerDeployment, stateDir, imageRoots, tolerations, resources, httpPort, logLevel, logFormat,
-        priorityClassName);
+        priorityClassName, bootPort);
   }
 
   /** Labels on the DaemonSet's pods, also its selector (immutable once created). */

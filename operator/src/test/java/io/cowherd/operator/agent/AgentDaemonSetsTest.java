@@ -22,7 +22,7 @@ class AgentDaemonSetsTest {
       List.of("/srv/images", "/mnt/origins"),
       "[{\"key\":\"cowherd.io/boot-server\",\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}]",
       "{\"requests\":{\"cpu\":\"50m\",\"memory\":\"192Mi\"},\"limits\":{\"memory\":\"512Mi\"}}",
-      9810, "DEBUG", "json", "system-node-critical");
+      9810, "DEBUG", "json", "system-node-critical", 0);
 
   private final DaemonSet ds = AgentDaemonSets.desired(SETTINGS, "cowherd-system", Set.of("lab", "classroom"),
       Map.of("cowherd.io/boot-server", "true"));
@@ -109,5 +109,23 @@ class AgentDaemonSetsTest {
         .isEqualTo("registry.test/cowherd-node-agent:2.0");
     other.getSpec().getTemplate().getSpec().getContainers().getFirst().setImage(container.getImage());
     assertThat(other).isEqualTo(ds);
+  }
+
+  @Test
+  void aBootPortIsPassedToTheAgentAndOpenedAsAContainerPort() {
+    AgentSettings withBoot = new AgentSettings(SETTINGS.image(), SETTINGS.imagePullPolicy(), SETTINGS.imagePullSecrets(),
+        SETTINGS.daemonSetName(), SETTINGS.serviceAccountName(), SETTINGS.ownerDeployment(), SETTINGS.stateDir(),
+        SETTINGS.imageRoots(), SETTINGS.tolerations(), SETTINGS.resources(), SETTINGS.httpPort(), SETTINGS.logLevel(),
+        SETTINGS.logFormat(), SETTINGS.priorityClassName(), 8067);
+    var container = AgentDaemonSets.desired(withBoot, "cowherd-system", java.util.Set.of(), java.util.Map.of())
+        .getSpec().getTemplate().getSpec().getContainers().getFirst();
+    org.assertj.core.api.Assertions.assertThat(container.getEnv())
+        .anySatisfy(e -> org.assertj.core.api.Assertions.assertThat(e.getName() + "=" + e.getValue())
+            .isEqualTo("COWHERD_BOOT_PORT=8067"));
+    org.assertj.core.api.Assertions.assertThat(container.getPorts())
+        .anySatisfy(p -> org.assertj.core.api.Assertions.assertThat(p.getContainerPort()).isEqualTo(8067));
+    var without = AgentDaemonSets.desired(SETTINGS, "cowherd-system", java.util.Set.of(), java.util.Map.of())
+        .getSpec().getTemplate().getSpec().getContainers().getFirst();
+    org.assertj.core.api.Assertions.assertThat(without.getEnv()).noneMatch(e -> e.getName().equals("COWHERD_BOOT_PORT"));
   }
 }
