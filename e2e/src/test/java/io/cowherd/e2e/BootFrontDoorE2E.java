@@ -132,6 +132,46 @@ class BootFrontDoorE2E {
     assertThat(client.resources(AoeBootClient.class).inNamespace("door-d").list().getItems()).isEmpty();
   }
 
+  @Test
+  void aClientNamingAMissingPoolIsToldSo() throws Exception {
+    client.resource(new NamespaceBuilder().withNewMetadata().withName("door-e").endMetadata().build()).serverSideApply();
+    AoeBootClient orphan = new AoeBootClient();
+    orphan.setMetadata(new ObjectMetaBuilder().withNamespace("door-e").withName("orphan").build());
+    io.cowherd.api.v1alpha1.AoeBootClientSpec spec = new io.cowherd.api.v1alpha1.AoeBootClientSpec();
+    spec.setMac("52:54:00:d0:04:01");
+    spec.setPool("nowhere");
+    orphan.setSpec(spec);
+    client.resource(orphan).create();
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(get("52:54:00:d0:04:01", "door-e/nowhere").body())
+        .contains("names pool door-e/nowhere, which does not exist").doesNotContain("sanboot"));
+  }
+
+  /** Latency of 100 requests at once for MACs holding slots: real informer lookups, stage writes queued. */
+  @Test
+  void hundredConcurrentBootRequestsAgainstTheRealDirectory() throws Exception {
+    createAutomaticPool("door-f", "lab", 4105, 4);
+    List<String> macs = List.of("52:54:00:d0:05:01", "52:54:00:d0:05:02", "52:54:00:d0:05:03", "52:54:00:d0:05:04");
+    bootAll(macs, "door-f/lab");
+    int n = 100;
+    List<CompletableFuture<Long>> calls = new ArrayList<>();
+    long start = System.nanoTime();
+    for (int i = 0; i < n; i++) {
+      String mac = macs.get(i % macs.size());
+      long t0 = System.nanoTime();
+      calls.add(HTTP.sendAsync(HttpRequest.newBuilder(uri(mac, "door-f/lab")).build(), HttpResponse.BodyHandlers.ofString())
+          .thenApply(r -> {
+            assertThat(r.body()).contains("sanboot aoe:e4105.");
+            return (System.nanoTime() - t0) / 1000;
+          }));
+    }
+    List<Long> micros = new ArrayList<>(calls.stream().map(CompletableFuture::join).sorted().toList());
+    long wallMs = (System.nanoTime() - start) / 1_000_000;
+    System.out.printf("[boot-front-door] %d concurrent requests (real informers): p50 %.1f ms, p90 %.1f ms, p99 %.1f ms,"
+        + " max %.1f ms, all answered in %d ms%n", n, micros.get(n / 2) / 1000.0, micros.get(n * 9 / 10) / 1000.0,
+        micros.get(n * 99 / 100) / 1000.0, micros.get(n - 1) / 1000.0, wallMs);
+    assertThat(micros).hasSize(n);
+  }
+
   /** GETs the script of each MAC at once, again and again, until each is a sanboot; returns the targets in order. */
   private static List<String> bootAll(List<String> macs, String pool) {
     List<String> targets = new ArrayList<>();

@@ -141,9 +141,10 @@ public final class BootEndpoint implements AutoCloseable {
     }
     switch (answer) {
       case BootDirectory.Boot boot -> {
-        reply(exchange, 200, BootScripts.sanboot(mac.get(), boot.target(), boot.namespace() + "/" + boot.client(),
-            boot.hostname(), boot.kernelArgs()));
-        progress.scriptServed(boot.namespace(), boot.client(), clock.instant());
+        String script = BootScripts.sanboot(mac.get(), boot.target(), boot.namespace() + "/" + boot.client(),
+            boot.hostname(), boot.kernelArgs());
+        progress.scriptServed(boot.namespace(), boot.client(), clock.instant()); // queued: never waits for the API
+        reply(exchange, 200, script);
       }
       case BootDirectory.Wait wait -> reply(exchange, 200,
           BootScripts.waitAndRetry(mac.get(), wait.message(), wait.seconds(), tryNumber));

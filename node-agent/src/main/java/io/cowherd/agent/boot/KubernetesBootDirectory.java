@@ -88,6 +88,11 @@ public final class KubernetesBootDirectory implements BootDirectory, AutoCloseab
     }
     if (!known.isEmpty()) {
       AoeBootClient c = known.getFirst();
+      String pool = c.getMetadata().getNamespace() + "/" + c.getSpec().getPool();
+      if (pools.getStore().getByKey(pool) == null) {
+        return new Wait("client " + c.getMetadata().getNamespace() + "/" + c.getMetadata().getName() + " names pool "
+            + pool + ", which does not exist", 30);
+      }
       String why = c.getStatus() == null ? "waiting for the operator to assign a slot"
           : c.getStatus().getConditions().stream().filter(x -> "Assigned".equals(x.getType())).findFirst()
               .map(Condition::getMessage).orElse("waiting for the operator to assign a slot");
