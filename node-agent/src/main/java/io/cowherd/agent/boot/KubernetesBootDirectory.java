@@ -24,7 +24,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@link BootDirectory} over fabric8 informers of AoeBootClients (indexed by normalised MAC) and
- * AoeBootPools in the namespaces the agent serves. Answers from the caches; the only write is the
+ * AoeBootPools in the namespaces the agent serves. Answers from the caches (a client's slot only
+ * while its pool exists and is not being deleted: the operator does not clear assignments of a
+ * deleted pool); the only write is the
  * enrollment of an unknown MAC into the one pool that enrols automatically and admits it: a create
  * of {@code mac-<12 hex>} ({@link Names#clientName}) labelled {@link Names#ENROLLED_BY_LABEL}. A
  * second create of the same MAC, by this agent or another, fails with 409 and changes nothing; the
@@ -79,7 +81,9 @@ public final class KubernetesBootDirectory implements BootDirectory, AutoCloseab
             .thenComparing(c -> c.getMetadata().getName()))
         .toList();
     for (AoeBootClient c : known) {
-      if (c.getStatus() != null && c.getStatus().getSlot() != null && c.getStatus().getTarget() != null
+      AoeBootPool pool = pools.getStore().getByKey(c.getMetadata().getNamespace() + "/" + c.getSpec().getPool());
+      boolean poolServes = pool != null && pool.getMetadata().getDeletionTimestamp() == null;
+      if (poolServes && c.getStatus() != null && c.getStatus().getSlot() != null && c.getStatus().getTarget() != null
           && mac.value().equals(c.getStatus().getMac())) {
         AoeBootClientSpec spec = c.getSpec();
         return new Boot(c.getMetadata().getNamespace(), c.getMetadata().getName(), c.getStatus().getTarget(),
@@ -89,9 +93,10 @@ public final class KubernetesBootDirectory implements BootDirectory, AutoCloseab
     if (!known.isEmpty()) {
       AoeBootClient c = known.getFirst();
       String pool = c.getMetadata().getNamespace() + "/" + c.getSpec().getPool();
-      if (pools.getStore().getByKey(pool) == null) {
+      AoeBootPool named = pools.getStore().getByKey(pool);
+      if (named == null || named.getMetadata().getDeletionTimestamp() != null) {
         return new Wait("client " + c.getMetadata().getNamespace() + "/" + c.getMetadata().getName() + " names pool "
-            + pool + ", which does not exist", 30);
+            + pool + ", which does not exist (or is being deleted)", 30);
       }
       String why = c.getStatus() == null ? "waiting for the operator to assign a slot"
           : c.getStatus().getConditions().stream().filter(x -> "Assigned".equals(x.getType())).findFirst()

@@ -49,7 +49,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Tag("apiserver")
 @ExtendWith(ApiServerExtension.class)
 class ClientAssignmentApiTest {
-  private static final String NODE = "node-a";
+  private static final String NODE = "node-clients";
   private static final Duration TIMEOUT = Duration.ofSeconds(60);
   private static KubernetesClient client;
   private static Operator operator;
