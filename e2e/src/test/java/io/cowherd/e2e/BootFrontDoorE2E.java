@@ -133,6 +133,16 @@ class BootFrontDoorE2E {
   }
 
   @Test
+  void theAgentEnrolsNoFasterThanThePoolsRateAndOnlyAllowedPrefixes() throws Exception {
+    createAutomaticPool("door-g", "lab", 4106, 8, 1, List.of("52:54:00:d0"));
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(get("02:00:00:d0:06:01", "door-g/lab").body())
+        .contains("enrols only MACs starting with"));
+    assertThat(get("52:54:00:d0:06:02", "door-g/lab").body()).contains("enrolled into pool door-g/lab");
+    assertThat(get("52:54:00:d0:06:03", "door-g/lab").body()).contains("enrols at most 1 MACs per minute");
+    assertThat(clients("door-g")).extracting(c -> c.getSpec().getMac()).containsExactly("52:54:00:d0:06:02");
+  }
+
+  @Test
   void aClientNamingAMissingPoolIsToldSo() throws Exception {
     client.resource(new NamespaceBuilder().withNewMetadata().withName("door-e").endMetadata().build()).serverSideApply();
     AoeBootClient orphan = new AoeBootClient();
@@ -205,6 +215,11 @@ class BootFrontDoorE2E {
   }
 
   private static void createAutomaticPool(String namespace, String name, int shelf, int replicas) {
+    createAutomaticPool(namespace, name, shelf, replicas, 100, List.of());
+  }
+
+  private static void createAutomaticPool(String namespace, String name, int shelf, int replicas, int perMinute,
+      List<String> prefixes) {
     client.resource(new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build()).serverSideApply();
     AoeBootPool pool = new AoeBootPool();
     pool.setMetadata(new ObjectMetaBuilder().withNamespace(namespace).withName(name).build());
@@ -215,7 +230,8 @@ class BootFrontDoorE2E {
     spec.setReplicas(replicas);
     ClientsSpec clients = new ClientsSpec();
     clients.setEnrollment(ClientEnrollment.Automatic);
-    clients.setEnrollmentsPerMinute(100);
+    clients.setEnrollmentsPerMinute(perMinute);
+    clients.setMacPrefixes(prefixes);
     spec.setClients(clients);
     pool.setSpec(spec);
     client.resource(pool).create();
