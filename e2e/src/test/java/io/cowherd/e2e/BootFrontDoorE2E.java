@@ -225,7 +225,7 @@ class BootFrontDoorE2E {
     pool.setMetadata(new ObjectMetaBuilder().withNamespace(namespace).withName(name).build());
     AoeBootPoolSpec spec = new AoeBootPoolSpec();
     spec.setImage("/srv/images/origin.img");
-    spec.setInterface("eth0");
+    spec.setInterface("cwtnone0"); // no such interface here: the front door opens no socket on a host NIC
     spec.setShelf(shelf);
     spec.setReplicas(replicas);
     ClientsSpec clients = new ClientsSpec();

@@ -8,8 +8,9 @@ import java.util.function.Predicate;
 
 /**
  * The node agent's boot endpoint with its Kubernetes parts: {@link KubernetesBootDirectory}
- * (informers, enrollment), {@link KubernetesBootProgress} (status.boot) and {@link BootEndpoint}
- * (HTTP on all addresses of the host network, port {@code port}).
+ * (informers, enrollment), {@link KubernetesBootProgress} (status.boot), {@link BootEndpoint}
+ * (HTTP on all addresses of the host network, port {@code port}) and a {@link QueryWatch} on every
+ * existing interface named by a pool (stage Queried).
  */
 public final class BootFrontDoor implements AutoCloseable {
   /** Worker threads of the boot endpoint: lookups are cache reads, writes are queued. */
@@ -17,14 +18,22 @@ public final class BootFrontDoor implements AutoCloseable {
   /** Most client addresses whose rate is remembered. */
   public static final int MAX_TRACKED_ADDRESSES = 4096;
 
+  /** How often the interfaces of the pools are compared with those watched for AoE queries. */
+  public static final java.time.Duration INTERFACE_CHECK = java.time.Duration.ofSeconds(10);
+
   private final KubernetesBootDirectory directory;
   private final KubernetesBootProgress progress;
   private final BootEndpoint endpoint;
+  private final QueryWatch queries;
+  private final java.util.concurrent.ScheduledExecutorService checks;
 
-  private BootFrontDoor(KubernetesBootDirectory directory, KubernetesBootProgress progress, BootEndpoint endpoint) {
+  private BootFrontDoor(KubernetesBootDirectory directory, KubernetesBootProgress progress, BootEndpoint endpoint,
+      QueryWatch queries, java.util.concurrent.ScheduledExecutorService checks) {
     this.directory = directory;
     this.progress = progress;
     this.endpoint = endpoint;
+    this.queries = queries;
+    this.checks = checks;
   }
 
   /**
@@ -44,7 +53,15 @@ public final class BootFrontDoor implements AutoCloseable {
     RateLimiter limiter = new RateLimiter(requestsPerSecond, Math.max(5, requestsPerSecond * 10),
         MAX_TRACKED_ADDRESSES, clock);
     BootEndpoint endpoint = BootEndpoint.start(new InetSocketAddress(port), THREADS, directory, progress, limiter, clock);
-    return new BootFrontDoor(directory, progress, endpoint);
+    QueryWatch queries = new QueryWatch(io.cowherd.aoe.net.RawSocket::open,
+        (mac, at) -> directory.clientOf(mac).ifPresent(c -> progress.queried(c.get(0), c.get(1), at)), clock);
+    java.util.concurrent.ScheduledExecutorService checks = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().name("aoe-query-interfaces").daemon(true).factory());
+    checks.scheduleWithFixedDelay(() -> directory.poolInterfaces().stream()
+            .filter(iface -> java.nio.file.Files.isDirectory(java.nio.file.Path.of("/sys/class/net", iface)))
+            .forEach(queries::watch),
+        0, INTERFACE_CHECK.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+    return new BootFrontDoor(directory, progress, endpoint, queries, checks);
   }
 
   /** The bound port. */
@@ -55,6 +72,8 @@ public final class BootFrontDoor implements AutoCloseable {
   @Override
   public void close() {
     endpoint.close();
+    checks.shutdownNow();
+    queries.close();
     progress.close();
     directory.close();
   }

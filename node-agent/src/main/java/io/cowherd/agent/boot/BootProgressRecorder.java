@@ -6,4 +6,7 @@ import java.time.Instant;
 public interface BootProgressRecorder {
   /** The boot endpoint answered client {@code namespace/name} with its sanboot script at {@code when}. */
   void scriptServed(String namespace, String name, Instant when);
+
+  /** An AoE Query Config from client {@code namespace/name}'s MAC was seen on the wire at {@code when}. */
+  void queried(String namespace, String name, Instant when);
 }

@@ -107,6 +107,27 @@ public final class KubernetesBootDirectory implements BootDirectory, AutoCloseab
     return enrol(mac, poolHint);
   }
 
+  /**
+   * The client known by {@code mac} in the served namespaces (the oldest), as {@code {namespace,
+   * name}}, for recording stages seen on the wire.
+   */
+  public Optional<List<String>> clientOf(MacAddress mac) {
+    return clients.getIndexer().byIndex(MAC_INDEX, mac.value()).stream()
+        .filter(c -> servedNamespace.test(c.getMetadata().getNamespace()))
+        .min(Comparator.comparing((AoeBootClient c) -> String.valueOf(c.getMetadata().getCreationTimestamp()))
+            .thenComparing(c -> c.getMetadata().getName()))
+        .map(c -> List.of(c.getMetadata().getNamespace(), c.getMetadata().getName()));
+  }
+
+  /** The interfaces of the pools in the served namespaces (where their clients send AoE queries). */
+  public java.util.Set<String> poolInterfaces() {
+    return pools.getStore().list().stream()
+        .filter(p -> servedNamespace.test(p.getMetadata().getNamespace()) && p.getSpec() != null
+            && p.getSpec().getInterface() != null)
+        .map(p -> p.getSpec().getInterface())
+        .collect(java.util.stream.Collectors.toSet());
+  }
+
   private Answer enrol(MacAddress mac, Optional<String> poolHint) {
     List<AoeBootPool> candidates = pools.getStore().list().stream()
         .filter(p -> servedNamespace.test(p.getMetadata().getNamespace()) && p.getSpec() != null

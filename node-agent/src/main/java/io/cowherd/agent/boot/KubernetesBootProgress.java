@@ -25,6 +25,8 @@ public final class KubernetesBootProgress implements BootProgressRecorder, AutoC
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesBootProgress.class);
   /** Stage name: the boot endpoint served the sanboot script. */
   public static final String SCRIPT_SERVED = "ScriptServed";
+  /** Stage name: an AoE Query Config from the client's MAC was seen ({@link QueryWatch}). */
+  public static final String QUERIED = "Queried";
   private static final int MAX_QUEUED = 256;
 
   private final KubernetesClient client;
@@ -40,20 +42,29 @@ public final class KubernetesBootProgress implements BootProgressRecorder, AutoC
 
   @Override
   public void scriptServed(String namespace, String name, Instant when) {
+    record(namespace, name, SCRIPT_SERVED, "scriptServedAt", when);
+  }
+
+  @Override
+  public void queried(String namespace, String name, Instant when) {
+    record(namespace, name, QUERIED, "queriedAt", when);
+  }
+
+  private void record(String namespace, String name, String stage, String timestampField, Instant when) {
     String at = when.truncatedTo(ChronoUnit.SECONDS).toString();
     Map<String, Object> patch = Map.of("status", Map.of("boot", Map.of(
-        "stage", SCRIPT_SERVED, "stageSince", at, "node", nodeName, "scriptServedAt", at)));
+        "stage", stage, "stageSince", at, "node", nodeName, timestampField, at)));
     try {
       writer.execute(() -> {
         try {
           client.resources(AoeBootClient.class).inNamespace(namespace).withName(name).subresource("status")
               .patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(patch));
         } catch (KubernetesClientException e) {
-          LOG.warn("could not record boot stage {} of client {}/{}: {}", SCRIPT_SERVED, namespace, name, e.getMessage());
+          LOG.warn("could not record boot stage {} of client {}/{}: {}", stage, namespace, name, e.getMessage());
         }
       });
     } catch (RejectedExecutionException e) {
-      LOG.warn("dropped boot stage {} of client {}/{}: {} records already waiting", SCRIPT_SERVED, namespace, name,
+      LOG.warn("dropped boot stage {} of client {}/{}: {} records already waiting", stage, namespace, name,
           MAX_QUEUED);
     }
   }

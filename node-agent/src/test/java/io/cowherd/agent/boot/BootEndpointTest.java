@@ -47,7 +47,17 @@ class BootEndpointTest {
       lookups.incrementAndGet();
       return answers.getOrDefault(mac, new BootDirectory.Wait("unknown MAC and no pool enrols it automatically", 30));
     };
-    BootProgressRecorder recorder = (ns, name, when) -> served.add(ns + "/" + name);
+    BootProgressRecorder recorder = new BootProgressRecorder() {
+      @Override
+      public void scriptServed(String namespace, String name, Instant when) {
+        served.add(namespace + "/" + name);
+      }
+
+      @Override
+      public void queried(String namespace, String name, Instant when) {
+        throw new AssertionError("the endpoint records no queries");
+      }
+    };
     endpoint = BootEndpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4, directory, recorder,
         limiter, Clock.systemUTC());
     return endpoint;
