@@ -61,6 +61,19 @@ public final class Names {
     return Map.of(MANAGED_BY_LABEL, MANAGED_BY, COMPONENT_LABEL, AGENT_LEASE_COMPONENT);
   }
 
+  /** Prefix of the name of an AoeBootClient a node agent enrols: {@code mac-<12 hex digits>}. */
+  public static final String CLIENT_NAME_PREFIX = "mac-";
+  /** Label on an AoeBootClient a node agent enrolled, naming the node (value: node name, or a hash if too long). */
+  public static final String ENROLLED_BY_LABEL = AoeBootPool.GROUP + "/enrolled-by";
+
+  /**
+   * Name of the AoeBootClient a node agent enrols for {@code mac}: {@code mac-<12 hex digits>}. One
+   * MAC has one such name per namespace, so two simultaneous enrollments of it collide (409).
+   */
+  public static String clientName(MacAddress mac) {
+    return CLIENT_NAME_PREFIX + mac.hex();
+  }
+
   /** Slot object name: {@code <pool>-<slot>}. */
   public static String slotName(String pool, int slot) {
     return pool + "-" + slot;

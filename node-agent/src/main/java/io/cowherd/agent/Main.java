@@ -26,6 +26,7 @@ import io.cowherd.agent.host.NetLinks;
 import io.cowherd.agent.host.NodeLock;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
+import io.cowherd.agent.boot.BootFrontDoor;
 import io.cowherd.agent.http.AgentHttpServer;
 import io.cowherd.agent.inventory.AgentLock;
 import io.cowherd.agent.inventory.HostInventory;
@@ -110,6 +111,15 @@ public final class Main implements Callable<Integer> {
           + "Log level and format come from env COWHERD_LOG_LEVEL and COWHERD_LOG_FORMAT (text or json).")
   private Integer httpPort;
 
+  @Option(names = "--boot-port", defaultValue = "${env:COWHERD_BOOT_PORT}",
+      description = "Port of the boot endpoint GET /boot/v1/ipxe?mac=<mac> on all host addresses (default: env "
+          + "COWHERD_BOOT_PORT; unset: no boot endpoint). See docs/booting-clients.md.")
+  private Integer bootPort;
+
+  @Option(names = "--boot-requests-per-second", defaultValue = "2",
+      description = "Boot endpoint requests per second per client address, bursts of ten times that (default: ${DEFAULT-VALUE}).")
+  private double bootRequestsPerSecond;
+
   @Option(names = "--lease-namespace", defaultValue = "${env:POD_NAMESPACE}",
       description = "Namespace of this node's heartbeat Lease cowherd-agent-<node> (default: env POD_NAMESPACE, "
           + "the agent's own); required.")
@@ -175,10 +185,14 @@ public final class Main implements Callable<Integer> {
       spec.commandLine().getErr().println("cowherd-node-agent: " + e.getMessage());
       return 2;
     }
-    run(config, httpPort, nft, noIngressGuard, cgroup, new Heartbeat(leaseNamespace.trim(), Duration.ofSeconds(leaseRenewSeconds),
+    run(config, httpPort, new Boot(bootPort, bootRequestsPerSecond), nft, noIngressGuard, cgroup,
+        new Heartbeat(leaseNamespace.trim(), Duration.ofSeconds(leaseRenewSeconds),
         Duration.ofSeconds(leaseDurationSeconds)));
     return 0;
   }
+
+  /** The boot endpoint's port (null: none) and per-address rate. */
+  private record Boot(Integer port, double requestsPerSecond) {}
 
   /** Where and how often the heartbeat Lease is renewed. */
   private record Heartbeat(String namespace, Duration renewInterval, Duration leaseDuration) {}
@@ -198,7 +212,7 @@ public final class Main implements Callable<Integer> {
     return new AgentConfig(nodeName, stateDir, roots, vblade, new HashSet<>(namespaces));
   }
 
-  private static void run(AgentConfig config, Integer httpPort, String nftProgram, boolean noIngressGuard,
+  private static void run(AgentConfig config, Integer httpPort, Boot boot, String nftProgram, boolean noIngressGuard,
       ExporterCgroup cgroup, Heartbeat heartbeat)
       throws InterruptedException, IOException {
     LOG.info("cowherd node agent on node {}: state dir {}, image roots {}, vblade {}, namespaces {}, heartbeat Lease {}/{} "
@@ -263,6 +277,9 @@ public final class Main implements Callable<Integer> {
       }
     });
     AgentHttpServer http = httpPort == null ? null : telemetry.serve(httpPort, operator, controller, guard, watch);
+    BootFrontDoor frontDoor = boot.port() == null ? null : BootFrontDoor.start(client,
+        namespace -> config.allNamespaces() || config.namespaces().contains(namespace), config.nodeName(), boot.port(),
+        boot.requestsPerSecond());
     UnclaimedStateReporter unclaimed = new UnclaimedStateReporter(names, inventory,
         () -> AgentTelemetry.cachedSlots(operator, controller),
         namespace -> config.allNamespaces() || config.namespaces().contains(namespace), client, config.nodeName(),
@@ -291,6 +308,9 @@ public final class Main implements Callable<Integer> {
       reports.shutdownNow();
       if (http != null) {
         http.close();
+      }
+      if (frontDoor != null) {
+        frontDoor.close();
       }
       stopped.countDown();
     }, "agent-shutdown"));

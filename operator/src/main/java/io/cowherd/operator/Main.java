@@ -1,6 +1,7 @@
 package io.cowherd.operator;
 
 import io.cowherd.operator.config.OperatorCommand;
+import io.cowherd.operator.clients.ClientAssigner;
 import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.http.HttpEndpoints;
 import io.cowherd.operator.liveness.AgentHeartbeats;
@@ -150,6 +151,7 @@ public final class Main {
     SlotSetExecutor executor = new SlotSetExecutor(client, new NodeGoneSlotReleaser(client),
         new NodeLivenessWriter(client, clock), events);
     return new PoolReconciler(new NodePicker(), new PoolObserver(Optional.ofNullable(config.operatorNamespace())),
-        executor, events, metrics, clock, new SilentAgentDeletionReporter(client, events, clock), heartbeats);
+        executor, events, metrics, clock, new SilentAgentDeletionReporter(client, events, clock), heartbeats,
+        new ClientAssigner(client, events, clock));
   }
 }

@@ -86,6 +86,12 @@ public class AoeBootPoolSpec {
   @Default("Delete")
   private ReclaimPolicy reclaimPolicy = ReclaimPolicy.Delete;
 
+  /**
+   * Client settings: enrollment ({@code Manual} default, or {@code Automatic} with optional MAC
+   * prefixes and a rate) and MAC binding of each slot's exporter (default on). May change.
+   */
+  private ClientsSpec clients = new ClientsSpec();
+
   public String getImage() {
     return image;
   }
@@ -142,6 +148,19 @@ public class AoeBootPoolSpec {
 
   public void setReclaimPolicy(ReclaimPolicy reclaimPolicy) {
     this.reclaimPolicy = reclaimPolicy;
+  }
+
+  public ClientsSpec getClients() {
+    return clients;
+  }
+
+  public void setClients(ClientsSpec clients) {
+    this.clients = clients;
+  }
+
+  /** The client settings, defaults when unset. */
+  public ClientsSpec clientsOrDefault() {
+    return clients == null ? new ClientsSpec() : clients;
   }
 
   /** The reclaim policy, {@link ReclaimPolicy#Delete} when unset. */

@@ -20,6 +20,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "NODE", jsonPath = ".spec.nodeName", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "TARGET", jsonPath = ".status.target", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "PHASE", jsonPath = ".status.phase", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "CLIENT-MAC", jsonPath = ".spec.allowedMacs[0]", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "RESTARTS", jsonPath = ".status.restarts", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "AGENT", jsonPath = ".status.conditions[?(@.type==\"AgentAlive\")].reason",
     type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "NODE-STATUS", jsonPath = ".status.conditions[?(@.type==\"NodeAvailable\")].reason",

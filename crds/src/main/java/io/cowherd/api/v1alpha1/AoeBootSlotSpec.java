@@ -7,6 +7,9 @@ import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
+import io.cowherd.api.MacAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -14,6 +17,12 @@ import java.util.Objects;
  * only by the operator; immutable fields are enforced by CEL.
  */
 public class AoeBootSlotSpec {
+  /**
+   * Most client MACs per slot: vblade keeps at most 32 ({@code Nmacs} in vblade 25's dat.h), and
+   * the node agent's own probing MAC takes one.
+   */
+  public static final int MAX_ALLOWED_MACS = 31;
+
   /** Name of the owning pool. */
   @Required
   @Size(min = 1, max = 52)
@@ -58,6 +67,15 @@ public class AoeBootSlotSpec {
 
   /** Exporter settings, copied from the pool; may change (the agent restarts the exporter). */
   private ExportSpec export = new ExportSpec();
+
+  /**
+   * The client MACs this slot's exporter serves (lower-case colon form), at most {@link
+   * #MAX_ALLOWED_MACS}: the node agent adds its own probing MAC and starts vblade with {@code -m}
+   * (vblade(8): only those senders are answered). Empty or unset: any host on the segment. Written
+   * by the operator from the slot's AoeBootClient; may change (the agent restarts this exporter only).
+   */
+  @Size(max = MAX_ALLOWED_MACS)
+  private List<@Pattern(MacAddress.PATTERN) String> allowedMacs = new ArrayList<>();
 
   public AoeBootSlotSpec() {}
 
@@ -132,6 +150,20 @@ public class AoeBootSlotSpec {
     this.export = export;
   }
 
+  public List<String> getAllowedMacs() {
+    return allowedMacs;
+  }
+
+  public void setAllowedMacs(List<String> allowedMacs) {
+    this.allowedMacs = allowedMacs;
+  }
+
+  /** The allowed MACs, normalised (lower case) and in order; empty when unset. */
+  public List<String> allowedMacsOrEmpty() {
+    return allowedMacs == null ? List.of()
+        : allowedMacs.stream().map(m -> m.toLowerCase(java.util.Locale.ROOT)).toList();
+  }
+
   /** Whether the exporter may acknowledge writes from the page cache; false (durable) when unset. */
   public boolean writeCacheOrDefault() {
     return export != null && export.writeCacheOrDefault();
@@ -147,11 +179,12 @@ public class AoeBootSlotSpec {
         && Objects.equals(image, s.image)
         && Objects.equals(interfaceName, s.interfaceName)
         && Objects.equals(cow, s.cow)
-        && Objects.equals(export, s.export);
+        && Objects.equals(export, s.export)
+        && allowedMacsOrEmpty().equals(s.allowedMacsOrEmpty());
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(pool, shelf, slot, nodeName, image, interfaceName, cow, export);
+    return Objects.hash(pool, shelf, slot, nodeName, image, interfaceName, cow, export, allowedMacsOrEmpty());
   }
 }

@@ -26,6 +26,9 @@ import java.util.Optional;
 public final class Vblade {
   /** Options of vblade(8) that take a value. */
   private static final String OPTIONS_WITH_VALUE = "bolm";
+  /** One MAC as vblade's -m takes it, six hex pairs joined by ':'; never a shelf, slot, interface or path here. */
+  private static final java.util.regex.Pattern MASK_CONTINUATION =
+      java.util.regex.Pattern.compile("[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}");
 
   private final String program;
 
@@ -44,8 +47,10 @@ public final class Vblade {
   }
 
   /**
-   * argv of the exporter for {@code target}: {@code vblade -s -- <shelf> <slot> <iface> <path>},
-   * without {@code -s} when the target has a write cache.
+   * argv of the exporter for {@code target}: {@code vblade -s [-m mac,mac...] -- <shelf> <slot>
+   * <iface> <path>}, without {@code -s} when the target has a write cache, without {@code -m} when
+   * it serves every sender (vblade(8): "-m mac[,mac...] Specify a list of MAC addresses to which
+   * vblade should respond"; every other sender is ignored, broadcasts included).
    */
   public List<String> argv(VbladeTarget target) {
     List<String> argv = new ArrayList<>();
@@ -70,9 +75,20 @@ public final class Vblade {
     return List.copyOf(spawn);
   }
 
-  /** The options cowherd passes for {@code target}: {@code [-s]} when durable, none with a write cache. */
+  /**
+   * The options cowherd passes for {@code target}: {@code [-s]} when durable (none with a write
+   * cache), then {@code [-m <mac>,<mac>...]} when it has a MAC list.
+   */
   public static List<String> options(VbladeTarget target) {
-    return target.writeCache() ? List.of() : List.of("-s");
+    List<String> options = new ArrayList<>();
+    if (!target.writeCache()) {
+      options.add("-s");
+    }
+    if (!target.macs().isEmpty()) {
+      options.add("-m");
+      options.add(String.join(",", target.macs()));
+    }
+    return List.copyOf(options);
   }
 
   /**
@@ -81,7 +97,11 @@ public final class Vblade {
    * --} ends the options without being reported as one. So {@code vblade -s -- 7 3 eth1 f} (what
    * cowherd starts), {@code vblade 7 3 eth1 f} (what earlier agents started) and {@code vblade 7 3
    * eth1 f -r} (options last) are all recognised. The target's {@link VbladeTarget#writeCache()} is
-   * true unless an option cluster holds the flag {@code s} ({@code -s}, {@code -ds}).
+   * true unless an option cluster holds the flag {@code s} ({@code -s}, {@code -ds}); its {@link
+   * VbladeTarget#macs()} are the value of the last {@code -m} ({@code -m a,b} or {@code -ma,b}),
+   * lower-cased, or empty. A running vblade 25 shows {@code -m a,b} as {@code -m a b} (it writes
+   * NUL over each comma of its own argv while parsing the list; seen in /proc/<pid>/cmdline here),
+   * so MACs right after the value are joined back to it.
    *
    * @return the target and options, or empty if the positionals are not {@code shelf slot netif
    *     filename}; never throws, whatever {@code argv} holds
@@ -90,6 +110,7 @@ public final class Vblade {
     List<String> options = new ArrayList<>();
     List<String> positionals = new ArrayList<>();
     boolean sync = false;
+    List<String> macs = List.of();
     int i = 1;
     while (i < argv.size()) {
       String arg = argv.get(i++);
@@ -105,8 +126,28 @@ public final class Vblade {
       for (int c = 1; c < arg.length(); c++) {
         sync |= arg.charAt(c) == 's';
         if (OPTIONS_WITH_VALUE.indexOf(arg.charAt(c)) >= 0) {
-          if (c == arg.length() - 1 && i < argv.size()) {
-            options.add(argv.get(i++));
+          String value = null;
+          boolean separate = c == arg.length() - 1 && i < argv.size();
+          if (separate) {
+            value = argv.get(i++);
+          } else if (c < arg.length() - 1) {
+            value = arg.substring(c + 1);
+          }
+          if (arg.charAt(c) == 'm' && value != null) {
+            // vblade 25 cuts its own -m argument at each ',' in place (setmask writes NUL there), so
+            // /proc/<pid>/cmdline shows "-m a,b" as "-m" "a" "b": the MACs that follow belong to it.
+            StringBuilder joined = new StringBuilder(value);
+            while (i < argv.size() && MASK_CONTINUATION.matcher(argv.get(i)).matches()) {
+              joined.append(',').append(argv.get(i++));
+            }
+            value = joined.toString();
+            macs = java.util.Arrays.stream(value.split(",")).map(m -> m.toLowerCase(java.util.Locale.ROOT)).toList();
+            if (!separate) {
+              options.set(options.size() - 1, arg.substring(0, c + 1) + value);
+            }
+          }
+          if (separate) {
+            options.add(value);
           }
           break;
         }
@@ -119,9 +160,11 @@ public final class Vblade {
       int shelf = Integer.parseInt(positionals.get(0));
       int slot = Integer.parseInt(positionals.get(1));
       return Optional.of(new ParsedArgs(
-          new VbladeTarget(shelf, slot, positionals.get(2), Path.of(positionals.get(3)), !sync), options));
+          new VbladeTarget(shelf, slot, positionals.get(2), Path.of(positionals.get(3)), !sync, macs), options));
     } catch (NumberFormatException | InvalidPathException e) {
       return Optional.empty(); // not numbers, or a file name no path can hold
+    } catch (IllegalArgumentException e) {
+      return Optional.empty(); // more -m MACs than vblade keeps: not an exporter cowherd started
     }
   }
 

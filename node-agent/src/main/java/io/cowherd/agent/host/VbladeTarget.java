@@ -1,6 +1,7 @@
 package io.cowherd.agent.host;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * What one exporter serves and how: the four positional arguments of vblade(8), {@code shelf slot
@@ -15,8 +16,27 @@ import java.nio.file.Path;
  * @param writeCache {@code false}: durable, vblade {@code -s} (O_SYNC: a write is on the disk
  *     before it is acknowledged); {@code true}: no {@code -s}, writes are acknowledged from the page
  *     cache (the pool's {@code spec.export.writeCache})
+ * @param macs the only senders vblade answers ({@code -m}, lower-case colon form, in order, at most
+ *     {@link #MAX_MACS}): the slot's client MACs followed by the node agent's own probing MAC; empty:
+ *     every sender
  */
-public record VbladeTarget(int shelf, int slot, String iface, Path path, boolean writeCache) {
+public record VbladeTarget(int shelf, int slot, String iface, Path path, boolean writeCache, List<String> macs) {
+  /** Most MACs vblade keeps for {@code -m} ({@code Nmacs} = 32 in vblade 25's dat.h). */
+  public static final int MAX_MACS = 32;
+
+  /** @throws IllegalArgumentException when {@code macs} holds more than {@link #MAX_MACS} */
+  public VbladeTarget {
+    macs = List.copyOf(macs);
+    if (macs.size() > MAX_MACS) {
+      throw new IllegalArgumentException("vblade serves at most " + MAX_MACS + " MACs, not " + macs.size());
+    }
+  }
+
+  /** A target served to every sender. */
+  public VbladeTarget(int shelf, int slot, String iface, Path path, boolean writeCache) {
+    this(shelf, slot, iface, path, writeCache, List.of());
+  }
+
   /** A durable target (no write cache): what every slot gets unless its pool opts in. */
   public VbladeTarget(int shelf, int slot, String iface, Path path) {
     this(shelf, slot, iface, path, false);
@@ -34,6 +54,7 @@ public record VbladeTarget(int shelf, int slot, String iface, Path path, boolean
 
   @Override
   public String toString() {
-    return aoeName() + " on " + iface + " from " + path + (writeCache ? " (write cache)" : "");
+    return aoeName() + " on " + iface + " from " + path + (writeCache ? " (write cache)" : "")
+        + (macs.isEmpty() ? "" : " for " + String.join(",", macs));
   }
 }

@@ -1,7 +1,9 @@
 package io.cowherd.agent.slot;
 
 import io.cowherd.agent.host.SlotId;
+import io.cowherd.api.MacAddress;
 import io.cowherd.api.v1alpha1.AoeBootSlotSpec;
+import io.cowherd.agent.host.NetLinks;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.CowSpec;
 import java.io.IOException;
@@ -78,7 +80,36 @@ public final class SlotValidator {
       throw new InvalidSlotException("image " + origin + " is " + sizeBytes
           + " bytes, not a positive multiple of 512 (AoE serves 512-byte sectors)");
     }
-    return new ValidatedSlot(id, shelf, iface, origin, sizeBytes, cow.backendOrDefault(), chunk, spec.writeCacheOrDefault());
+    return new ValidatedSlot(id, shelf, iface, origin, sizeBytes, cow.backendOrDefault(), chunk, spec.writeCacheOrDefault(),
+        exportMacs(spec, iface));
+  }
+
+  /**
+   * vblade's {@code -m} list for the slot: its client MACs (spec.allowedMacs, normalised) and, so
+   * that this agent's duplicate-exporter and health probes (sent from the interface's own MAC by
+   * {@link io.cowherd.agent.export.AoeSegmentProbe}) are still answered, the interface's MAC. Empty
+   * when the slot has no client MAC. When the interface is missing its MAC is unknown: the list
+   * then holds the clients only, and the slot is re-validated (and the exporter restarted with
+   * the full list) once the interface is back.
+   *
+   * @throws InvalidSlotException when a MAC is malformed or there are more than 31
+   */
+  private List<String> exportMacs(AoeBootSlotSpec spec, String iface) {
+    List<String> clients = spec.allowedMacsOrEmpty();
+    if (clients.isEmpty()) {
+      return List.of();
+    }
+    if (clients.size() > AoeBootSlotSpec.MAX_ALLOWED_MACS) {
+      throw new InvalidSlotException("allowedMacs holds " + clients.size() + " MACs; at most "
+          + AoeBootSlotSpec.MAX_ALLOWED_MACS + " (vblade keeps 32, the agent's own takes one)");
+    }
+    java.util.LinkedHashSet<String> macs = new java.util.LinkedHashSet<>();
+    for (String mac : clients) {
+      macs.add(MacAddress.parse(mac).orElseThrow(() -> new InvalidSlotException("allowedMacs: '" + mac
+          + "' is not a unicast MAC in colon form")).value());
+    }
+    new NetLinks(sysRoot).address(iface).flatMap(MacAddress::parse).ifPresent(own -> macs.add(own.value()));
+    return List.copyOf(macs);
   }
 
   private Path checkImage(String image) {

@@ -4,6 +4,7 @@ import io.cowherd.agent.host.SlotId;
 import io.cowherd.agent.host.VbladeTarget;
 import io.cowherd.api.v1alpha1.CowBackend;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * A slot spec checked against this node: every value here is safe to turn into host arguments.
@@ -16,11 +17,23 @@ import java.nio.file.Path;
  * @param backend COW backend
  * @param chunkSectors dm-snapshot chunk size in 512-byte sectors
  * @param writeCache whether the exporter may acknowledge writes from the page cache (else durable)
+ * @param exportMacs vblade's {@code -m} list: the slot's client MACs and this agent's probing MAC
+ *     (the interface's own), lower case; empty when the slot has no client (every sender is served)
  */
 public record ValidatedSlot(SlotId id, int shelf, String iface, Path origin, long sizeBytes, CowBackend backend,
-    int chunkSectors, boolean writeCache) {
+    int chunkSectors, boolean writeCache, List<String> exportMacs) {
+  public ValidatedSlot {
+    exportMacs = List.copyOf(exportMacs);
+  }
+
+  /** A slot served to every sender. */
+  public ValidatedSlot(SlotId id, int shelf, String iface, Path origin, long sizeBytes, CowBackend backend,
+      int chunkSectors, boolean writeCache) {
+    this(id, shelf, iface, origin, sizeBytes, backend, chunkSectors, writeCache, List.of());
+  }
+
   /** The exporter this slot wants for the store served at {@code exportPath}. */
   public VbladeTarget target(Path exportPath) {
-    return new VbladeTarget(shelf, id.slot(), iface, exportPath, writeCache);
+    return new VbladeTarget(shelf, id.slot(), iface, exportPath, writeCache, exportMacs);
   }
 }

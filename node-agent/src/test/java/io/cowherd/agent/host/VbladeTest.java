@@ -54,7 +54,8 @@ class VbladeTest {
     Vblade.ParsedArgs a = Vblade.parse(List.of("vblade", "-b", "64", "-dr", "-m", "00:11:22:33:44:55", "-o16",
         "7", "3", "eth1", "/x.img")).orElseThrow();
     assertThat(a.options()).containsExactly("-b", "64", "-dr", "-m", "00:11:22:33:44:55", "-o16");
-    assertThat(a.target()).isEqualTo(new VbladeTarget(7, 3, "eth1", Path.of("/x.img"), true));
+    assertThat(a.target()).isEqualTo(new VbladeTarget(7, 3, "eth1", Path.of("/x.img"), true,
+        List.of("00:11:22:33:44:55")));
     assertThat(new VbladeProcess(1, a.target(), a.options()).isExactly(a.target())).isFalse();
   }
 
@@ -124,5 +125,37 @@ class VbladeTest {
       b.append(a).append('\0');
     }
     Files.writeString(dir.resolve("cmdline"), b, StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void aTargetWithMacsServesOnlyThemAndParsesBackAsTheSameExporter() {
+    VbladeTarget bound = new VbladeTarget(7, 3, "eth1", Path.of("/x.img"), false,
+        List.of("52:54:00:12:34:56", "02:00:00:00:00:01"));
+    List<String> argv = vblade.argv(bound);
+    assertThat(argv).containsExactly("/usr/sbin/vblade", "-s", "-m", "52:54:00:12:34:56,02:00:00:00:00:01", "--",
+        "7", "3", "eth1", "/x.img");
+    Vblade.ParsedArgs parsed = Vblade.parse(argv).orElseThrow();
+    assertThat(parsed.target()).isEqualTo(bound);
+    assertThat(parsed.target().macs()).containsExactly("52:54:00:12:34:56", "02:00:00:00:00:01");
+    // Another MAC list is another exporter: only this one is restarted when its list changes.
+    assertThat(parsed.target()).isNotEqualTo(new VbladeTarget(7, 3, "eth1", Path.of("/x.img"), false,
+        List.of("52:54:00:12:34:57", "02:00:00:00:00:01")));
+    assertThat(Vblade.parse(List.of("vblade", "-mAA:BB:CC:DD:EE:FF", "7", "3", "eth1", "/x.img")).orElseThrow()
+        .target().macs()).containsExactly("aa:bb:cc:dd:ee:ff");
+    // What /proc/<pid>/cmdline of a running vblade 25 shows: it writes NUL over the commas of -m.
+    List<String> asRunning = List.of("/usr/sbin/vblade", "-s", "-m", "52:54:00:12:34:56", "02:00:00:00:00:01", "--",
+        "7", "3", "eth1", "/x.img");
+    Vblade.ParsedArgs running = Vblade.parse(asRunning).orElseThrow();
+    assertThat(running.target()).isEqualTo(bound);
+    assertThat(new VbladeProcess(1, running.target(), running.options()).isExactly(bound)).isTrue();
+  }
+
+  @Test
+  void moreThan32MacsAreRefused() {
+    List<String> macs = java.util.stream.IntStream.range(0, 33).mapToObj(i -> String.format("02:00:00:00:00:%02x", i))
+        .toList();
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+        () -> new VbladeTarget(7, 3, "eth1", Path.of("/x.img"), false, macs))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 }

@@ -110,4 +110,38 @@ class SlotReconcilerHostTest {
     assertThat(new VbladeProcesses(Path.of("/proc"), new Vblade("vblade")).scan())
         .noneMatch(p -> p.target().path().equals(clone));
   }
+
+  /**
+   * A client MAC on one slot's spec restarts only that slot's exporter, now with {@code -m <client>,<own>};
+   * the next reconcile adopts it (vblade shows its -m list split at the commas in /proc) instead
+   * of restarting it again; removing the MAC restarts it without {@code -m}.
+   */
+  @Test
+  void aClientMacOnOneSlotRestartsOnlyThatExporterWithTheMacList() throws IOException {
+    AoeBootSlot bound = aSlot().shelf(9).slot(4).iface(lab.iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
+    AoeBootSlot other = aSlot().shelf(9).slot(5).iface(lab.iface).image(origin.toString()).backend(CowBackend.REFLINK).build();
+    assertThat(reconcile(bound).getPhase()).isEqualTo(SlotPhase.Serving);
+    assertThat(reconcile(other).getPhase()).isEqualTo(SlotPhase.Serving);
+    long boundPid = bound.getStatus().getExporterPid();
+    long otherPid = other.getStatus().getExporterPid();
+    String ownMac = java.nio.file.Files.readString(Path.of("/sys/class/net", lab.iface, "address")).strip();
+
+    bound.getSpec().setAllowedMacs(java.util.List.of("52:54:00:AB:CD:01"));
+    AoeBootSlotStatus now = reconcile(bound);
+    assertThat(now.getPhase()).isEqualTo(SlotPhase.Serving);
+    assertThat(now.getExporterPid()).as("MAC list changed: exporter replaced").isNotEqualTo(boundPid);
+    assertThat(ProcessHandle.of(now.getExporterPid()).orElseThrow().info().arguments().orElseThrow())
+        .as("vblade writes NUL over the commas of its -m argument").containsSubsequence("-m", "52:54:00:ab:cd:01", ownMac, "--");
+    assertThat(reconcile(other).getExporterPid()).as("the other slot's exporter is untouched").isEqualTo(otherPid);
+    long bindPid = now.getExporterPid();
+    assertThat(reconciler.reconcile(bound, null).isNoUpdate()).as("a bound exporter is adopted, not restarted").isTrue();
+    assertThat(ProcessHandle.of(bindPid).map(ProcessHandle::isAlive).orElse(false)).isTrue();
+
+    bound.getSpec().setAllowedMacs(java.util.List.of());
+    AoeBootSlotStatus unbound = reconcile(bound);
+    assertThat(unbound.getExporterPid()).isNotEqualTo(bindPid);
+    assertThat(ProcessHandle.of(unbound.getExporterPid()).orElseThrow().info().arguments().orElseThrow())
+        .doesNotContain("-m");
+    assertThat(reconcile(other).getExporterPid()).isEqualTo(otherPid);
+  }
 }

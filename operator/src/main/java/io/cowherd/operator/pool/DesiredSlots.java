@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -24,6 +25,14 @@ public final class DesiredSlots {
    * settings (defaults filled in).
    */
   public static AoeBootSlot build(AoeBootPool pool, int slot, String nodeName) {
+    return build(pool, slot, nodeName, List.of());
+  }
+
+  /**
+   * {@link #build(AoeBootPool, int, String)} with {@code spec.allowedMacs}: the client MACs the
+   * slot's exporter serves (empty: any host).
+   */
+  public static AoeBootSlot build(AoeBootPool pool, int slot, String nodeName, List<String> allowedMacs) {
     String poolName = pool.getMetadata().getName();
     AoeBootSlotSpec spec = new AoeBootSlotSpec();
     spec.setPool(poolName);
@@ -34,6 +43,7 @@ public final class DesiredSlots {
     spec.setInterface(pool.getSpec().getInterface());
     spec.setCow(normalized(pool.getSpec().getCow()));
     spec.setExport(new ExportSpec(pool.getSpec().getExport() != null && pool.getSpec().getExport().writeCacheOrDefault()));
+    spec.setAllowedMacs(List.copyOf(allowedMacs));
 
     AoeBootSlot desired = new AoeBootSlot();
     desired.setMetadata(new ObjectMetaBuilder()
@@ -79,7 +89,8 @@ public final class DesiredSlots {
         && Objects.equals(a.getImage(), b.getImage())
         && Objects.equals(a.getInterface(), b.getInterface())
         && normalized(a.getCow()).equals(normalized(b.getCow()))
-        && a.writeCacheOrDefault() == b.writeCacheOrDefault();
+        && a.writeCacheOrDefault() == b.writeCacheOrDefault()
+        && a.allowedMacsOrEmpty().equals(b.allowedMacsOrEmpty());
   }
 
   private static boolean hasLabels(AoeBootSlot slot, Map<String, String> labels) {

@@ -1,6 +1,7 @@
 package io.cowherd.operator.pool;
 
 import io.cowherd.api.Names;
+import io.cowherd.api.v1alpha1.AoeBootClient;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.operator.liveness.AgentHeartbeats;
@@ -26,7 +27,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * The secondary event sources of {@link PoolReconciler}, all cluster-wide: slots (every namespace,
+ * The secondary event sources of {@link PoolReconciler}, all cluster-wide: clients (their pool), slots (every namespace,
  * for ownership and the target conflict check), pools (every namespace, for the conflict check even
  * when only some namespaces are reconciled), Nodes (placement, node-gone handling) and, when the
  * operator namespace is known, the node agents' heartbeat Leases there (placement: slots go only to
@@ -35,6 +36,7 @@ import java.util.stream.Collectors;
  * <p>Mapping events to pools to reconcile:
  *
  * <ul>
+ *   <li>client → the pool it names (assignment, slot MACs);
  *   <li>slot → its own pool, plus every reconciled pool on the slot's shelf or in Conflict (a freed
  *       target may unblock them);
  *   <li>pool (added, deleted, spec changed) → every other reconciled pool on its shelf or in
@@ -53,6 +55,8 @@ public final class PoolEventSources {
   public static final String SLOTS = "slots";
   /** Name of the cluster-wide pool informer. */
   public static final String POOLS = "all-pools";
+  /** Name of the AoeBootClient informer. */
+  public static final String CLIENTS = "clients";
   /** Name of the Node informer. */
   public static final String NODES = "nodes";
   /** Name of the agent Lease informer. */
@@ -98,7 +102,15 @@ public final class PoolEventSources {
             .withPrimaryToSecondaryMapper(pool -> Set.of())
             .build(),
         context);
-    List<EventSource<?, AoeBootPool>> sources = new ArrayList<>(List.of(slots, pools, nodes));
+    var clients = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(AoeBootClient.class, AoeBootPool.class)
+            .withName(CLIENTS)
+            .withWatchAllNamespaces()
+            .withSecondaryToPrimaryMapper(PoolEventSources::clientToPool)
+            .withPrimaryToSecondaryMapper(pool -> Set.of())
+            .build(),
+        context);
+    List<EventSource<?, AoeBootPool>> sources = new ArrayList<>(List.of(slots, pools, nodes, clients));
     agentLeaseNamespace.ifPresent(namespace -> sources.add(new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Lease.class, AoeBootPool.class)
             .withName(AGENT_LEASES)
@@ -132,6 +144,12 @@ public final class PoolEventSources {
     var slotCache = Objects.requireNonNull(slots, SLOTS);
     var poolCache = Objects.requireNonNull(pools, POOLS);
     metrics.observe(poolCache::list, slotCache::list, () -> slotCache.isRunning() && poolCache.isRunning());
+  }
+
+  /** A client → the pool it names, in its namespace. */
+  static Set<ResourceID> clientToPool(AoeBootClient client) {
+    return client.getSpec() == null || client.getSpec().getPool() == null ? Set.of()
+        : Set.of(new ResourceID(client.getSpec().getPool(), client.getMetadata().getNamespace()));
   }
 
   static Set<ResourceID> slotToPools(AoeBootSlot slot, IndexerResourceCache<AoeBootPool> reconciled) {

@@ -1,5 +1,6 @@
 package io.cowherd.operator.pool;
 
+import io.cowherd.api.v1alpha1.AoeBootClient;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.operator.placement.NodePicker;
@@ -18,18 +19,20 @@ import java.util.stream.Collectors;
  * @param allSlots slot objects of every pool in every namespace, including {@code ownSlots}
  * @param allPools pools in every namespace, including the reconciled one
  * @param nodes every Node object
+ * @param clients AoeBootClients naming the pool (same namespace)
  * @param agentLeases the node agents' heartbeat Leases by name; empty when they are not watched (no
  *     operator namespace)
  */
 public record PoolObservation(
     List<AoeBootSlot> ownSlots, List<AoeBootSlot> allSlots, List<AoeBootPool> allPools, List<Node> nodes,
-    Optional<Map<String, Lease>> agentLeases) {
+    List<AoeBootClient> clients, Optional<Map<String, Lease>> agentLeases) {
   /** Copies the lists so the record stays immutable. */
   public PoolObservation {
     ownSlots = List.copyOf(ownSlots);
     allSlots = List.copyOf(allSlots);
     allPools = List.copyOf(allPools);
     nodes = List.copyOf(nodes);
+    clients = List.copyOf(clients);
     agentLeases = agentLeases.map(Map::copyOf);
   }
 

@@ -1,5 +1,6 @@
 package io.cowherd.operator.pool;
 
+import io.cowherd.api.v1alpha1.AoeBootClient;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -35,7 +36,7 @@ public final class PoolObserver {
    *
    * @param pool the pool being reconciled
    * @param context the JOSDK context whose event sources hold the caches
-   * @return slots, pools, Nodes and agent Leases as cached now
+   * @return slots, pools, Nodes, the pool's clients and agent Leases as cached now
    */
   public PoolObservation observe(AoeBootPool pool, Context<AoeBootPool> context) {
     String namespace = pool.getMetadata().getNamespace();
@@ -48,10 +49,14 @@ public final class PoolObserver {
         .toList();
     List<AoeBootPool> allPools = cache(context, AoeBootPool.class, PoolEventSources.POOLS).list().toList();
     List<Node> nodes = cache(context, Node.class, PoolEventSources.NODES).list().toList();
+    List<AoeBootClient> clients = cache(context, AoeBootClient.class, PoolEventSources.CLIENTS).list()
+        .filter(c -> namespace.equals(c.getMetadata().getNamespace()) && c.getSpec() != null
+            && name.equals(c.getSpec().getPool()))
+        .toList();
     Optional<Map<String, Lease>> leases = agentLeaseNamespace.map(ns -> cache(context, Lease.class,
             PoolEventSources.AGENT_LEASES).list()
         .collect(Collectors.toMap(l -> l.getMetadata().getName(), l -> l, (a, b) -> a)));
-    return new PoolObservation(ownSlots, allSlots, allPools, nodes, leases);
+    return new PoolObservation(ownSlots, allSlots, allPools, nodes, clients, leases);
   }
 
   /** Slot objects without spec (only possible by hand: the schema requires its fields) are ignored. */

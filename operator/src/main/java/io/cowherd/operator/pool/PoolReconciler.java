@@ -3,6 +3,8 @@ package io.cowherd.operator.pool;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootPoolStatus;
 import io.cowherd.api.v1alpha1.SlotPlacement;
+import io.cowherd.operator.clients.ClientAssigner;
+import io.cowherd.operator.clients.ClientAssignment;
 import io.cowherd.operator.conflict.ConflictReport;
 import io.cowherd.operator.conflict.ConflictResolver;
 import io.cowherd.operator.conflict.HeldTarget;
@@ -39,8 +41,9 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Reconciles an {@code AoeBootPool} into its {@code AoeBootSlot}s: observe (caches) → decide (pure
- * conflict check, placement and slot-set plan) → act ({@link SlotSetExecutor}) → report (pure
+ * Reconciles an {@code AoeBootPool} into its {@code AoeBootSlot}s: observe (caches) → assign clients
+ * to slots ({@link ClientAssigner}) → decide (pure conflict check, placement and slot-set plan, slot
+ * MACs from the assignment) → act ({@link SlotSetExecutor}) → report (pure
  * status aggregation, patched only when it changed).
  *
  * <p>The pool carries the finalizer {@link #FINALIZER}: on deletion every slot is deleted and the
@@ -59,6 +62,8 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
   public static final String FINALIZER = "cowherd.io/pool-cleanup";
   /** How long a deleted pool waits before checking again whether its slots are gone. */
   public static final Duration CLEANUP_RECHECK = Duration.ofSeconds(5);
+  /** When clients wait for the enrollment rate limit, the next look at the pool. */
+  public static final Duration RATE_LIMIT_RECHECK = Duration.ofSeconds(10);
   /** Longest condition message written from an exception, in characters. */
   private static final int MAX_ERROR_MESSAGE_CHARS = 1024;
 
@@ -71,6 +76,7 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
   private final SilentAgentDeletionReporter silentAgents;
   private final AgentHeartbeats heartbeats;
   private final PlacementMemory placementMemory = new PlacementMemory();
+  private final ClientAssigner assigner;
 
   /**
    * @param nodePicker placement
@@ -81,10 +87,12 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
    * @param clock time source for condition transition times
    * @param silentAgents says when a deletion waits for silent node agents
    * @param heartbeats judges the agents' Leases: new slots go only to nodes with a live agent
+   * @param assigner assigns the pool's clients to slots
    */
   public PoolReconciler(NodePicker nodePicker, PoolObserver observer, SlotSetExecutor executor,
       PoolEventRecorder events, CowherdMetrics metrics, Clock clock, SilentAgentDeletionReporter silentAgents,
-      AgentHeartbeats heartbeats) {
+      AgentHeartbeats heartbeats, ClientAssigner assigner) {
+    this.assigner = assigner;
     this.nodePicker = nodePicker;
     this.observer = observer;
     this.executor = executor;
@@ -120,8 +128,10 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
     List<SlotPlacement> startFrom = placementMemory.current(pool); // our last write, if the cache lags behind it
     Map<Integer, String> placements = Placements.recorded(startFrom);
     Map<Integer, String> abandoned = Placements.abandoned(startFrom);
+    ClientAssignment.Outcome clientsNow = assigner.assign(pool, seen.clients());
     SlotSetPlan plan = SlotSetPlan.decide(pool, seen.ownSlots(), seen.nodeNames(), nodes.eligible(),
-        seen.slotsPerNode(), conflicts.blocked().keySet(), placements, abandoned);
+        seen.slotsPerNode(), conflicts.blocked().keySet(), placements, abandoned,
+        ClientAssigner.allowedMacs(pool, clientsNow));
 
     SlotSetOutcome done = executor.apply(pool, plan);
 
@@ -132,10 +142,16 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
     status.setPlacements(Placements.next(pool, placements, abandoned, seen.ownSlots(), plan));
     recordWarnings(pool, status);
     if (PoolStatusAggregator.same(pool.getStatus(), status)) {
-      return UpdateControl.noUpdate();
+      return rateLimitRecheck(UpdateControl.noUpdate(), clientsNow);
     }
     placementMemory.written(pool, status.getPlacements());
-    return UpdateControl.patchStatus(statusPatch(pool, status));
+    return rateLimitRecheck(UpdateControl.patchStatus(statusPatch(pool, status)), clientsNow);
+  }
+
+  /** Clients waiting only for the enrollment rate get another look after {@link #RATE_LIMIT_RECHECK}. */
+  private static UpdateControl<AoeBootPool> rateLimitRecheck(UpdateControl<AoeBootPool> control,
+      ClientAssignment.Outcome clients) {
+    return clients.rateLimited() ? control.rescheduleAfter(RATE_LIMIT_RECHECK) : control;
   }
 
   /**

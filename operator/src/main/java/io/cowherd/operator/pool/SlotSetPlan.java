@@ -126,6 +126,21 @@ public record SlotSetPlan(
       AoeBootPool pool, Collection<AoeBootSlot> ownSlots, Set<String> existingNodes, Collection<String> eligibleNodes,
       Map<String, Integer> slotsPerNode, Set<Integer> blocked, Map<Integer, String> placements,
       Map<Integer, String> abandoned) {
+    return decide(pool, ownSlots, existingNodes, eligibleNodes, slotsPerNode, blocked, placements, abandoned, Map.of());
+  }
+
+  /**
+   * {@link #decide(AoeBootPool, Collection, Set, Collection, Map, Set, Map, Map)}, where each slot
+   * spec carries the client MACs its exporter serves ({@code spec.allowedMacs}, from {@code
+   * io.cowherd.operator.clients.ClientAssigner#allowedMacs}); a slot number without an entry serves
+   * any host.
+   *
+   * @param allowedMacs client MACs per slot number
+   */
+  public static SlotSetPlan decide(
+      AoeBootPool pool, Collection<AoeBootSlot> ownSlots, Set<String> existingNodes, Collection<String> eligibleNodes,
+      Map<String, Integer> slotsPerNode, Set<Integer> blocked, Map<Integer, String> placements,
+      Map<Integer, String> abandoned, Map<Integer, List<String>> allowedMacs) {
     int replicas = pool.getSpec().replicasOrZero();
     List<AoeBootSlot> creates = new ArrayList<>();
     List<AoeBootSlot> updates = new ArrayList<>();
@@ -161,7 +176,8 @@ public record SlotSetPlan(
       } else if (blocked.contains(number)) {
         heldBack.add(number);
       } else {
-        AoeBootSlot desired = DesiredSlots.build(pool, number, slot.getSpec().getNodeName());
+        AoeBootSlot desired = DesiredSlots.build(pool, number, slot.getSpec().getNodeName(),
+            allowedMacs.getOrDefault(number, List.of()));
         if (!DesiredSlots.upToDate(slot, desired)) {
           updates.add(desired);
         }
@@ -189,7 +205,7 @@ public record SlotSetPlan(
         continue;
       }
       load.merge(node.get(), 1, Integer::sum);
-      AoeBootSlot desired = DesiredSlots.build(pool, number, node.get());
+      AoeBootSlot desired = DesiredSlots.build(pool, number, node.get(), allowedMacs.getOrDefault(number, List.of()));
       String abandonedUid = abandoned.get(number);
       if (abandonedUid != null) {
         Map<String, String> annotations = new HashMap<>();

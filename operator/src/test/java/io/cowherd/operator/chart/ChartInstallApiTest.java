@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.marcnuri.helm.Helm;
 import io.cowherd.api.Names;
+import io.cowherd.api.v1alpha1.AoeBootClient;
+import io.cowherd.api.v1alpha1.AoeBootClientSpec;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.operator.OperatorRuntime;
@@ -162,7 +164,7 @@ class ChartInstallApiTest {
   }
 
   @Test
-  void agentIdentityIsRefusedPoolsAndEveryOtherKind() {
+  void agentIdentityMayOnlyReadPoolsAndIsRefusedEveryOtherKind() {
     new Cluster(admin).createNamespace("refused");
     AoeBootPool pool = Pools.aPool().inNamespace("refused").named("boot").shelf(9).replicas(0).build();
     pool.getMetadata().setUid(null);
@@ -179,8 +181,6 @@ class ChartInstallApiTest {
           c -> c.resources(AoeBootPool.class).inNamespace("refused").withName("boot")
               .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"replicas\":5}}"),
           c -> c.resources(AoeBootPool.class).inNamespace("refused").withName("boot").scale(5),
-          c -> c.resources(AoeBootPool.class).inNamespace("refused").withName("boot").get(),
-          c -> c.resources(AoeBootPool.class).inAnyNamespace().list(),
           c -> c.resources(AoeBootPool.class).inNamespace("refused").withName("boot").delete(),
           c -> c.resources(AoeBootSlot.class).inNamespace("refused").resource(slot("refused")).create(),
           c -> c.resources(AoeBootSlot.class).inNamespace("refused").withName("boot-0").delete(),
@@ -212,6 +212,8 @@ class ChartInstallApiTest {
         }
       }
       assertThat(allowed).as("agent requests not refused with 403").isEmpty();
+      // Read-only, for the boot endpoint (which pool enrols automatically).
+      assertThat(agent.resources(AoeBootPool.class).inNamespace("refused").withName("boot").get()).isNotNull();
       assertThat(admin.resources(AoeBootPool.class).inNamespace("refused").withName("boot").get().getSpec().getReplicas()).isZero();
       assertThat(admin.resources(AoeBootSlot.class).inNamespace("refused").withName("boot-0").get().getSpec().getImage())
           .isEqualTo(created.getSpec().getImage());
@@ -371,6 +373,52 @@ class ChartInstallApiTest {
       user.resources(AoeBootSlot.class).inNamespace("guarded").withName("boot-0").delete();
       await().atMost(TIMEOUT).until(() -> guarded.get() == null);
     }
+  }
+
+  /**
+   * RBAC lets the agent create any client and patch any client's status; the chart's policy
+   * {@code cowherd-node-agent-client-writes} narrows that to enrollment (a client named after its
+   * own MAC, labelled, no pin, host name or kernel arguments) and {@code status.boot}.
+   */
+  @Test
+  void agentMayEnrolClientsNamedAfterTheirMacAndWriteOnlyStatusBoot() {
+    new Cluster(admin).createNamespace("enrol");
+    try (Identity agentId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, AGENT)) {
+      KubernetesClient agent = agentId.client();
+      agent.resource(client("mac-525400e0e001", "52:54:00:E0:E0:01", true, null)).create();
+      for (AoeBootClient refused : List.of(
+          client("desk", "52:54:00:e0:e0:02", true, null),
+          client("mac-525400e0e003", "52:54:00:e0:e0:03", false, null),
+          client("mac-525400e0e004", "52:54:00:e0:e0:04", true, 3))) {
+        assertThatThrownBy(() -> agent.resource(refused).create()).as(refused.getMetadata().getName())
+            .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
+      }
+      var status = agent.resources(AoeBootClient.class).inNamespace("enrol").withName("mac-525400e0e001")
+          .subresource("status");
+      status.patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"boot\":{\"stage\":\"ScriptServed\"}}}");
+      assertThatThrownBy(() -> status.patch(PatchContext.of(PatchType.JSON_MERGE),
+              "{\"status\":{\"slot\":0,\"target\":\"e9.0\"}}"))
+          .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
+      assertThatThrownBy(() -> agent.resources(AoeBootClient.class).inNamespace("enrol").withName("mac-525400e0e001")
+              .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"slot\":1}}"))
+          .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
+      AoeBootClient seen = admin.resources(AoeBootClient.class).inNamespace("enrol").withName("mac-525400e0e001").get();
+      assertThat(seen.getStatus().getBoot().getStage()).isEqualTo("ScriptServed");
+      assertThat(seen.getStatus().getSlot()).isNull();
+      assertThat(seen.getSpec().getSlot()).isNull();
+    }
+  }
+
+  private static AoeBootClient client(String name, String mac, boolean labelled, Integer slot) {
+    AoeBootClient c = new AoeBootClient();
+    c.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withNamespace("enrol").withName(name)
+        .withLabels(labelled ? Map.of(Names.ENROLLED_BY_LABEL, NODE) : Map.of()).build());
+    AoeBootClientSpec spec = new AoeBootClientSpec();
+    spec.setMac(mac);
+    spec.setPool("boot");
+    spec.setSlot(slot);
+    c.setSpec(spec);
+    return c;
   }
 
   @Test

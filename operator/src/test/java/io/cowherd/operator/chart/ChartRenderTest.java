@@ -112,6 +112,7 @@ class ChartRenderTest {
     assertThat(Charts.names(objects)).containsExactlyInAnyOrder(
         "CustomResourceDefinition/aoebootpools.cowherd.io",
         "CustomResourceDefinition/aoebootslots.cowherd.io",
+        "CustomResourceDefinition/aoebootclients.cowherd.io",
         "ServiceAccount/cowherd-operator",
         "ServiceAccount/cowherd-node-agent",
         "ClusterRole/cowherd-operator",
@@ -131,7 +132,9 @@ class ChartRenderTest {
         "ValidatingAdmissionPolicy/cowherd-operator-slot-spec",
         "ValidatingAdmissionPolicyBinding/cowherd-operator-slot-spec",
         "ValidatingAdmissionPolicy/cowherd-node-agent-lease-writes",
-        "ValidatingAdmissionPolicyBinding/cowherd-node-agent-lease-writes");
+        "ValidatingAdmissionPolicyBinding/cowherd-node-agent-lease-writes",
+        "ValidatingAdmissionPolicy/cowherd-node-agent-client-writes",
+        "ValidatingAdmissionPolicyBinding/cowherd-node-agent-client-writes");
     assertThat(objects).filteredOn(o -> !o.getKind().startsWith("Cluster") && !o.getKind().equals("CustomResourceDefinition")
             && !o.getKind().startsWith("ValidatingAdmissionPolicy"))
         .allSatisfy(o -> assertThat(o.getMetadata().getNamespace()).isEqualTo(NS));
@@ -349,6 +352,8 @@ class ChartRenderTest {
         "cowherd.io aoebootpools/finalizers [update]",
         "cowherd.io aoebootslots [get, list, watch, create, patch, delete]",
         "cowherd.io aoebootslots/status [patch]",
+        "cowherd.io aoebootclients [get, list, watch]",
+        "cowherd.io aoebootclients/status [update]",
         "core nodes [get, list, watch]",
         "core events [create]");
     assertThat(rules(Charts.find(objects, Role.class, "cowherd-operator").getRules())).containsExactly(
@@ -358,6 +363,9 @@ class ChartRenderTest {
     assertThat(rules(Charts.find(objects, ClusterRole.class, "cowherd-node-agent").getRules())).containsExactly(
         "cowherd.io aoebootslots [get, list, watch, patch]",
         "cowherd.io aoebootslots/status [patch]",
+        "cowherd.io aoebootpools [get, list, watch]",
+        "cowherd.io aoebootclients [get, list, watch, create]",
+        "cowherd.io aoebootclients/status [patch]",
         "core events [create]");
     assertThat(rules(Charts.find(objects, Role.class, "cowherd-node-agent").getRules())).containsExactly(
         "coordination.k8s.io leases [get, create, update]");
@@ -392,7 +400,7 @@ class ChartRenderTest {
         .noneMatch(n -> n.startsWith("CustomResourceDefinition/"));
     assertThat(Charts.template("cowherd", NS, t -> t.set("crds.keep", false)))
         .filteredOn(CustomResourceDefinition.class::isInstance)
-        .hasSize(2)
+        .hasSize(3)
         .allSatisfy(crd -> assertThat(crd.getMetadata().getAnnotations()).doesNotContainKey("helm.sh/resource-policy"));
   }
 

@@ -1,0 +1,80 @@
+package io.cowherd.agent.boot;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.function.Predicate;
+
+/**
+ * The node agent's boot endpoint with its Kubernetes parts: {@link KubernetesBootDirectory}
+ * (informers, enrollment), {@link KubernetesBootProgress} (status.boot), {@link BootEndpoint}
+ * (HTTP on all addresses of the host network, port {@code port}) and a {@link QueryWatch} on every
+ * existing interface named by a pool (stage Queried).
+ */
+public final class BootFrontDoor implements AutoCloseable {
+  /** Worker threads of the boot endpoint: lookups are cache reads, writes are queued. */
+  public static final int THREADS = 4;
+  /** Most client addresses whose rate is remembered. */
+  public static final int MAX_TRACKED_ADDRESSES = 4096;
+
+  /** How often the interfaces of the pools are compared with those watched for AoE queries. */
+  public static final java.time.Duration INTERFACE_CHECK = java.time.Duration.ofSeconds(10);
+
+  private final KubernetesBootDirectory directory;
+  private final KubernetesBootProgress progress;
+  private final BootEndpoint endpoint;
+  private final QueryWatch queries;
+  private final java.util.concurrent.ScheduledExecutorService checks;
+
+  private BootFrontDoor(KubernetesBootDirectory directory, KubernetesBootProgress progress, BootEndpoint endpoint,
+      QueryWatch queries, java.util.concurrent.ScheduledExecutorService checks) {
+    this.directory = directory;
+    this.progress = progress;
+    this.endpoint = endpoint;
+    this.queries = queries;
+    this.checks = checks;
+  }
+
+  /**
+   * Starts the informers (waiting for their first sync) and then the HTTP endpoint.
+   *
+   * @param servedNamespace namespaces whose clients and pools this agent answers for
+   * @param nodeName this node (enrolled-by label, status.boot.node)
+   * @param port TCP port on all host addresses
+   * @param requestsPerSecond per client address; bursts of 10 times that (at least 5)
+   * @throws IOException when the port cannot be bound
+   */
+  public static BootFrontDoor start(KubernetesClient client, Predicate<String> servedNamespace, String nodeName,
+      int port, double requestsPerSecond) throws IOException {
+    Clock clock = Clock.systemUTC();
+    KubernetesBootDirectory directory = KubernetesBootDirectory.start(client, servedNamespace, nodeName, clock);
+    KubernetesBootProgress progress = new KubernetesBootProgress(client, nodeName);
+    RateLimiter limiter = new RateLimiter(requestsPerSecond, Math.max(5, requestsPerSecond * 10),
+        MAX_TRACKED_ADDRESSES, clock);
+    BootEndpoint endpoint = BootEndpoint.start(new InetSocketAddress(port), THREADS, directory, progress, limiter, clock);
+    QueryWatch queries = new QueryWatch(io.cowherd.aoe.net.RawSocket::open,
+        (mac, at) -> directory.clientOf(mac).ifPresent(c -> progress.queried(c.get(0), c.get(1), at)), clock);
+    java.util.concurrent.ScheduledExecutorService checks = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().name("aoe-query-interfaces").daemon(true).factory());
+    checks.scheduleWithFixedDelay(() -> directory.poolInterfaces().stream()
+            .filter(iface -> java.nio.file.Files.isDirectory(java.nio.file.Path.of("/sys/class/net", iface)))
+            .forEach(queries::watch),
+        0, INTERFACE_CHECK.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+    return new BootFrontDoor(directory, progress, endpoint, queries, checks);
+  }
+
+  /** The bound port. */
+  public int port() {
+    return endpoint.port();
+  }
+
+  @Override
+  public void close() {
+    endpoint.close();
+    checks.shutdownNow();
+    queries.close();
+    progress.close();
+    directory.close();
+  }
+}

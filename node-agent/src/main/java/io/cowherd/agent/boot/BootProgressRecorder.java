@@ -1,0 +1,12 @@
+package io.cowherd.agent.boot;
+
+import java.time.Instant;
+
+/** Records boot stages into the client's {@code status.boot}. Must not block the caller. */
+public interface BootProgressRecorder {
+  /** The boot endpoint answered client {@code namespace/name} with its sanboot script at {@code when}. */
+  void scriptServed(String namespace, String name, Instant when);
+
+  /** An AoE Query Config from client {@code namespace/name}'s MAC was seen on the wire at {@code when}. */
+  void queried(String namespace, String name, Instant when);
+}

@@ -1,0 +1,76 @@
+package io.cowherd.agent.boot;
+
+import io.cowherd.api.v1alpha1.AoeBootClient;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes boot stages as a JSON merge patch of {@code status.boot} alone (the operator writes the
+ * rest of client status), on one background thread with a bounded queue: a boot answer never
+ * waits for the API server, and a flood drops stage records (logged), never answers.
+ */
+public final class KubernetesBootProgress implements BootProgressRecorder, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(KubernetesBootProgress.class);
+  /** Stage name: the boot endpoint served the sanboot script. */
+  public static final String SCRIPT_SERVED = "ScriptServed";
+  /** Stage name: an AoE Query Config from the client's MAC was seen ({@link QueryWatch}). */
+  public static final String QUERIED = "Queried";
+  private static final int MAX_QUEUED = 256;
+
+  private final KubernetesClient client;
+  private final String nodeName;
+  private final ThreadPoolExecutor writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS,
+      new ArrayBlockingQueue<>(MAX_QUEUED), Thread.ofPlatform().name("boot-progress").daemon(true).factory());
+
+  /** @param nodeName recorded as {@code status.boot.node} */
+  public KubernetesBootProgress(KubernetesClient client, String nodeName) {
+    this.client = client;
+    this.nodeName = nodeName;
+  }
+
+  @Override
+  public void scriptServed(String namespace, String name, Instant when) {
+    record(namespace, name, SCRIPT_SERVED, "scriptServedAt", when);
+  }
+
+  @Override
+  public void queried(String namespace, String name, Instant when) {
+    record(namespace, name, QUERIED, "queriedAt", when);
+  }
+
+  private void record(String namespace, String name, String stage, String timestampField, Instant when) {
+    String at = when.truncatedTo(ChronoUnit.SECONDS).toString();
+    Map<String, Object> patch = Map.of("status", Map.of("boot", Map.of(
+        "stage", stage, "stageSince", at, "node", nodeName, timestampField, at)));
+    try {
+      writer.execute(() -> {
+        try {
+          client.resources(AoeBootClient.class).inNamespace(namespace).withName(name).subresource("status")
+              .patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(patch));
+        } catch (KubernetesClientException e) {
+          LOG.warn("could not record boot stage {} of client {}/{}: {}", stage, namespace, name, e.getMessage());
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      LOG.warn("dropped boot stage {} of client {}/{}: {} records already waiting", stage, namespace, name,
+          MAX_QUEUED);
+    }
+  }
+
+  @Override
+  public void close() {
+    writer.shutdown();
+  }
+}
