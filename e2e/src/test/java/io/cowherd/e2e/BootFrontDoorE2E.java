@@ -63,7 +63,7 @@ class BootFrontDoorE2E {
     controlPlane.createReadyNode(NODE, Map.of("kubernetes.io/hostname", NODE));
     client = controlPlane.client();
     operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
-    operator.register(Main.newReconciler(new OperatorConfig(Set.of(), Map.of(), "INFO"), client, Clock.systemUTC()));
+    operator.register(Main.newReconciler(new OperatorConfig(Set.of(), "INFO"), client, Clock.systemUTC()));
     operator.start();
     frontDoor = BootFrontDoor.start(client, ns -> true, NODE, 0, 1000);
   }

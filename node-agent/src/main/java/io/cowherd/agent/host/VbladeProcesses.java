@@ -231,11 +231,27 @@ public final class VbladeProcesses {
       return Optional.empty();
     }
     Optional<List<String>> cmdline = readArgv(procRoot.resolve(Long.toString(pid)).resolve("cmdline"));
-    if (cmdline.isEmpty() || cmdline.get().size() < argv.size()
-        || !cmdline.get().subList(cmdline.get().size() - argv.size(), cmdline.get().size()).equals(argv)) {
+    if (cmdline.isEmpty() || !runs(cmdline.get(), argv)) {
       return Optional.empty();
     }
     return identify(pid);
+  }
+
+  /**
+   * Whether {@code cmdline} ends with the exporter started as {@code argv}: from the first element
+   * equal to {@code argv[0]} on, both parse ({@link Vblade#parse}) to the same target and options.
+   * Parsed, not compared element by element: vblade 25 writes NUL over the commas of its own
+   * {@code -m} list, so a bound exporter's cmdline shows {@code -m a b} where it was started with
+   * {@code -m a,b}. The launcher's own cmdline ({@code setsid --fork -- vblade ...}) before its exec
+   * matches too; it is the same pid.
+   */
+  static boolean runs(List<String> cmdline, List<String> argv) {
+    int start = cmdline.indexOf(argv.getFirst());
+    if (start < 0) {
+      return false;
+    }
+    Optional<Vblade.ParsedArgs> started = Vblade.parse(argv);
+    return started.isPresent() && started.equals(Vblade.parse(cmdline.subList(start, cmdline.size())));
   }
 
   /** The process with {@code pid} as it is now, if it runs (a zombie does not). */

@@ -62,6 +62,25 @@ class VbladeProcessesTest {
   }
 
   @Test
+  void aBoundExporterIsFoundAfterVbladeCutItsMacListAtTheCommas() {
+    List<String> started = List.of("/usr/sbin/vblade", "-s", "-m", "52:54:00:00:00:01,52:54:00:00:00:02", "--", "7", "3",
+        "eth1", "/x.img");
+    List<String> shown = List.of("/usr/sbin/vblade", "-s", "-m", "52:54:00:00:00:01", "52:54:00:00:00:02", "--", "7",
+        "3", "eth1", "/x.img");
+    List<String> launcher = new java.util.ArrayList<>(List.of("setsid", "--fork", "--"));
+    launcher.addAll(started);
+
+    assertThat(VbladeProcesses.runs(shown, started)).as("vblade's own view of its -m list").isTrue();
+    assertThat(VbladeProcesses.runs(started, started)).as("before vblade parsed its arguments").isTrue();
+    assertThat(VbladeProcesses.runs(launcher, started)).as("the launcher's child before its exec").isTrue();
+    assertThat(VbladeProcesses.runs(List.of("/usr/sbin/vblade", "-s", "-m", "52:54:00:00:00:01", "--", "7", "3", "eth1",
+        "/x.img"), started)).as("another MAC list").isFalse();
+    assertThat(VbladeProcesses.runs(List.of("/usr/sbin/vblade", "-s", "--", "7", "3", "eth1", "/x.img"), started))
+        .as("unbound").isFalse();
+    assertThat(VbladeProcesses.runs(List.of("sleep", "1"), started)).isFalse();
+  }
+
+  @Test
   void baseNameNeedsNoPathParsing() {
     assertThat(VbladeProcesses.baseName("/")).isEmpty();
     assertThat(VbladeProcesses.baseName("")).isEmpty();

@@ -61,7 +61,7 @@ class ClientAssignmentApiTest {
     cluster = new Cluster(client);
     cluster.createReadyNode(NODE);
     operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
-    operator.register(Main.newReconciler(new OperatorConfig(Set.of(), Map.of(), "INFO"), client, Clock.systemUTC()));
+    operator.register(Main.newReconciler(new OperatorConfig(Set.of(), "INFO"), client, Clock.systemUTC()));
     operator.start();
   }
 
