@@ -288,6 +288,42 @@ public final class VbladeSupervisor implements AutoCloseable {
     listener.exporterChanged(id);
   }
 
+  /**
+   * Stops every other vblade that serves slot {@code id}'s export path or claims its target with
+   * exactly its argv while its supervised exporter runs ({@link TargetClaims}: exact beyond ours,
+   * stale), e.g. one started by hand or by a second agent. Such a process cannot be seen on the
+   * wire (same NIC, same MAC as ours) and vblade takes no lock on the file, so without this both
+   * would answer every request and write the store until the next start or agent restart. Reads the
+   * shared {@code /proc} snapshot (at most {@link #SNAPSHOT_AGE} old); nothing is done while the
+   * exporter is not running (its next start judges the same processes). Blocks up to {@link
+   * #STOP_WAIT} twice per process stopped.
+   *
+   * @return the pids stopped
+   */
+  public List<Long> stopOthers(SlotId id) {
+    Exporter ex;
+    List<LivePid> others;
+    synchronized (this) {
+      ex = exporters.get(id);
+      if (ex == null || ex.handle == null || !processes.alive(ex.handle) || ex.conflict != null
+          || ex.duplicate != null) {
+        return List.of();
+      }
+      List<Long> ignore = new ArrayList<>(dying.keySet());
+      ignore.add(ex.handle.pid());
+      TargetClaims.Verdict claims = TargetClaims.judge(processes.snapshot(SNAPSHOT_AGE), ex.target,
+          List.of(ex.target.path()), ignore);
+      others = java.util.stream.Stream.concat(claims.exact().stream(), claims.stale().stream())
+          .map(VbladeProcess::pid).distinct().flatMap(pid -> processes.identify(pid).stream()).toList();
+    }
+    for (LivePid other : others) {
+      LOG.warn("slot {}: stopping vblade pid {} serving this slot's export path or target beside exporter pid {}",
+          id, other.pid(), ex.handle == null ? "(none)" : ex.handle.pid());
+      terminate(other);
+    }
+    return others.stream().map(LivePid::pid).toList();
+  }
+
   /** The state of slot {@code id}'s exporter, if this supervisor manages one. */
   public synchronized Optional<ExporterState> state(SlotId id) {
     return Optional.ofNullable(exporters.get(id)).map(ex -> ex.state(processes));

@@ -54,10 +54,17 @@ public final class ExporterCgroup {
   private static final Duration WRITE_TIMEOUT = Duration.ofSeconds(10);
 
   private final List<Path> cgroups;
+  /** The hierarchy root each of {@link #cgroups} lies in, same order. */
+  private final List<Path> hierarchies;
+  /** The cgroup's path below each hierarchy root. */
+  private final Path name;
   private final CommandRunner runner;
   private final Path hostCgroupNamespace;
 
-  private ExporterCgroup(List<Path> cgroups, CommandRunner runner, Path hostCgroupNamespace) {
+  private ExporterCgroup(List<Path> hierarchies, Path name, List<Path> cgroups, CommandRunner runner,
+      Path hostCgroupNamespace) {
+    this.hierarchies = List.copyOf(hierarchies);
+    this.name = name;
     this.cgroups = List.copyOf(cgroups);
     this.runner = runner;
     this.hostCgroupNamespace = hostCgroupNamespace;
@@ -65,7 +72,7 @@ public final class ExporterCgroup {
 
   /** No cgroup: exporters stay where the agent starts them (host-process mode). */
   public static ExporterCgroup none() {
-    return new ExporterCgroup(List.of(), null, null);
+    return new ExporterCgroup(List.of(), null, List.of(), null, null);
   }
 
   /**
@@ -93,7 +100,7 @@ public final class ExporterCgroup {
       made.add(create(h, rel));
     }
     LOG.info("exporters are moved into {}", made);
-    return new ExporterCgroup(made, runner, procRoot.resolve("1/ns/cgroup"));
+    return new ExporterCgroup(hierarchies, rel, made, runner, procRoot.resolve("1/ns/cgroup"));
   }
 
   /** Whether exporters are moved at all. */
@@ -108,7 +115,9 @@ public final class ExporterCgroup {
 
   /**
    * Moves process {@code pid} (its whole thread group) into the exporter cgroup of every hierarchy,
-   * unless it is in all of them already.
+   * unless it is in all of them already. An exporter cgroup removed since the agent started (an
+   * empty cgroup may be rmdir'ed by anyone with access to the host's cgroup tree) is created again
+   * first.
    *
    * @throws ExporterCgroupException if the move failed and {@code pid} is not in every exporter cgroup
    *     (e.g. it exited meanwhile: callers check liveness)
@@ -120,7 +129,17 @@ public final class ExporterCgroup {
     byte[] line = (pid + "\n").getBytes(StandardCharsets.US_ASCII);
     String failure = null;
     List<String> outsideNamespace = new ArrayList<>();
-    for (Path c : cgroups) {
+    for (int i = 0; i < cgroups.size(); i++) {
+      Path c = cgroups.get(i);
+      if (!Files.exists(c.resolve("cgroup.procs"))) {
+        try {
+          create(hierarchies.get(i), name);
+          LOG.warn("exporter cgroup {} was removed; created it again", c);
+        } catch (IllegalStateException e) {
+          failure = e.getMessage();
+          continue;
+        }
+      }
       try {
         Files.write(c.resolve("cgroup.procs"), line, StandardOpenOption.WRITE);
       } catch (IOException e) {

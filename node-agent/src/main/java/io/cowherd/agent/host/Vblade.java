@@ -103,8 +103,9 @@ public final class Vblade {
    * NUL over each comma of its own argv while parsing the list; seen in /proc/<pid>/cmdline here),
    * so MACs right after the value are joined back to it.
    *
-   * @return the target and options, or empty if the positionals are not {@code shelf slot netif
-   *     filename}; never throws, whatever {@code argv} holds
+   * @return the target and options, or empty if there are not four positionals {@code shelf slot
+   *     netif filename} or the file name is no path (shelf and slot are read as vblade reads them,
+   *     {@link #atoi}); never throws, whatever {@code argv} holds
    */
   public static Optional<ParsedArgs> parse(List<String> argv) {
     List<String> options = new ArrayList<>();
@@ -157,15 +158,48 @@ public final class Vblade {
       return Optional.empty();
     }
     try {
-      int shelf = Integer.parseInt(positionals.get(0));
-      int slot = Integer.parseInt(positionals.get(1));
+      int shelf = atoi(positionals.get(0));
+      int slot = atoi(positionals.get(1));
       return Optional.of(new ParsedArgs(
           new VbladeTarget(shelf, slot, positionals.get(2), Path.of(positionals.get(3)), !sync, macs), options));
-    } catch (NumberFormatException | InvalidPathException e) {
-      return Optional.empty(); // not numbers, or a file name no path can hold
+    } catch (InvalidPathException e) {
+      return Optional.empty(); // a file name no path can hold
     } catch (IllegalArgumentException e) {
       return Optional.empty(); // more -m MACs than vblade keeps: not an exporter cowherd started
     }
+  }
+
+  /**
+   * The number vblade itself makes of a shelf or slot argument: it calls atoi(3), which is {@code
+   * (int) strtol(s, NULL, 10)} (C11 7.22.1.4): leading white space skipped, an optional sign, then
+   * decimal digits up to the first other character; no digits is 0; a value beyond {@code long} is
+   * clamped, then the low 32 bits are kept. So {@code "9abc"}, {@code " 9"} and {@code "009"} all
+   * make a vblade that serves shelf 9, and a scan must see them as such (a stricter parse would
+   * hide a process that claims our address). Total: never throws.
+   */
+  static int atoi(String s) {
+    int i = 0;
+    while (i < s.length() && " \t\n\u000b\f\r".indexOf(s.charAt(i)) >= 0) {
+      i++;
+    }
+    boolean negative = false;
+    if (i < s.length() && (s.charAt(i) == '+' || s.charAt(i) == '-')) {
+      negative = s.charAt(i) == '-';
+      i++;
+    }
+    long value = 0;
+    boolean clamped = false;
+    for (; i < s.length() && s.charAt(i) >= '0' && s.charAt(i) <= '9'; i++) {
+      int digit = s.charAt(i) - '0';
+      if (!clamped && value > (Long.MAX_VALUE - digit) / 10) {
+        clamped = true; // strtol: ERANGE, LONG_MAX (LONG_MIN when negative)
+      }
+      if (!clamped) {
+        value = value * 10 + digit;
+      }
+    }
+    long result = clamped ? (negative ? Long.MIN_VALUE : Long.MAX_VALUE) : (negative ? -value : value);
+    return (int) result;
   }
 
   /**

@@ -86,6 +86,7 @@ public final class SlotExecutor {
     if (guarded.isEmpty() && exporter.isPresent()) { // a running exporter: its guard is verified every reconcile
       guarded = Optional.of(guard.ensure(slot.id(), slot.iface()));
       watch.watch(slot.id(), slot.iface());
+      supervisor.stopOthers(slot.id()); // and no other vblade serves its store or target beside it
     }
     Optional<String> unreserved = store.flatMap(s -> backend.reserve(s, seen.request()));
     Optional<CowUsage> usage = store.map(backend::usage);

@@ -93,6 +93,35 @@ class VbladeSupervisorHostTest {
     return p;
   }
 
+  /**
+   * vblade 25 takes no lock on its file: a second one with our exact argv, or one serving our store
+   * under another address or without -s, runs beside ours on the same NIC (same MAC, so the wire
+   * check cannot tell them apart). The running exporter's check stops them and keeps ours.
+   */
+  @Test
+  void otherVbladesServingOurStoreBesideARunningExporterAreStoppedAndOursKept() throws IOException {
+    VbladeSupervisor s = supervisor();
+    ExporterState ours = s.ensure(id, target(), log);
+    assertThat(ours.running()).isTrue();
+    Process exact = startManually(target());
+    Process writeCached = startManually(new VbladeTarget(9, 3, iface, disk, true));
+    Process otherAddress = startManually(new VbladeTarget(9, 4, iface, disk));
+    Path other = tmp.resolve("other.img");
+    try (RandomAccessFile f = new RandomAccessFile(other.toFile(), "rw")) {
+      f.setLength(1 << 20);
+    }
+    Process unrelated = startManually(new VbladeTarget(9, 5, iface, other));
+    assertThat(exportersOfOurTarget()).hasSize(4);
+
+    List<Long> stopped = s.stopOthers(id);
+
+    assertThat(stopped).containsExactlyInAnyOrder(exact.pid(), writeCached.pid(), otherAddress.pid());
+    assertThat(exportersOfOurTarget()).extracting(VbladeProcess::pid).containsExactly(ours.pid());
+    assertThat(s.state(id).orElseThrow().pid()).as("ours kept, not restarted").isEqualTo(ours.pid());
+    assertThat(s.state(id).orElseThrow().restarts()).isZero();
+    assertThat(unrelated.isAlive()).as("a vblade of another store and target is left alone").isTrue();
+  }
+
   @Test
   void killedExporterIsRestartedWithinFiveSecondsAndCounted() {
     VbladeSupervisor s = supervisor();

@@ -172,6 +172,24 @@ class ExporterCgroupHostTest {
     assertThat(processes.alive(exporter)).isTrue();
   }
 
+  @Test
+  void anExporterCgroupRemovedWhileTheAgentRunsIsCreatedAgainOnTheNextMove() throws Exception {
+    ExporterCgroup cgroup = ExporterCgroup.under(lab.root(), exporterCgroup, new ExecCommandRunner(), Path.of("/proc"));
+    assertThat(lab.removeCgroup(exporterCgroup)).as("the empty exporter cgroup is removed (rmdir) at runtime").isEmpty();
+    assertThat(cgroup.cgroups()).allSatisfy(c -> assertThat(c).doesNotExist());
+    Process sleeper = new ProcessBuilder("sleep", "600").start();
+    try {
+      cgroup.enter(sleeper.pid());
+
+      assertThat(lab.hierarchiesHolding(exporterCgroup, sleeper.pid())).as("moved into the recreated cgroup everywhere")
+          .hasSameSizeAs(lab.hierarchies());
+      assertThat(cgroup.contains(sleeper.pid())).isTrue();
+    } finally {
+      sleeper.destroyForcibly();
+      sleeper.waitFor(10, TimeUnit.SECONDS); // reaped, so the cgroup can be removed in cleanUp
+    }
+  }
+
   /** Sector 0 of the target, read by the project's initiator from the other end of the veth pair. */
   private byte[] readSector() throws IOException {
     try (AoeInitiator initiator = AoeInitiator.open(iface + "p", InitiatorOptions.defaults())) {

@@ -43,7 +43,8 @@ class VbladeProcessesTest {
     process("107", new byte[] {(byte) 0xff, (byte) 0xfe, 0, (byte) 0xc3, 0x28}); // not UTF-8
     process("108", argv("vblade")); // the program alone
     process("109", argv("vblade", "-b"));
-    process("110", argv("vblade", "99999999999", "3", "eth1", "/x")); // shelf beyond int
+    process("110", argv("vblade", "99999999999", "3", "eth1", "/x")); // shelf beyond int: vblade's atoi keeps 32 bits
+    process("117", argv("vblade", "7abc", " 3", "eth1", "/y")); // vblade serves e7.3 (atoi)
     process("111", argv("vblade", "-m", "--", "7", "3", "eth1"));
     process("112", argv("/usr/sbin/vblade.orig", "7", "3", "eth1", "/x")); // another program
     process("113", ("vblade\0" + "x".repeat(1 << 20)).getBytes(StandardCharsets.UTF_8)); // huge
@@ -56,7 +57,9 @@ class VbladeProcessesTest {
 
     List<VbladeProcess> found = scanner.scan();
 
-    assertThat(found).extracting(VbladeProcess::pid).containsExactlyInAnyOrder(100L, 114L);
+    assertThat(found).extracting(VbladeProcess::pid).containsExactlyInAnyOrder(100L, 110L, 114L, 117L);
+    assertThat(scanner.claiming(new VbladeTarget(7, 3, "eth1", Path.of("/z")))).extracting(VbladeProcess::pid)
+        .as("every process claiming e7.3 on eth1, however it spelled the numbers").containsExactlyInAnyOrder(100L, 114L, 117L);
     assertThat(found).filteredOn(p -> p.pid() == 100).first()
         .satisfies(p -> assertThat(p.target()).isEqualTo(new VbladeTarget(7, 3, "eth1", Path.of("/var/lib/cowherd/x.img"))));
   }

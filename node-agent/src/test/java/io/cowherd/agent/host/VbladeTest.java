@@ -59,6 +59,26 @@ class VbladeTest {
     assertThat(new VbladeProcess(1, a.target(), a.options()).isExactly(a.target())).isFalse();
   }
 
+  /**
+   * vblade reads shelf and slot with atoi(3): the real vblade 25 given {@code -- '9abc' 7 lo f} or
+   * {@code -- ' 9' 7 lo f} printed "e9.7" and served it. A scan that refused those arguments would not
+   * see a process claiming our address.
+   */
+  @Test
+  void shelfAndSlotAreReadAsVbladesAtoiReadsThem() {
+    assertThat(Vblade.parse(List.of("vblade", "9abc", " 7", "eth1", "/x.img")).orElseThrow().target())
+        .isEqualTo(new VbladeTarget(9, 7, "eth1", Path.of("/x.img"), true));
+    assertThat(List.of("9", "009", "+9", " \t9", "9 ", "9abc", "9.5")).allSatisfy(a -> assertThat(Vblade.atoi(a)).as(a).isEqualTo(9));
+    assertThat(Vblade.atoi("abc")).isZero();
+    assertThat(Vblade.atoi("")).isZero();
+    assertThat(Vblade.atoi("-")).isZero();
+    assertThat(Vblade.atoi("-1")).isEqualTo(-1);
+    assertThat(Vblade.atoi("65545")).isEqualTo(65545);
+    assertThat(Vblade.atoi("99999999999")).isEqualTo((int) 99999999999L); // strtol's long, then int
+    assertThat(Vblade.atoi("99999999999999999999999")).isEqualTo((int) Long.MAX_VALUE); // clamped first
+    assertThat(Vblade.atoi("-99999999999999999999999")).isEqualTo((int) Long.MIN_VALUE);
+  }
+
   @Test
   void anInterfaceStartingWithADashStaysAPositionalAfterDoubleDash() {
     VbladeTarget dashed = new VbladeTarget(7, 3, "-d", Path.of("/x.img"));
@@ -101,7 +121,9 @@ class VbladeTest {
   @Test
   void rejectsArgvThatIsNotVblades() {
     assertThat(Vblade.parse(List.of("vblade", "7", "3", "eth1"))).isEmpty();
-    assertThat(Vblade.parse(List.of("vblade", "x", "3", "eth1", "/x"))).isEmpty();
+    assertThat(Vblade.parse(List.of("vblade", "-b", "7", "3", "eth1", "/x"))).as("-b takes 7: three positionals").isEmpty();
+    // Not a number is still a vblade: its atoi makes shelf 0 of "x", and it serves e0.3.
+    assertThat(Vblade.parse(List.of("vblade", "x", "3", "eth1", "/x")).orElseThrow().target().shelf()).isZero();
   }
 
   @Test

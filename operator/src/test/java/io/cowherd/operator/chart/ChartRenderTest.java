@@ -74,6 +74,12 @@ class ChartRenderTest {
     "agent.imageRoots[0], /srv/../etc",
     "agent.stateDir, /host/sys/fs/cgroup",
     "agent.imageRoots[0], /host",
+    "agent.stateDir, /opt/cowherd",
+    "agent.stateDir, /opt",
+    "agent.imageRoots[0], /opt/java/images",
+    "agent.imageRoots[0], /usr/lib/images",
+    "agent.stateDir, /lib/cowherd",
+    "agent.stateDir, /etc",
     "apiServer.port, abc",
     "agent.httpPort, 70000",
     "image.pullPolicy, Sometimes",
@@ -103,6 +109,20 @@ class ChartRenderTest {
         t -> t.set("agent.imageRoots[0]", "/srv/cowherd/images").set("agent.stateDir", "/srv/cowherd/state"));
 
     assertThat(Charts.names(objects)).contains("Deployment/cowherd-operator");
+  }
+
+  /** Only the image's own program and library paths are refused, not their neighbours. */
+  @ParameterizedTest(name = "state dir {0} with image root {1} renders")
+  @CsvSource({
+    "/opt/cowherd-state, /opt/images",
+    "/etc/cowherd, /usr/share/cowherd/images",
+    "/var/lib/cowherd, /library/images",
+  })
+  void pathsBesideTheImagesProgramsRender(String stateDir, String imageRoot) {
+    List<HasMetadata> objects = Charts.template("cowherd", NS,
+        t -> t.set("agent.imageRoots[0]", imageRoot).set("agent.stateDir", stateDir));
+
+    assertThat(Charts.names(objects)).contains("DaemonSet/cowherd-node-agent");
   }
 
   @Test
