@@ -93,7 +93,7 @@ class HelmNodeE2E {
   @BeforeAll
   void startNode() throws IOException {
     repo = Lab.findRepo();
-    exporterCgroupsBefore.addAll(exporterCgroups());
+    exporterCgroupsBefore.addAll(Exporters.cgroups());
     Path bootImage = BootImage.cachedWriteLoop(repo, IMAGE_MIB);
     // Images first, before any mount of this test exists: the build's own mount namespaces (buildah,
     // the AOT training run) would otherwise hold copies of the test's mounts, and buildah's CNI
@@ -143,11 +143,7 @@ class HelmNodeE2E {
       }
     }
     // Exporter cgroups the agent made on the host (outside the node's cgroup root, by design): empty now.
-    for (Path cgroup : exporterCgroups()) {
-      if (!exporterCgroupsBefore.contains(cgroup)) {
-        Commands.exec(Duration.ofSeconds(10), List.of("rmdir", cgroup.toString()));
-      }
-    }
+    Exporters.removeCgroupsExcept(exporterCgroupsBefore);
     if (scratch != null) {
       scratch.close();
     }
@@ -419,23 +415,6 @@ class HelmNodeE2E {
   private long sectorOf(long block) {
     long sizeSectors = IMAGE_MIB * 2048L;
     return BootImage.markerSector(sizeSectors) + 1 + (block - 1) % (BootImage.MARKER_AREA_SECTORS - 1);
-  }
-
-  private static List<Path> exporterCgroups() {
-    List<Path> out = new ArrayList<>();
-    for (Path hierarchy : List.of(Path.of("/sys/fs/cgroup"))) {
-      try (var dirs = Files.list(hierarchy)) {
-        for (Path h : dirs.toList()) {
-          Path c = h.resolve("cowherd-exporters");
-          if (Files.isDirectory(c)) {
-            out.add(c);
-          }
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-    return out;
   }
 
   private void record(String line) {

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,6 +21,46 @@ public final class Exporters {
     public String target() {
       return "e" + shelf + "." + slot;
     }
+  }
+
+  /**
+   * The exporter cgroups the node agent makes on this host, {@code <hierarchy>/cowherd-exporters}
+   * in every mounted hierarchy under {@code /sys/fs/cgroup} (node-agent's {@code
+   * ExporterCgroup.DEFAULT_NAME}): outside a test cluster's cgroup root by design, so it removes
+   * them itself.
+   */
+  public static List<Path> cgroups() {
+    List<Path> out = new ArrayList<>();
+    try (DirectoryStream<Path> hierarchies = Files.newDirectoryStream(Path.of("/sys/fs/cgroup"))) {
+      for (Path h : hierarchies) {
+        Path c = h.resolve("cowherd-exporters");
+        if (Files.isDirectory(c)) {
+          out.add(c);
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot list /sys/fs/cgroup", e);
+    }
+    return out;
+  }
+
+  /**
+   * Removes ({@code rmdir}, so only when empty) every exporter cgroup ({@link #cgroups()}) not in
+   * {@code before}, the list taken before the caller's cluster started.
+   *
+   * @return one line per cgroup that could not be removed (still holding processes)
+   */
+  public static List<String> removeCgroupsExcept(List<Path> before) {
+    List<String> failed = new ArrayList<>();
+    for (Path cgroup : cgroups()) {
+      if (!before.contains(cgroup)) {
+        Commands.Result r = Commands.exec(Duration.ofSeconds(10), List.of("rmdir", cgroup.toString()));
+        if (!r.ok()) {
+          failed.add("exporter cgroup " + cgroup + ": " + r.stderr().strip());
+        }
+      }
+    }
+    return failed;
   }
 
   /** Every vblade process exporting on {@code interfaceName}. */
