@@ -17,6 +17,7 @@ import io.cowherd.agent.host.Cp;
 import io.cowherd.agent.host.Dmsetup;
 import io.cowherd.agent.host.ExecCommandRunner;
 import io.cowherd.agent.host.ExporterCgroup;
+import io.cowherd.agent.host.ExporterCgroupException;
 import io.cowherd.agent.host.Fallocate;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
@@ -180,7 +181,8 @@ public final class Main implements Callable<Integer> {
     try {
       cgroup = hostCgroupRoot == null ? ExporterCgroup.none()
           : ExporterCgroup.under(hostCgroupRoot, exporterCgroup, new ExecCommandRunner(), Path.of("/proc"));
-    } catch (IllegalArgumentException | IllegalStateException e) {
+      cgroup.requireOutsideAgent(); // a probe: a wrong root would leave exporters in this container
+    } catch (IllegalArgumentException | IllegalStateException | ExporterCgroupException e) {
       LOG.error("refusing to start: {}", e.getMessage());
       spec.commandLine().getErr().println("cowherd-node-agent: " + e.getMessage());
       return 2;

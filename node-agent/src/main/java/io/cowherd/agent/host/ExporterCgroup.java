@@ -9,6 +9,8 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +46,16 @@ import org.slf4j.LoggerFactory;
  * <p>v1 {@code cpuset}: a new cgroup starts with empty {@code cpuset.cpus} and {@code cpuset.mems}
  * and refuses tasks (ENOSPC); they are copied from the parent when the cgroup is created.
  *
+ * <p>A wrong root is not trusted: any directory holding {@code cgroup.procs} looks like a hierarchy
+ * root, so a root pointing at the container's own {@code /sys/fs/cgroup}, at one v1 controller or at
+ * a cgroup below the pod's would put the exporter cgroup inside (or only partly outside) the agent's
+ * cgroups. After every move {@link #enter} therefore compares, per hierarchy, {@code
+ * /proc/<pid>/cgroup} of the exporter with the agent's own {@code /proc/self/cgroup} (both read by
+ * the agent, so both are relative to the agent's cgroup namespace: in a private namespace the agent
+ * sees itself at {@code /} and a correctly placed exporter at {@code /../..}) and refuses an exporter
+ * left in or below the agent's cgroup, or one missing from a hierarchy the agent is in. {@link
+ * #requireOutsideAgent} does the same with a short-lived probe process at start.
+ *
  * <p>Unset ({@link #none()}): nothing is moved; the agent runs as a host process (tests, or a node
  * where the operator starts it outside Kubernetes).
  */
@@ -60,19 +72,24 @@ public final class ExporterCgroup {
   private final Path name;
   private final CommandRunner runner;
   private final Path hostCgroupNamespace;
+  private final Path procRoot;
+  /** The {@code /proc} entry of the agent whose cgroups exporters must leave: {@code self}, or a pid. */
+  private final String agent;
 
   private ExporterCgroup(List<Path> hierarchies, Path name, List<Path> cgroups, CommandRunner runner,
-      Path hostCgroupNamespace) {
+      Path procRoot, String agent) {
     this.hierarchies = List.copyOf(hierarchies);
     this.name = name;
     this.cgroups = List.copyOf(cgroups);
     this.runner = runner;
-    this.hostCgroupNamespace = hostCgroupNamespace;
+    this.procRoot = procRoot;
+    this.hostCgroupNamespace = procRoot == null ? null : procRoot.resolve("1/ns/cgroup");
+    this.agent = agent;
   }
 
   /** No cgroup: exporters stay where the agent starts them (host-process mode). */
   public static ExporterCgroup none() {
-    return new ExporterCgroup(List.of(), null, List.of(), null, null);
+    return new ExporterCgroup(List.of(), null, List.of(), null, null, null);
   }
 
   /**
@@ -89,6 +106,15 @@ public final class ExporterCgroup {
    *     be created
    */
   public static ExporterCgroup under(Path hostRoot, String name, CommandRunner runner, Path procRoot) {
+    return under(hostRoot, name, runner, procRoot, "self");
+  }
+
+  /**
+   * As {@link #under(Path, String, CommandRunner, Path)}, with the agent whose cgroups exporters must
+   * leave named by its {@code /proc} entry ({@code self} in the agent; a pid in tests whose JVM holds
+   * the lab's cgroups below its own).
+   */
+  static ExporterCgroup under(Path hostRoot, String name, CommandRunner runner, Path procRoot, String agent) {
     Path rel = checkedName(name);
     List<Path> hierarchies = hierarchies(hostRoot);
     if (hierarchies.isEmpty()) {
@@ -100,7 +126,7 @@ public final class ExporterCgroup {
       made.add(create(h, rel));
     }
     LOG.info("exporters are moved into {}", made);
-    return new ExporterCgroup(hierarchies, rel, made, runner, procRoot.resolve("1/ns/cgroup"));
+    return new ExporterCgroup(hierarchies, rel, made, runner, procRoot, agent);
   }
 
   /** Whether exporters are moved at all. */
@@ -120,12 +146,53 @@ public final class ExporterCgroup {
    * first.
    *
    * @throws ExporterCgroupException if the move failed and {@code pid} is not in every exporter cgroup
-   *     (e.g. it exited meanwhile: callers check liveness)
+   *     (e.g. it exited meanwhile: callers check liveness), or if it is but that leaves it in or below
+   *     the agent's own cgroup in some hierarchy (a wrong host cgroup root: {@link #requireOutsideAgent})
    */
   public void enter(long pid) {
-    if (cgroups.isEmpty() || contains(pid)) {
+    if (cgroups.isEmpty()) {
       return;
     }
+    if (!contains(pid)) {
+      move(pid);
+    }
+    requireOutside(pid);
+  }
+
+  /**
+   * Refuses a host cgroup root that would leave exporters inside the agent's container: moves a
+   * short-lived probe process ({@code sleep}, killed afterwards) as {@link #enter} moves an exporter.
+   * Call once at start; a no-op for {@link #none()}.
+   *
+   * @throws ExporterCgroupException naming the hierarchies where the probe stayed in or below the
+   *     agent's cgroup, or why it could not be moved
+   * @throws IllegalStateException if the probe cannot be started
+   */
+  public void requireOutsideAgent() {
+    if (cgroups.isEmpty()) {
+      return;
+    }
+    Process probe;
+    try {
+      probe = new ProcessBuilder("sleep", Long.toString(WRITE_TIMEOUT.toSeconds() * 3))
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot start a probe process (sleep) to check the exporter cgroup: "
+          + e.getMessage(), e);
+    }
+    try {
+      enter(probe.pid());
+    } finally {
+      probe.destroyForcibly();
+      try {
+        probe.waitFor(WRITE_TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private void move(long pid) {
     byte[] line = (pid + "\n").getBytes(StandardCharsets.US_ASCII);
     String failure = null;
     List<String> outsideNamespace = new ArrayList<>();
@@ -162,6 +229,57 @@ public final class ExporterCgroup {
       throw new ExporterCgroupException("cannot move pid " + pid + " into " + cgroups
           + (failure == null ? "" : ": " + failure));
     }
+  }
+
+  /**
+   * Throws unless, in every hierarchy the agent is in, {@code pid} is outside the agent's cgroup
+   * (neither it nor below it), both read from {@code /proc/<x>/cgroup} (lines {@code
+   * id:controllers:path}, kernel Documentation/admin-guide/cgroup-v1/cgroups.rst and cgroup-v2.rst).
+   */
+  private void requireOutside(long pid) {
+    Map<String, String> agentPaths;
+    Map<String, String> pidPaths;
+    try {
+      agentPaths = cgroupPaths(procRoot.resolve(agent).resolve("cgroup"));
+      pidPaths = cgroupPaths(procRoot.resolve(Long.toString(pid)).resolve("cgroup"));
+    } catch (IOException e) {
+      throw new ExporterCgroupException("cannot read the cgroups of pid " + pid + " or of the agent: " + e.getMessage());
+    }
+    List<String> inside = new ArrayList<>();
+    for (Map.Entry<String, String> a : agentPaths.entrySet()) {
+      String p = pidPaths.get(a.getKey());
+      if (p == null || within(p, a.getValue())) {
+        inside.add((a.getKey().isEmpty() ? "unified" : a.getKey()) + ": " + p + " (agent: " + a.getValue() + ")");
+      }
+    }
+    if (!inside.isEmpty()) {
+      throw new ExporterCgroupException("pid " + pid + " is in " + cgroups + " but still in or below the agent's own"
+          + " cgroup in " + inside + ": the host cgroup root is wrong (it must be the host's /sys/fs/cgroup with"
+          + " its submounts, not the container's own, one controller, or a cgroup)");
+    }
+  }
+
+  /** Whether cgroup path {@code p} is {@code ancestor} or below it; {@code /..} paths lie outside a namespace root. */
+  static boolean within(String p, String ancestor) {
+    if (p.equals(ancestor)) {
+      return true;
+    }
+    if (ancestor.equals("/")) {
+      return !(p.equals("/..") || p.startsWith("/../"));
+    }
+    return p.startsWith(ancestor + "/");
+  }
+
+  /** The cgroup path per hierarchy ({@code controllers} field; empty for v2) of a {@code /proc/<x>/cgroup} file. */
+  static Map<String, String> cgroupPaths(Path file) throws IOException {
+    Map<String, String> paths = new TreeMap<>();
+    for (String line : Files.readAllLines(file)) {
+      String[] f = line.split(":", 3);
+      if (f.length == 3) {
+        paths.put(f[1], f[2]);
+      }
+    }
+    return paths;
   }
 
   /** Whether {@code pid} is listed in the {@code cgroup.procs} of every exporter cgroup. */

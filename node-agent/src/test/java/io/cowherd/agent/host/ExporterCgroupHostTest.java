@@ -1,6 +1,7 @@
 package io.cowherd.agent.host;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.cowherd.agent.export.Backoff;
@@ -60,6 +61,8 @@ class ExporterCgroupHostTest {
   private String agentCgroup;
   private String exporterCgroup;
   private Process holder;
+  /** A stand-in agent process in the lab's "container" cgroup, for checks run from this JVM. */
+  private Process agent;
   private ScheduledExecutorService scheduler;
   private VbladeSupervisor next;
   private final byte[] pattern = new byte[512];
@@ -95,6 +98,9 @@ class ExporterCgroupHostTest {
     if (holder != null) {
       holder.destroyForcibly();
     }
+    if (agent != null) {
+      agent.destroyForcibly();
+    }
     HostTools.killVbladesMentioning(tmp.toString());
     HostTools.deleteVethPair(iface);
     if (lab != null) {
@@ -112,13 +118,13 @@ class ExporterCgroupHostTest {
   @Test
   void anExporterOutlivesAKillOfEveryProcessInItsAgentsCgroupAndTheNextAgentAdoptsItUnchanged() throws Exception {
     ExecCommandRunner runner = new ExecCommandRunner();
-    ExporterCgroup container = ExporterCgroup.under(lab.root(), agentCgroup, runner, Path.of("/proc"));
+    ExporterCgroup.under(lab.root(), agentCgroup, runner, Path.of("/proc")); // makes the "container" cgroups
     holder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), ExporterHolder.class.getName(),
         lab.root().toString(), exporterCgroup, vblade.program(), Integer.toString(SHELF), Integer.toString(SLOT), iface,
         disk.toString(), log.toString())
         .redirectError(Redirect.INHERIT).start();
-    container.enter(holder.pid()); // the test agent now runs in its "container" cgroup, in every hierarchy
+    lab.move(holder.pid(), agentCgroup); // the test agent now runs in its "container" cgroup, in every hierarchy
     assertThat(lab.hierarchiesHolding(agentCgroup, holder.pid())).hasSameSizeAs(lab.hierarchies());
 
     BufferedReader out = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
@@ -130,6 +136,9 @@ class ExporterCgroupHostTest {
         for (String l = out.readLine(); l != null; l = out.readLine()) { // log lines come first
           if (l.startsWith("serving ") || l.startsWith("failed ")) {
             return l;
+          }
+          if (l.contains("would die with the agent's container")) {
+            return "failed to leave the agent's cgroups: " + l;
           }
         }
         return "no answer (test agent exited)";
@@ -162,8 +171,11 @@ class ExporterCgroupHostTest {
     assertThat(readSector()).as("still serving on the wire").isEqualTo(pattern);
 
     scheduler = Executors.newSingleThreadScheduledExecutor();
+    ExporterCgroup again = ExporterCgroup.under(lab.root(), exporterCgroup, runner, Path.of("/proc"),
+        Long.toString(startAgent().pid())); // the next agent runs in the same "container" cgroup
+    again.requireOutsideAgent();
     next = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT, id -> {},
-        Segments.quiet(), ExporterCgroup.under(lab.root(), exporterCgroup, runner, Path.of("/proc")));
+        Segments.quiet(), again);
     ExporterState adopted = next.ensure(new SlotId("lab", "holder", SLOT), new VbladeTarget(SHELF, SLOT, iface, disk),
         log);
     assertThat(adopted.pid()).as("the same process").isEqualTo(exporterPid);
@@ -174,7 +186,9 @@ class ExporterCgroupHostTest {
 
   @Test
   void anExporterCgroupRemovedWhileTheAgentRunsIsCreatedAgainOnTheNextMove() throws Exception {
-    ExporterCgroup cgroup = ExporterCgroup.under(lab.root(), exporterCgroup, new ExecCommandRunner(), Path.of("/proc"));
+    ExporterCgroup.under(lab.root(), agentCgroup, new ExecCommandRunner(), Path.of("/proc"));
+    ExporterCgroup cgroup = ExporterCgroup.under(lab.root(), exporterCgroup, new ExecCommandRunner(), Path.of("/proc"),
+        Long.toString(startAgent().pid()));
     assertThat(lab.removeCgroup(exporterCgroup)).as("the empty exporter cgroup is removed (rmdir) at runtime").isEmpty();
     assertThat(cgroup.cgroups()).allSatisfy(c -> assertThat(c).doesNotExist());
     Process sleeper = new ProcessBuilder("sleep", "600").start();
@@ -188,6 +202,64 @@ class ExporterCgroupHostTest {
       sleeper.destroyForcibly();
       sleeper.waitFor(10, TimeUnit.SECONDS); // reaped, so the cgroup can be removed in cleanUp
     }
+  }
+
+  @Test
+  void aHostCgroupRootInsideTheAgentsContainerIsRefusedByTheStartProbeAndEveryMove() throws Exception {
+    ExecCommandRunner runner = new ExecCommandRunner();
+    ExporterCgroup.under(lab.root(), agentCgroup, runner, Path.of("/proc"));
+    long agentPid = startAgent().pid();
+    // The container's own /sys/fs/cgroup as a wrong --host-cgroup-root: each hierarchy is the agent's cgroup.
+    Path wrong = Files.createDirectories(tmp.resolve("container-cgroup-root"));
+    for (Path h : lab.hierarchies()) {
+      Files.createSymbolicLink(wrong.resolve(h.getFileName()), h.resolve(agentCgroup));
+    }
+    ExporterCgroup cgroup = ExporterCgroup.under(wrong, exporterCgroup, runner, Path.of("/proc"), Long.toString(agentPid));
+    Process exporter = new ProcessBuilder("sleep", "600").start();
+    try {
+      assertThatThrownBy(cgroup::requireOutsideAgent).as("the start probe")
+          .isInstanceOf(ExporterCgroupException.class)
+          .hasMessageContaining("still in or below the agent's own cgroup").hasMessageContaining("host cgroup root is wrong");
+      assertThatThrownBy(() -> cgroup.enter(exporter.pid())).as("a move")
+          .isInstanceOf(ExporterCgroupException.class).hasMessageContaining("host cgroup root is wrong");
+      assertThat(cgroup.contains(exporter.pid())).as("it was moved, just not out of the container").isTrue();
+    } finally {
+      exporter.destroyForcibly();
+      exporter.waitFor(10, TimeUnit.SECONDS);
+      agent.destroyForcibly();
+      agent.waitFor(10, TimeUnit.SECONDS);
+      await().atMost(Duration.ofSeconds(20)).until(() -> lab.removeCgroup(agentCgroup + "/" + exporterCgroup).isEmpty());
+    }
+  }
+
+  @Test
+  void aHostCgroupRootOfOneControllerIsRefusedForAnExporterStartedInTheAgentsContainer() throws Exception {
+    ExecCommandRunner runner = new ExecCommandRunner();
+    ExporterCgroup.under(lab.root(), agentCgroup, runner, Path.of("/proc"));
+    long agentPid = startAgent().pid();
+    Path oneController = lab.hierarchies().getFirst();
+    ExporterCgroup cgroup = ExporterCgroup.under(oneController, exporterCgroup, runner, Path.of("/proc"),
+        Long.toString(agentPid));
+    Process exporter = new ProcessBuilder("sleep", "600").start();
+    try {
+      lab.move(exporter.pid(), agentCgroup); // started by the agent: in its container cgroups
+      assertThat(lab.hierarchies()).as("this machine mounts more than one hierarchy").hasSizeGreaterThan(1);
+
+      assertThatThrownBy(() -> cgroup.enter(exporter.pid())).isInstanceOf(ExporterCgroupException.class)
+          .hasMessageContaining("still in or below the agent's own cgroup").hasMessageContaining("host cgroup root is wrong");
+      assertThat(lab.hierarchiesHolding(exporterCgroup, exporter.pid())).as("moved in the one hierarchy given")
+          .containsExactly(oneController);
+    } finally {
+      exporter.destroyForcibly();
+      exporter.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Starts a stand-in agent ({@code sleep}) in the lab's "container" cgroup {@link #agentCgroup} (which must exist). */
+  private Process startAgent() throws IOException {
+    agent = new ProcessBuilder("sleep", "600").start();
+    lab.move(agent.pid(), agentCgroup);
+    return agent;
   }
 
   /** Sector 0 of the target, read by the project's initiator from the other end of the veth pair. */

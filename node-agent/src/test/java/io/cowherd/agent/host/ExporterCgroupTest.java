@@ -99,12 +99,16 @@ class ExporterCgroupTest {
       }
       return new CommandResult(command, 0, "", "", java.time.Duration.ZERO);
     };
-    ExporterCgroup cgroup = ExporterCgroup.under(tmp.resolve("root"), "cowherd-exporters", tee, Path.of("/proc"));
+    // the agent in a private cgroup namespace (v2: itself at /), the moved exporter outside it (/..)
+    Path proc = proc("4:memory:/kubepods/pod1/c1\n0::/\n",
+        "4:memory:/cowherd-exporters\n0::/../../../cowherd-exporters\n");
+    ExporterCgroup cgroup = ExporterCgroup.under(tmp.resolve("root"), "cowherd-exporters", tee, proc);
 
     cgroup.enter(4242);
 
     assertThat(ran).singleElement().satisfies(c -> {
-      assertThat(c.argv()).containsExactly("nsenter", "--cgroup=/proc/1/ns/cgroup", "--", "tee", refused.toString());
+      assertThat(c.argv()).containsExactly("nsenter", "--cgroup=" + proc.resolve("1/ns/cgroup"), "--", "tee",
+          refused.toString());
       assertThat(new String(c.stdin(), StandardCharsets.US_ASCII)).isEqualTo("4242\n");
     });
     assertThat(Files.readString(v1.resolve("cowherd-exporters/cgroup.procs"))).isEqualTo("4242\n");
@@ -112,9 +116,57 @@ class ExporterCgroupTest {
   }
 
   @Test
+  void aMoveThatLeavesThePidInOrBelowTheAgentsCgroupInAnyHierarchyIsRefused() throws IOException {
+    Path memory = hierarchy("memory");
+    Files.createDirectories(memory.resolve("cowherd-exporters"));
+    Files.writeString(memory.resolve("cowherd-exporters/cgroup.procs"), "4242\n"); // moved, as far as the root shows
+    Path proc = proc("4:memory:/kubepods/pod1/c1\n3:devices:/kubepods/pod1/c1\n0::/\n",
+        "4:memory:/kubepods/pod1/c1/cowherd-exporters\n3:devices:/kubepods/pod1/c1\n0::/\n");
+    ExporterCgroup cgroup = ExporterCgroup.under(tmp.resolve("root"), "cowherd-exporters", c -> null, proc);
+
+    assertThatThrownBy(() -> cgroup.enter(4242)).isInstanceOf(ExporterCgroupException.class)
+        .hasMessageContaining("still in or below the agent's own cgroup")
+        .hasMessageContaining("memory: /kubepods/pod1/c1/cowherd-exporters (agent: /kubepods/pod1/c1)")
+        .hasMessageContaining("devices: /kubepods/pod1/c1 (agent: /kubepods/pod1/c1)")
+        .hasMessageContaining("unified: / (agent: /)")
+        .hasMessageContaining("the host cgroup root is wrong");
+  }
+
+  /** A fake proc root: {@code self/cgroup} (the agent's) and {@code 4242/cgroup} (the moved process's). */
+  private Path proc(String agent, String pid4242) throws IOException {
+    Path proc = tmp.resolve("proc");
+    Files.createDirectories(proc.resolve("self"));
+    Files.createDirectories(proc.resolve("4242"));
+    Files.writeString(proc.resolve("self/cgroup"), agent);
+    Files.writeString(proc.resolve("4242/cgroup"), pid4242);
+    return proc;
+  }
+
+  @Test
   void noneMovesNothing() {
     ExporterCgroup none = ExporterCgroup.none();
     none.enter(1);
     assertThat(none.enabled()).isFalse();
+  }
+
+  @Test
+  void aCgroupPathIsWithinTheAgentsOnlyAtOrBelowItAndDotDotPathsLieOutsideANamespaceRoot() {
+    assertThat(ExporterCgroup.within("/kubepods/pod1/c1", "/kubepods/pod1/c1")).isTrue();
+    assertThat(ExporterCgroup.within("/kubepods/pod1/c1/cowherd-exporters", "/kubepods/pod1/c1")).isTrue();
+    assertThat(ExporterCgroup.within("/cowherd-exporters", "/kubepods/pod1/c1")).isFalse();
+    assertThat(ExporterCgroup.within("/kubepods/pod1/c10", "/kubepods/pod1/c1")).as("a sibling sharing a prefix").isFalse();
+    // private cgroup namespace: the agent sees itself at /, the host's cgroups through /..
+    assertThat(ExporterCgroup.within("/", "/")).isTrue();
+    assertThat(ExporterCgroup.within("/cowherd-exporters", "/")).isTrue();
+    assertThat(ExporterCgroup.within("/../../../cowherd-exporters", "/")).isFalse();
+    assertThat(ExporterCgroup.within("/..", "/")).isFalse();
+  }
+
+  @Test
+  void procCgroupLinesAreReadPerHierarchy() throws IOException {
+    Path file = tmp.resolve("cgroup");
+    Files.writeString(file, "12:cpu,cpuacct:/kubepods/pod1/c1\n1:name=systemd:/a:b\n0::/../../cowherd-exporters\n");
+    assertThat(ExporterCgroup.cgroupPaths(file)).containsExactlyInAnyOrderEntriesOf(java.util.Map.of(
+        "cpu,cpuacct", "/kubepods/pod1/c1", "name=systemd", "/a:b", "", "/../../cowherd-exporters"));
   }
 }

@@ -109,6 +109,17 @@ public final class CgroupLab {
   }
 
   /**
+   * Writes {@code pid} into {@code name}'s {@code cgroup.procs} in every hierarchy (the cgroup must
+   * exist in each, e.g. made by {@code ExporterCgroup.under}): puts a process into a lab
+   * "container" cgroup, with no check of where that is.
+   */
+  public void move(long pid, String name) throws IOException {
+    for (Path h : hierarchies) {
+      Files.writeString(h.resolve(name).resolve("cgroup.procs"), pid + "\n");
+    }
+  }
+
+  /**
    * Removes cgroup {@code name} (a single path element) from every hierarchy; it must hold no process.
    *
    * @return the cgroups that could not be removed yet (still populated), with the reason

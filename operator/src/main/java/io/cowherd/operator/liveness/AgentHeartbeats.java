@@ -15,10 +15,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * Decides whether a node agent is alive from its heartbeat Lease ({@link Names#agentLeaseName}).
  *
  * <p>Expiry is measured on the operator's clock from the moment the operator first saw the Lease's
- * current renewal (a new {@code resourceVersion}), plus {@code spec.leaseDurationSeconds}, as the
- * Kubernetes node lifecycle controller does with node Leases: the agent's clock may be off. So after
- * an operator restart a dead agent shows after one lease duration at the latest. The Lease's own
- * {@code renewTime} only goes into messages.
+ * current renewal, plus {@code spec.leaseDurationSeconds}, as the Kubernetes node lifecycle
+ * controller does with node Leases: the agent's clock may be off. So after an operator restart a
+ * dead agent shows after one lease duration at the latest. A renewal is a new {@code
+ * spec.renewTime} (any other instant than the last one counted, so an agent whose clock stepped back
+ * still renews) with {@code spec.holderIdentity} set: other writes to the Lease (a label or
+ * annotation edit, a kubectl apply) change its {@code resourceVersion} but renew nothing, and must
+ * not make a dead agent look alive. The value of {@code renewTime} only goes into messages.
+ * Leases deleted are forgotten ({@link #forget}), so the map holds only existing Leases.
  *
  * <p>One instance serves both the liveness condition on slots and placement ({@link #liveAgents}),
  * so both see an agent alive or silent at the same moment. Placement is stricter: it also needs a
@@ -34,10 +38,11 @@ public final class AgentHeartbeats {
   private final Map<String, Seen> seen = new ConcurrentHashMap<>();
 
   /**
-   * When a Lease version was first seen, and whether it replaced a version seen before (a renewal
-   * this operator watched happen).
+   * The renewal of a Lease last counted ({@code spec.renewTime}; null if none), when this
+   * operator first saw it, and whether it replaced a renewal seen before (one this operator watched
+   * happen).
    */
-  private record Seen(String resourceVersion, Instant at, boolean renewalSeen) {}
+  private record Seen(Instant renewTime, Instant at, boolean renewalSeen) {}
 
   /**
    * What is known of a node agent now.
@@ -66,7 +71,7 @@ public final class AgentHeartbeats {
           + " does not exist (agent not running, or never started)", Optional.empty()), false);
     }
     Lease l = lease.get();
-    Seen first = record(where, l.getMetadata().getResourceVersion(), now);
+    Seen first = record(where, l, now);
     int durationSeconds = l.getSpec() == null || l.getSpec().getLeaseDurationSeconds() == null
         ? DEFAULT_LEASE_DURATION_SECONDS : l.getSpec().getLeaseDurationSeconds();
     Instant expires = first.at().plusSeconds(durationSeconds);
@@ -88,13 +93,38 @@ public final class AgentHeartbeats {
    * @param now the operator's clock
    */
   public void observe(Lease lease, Instant now) {
-    record(lease.getMetadata().getNamespace() + "/" + lease.getMetadata().getName(),
-        lease.getMetadata().getResourceVersion(), now);
+    record(key(lease), lease, now);
   }
 
-  private Seen record(String where, String version, Instant now) {
-    return seen.compute(where, (k, old) ->
-        old != null && Objects.equals(old.resourceVersion(), version) ? old : new Seen(version, now, old != null));
+  /**
+   * Forgets a deleted Lease (the informer's delete event): an agent whose Lease comes back starts
+   * over, as one seen for the first time.
+   */
+  public void forget(Lease lease) {
+    seen.remove(key(lease));
+  }
+
+  /** How many Leases are remembered (for tests: deleted ones are not). */
+  int remembered() {
+    return seen.size();
+  }
+
+  private static String key(Lease lease) {
+    return lease.getMetadata().getNamespace() + "/" + lease.getMetadata().getName();
+  }
+
+  /** Keeps {@code where}'s entry unless {@code lease} carries a renewal other than the one counted. */
+  private Seen record(String where, Lease lease, Instant now) {
+    Instant renewTime = lease.getSpec() == null || lease.getSpec().getRenewTime() == null
+        ? null : lease.getSpec().getRenewTime().toInstant();
+    String holder = lease.getSpec() == null ? null : lease.getSpec().getHolderIdentity();
+    boolean renewal = renewTime != null && holder != null && !holder.isBlank();
+    return seen.compute(where, (k, old) -> {
+      if (old == null) {
+        return new Seen(renewTime, now, false);
+      }
+      return renewal && !Objects.equals(old.renewTime(), renewTime) ? new Seen(renewTime, now, true) : old;
+    });
   }
 
   /**

@@ -116,10 +116,21 @@ public final class PoolEventSources {
             .withName(AGENT_LEASES)
             .withNamespaces(Set.of(namespace))
             .withLabelSelector(Names.COMPONENT_LABEL + "=" + Names.AGENT_LEASE_COMPONENT)
-            .withSecondaryToPrimaryMapper(lease -> {
+            // heartbeats see every add and update (renewals) and delete (forgotten) here, not in the
+            // mapper: it also runs for deletes, after the delete filter, and would note the Lease again
+            .withOnAddFilter(lease -> {
               heartbeats.observe(lease, clock.instant());
-              return waitingForANode(reconciled);
+              return true;
             })
+            .withOnUpdateFilter((lease, old) -> {
+              heartbeats.observe(lease, clock.instant());
+              return true;
+            })
+            .withOnDeleteFilter((lease, finalStateUnknown) -> {
+              heartbeats.forget(lease);
+              return true;
+            })
+            .withSecondaryToPrimaryMapper(lease -> waitingForANode(reconciled))
             .withPrimaryToSecondaryMapper(pool -> Set.of())
             .build(),
         context)));

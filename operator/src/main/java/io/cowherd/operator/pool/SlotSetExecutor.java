@@ -10,7 +10,10 @@ import io.cowherd.operator.error.ClusterReadException;
 import io.cowherd.operator.error.SlotWriteException;
 import io.cowherd.operator.node.NodeGoneSlotReleaser;
 import io.cowherd.operator.node.NodeLivenessWriter;
+import io.fabric8.kubernetes.api.model.DeleteOptions;
+import io.fabric8.kubernetes.api.model.DeleteOptionsBuilder;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -125,8 +128,7 @@ public final class SlotSetExecutor {
       if (slot.getMetadata().getDeletionTimestamp() != null) {
         return false;
       }
-      delete(slot);
-      return true;
+      return delete(slot);
     }, done -> events.normal(pool, "SlotDeleted", "Deleted " + describe(done) + " with reclaim policy " + plan.policy()));
     if (plan.creates().isEmpty() && plan.updates().isEmpty()) {
       return new SlotSetOutcome(0, 0, deleted, released, List.of());
@@ -332,17 +334,38 @@ public final class SlotSetExecutor {
     }
   }
 
-  private void delete(AoeBootSlot slot) {
+  /**
+   * Deletes the slot object the plan decided on, and no other: the request carries its UID as a
+   * precondition ({@code DeleteOptions.preconditions.uid}), so a slot of the same name created since
+   * (deleted by hand and recreated) is refused by the API server (409) instead of deleted by a stale
+   * decision; the informer then brings the new object to the next reconcile. fabric8's delete DSL
+   * sets only a resourceVersion precondition (which every status write of the agent would break), so
+   * the request is the client's raw one, to the object's URL.
+   *
+   * @return whether the object was deleted (or was gone already)
+   */
+  private boolean delete(AoeBootSlot slot) {
     String namespace = slot.getMetadata().getNamespace();
     String name = slot.getMetadata().getName();
+    String uid = slot.getMetadata().getUid();
+    DeleteOptions options = new DeleteOptionsBuilder().withPropagationPolicy(DeletionPropagation.BACKGROUND.toString())
+        .withNewPreconditions().withUid(uid).endPreconditions().build();
+    String url = "/apis/" + HasMetadata.getGroup(AoeBootSlot.class) + "/" + HasMetadata.getVersion(AoeBootSlot.class)
+        + "/namespaces/" + namespace + "/" + HasMetadata.getPlural(AoeBootSlot.class) + "/" + name;
     try {
-      client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name)
-          .withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+      client.raw(url, "DELETE", options);
       log.info("Deleted slot {}/{} ({})", namespace, name, target(slot));
+      return true;
     } catch (KubernetesClientException e) {
-      if (e.getCode() != 404) {
-        throw new SlotWriteException(namespace, name, "delete", e);
+      if (e.getCode() == 404) {
+        return true;
       }
+      if (e.getCode() == 409) {
+        log.info("Did not delete slot {}/{}: it is another object now (UID precondition {}): {}", namespace, name, uid,
+            e.getMessage());
+        return false;
+      }
+      throw new SlotWriteException(namespace, name, "delete", e);
     }
   }
 

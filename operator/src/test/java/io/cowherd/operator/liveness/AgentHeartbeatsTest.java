@@ -78,4 +78,46 @@ class AgentHeartbeatsTest {
     assertThat(heartbeats.liveAgents(List.of("n1"), "ns", leases, T0.plusSeconds(50)).nodes())
         .as("expired one lease duration after the renewal was seen").isEmpty();
   }
+
+  @Test
+  void aWriteThatChangesOnlyTheResourceVersionRenewsNothing() {
+    Lease lastRenewal = lease("1", T0, 40);
+    heartbeats.observe(lastRenewal, T0);
+    Lease annotated = new LeaseBuilder(lease("2", T0, 40)).editMetadata().addToAnnotations("touched", "yes").endMetadata()
+        .build(); // e.g. kubectl annotate on a dead agent's Lease
+    heartbeats.observe(annotated, T0.plusSeconds(30));
+    Map<String, Lease> leases = Map.of("cowherd-agent-n1", annotated);
+
+    assertThat(heartbeats.liveAgents(List.of("n1"), "ns", leases, T0.plusSeconds(31)).nodes())
+        .as("no renewal seen: not placeable").isEmpty();
+    assertThat(heartbeats.judge("n1", "ns", Optional.of(annotated), T0.plusSeconds(40)).alive())
+        .as("expired one lease duration after the last renewal, not after the edit").isFalse();
+  }
+
+  @Test
+  void aNewRenewTimeWithoutAHolderIsNoRenewal() {
+    heartbeats.observe(lease("1", T0, 40), T0);
+    Lease released = new LeaseBuilder(lease("2", T0.plusSeconds(10), 40)).editSpec().withHolderIdentity(null).endSpec()
+        .build();
+    heartbeats.observe(released, T0.plusSeconds(10));
+
+    assertThat(heartbeats.liveAgents(List.of("n1"), "ns", Map.of("cowherd-agent-n1", released), T0.plusSeconds(11))
+        .nodes()).isEmpty();
+    assertThat(heartbeats.judge("n1", "ns", Optional.of(released), T0.plusSeconds(40)).alive()).isFalse();
+  }
+
+  @Test
+  void aDeletedLeaseIsForgottenAndComesBackAsSeenForTheFirstTime() {
+    heartbeats.observe(lease("1", T0, 40), T0);
+    heartbeats.observe(lease("2", T0.plusSeconds(10), 40), T0.plusSeconds(10));
+    assertThat(heartbeats.remembered()).isOne();
+
+    heartbeats.forget(lease("2", T0.plusSeconds(10), 40));
+    assertThat(heartbeats.remembered()).as("nothing kept for a deleted Lease").isZero();
+
+    Lease recreated = lease("9", T0.plusSeconds(20), 40);
+    heartbeats.observe(recreated, T0.plusSeconds(20));
+    assertThat(heartbeats.liveAgents(List.of("n1"), "ns", Map.of("cowherd-agent-n1", recreated), T0.plusSeconds(21))
+        .nodes()).as("placeable only after a renewal of the new Lease").isEmpty();
+  }
 }

@@ -328,6 +328,40 @@ class PoolReconcilerApiTest {
     assertTargetsUnique();
   }
 
+  /**
+   * A delete decided on one slot object never deletes another of the same name: the slot was
+   * marked (so the mark patch, which carries the UID, is skipped), then deleted by hand and
+   * recreated before the executor's delete arrives.
+   */
+  @Test
+  void executorDeletesOnlyTheSlotObjectItDecidedOnNotOneRecreatedUnderItsName() {
+    cluster.createNamespace("stale");
+    AoeBootPool pool = Pools.aPool().inNamespace("stale").named("p").shelf(820).replicas(1).build();
+    AoeBootSlot desired = DesiredSlots.build(pool, 0, NODE);
+    desired.getMetadata().setOwnerReferences(List.of());
+    desired.getMetadata().setAnnotations(Map.of(SlotReclaim.ANNOTATION, "Delete"));
+    AoeBootSlot decidedOn = client.resource(desired).create();
+    client.resource(decidedOn).delete();
+    await().atMost(TIMEOUT).until(() -> slot("stale", "p-0") == null);
+    desired.getMetadata().setResourceVersion(null);
+    desired.getMetadata().setUid(null);
+    AoeBootSlot recreated = client.resource(desired).create();
+    assertThat(recreated.getMetadata().getUid()).isNotEqualTo(decidedOn.getMetadata().getUid());
+    SlotSetExecutor executor = new SlotSetExecutor(client, new NodeGoneSlotReleaser(client),
+        new NodeLivenessWriter(client, Clock.systemUTC()), new PoolEventRecorder(client, Clock.systemUTC()));
+
+    SlotSetOutcome outcome = executor.apply(pool, batch(List.of(), List.of(decidedOn)));
+
+    assertThat(outcome.deleted()).isZero();
+    AoeBootSlot left = slot("stale", "p-0");
+    assertThat(left).as("the recreated slot is still there").isNotNull();
+    assertThat(left.getMetadata().getUid()).isEqualTo(recreated.getMetadata().getUid());
+    assertThat(left.getMetadata().getDeletionTimestamp()).isNull();
+
+    assertThat(executor.apply(pool, batch(List.of(), List.of(left))).deleted()).as("the object it decides on now").isOne();
+    await().atMost(TIMEOUT).until(() -> slot("stale", "p-0") == null);
+  }
+
   private static SlotSetPlan batch(List<AoeBootSlot> creates, List<AoeBootSlot> deletes) {
     return new SlotSetPlan(creates, List.of(), deletes, List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
         List.of(), ReclaimPolicy.Delete);
