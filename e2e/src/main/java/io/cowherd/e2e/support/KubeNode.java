@@ -15,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -101,6 +102,15 @@ public final class KubeNode implements AutoCloseable {
   static final List<Path> PRIVATE_DIRS =
       List.of(Path.of("/var/lib/kubelet"), Path.of("/var/lib/cni"), Path.of("/var/log/pods"),
           Path.of("/var/log/containers"), Path.of("/run/containerd"), Path.of("/run/netns"));
+
+  /**
+   * Host-wide registry of running nodes (one file per node, holding its JVM's pid) and of the
+   * {@link #PRIVATE_DIRS} a node had to create on the host ({@code created-dirs}). Several nodes may run
+   * at once on one host (a test run next to {@code hack/kube-node.sh}); removing a directory that
+   * is a mount point in another node's namespace detaches that node's mount (rmdir(2) on a mount
+   * point of another mount namespace), so such directories are removed only by the last node to stop.
+   */
+  static final Path REGISTRY = Path.of("/run/cowherd-kube-node");
 
   private static final Duration START_LIMIT = Duration.ofSeconds(180);
   private static final Duration CMD_TIMEOUT = Duration.ofSeconds(60);
@@ -323,10 +333,12 @@ public final class KubeNode implements AutoCloseable {
     // copies of the host's private mounts have no peers outside). The kubelet and containerd need it
     // for HostToContainer and Bidirectional mount propagation (e.g. the agent's /dev).
     inNode("mount", "--make-rshared", "/");
+    register();
     for (Path dir : PRIVATE_DIRS) {
       if (!Files.exists(dir)) {
         Files.createDirectories(dir);
         createdHostDirs.add(dir);
+        Files.writeString(REGISTRY.resolve("created-dirs"), dir + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
       }
       inNode("mount", "-t", "tmpfs", "-o", "mode=0755", "cowherd-node", dir.toString());
     }
@@ -771,12 +783,29 @@ public final class KubeNode implements AutoCloseable {
         }
       }
     }
-    for (Path dir : createdHostDirs.reversed()) {
-      try {
-        Files.deleteIfExists(dir);
-      } catch (IOException e) {
-        problems.add("cannot remove " + dir + ": " + e);
+    // Only the last node to stop removes the directories any node created (see REGISTRY).
+    try {
+      Files.deleteIfExists(registration());
+      if (otherLiveNodes().isEmpty()) {
+        Path record = REGISTRY.resolve("created-dirs");
+        List<Path> created = Files.exists(record)
+            ? Files.readAllLines(record).stream().filter(l -> !l.isBlank()).map(Path::of).distinct().toList() : List.of();
+        for (Path dir : created.reversed()) {
+          try {
+            Files.deleteIfExists(dir);
+          } catch (IOException e) {
+            problems.add("cannot remove " + dir + ": " + e);
+          }
+        }
+        Files.deleteIfExists(record);
+        try {
+          Files.deleteIfExists(REGISTRY);
+        } catch (IOException e) {
+          // another node registered meanwhile: its directory stays for it
+        }
       }
+    } catch (IOException e) {
+      problems.add("node registry " + REGISTRY + ": " + e);
     }
     Commands.exec(Duration.ofSeconds(300), List.of("rm", "-rf", "--one-file-system", workDir.resolve("containerd").resolve("root").toString(),
         workDir.resolve("containerd").resolve("state").toString(), workDir.resolve("etcd").toString()));
@@ -869,9 +898,11 @@ public final class KubeNode implements AutoCloseable {
           out.add("mount " + line);
         }
       }
-      for (Path dir : createdHostDirs) {
-        if (Files.exists(dir)) {
-          out.add("directory " + dir);
+      if (otherLiveNodes().isEmpty()) { // else they stay for the other nodes (see REGISTRY)
+        for (Path dir : createdHostDirs) {
+          if (Files.exists(dir)) {
+            out.add("directory " + dir);
+          }
         }
       }
       for (Map.Entry<String, String> sysctl : hostSysctlsBefore.entrySet()) {
@@ -889,5 +920,43 @@ public final class KubeNode implements AutoCloseable {
   @Override
   public String toString() {
     return "KubeNode[" + nodeName + ", netns " + netns + ", " + workDir + "]";
+  }
+  /** This node's file in {@link #REGISTRY}. */
+  private Path registration() {
+    return REGISTRY.resolve(cgroupName);
+  }
+
+  /** Registers this node as running (its JVM's pid) in {@link #REGISTRY}. */
+  private void register() throws IOException {
+    Files.createDirectories(REGISTRY);
+    Files.writeString(registration(), Long.toString(ProcessHandle.current().pid()));
+  }
+
+  /** Registered nodes other than this one whose JVM still runs; stale files of dead JVMs are removed. */
+  private List<String> otherLiveNodes() throws IOException {
+    if (!Files.isDirectory(REGISTRY)) {
+      return List.of();
+    }
+    List<String> live = new ArrayList<>();
+    try (var entries = Files.list(REGISTRY)) {
+      for (Path entry : entries.toList()) {
+        String name = entry.getFileName().toString();
+        if (name.equals("created-dirs") || entry.equals(registration())) {
+          continue;
+        }
+        long pid;
+        try {
+          pid = Long.parseLong(Files.readString(entry).strip());
+        } catch (NumberFormatException | IOException e) {
+          continue;
+        }
+        if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+          live.add(name);
+        } else {
+          Files.deleteIfExists(entry);
+        }
+      }
+    }
+    return live;
   }
 }
