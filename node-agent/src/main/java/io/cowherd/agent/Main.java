@@ -241,7 +241,8 @@ public final class Main implements Callable<Integer> {
     // One loop allocation lock for every agent process on this node: a file in the state dir.
     Losetup losetup = new Losetup(runner, NodeLock.onFile(names.stateDir().resolve(HostNames.LOSETUP_LOCK_FILE)));
     BackendRegistry backends = new BackendRegistry(
-        new DmSnapshotBackend(names, losetup, new Dmsetup(runner), Path.of("/dev/mapper/control"), new Fallocate(runner)),
+        new DmSnapshotBackend(names, losetup, new Dmsetup(runner), Path.of("/dev/mapper/control"),
+            Path.of("/sys/class/misc/device-mapper"), new Fallocate(runner)),
         new ReflinkBackend(names, new Cp(runner), new Filefrag(runner)),
         names);
 

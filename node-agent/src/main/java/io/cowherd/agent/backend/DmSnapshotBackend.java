@@ -55,6 +55,7 @@ public final class DmSnapshotBackend implements CowBackend {
   private final HostNames names;
   private final Losetup losetup;
   private final Dmsetup dmsetup;
+  private final Path dmKernel;
   private final Path dmControl;
   private final Fallocate fallocate;
   private final ReentrantLock originLock = new ReentrantLock();
@@ -63,14 +64,26 @@ public final class DmSnapshotBackend implements CowBackend {
 
   /**
    * @param dmControl the device-mapper control node, normally {@code /dev/mapper/control}
+   * @param dmKernel what exists only while the kernel has device-mapper, normally {@code
+   *     /sys/class/misc/device-mapper} (the misc device the driver registers; Documentation/admin-guide/
+   *     devices.txt: misc 10/236). The control node alone proves nothing: libdevmapper (any {@code
+   *     dmsetup} run on the host or in a pod sharing its /dev) creates it with that number whether or
+   *     not the kernel has the driver.
    * @param fallocate reserves COW file space
    */
-  public DmSnapshotBackend(HostNames names, Losetup losetup, Dmsetup dmsetup, Path dmControl, Fallocate fallocate) {
+  public DmSnapshotBackend(HostNames names, Losetup losetup, Dmsetup dmsetup, Path dmControl, Path dmKernel,
+      Fallocate fallocate) {
     this.fallocate = fallocate;
     this.names = names;
     this.losetup = losetup;
     this.dmsetup = dmsetup;
     this.dmControl = dmControl;
+    this.dmKernel = dmKernel;
+  }
+
+  /** Whether device-mapper can be used: the kernel has it and its control node exists. */
+  private boolean dmPresent() {
+    return Files.exists(dmKernel) && Files.exists(dmControl);
   }
 
   @Override
@@ -80,15 +93,15 @@ public final class DmSnapshotBackend implements CowBackend {
 
   @Override
   public void checkAvailable(CowRequest request) {
-    if (!Files.exists(dmControl)) {
-      throw new BackendUnavailableException("device-mapper is not available on this node (no " + dmControl
-          + "; modprobe dm_snapshot)");
+    if (!dmPresent()) {
+      throw new BackendUnavailableException("device-mapper is not available on this node (no " + dmKernel + " or "
+          + dmControl + "; modprobe dm_snapshot)");
     }
   }
 
   @Override
   public Optional<CowStore> find(CowRequest request) {
-    if (!Files.exists(dmControl)) {
+    if (!dmPresent()) {
       return Optional.empty();
     }
     SlotId id = request.id();
@@ -147,7 +160,7 @@ public final class DmSnapshotBackend implements CowBackend {
   public void detach(SlotId id, Optional<Path> originHint) {
     String name = HostNames.dmName(id);
     Optional<String> originMajMin = Optional.empty();
-    if (Files.exists(dmControl) && ourDevice(id).isPresent()) {
+    if (dmPresent() && ourDevice(id).isPresent()) {
       originMajMin = Optional.ofNullable(dmsetup.snapshotTables().get(name)).flatMap(DmSnapshotBackend::originOf);
       try {
         dmsetup.remove(name);
@@ -161,7 +174,7 @@ public final class DmSnapshotBackend implements CowBackend {
       }
       LOG.info("slot {}: removed dm device {}", id, name);
     }
-    if (Files.exists(dmControl) && Files.exists(HostNames.dmDevicePath(id), LinkOption.NOFOLLOW_LINKS)) {
+    if (dmPresent() && Files.exists(HostNames.dmDevicePath(id), LinkOption.NOFOLLOW_LINKS)) {
       dmsetup.mknodes(name); // removes the node udev would have removed: a stale node could reach another device
     }
     Path cow = names.cowFilePath(id);
@@ -188,7 +201,7 @@ public final class DmSnapshotBackend implements CowBackend {
 
   /** Detaches origin loops of this image (or the one our table used) that no snapshot references. */
   private void releaseOrigin(Optional<Path> originHint, Optional<String> originMajMin) {
-    if (!Files.exists(dmControl)) {
+    if (!dmPresent()) {
       return;
     }
     originLock.lock();

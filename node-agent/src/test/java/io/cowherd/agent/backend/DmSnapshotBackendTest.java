@@ -49,7 +49,7 @@ class DmSnapshotBackendTest {
   }
 
   private DmSnapshotBackend backend() {
-    return new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), control, new Fallocate(fake));
+    return new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), control, control, new Fallocate(fake));
   }
 
   private CowRequest request() {
@@ -155,12 +155,25 @@ class DmSnapshotBackendTest {
     Files.delete(control);
     assertThatThrownBy(() -> backend().provision(request()))
         .isInstanceOf(BackendUnavailableException.class)
-        .hasMessage("device-mapper is not available on this node (no " + control + "; modprobe dm_snapshot)");
+        .hasMessage("device-mapper is not available on this node (no " + control + " or " + control
+            + "; modprobe dm_snapshot)");
     assertThat(backend().find(request())).isEmpty();
     assertThat(fake.argvs()).isEmpty();
     try (var files = Files.list(stateDir)) {
       assertThat(files).isEmpty();
     }
+  }
+
+  @Test
+  void aControlNodeWithoutTheKernelDriverIsNotDeviceMapper() throws IOException {
+    // libdevmapper makes /dev/mapper/control (10:236) whether or not the kernel has the driver.
+    Path noDriver = control.resolveSibling("sys-class-misc-device-mapper");
+    DmSnapshotBackend backend = new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), control, noDriver,
+        new Fallocate(fake));
+    assertThatThrownBy(() -> backend.provision(request())).isInstanceOf(BackendUnavailableException.class)
+        .hasMessageContaining("no " + noDriver);
+    assertThat(backend.find(request())).isEmpty();
+    assertThat(fake.argvs()).isEmpty();
   }
 
   @Test

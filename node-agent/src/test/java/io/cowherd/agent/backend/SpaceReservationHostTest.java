@@ -97,7 +97,7 @@ class SpaceReservationHostTest {
         .on(List.of("dmsetup", "create"), "")
         .on(List.of("dmsetup", "mknodes"), "");
     return new DmSnapshotBackend(names, new Losetup(runner), new Dmsetup(runner), Files.createFile(tmp.resolve("control")),
-        new Fallocate(runner));
+        tmp.resolve("control"), new Fallocate(runner));
   }
 
   @Test
@@ -155,7 +155,7 @@ class SpaceReservationHostTest {
     long fits = (usableBytes() - 80 * MIB) / MIB * MIB;
     Path filler = fs.mountPoint().resolve("filler");
     DmSnapshotBackend racing = new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake),
-        tmp.resolve("control"), new Fallocate(c -> {
+        tmp.resolve("control"), tmp.resolve("control"), new Fallocate(c -> {
           HostTools.run("fallocate", "--length", Long.toString(filler.toFile().getParentFile().getUsableSpace() - MIB),
               filler.toString());
           return new ExecCommandRunner().run(c);

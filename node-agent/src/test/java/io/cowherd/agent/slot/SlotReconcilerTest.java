@@ -73,7 +73,8 @@ class SlotReconcilerTest {
     VbladeSupervisor supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT,
         exporterEvents, Segments.quiet());
     BackendRegistry backends = new BackendRegistry(
-        new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), tmp.resolve("no-dm-control"), new Fallocate(fake)),
+        new DmSnapshotBackend(names, new Losetup(fake), new Dmsetup(fake), tmp.resolve("no-dm-control"),
+            tmp.resolve("no-dm-control"), new Fallocate(fake)),
         new ReflinkBackend(names, new Cp(fake), new Filefrag(fake)), names);
     writer = new SlotStatusWriter((slot, type, reason, message) -> events.add(type + " " + reason + ": " + message), null);
     IngressGuard guard = Segments.guardOff(exporterEvents);

@@ -76,7 +76,8 @@ public final class TestAgent implements AutoCloseable {
     supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT, exporterEvents,
         segment);
     BackendRegistry backends = new BackendRegistry(
-        new DmSnapshotBackend(names, new Losetup(runner), new Dmsetup(runner), Path.of("/dev/mapper/control"), new Fallocate(runner)),
+        new DmSnapshotBackend(names, new Losetup(runner), new Dmsetup(runner), Path.of("/dev/mapper/control"),
+            Path.of("/sys/class/misc/device-mapper"), new Fallocate(runner)),
         new ReflinkBackend(names, new Cp(runner), new Filefrag(runner)), names);
     guard = new IngressGuard(new Nft(runner, HostTools.requireProgram("nft", "nftables").toString()), Clock.systemUTC(),
         exporterEvents, guardOff);

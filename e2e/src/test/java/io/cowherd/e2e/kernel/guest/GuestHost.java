@@ -48,7 +48,7 @@ final class GuestHost {
   static DmSnapshotBackend backend(Path stateDir) {
     Losetup losetup = new Losetup(RUNNER, NodeLock.onFile(stateDir.resolve(HostNames.LOSETUP_LOCK_FILE)));
     return new DmSnapshotBackend(new HostNames(stateDir), losetup, DMSETUP, Path.of("/dev/mapper/control"),
-        new Fallocate(RUNNER));
+        Path.of("/sys/class/misc/device-mapper"), new Fallocate(RUNNER));
   }
 
   /**
