@@ -100,7 +100,8 @@ class SlotSetPlanTest {
 
     assertThat(plan.updates()).singleElement().satisfies(s -> {
       assertThat(s.getSpec().getNodeName()).isEqualTo("node-b");
-      assertThat(s.getSpec().getImage()).isEqualTo("/srv/images/v2.img");
+      assertThat(s.getSpec().getImage()).as("built from the old image until moved").isEqualTo("/srv/images/origin.img");
+      assertThat(s.getSpec().getPoolImage()).isEqualTo("/srv/images/v2.img");
       assertThat(s.getSpec().getShelf()).isEqualTo(8);
     });
     assertThat(plan.creates()).isEmpty();
