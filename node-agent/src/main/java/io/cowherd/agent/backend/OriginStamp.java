@@ -40,7 +40,7 @@ import java.util.stream.Stream;
  *
  * <p>Rebuild: a line {@code rebuild <token>} holds the slot's {@code spec.rebuild} token the store
  * was built for ({@link #recordRebuild}); a slot whose token differs gets its store discarded and
- * rebuilt (the rule is {@code io.cowherd.api.SlotOrigins}, carried out by the slot executor).
+ * rebuilt (the rule is {@code SlotOrigins} of the crds module, carried out by the slot executor).
  */
 public final class OriginStamp {
   /** Prefix of the stamp's third line, followed by the UID of the slot object that made or last served the store. */
