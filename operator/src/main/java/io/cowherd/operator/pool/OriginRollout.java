@@ -5,6 +5,7 @@ import io.cowherd.api.v1alpha1.AoeBootClient;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotSpec;
+import io.cowherd.api.v1alpha1.SlotPlacement;
 import io.cowherd.api.v1alpha1.UpdateStrategy;
 import java.util.HashMap;
 import java.util.List;
@@ -81,6 +82,22 @@ public final class OriginRollout {
       desired.getSpec().setRebuild(existing.getSpec().getRebuild());
     }
     return move;
+  }
+
+  /**
+   * Builds each slot in {@code creates} on the image and rebuild token recorded for its data
+   * ({@code status.placements}) when its data may still exist on that node, so a slot object
+   * deleted by hand (or lost and found) after the pool's image changed adopts its data again
+   * instead of meeting it as a conflict. Changes {@code creates} in place.
+   */
+  public static void restore(List<AoeBootSlot> creates, Map<Integer, SlotPlacement> recorded) {
+    for (AoeBootSlot slot : creates) {
+      SlotPlacement p = recorded.get(slot.getSpec().getSlot());
+      if (p != null && p.getImage() != null && Objects.equals(p.getNodeName(), slot.getSpec().getNodeName())) {
+        slot.getSpec().setImage(p.getImage());
+        slot.getSpec().setRebuild(p.getRebuild());
+      }
+    }
   }
 
   /** The reset annotation's value of {@code slot} when it cannot form a rebuild token. */

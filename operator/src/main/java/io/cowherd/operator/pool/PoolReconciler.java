@@ -133,6 +133,8 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
     SlotSetPlan plan = SlotSetPlan.decide(pool, seen.ownSlots(), seen.nodeNames(), nodes.eligible(),
         seen.slotsPerNode(), conflicts.blocked().keySet(), placements, abandoned,
         ClientAssigner.allowedMacs(pool, clientsNow), OriginRollout.updateRequests(seen.clients()));
+    Map<Integer, SlotPlacement> recordedOrigins = Placements.byNumber(startFrom);
+    OriginRollout.restore(plan.creates(), recordedOrigins);
     reportMoves(pool, seen.ownSlots());
 
     SlotSetOutcome done = executor.apply(pool, plan);
@@ -141,7 +143,7 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
         plan.terminating().size(), plan.unplaced(), plan.unplaced().isEmpty() ? "" : nodes.describe());
     AoeBootPoolStatus status = PoolStatusAggregator.aggregate(pool, seen.ownSlots(), seen.readyNodeNames(),
         progress, conflicts.message(), clock.instant());
-    status.setPlacements(Placements.next(pool, placements, abandoned, seen.ownSlots(), plan));
+    status.setPlacements(Placements.next(pool, placements, abandoned, recordedOrigins, seen.ownSlots(), plan));
     recordWarnings(pool, status);
     if (PoolStatusAggregator.same(pool.getStatus(), status)) {
       return rateLimitRecheck(UpdateControl.noUpdate(), clientsNow);

@@ -83,6 +83,23 @@ class OriginRolloutTest {
         .as("too long with its prefix").isPresent();
   }
 
+  @Test
+  void aRecreatedSlotIsBuiltOnTheImageItsDataWasBuiltFromOnlyOnThatNode() {
+    AoeBootPool pool = pool(UpdateStrategy.Manual);
+    io.cowherd.api.v1alpha1.SlotPlacement recorded = new io.cowherd.api.v1alpha1.SlotPlacement(0, "node-a");
+    recorded.setImage(OLD);
+    recorded.setRebuild("reset-t1");
+    AoeBootSlot sameNode = DesiredSlots.build(pool, 0, "node-a");
+    AoeBootSlot otherNode = DesiredSlots.build(pool, 0, "node-b");
+
+    OriginRollout.restore(java.util.List.of(sameNode, otherNode), Map.of(0, recorded));
+
+    assertThat(sameNode.getSpec().getImage()).isEqualTo(OLD);
+    assertThat(sameNode.getSpec().getRebuild()).isEqualTo("reset-t1");
+    assertThat(sameNode.getSpec().getPoolImage()).isEqualTo(NEW);
+    assertThat(otherNode.getSpec().getImage()).as("no data there: the pool's image").isEqualTo(NEW);
+  }
+
   private static AoeBootSlot withReset(AoeBootSlot slot, String value) {
     Map<String, String> annotations = new HashMap<>();
     annotations.put(SlotOrigins.RESET_ANNOTATION, value);

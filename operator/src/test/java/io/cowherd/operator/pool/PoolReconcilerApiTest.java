@@ -201,6 +201,25 @@ class PoolReconcilerApiTest {
   }
 
   @Test
+  void aSlotDeletedByHandAfterAnImageChangeComesBackOnTheImageItsDataWasBuiltFrom() {
+    createPool("readopt", "boot", 313, 1, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("readopt", "boot")).containsExactly(0));
+    Cluster.mergePatch(pools("readopt").withName("boot"), Map.of("spec", Map.of("image", "/srv/images/v2.img")));
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(pool("readopt", "boot").getStatus().getPlacements())
+        .singleElement().satisfies(p -> assertThat(p.getImage()).isEqualTo("/srv/images/origin.img")));
+    String uid = slot("readopt", "boot-0").getMetadata().getUid();
+
+    client.resources(AoeBootSlot.class).inNamespace("readopt").withName("boot-0").delete();
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      AoeBootSlot again = slot("readopt", "boot-0");
+      assertThat(again).isNotNull();
+      assertThat(again.getMetadata().getUid()).isNotEqualTo(uid);
+      assertThat(again.getSpec().getImage()).as("adopts its data, no conflict").isEqualTo("/srv/images/origin.img");
+      assertThat(again.getSpec().getPoolImage()).isEqualTo("/srv/images/v2.img");
+    });
+  }
+
+  @Test
   void resetOfAMissingSlotIsNotFound() {
     cluster.createNamespace("reset-missing");
     assertThatThrownBy(() -> annotateReset("reset-missing", "boot-7", "20261202T1400Z"))
