@@ -4,7 +4,6 @@ import io.cowherd.api.SlotOrigins;
 import io.cowherd.api.v1alpha1.AoeBootClient;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
-import io.cowherd.api.v1alpha1.SlotPhase;
 import io.cowherd.api.v1alpha1.UpdateStrategy;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,8 +20,9 @@ import java.util.Optional;
  *       {@code OnReboot}: hold, and ask the operator to move the slot ({@link Verdict#requestUpdate};
  *       the endpoint records {@code status.boot.updateRequestedAt}), unless a request it has not
  *       served yet is younger than {@link #REQUEST_AGAIN_AFTER}.
- *   <li>The slot carries a rebuild token its agent does not yet report serving ({@code
- *       status.origin.rebuild}, phase Serving, current generation): hold until it does.
+ *   <li>The slot carries a rebuild token its agent does not yet report done ({@code
+ *       status.origin.rebuild} for the current generation): hold until it does. Once done, the
+ *       phase does not matter here (a slot failing later for another reason boots as before).
  *   <li>Otherwise: answer the script.
  * </ul>
  */
@@ -59,7 +59,7 @@ public final class StaleSlotGate {
           + " (its writes stay with the old image " + s.getSpec().getImage() + ")", requestDue(s, client, now)));
     }
     String token = s.getSpec().getRebuild();
-    if (token != null && !serving(s, token)) {
+    if (token != null && !rebuilt(s, token)) {
       String progress = s.getStatus() == null || s.getStatus().getMessage() == null ? "waiting for the node agent"
           : s.getStatus().getMessage();
       return Optional.of(new Verdict("the disk of this machine is being rebuilt on " + s.getSpec().getImage() + ": "
@@ -68,9 +68,8 @@ public final class StaleSlotGate {
     return Optional.empty();
   }
 
-  private static boolean serving(AoeBootSlot s, String token) {
-    return s.getStatus() != null && s.getStatus().getPhase() == SlotPhase.Serving
-        && s.getStatus().getOrigin() != null && token.equals(s.getStatus().getOrigin().getRebuild())
+  private static boolean rebuilt(AoeBootSlot s, String token) {
+    return s.getStatus() != null && s.getStatus().getOrigin() != null && token.equals(s.getStatus().getOrigin().getRebuild())
         && Objects.equals(s.getStatus().getObservedGeneration(), s.getMetadata().getGeneration());
   }
 

@@ -63,6 +63,12 @@ class StaleSlotGateTest {
     moved.setStatus(status);
     assertThat(StaleSlotGate.check(pool(UpdateStrategy.OnReboot), Optional.of(moved), client("2026-12-02T13:59:58Z"), NOW))
         .isEmpty();
+    status.setPhase(SlotPhase.Failed); // e.g. its COW store filled up later: boots as before, not held
+    assertThat(StaleSlotGate.check(pool(UpdateStrategy.OnReboot), Optional.of(moved), client("2026-12-02T13:59:58Z"), NOW))
+        .isEmpty();
+    moved.getMetadata().setGeneration(5L); // a spec change its agent has not seen yet
+    assertThat(StaleSlotGate.check(pool(UpdateStrategy.OnReboot), Optional.of(moved), client("2026-12-02T13:59:58Z"), NOW))
+        .isPresent();
   }
 
   @Test
