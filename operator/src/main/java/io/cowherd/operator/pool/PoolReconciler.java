@@ -213,7 +213,7 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
     for (AoeBootSlot slot : slots) {
       OriginRollout.invalidReset(slot).filter(v -> reportedResets.add(slot.getMetadata().getUid() + "/" + v))
           .ifPresent(value -> events.warning(slot, "InvalidReset", "slot "
-          + slot.getMetadata().getName() + ": reset value '" + value + "' ignored; use 1 to 56 characters of"
+          + slot.getMetadata().getName() + ": reset value '" + value + "' ignored; use 1 to 57 characters of"
           + " [A-Za-z0-9._:+-] starting with a letter or digit, e.g. $(date -u +%Y%m%dT%H%M%SZ)"));
     }
   }
