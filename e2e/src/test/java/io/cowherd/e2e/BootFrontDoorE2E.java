@@ -156,6 +156,50 @@ class BootFrontDoorE2E {
         .contains("names pool door-e/nowhere, which does not exist").doesNotContain("sanboot"));
   }
 
+  /**
+   * OnReboot through the real front door and the real operator: after the pool's image changes, the
+   * client's script request is held and recorded, the operator moves the slot, the request stays held
+   * while the slot is rebuilt, and the script comes once the slot serves the new image. The node
+   * agent's slot status is written by the test (no exporter here; the agent's rebuild is measured by
+   * PoolLifecycleE2E and OriginRebuildHostTest).
+   */
+  @Test
+  void onRebootAStaleClientIsHeldUntilItsSlotServesTheNewImage() throws Exception {
+    createAutomaticPool("door-h", "lab", 4107, 1);
+    String mac = "52:54:00:d0:07:01";
+    String target = bootAll(List.of(mac), "door-h/lab").getFirst();
+    client.resources(AoeBootPool.class).inNamespace("door-h").withName("lab").patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        "{\"spec\":{\"image\":\"/srv/images/origin-v2.img\",\"updateStrategy\":\"OnReboot\"}}");
+    await().atMost(TIMEOUT).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> assertThat(get(mac, "door-h/lab").body())
+        .contains("moves to the new pool image /srv/images/origin-v2.img").doesNotContain("sanboot"));
+    long held = System.nanoTime();
+
+    var slot = client.resources(io.cowherd.api.v1alpha1.AoeBootSlot.class).inNamespace("door-h").withName("lab-0");
+    await().atMost(TIMEOUT).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+      assertThat(slot.get().getSpec().getImage()).isEqualTo("/srv/images/origin-v2.img");
+      assertThat(slot.get().getSpec().getRebuild()).startsWith("reboot-");
+    });
+    System.out.printf("[boot-front-door] OnReboot: held script request -> operator moved the slot: %d ms%n",
+        (System.nanoTime() - held) / 1_000_000);
+    assertThat(clients("door-h").getFirst().getStatus().getBoot().getUpdateRequestedAt()).isNotNull();
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(get(mac, "door-h/lab").body())
+        .contains("is being rebuilt on /srv/images/origin-v2.img").doesNotContain("sanboot"));
+
+    var moved = slot.get();
+    java.util.Map<String, Object> origin = new java.util.HashMap<>(Map.of("path", "/srv/images/origin-v2.img",
+        "identity", "dev=1 ino=2 size=3 ctime=4.5", "changed", false, "stale", false));
+    origin.put("rebuild", moved.getSpec().getRebuild());
+    slot.subresource("status").patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        io.fabric8.kubernetes.client.utils.Serialization.asJson(Map.of("status", Map.of("phase", "Serving",
+            "observedGeneration", moved.getMetadata().getGeneration(), "origin", origin))));
+    assertThat(bootAll(List.of(mac), "door-h/lab")).containsExactly(target);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(client.resources(AoeBootPool.class).inNamespace("door-h")
+        .withName("lab").get().getStatus().getStaleReplicas()).isZero());
+    assertThat(slot.get().getSpec().getRebuild()).as("one reboot, one rebuild").isEqualTo(moved.getSpec().getRebuild());
+  }
+
   /** Latency of 100 requests at once for MACs holding slots: real informer lookups, stage writes queued. */
   @Test
   void hundredConcurrentBootRequestsAgainstTheRealDirectory() throws Exception {

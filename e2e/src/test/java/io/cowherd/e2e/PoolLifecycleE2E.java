@@ -46,6 +46,8 @@ class PoolLifecycleE2E {
   private Lab lab;
   private AoeInitiator client;
   private byte[] origin;
+  private byte[] writtenToSlotOne;
+  private static final long WRITTEN_LBA = 1000;
 
   @BeforeAll
   void startLab() throws Exception {
@@ -95,7 +97,8 @@ class PoolLifecycleE2E {
   void writesToSlotOneStayInSlotOne() throws Exception {
     byte[] written = new byte[8 * 512];
     new Random(42).nextBytes(written);
-    long lba = 1000;
+    writtenToSlotOne = written;
+    long lba = WRITTEN_LBA;
     client.write(target(1), lba, written);
     assertThat(client.read(target(1), lba, 8)).isEqualTo(written);
     byte[] originPart = Arrays.copyOfRange(origin, (int) lba * 512, (int) lba * 512 + written.length);
@@ -110,6 +113,46 @@ class PoolLifecycleE2E {
 
   @Test
   @Order(4)
+  void aNewImageMovesNoSlotAndAResetRebuildsOneSlotOnItDiscardingItsWrites() throws Exception {
+    byte[] v2 = origin.clone();
+    byte[] marker = "cowherd origin v2".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    System.arraycopy(marker, 0, v2, 3 * 512, marker.length);
+    Path v2Path = lab.originImage().resolveSibling("origin-v2.img");
+    Files.write(v2Path, v2);
+    lab.controlPlane().kubectlOk("patch", "aoebootpool/" + POOL, "-n", NS, "--type", "merge",
+        "-p", "{\"spec\":{\"image\":\"" + v2Path + "\"}}");
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(pool().getStatus().getStaleReplicas()).isEqualTo(3));
+    assertThat(client.read(target(1), WRITTEN_LBA, 8)).as("a new image alone moves no slot").isEqualTo(writtenToSlotOne);
+
+    long started = System.nanoTime();
+    lab.controlPlane().kubectlOk("annotate", "aoebootslot/" + POOL + "-1", "-n", NS,
+        "cowherd.io/reset-requested=e2e-1", "--overwrite");
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+      AoeBootSlot slot = slots().get(1);
+      assertThat(slot.getStatus().getPhase()).isEqualTo(SlotPhase.Serving);
+      assertThat(slot.getStatus().getObservedGeneration()).isEqualTo(slot.getMetadata().getGeneration());
+      assertThat(slot.getStatus().getOrigin().getRebuild()).isEqualTo("reset-e2e-1");
+    });
+    System.out.printf("[measure] kubectl annotate reset -> slot Serving on the new origin (reflink, %d MiB): %.2f s%n",
+        origin.length >> 20, (System.nanoTime() - started) / 1e9);
+    byte[] v2Part = Arrays.copyOfRange(v2, (int) WRITTEN_LBA * 512, (int) WRITTEN_LBA * 512 + 8 * 512);
+    assertThat(client.read(target(1), WRITTEN_LBA, 8)).as("the client's writes are discarded").isEqualTo(v2Part);
+    assertThat(client.read(target(1), 3, 1)).as("slot 1 serves v2").isEqualTo(Arrays.copyOfRange(v2, 3 * 512, 4 * 512));
+    assertThat(client.read(target(0), 3, 1)).as("slot 0 still serves v1")
+        .isEqualTo(Arrays.copyOfRange(origin, 3 * 512, 4 * 512));
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      assertThat(pool().getStatus().getUpdatedReplicas()).isEqualTo(1);
+      assertThat(pool().getStatus().getStaleReplicas()).isEqualTo(2);
+    });
+    System.out.println(lab.controlPlane().kubectlOk("get", "aoebootpools", "-n", NS));
+    assertThat(lab.controlPlane().kubectlOk("get", "events", "-n", NS, "--field-selector",
+        "involvedObject.name=" + POOL + "-1,reason=Rebuilt", "-o", "jsonpath={.items[*].message}"))
+        .contains(lab.originImage().toString()).contains("origin-v2.img");
+    assertThat(Files.readAllBytes(lab.originImage())).as("origin v1 unchanged").isEqualTo(origin);
+  }
+
+  @Test
+  @Order(5)
   void scalingToOneRemovesTheHighestSlotsWithTheirExportersAndCowStores() throws Exception {
     List<String> cowStores = slots().stream().map(s -> s.getStatus().getCowStorePath()).toList();
     lab.controlPlane().kubectlOk("scale", "aoebootpool/" + POOL, "-n", NS, "--replicas=1");
@@ -128,7 +171,7 @@ class PoolLifecycleE2E {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void aKilledExporterServesAgainWithinFiveSecondsAndCountsARestart() throws Exception {
     long pid = Exporters.on(lab.network().exporterInterface()).getFirst().pid();
     Commands.run("kill", "-KILL", Long.toString(pid));
@@ -146,7 +189,7 @@ class PoolLifecycleE2E {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void deletingThePoolLeavesNoExporterCowStoreOrSlot() throws Exception {
     lab.controlPlane().kubectlOk("delete", "aoebootpool/" + POOL, "-n", NS, "--wait=false");
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
@@ -158,7 +201,7 @@ class PoolLifecycleE2E {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void invalidPoolsAreRejectedAtAdmissionNamingTheFieldAndTheHostIsUnchanged() throws Exception {
     Map<String, String> cases = Map.of(
         "shelf: 4095", "spec.shelf",
@@ -179,7 +222,7 @@ class PoolLifecycleE2E {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void measureApplyToReadyForThirtyTwoReplicas() throws Exception {
     long started = System.nanoTime();
     lab.controlPlane().kubectlOk("apply", "-f", lab.writePoolYaml(POOL, SHELF, 32).toString());

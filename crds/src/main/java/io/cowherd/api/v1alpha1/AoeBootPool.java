@@ -26,8 +26,11 @@ import io.fabric8.kubernetes.model.annotation.Version;
     message = "metadata.name: a pool name has at most 52 characters (slot names and labels derive from it)")
 @AdditionalPrinterColumn(name = "DESIRED", jsonPath = ".spec.replicas", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "READY", jsonPath = ".status.readyReplicas", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "UPDATED", jsonPath = ".status.updatedReplicas", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "STALE", jsonPath = ".status.staleReplicas", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "SHELF", jsonPath = ".spec.shelf", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "INTERFACE", jsonPath = ".spec.interface", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "IMAGE", jsonPath = ".spec.image", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
 @AdditionalPrinterColumn(name = "AGE", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class AoeBootPool extends CustomResource<AoeBootPoolSpec, AoeBootPoolStatus> implements Namespaced {
   /** API group of every cowherd resource. */

@@ -16,7 +16,8 @@ import io.fabric8.kubernetes.model.annotation.SpecReplicas;
  * <p>A CEL transition rule on a field runs only when the field exists in both the old and the new
  * object, so the immutable optional field {@code cow} is also defaulted ({@code {}}, then its own
  * defaults) and guarded by a rule on this object: removing or adding it is refused too. {@code
- * image} and {@code shelf} are required, so their rules always run.
+ * shelf} is required, so its rule always runs. {@code image} may change: each slot keeps serving
+ * the origin it was built from until {@code updateStrategy} or a reset moves it.
  */
 @ValidationRule(
     value = "has(self.cow) == has(oldSelf.cow)",
@@ -34,18 +35,26 @@ public class AoeBootPoolSpec {
    */
   public static final String INTERFACE_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9._-]{0,14}$";
 
-  /** Absolute host path of the origin image; must lie under one of the agent's allowed image roots. */
+  /**
+   * Absolute host path of the origin image; must lie under one of the agent's allowed image roots.
+   * May change: slots built from the previous image keep serving it until moved ({@code
+   * updateStrategy}, or a reset); publish each new origin as a new file.
+   */
   @Required
   @Size(min = 2, max = 4096)
   @Pattern("^/[^\\x00]*$")
   @ValidationRule(
       value = "!self.matches('(^|/)[.][.](/|$)')",
       message = "image must not contain a '..' path segment")
-  @ValidationRule(
-      value = "self == oldSelf",
-      message = "image is immutable: serving another origin under the same targets would hand clients a disk"
-          + " that does not match their COW data; create a new pool")
   private String image;
+
+  /**
+   * How slots move to a changed {@code image}: {@code Manual} (default; only a reset moves a slot)
+   * or {@code OnReboot} (a stale slot is rebuilt on the new image when its client asks for its
+   * boot script). May change.
+   */
+  @Default("Manual")
+  private UpdateStrategy updateStrategy = UpdateStrategy.Manual;
 
   /** Number of client slots (targets e<shelf>.0 .. e<shelf>.<replicas-1>), 0 to 255. */
   @SpecReplicas
@@ -98,6 +107,19 @@ public class AoeBootPoolSpec {
 
   public void setImage(String image) {
     this.image = image;
+  }
+
+  public UpdateStrategy getUpdateStrategy() {
+    return updateStrategy;
+  }
+
+  public void setUpdateStrategy(UpdateStrategy updateStrategy) {
+    this.updateStrategy = updateStrategy;
+  }
+
+  /** The update strategy, {@link UpdateStrategy#Manual} when unset. */
+  public UpdateStrategy updateStrategyOrDefault() {
+    return updateStrategy == null ? UpdateStrategy.Manual : updateStrategy;
   }
 
   public Integer getReplicas() {

@@ -18,6 +18,31 @@ public class AoeBootPoolStatus {
   /** Number of slots whose target is being served (phase Serving). */
   private Integer readyReplicas;
 
+  /**
+   * Number of slots whose agent reports them serving the pool's current image (not stale; the
+   * rebuild the operator asked for done).
+   */
+  private Integer updatedReplicas;
+
+  /** Number of slots still built from another image than the pool's (moved by a reset or OnReboot). */
+  private Integer staleReplicas;
+
+  public Integer getUpdatedReplicas() {
+    return updatedReplicas;
+  }
+
+  public void setUpdatedReplicas(Integer updatedReplicas) {
+    this.updatedReplicas = updatedReplicas;
+  }
+
+  public Integer getStaleReplicas() {
+    return staleReplicas;
+  }
+
+  public void setStaleReplicas(Integer staleReplicas) {
+    this.staleReplicas = staleReplicas;
+  }
+
   /** Label selector (string form) matching this pool's slots; used by the scale subresource. */
   @LabelSelector
   private String selector;

@@ -28,6 +28,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
     type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "ORIGIN", jsonPath = ".status.origin.path", type = AdditionalPrinterColumn.Type.STRING,
     priority = 1)
+@AdditionalPrinterColumn(name = "STALE", jsonPath = ".status.origin.stale", type = AdditionalPrinterColumn.Type.BOOLEAN,
+    priority = 1)
 @AdditionalPrinterColumn(name = "ORIGIN-CHANGED", jsonPath = ".status.origin.changed",
     type = AdditionalPrinterColumn.Type.BOOLEAN, priority = 1)
 @AdditionalPrinterColumn(name = "AGE", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)

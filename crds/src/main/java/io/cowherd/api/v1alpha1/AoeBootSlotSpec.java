@@ -49,12 +49,32 @@ public class AoeBootSlotSpec {
   @ValidationRule(value = "self == oldSelf", message = "nodeName is immutable: COW data lives on the node")
   private String nodeName;
 
-  /** Absolute host path of the origin image. */
+  /**
+   * Absolute host path of the origin this slot is built from. The operator sets it to the pool's
+   * image when it creates the slot and changes it only together with {@code rebuild} (a reset, or
+   * {@code OnReboot}), so a pool's image change alone moves no slot.
+   */
   @Required
   @Size(min = 2, max = 4096)
   @Pattern("^/[^\\x00]*$")
   @ValidationRule(value = "!self.matches('(^|/)[.][.](/|$)')", message = "image must not contain a '..' path segment")
   private String image;
+
+  /**
+   * The pool's current image, for status only: the agent reports the slot {@code stale} when it
+   * is another path than {@code image}. Absent: the same as {@code image}.
+   */
+  @Size(min = 2, max = 4096)
+  @Pattern("^/[^\\x00]*$")
+  private String poolImage;
+
+  /**
+   * Rebuild token: when set and different from the token the slot's COW store was built for, the
+   * node agent discards the store (exporter stopped, devices and COW data removed) and builds a new
+   * one from {@code image}. Written only by the operator ({@code io.cowherd.api.SlotOrigins}).
+   */
+  @Pattern(io.cowherd.api.SlotOrigins.TOKEN_PATTERN)
+  private String rebuild;
 
   /** Host network interface vblade binds to. */
   @Required
@@ -119,6 +139,27 @@ public class AoeBootSlotSpec {
     this.image = image;
   }
 
+  public String getPoolImage() {
+    return poolImage;
+  }
+
+  public void setPoolImage(String poolImage) {
+    this.poolImage = poolImage;
+  }
+
+  public String getRebuild() {
+    return rebuild;
+  }
+
+  public void setRebuild(String rebuild) {
+    this.rebuild = rebuild;
+  }
+
+  /** The pool's image, {@code image} when unset. */
+  public String poolImageOrImage() {
+    return poolImage == null ? image : poolImage;
+  }
+
   @JsonProperty("interface")
   public String getInterface() {
     return interfaceName;
@@ -177,6 +218,8 @@ public class AoeBootSlotSpec {
         && Objects.equals(slot, s.slot)
         && Objects.equals(nodeName, s.nodeName)
         && Objects.equals(image, s.image)
+        && Objects.equals(poolImage, s.poolImage)
+        && Objects.equals(rebuild, s.rebuild)
         && Objects.equals(interfaceName, s.interfaceName)
         && Objects.equals(cow, s.cow)
         && Objects.equals(export, s.export)
@@ -185,6 +228,6 @@ public class AoeBootSlotSpec {
 
   @Override
   public int hashCode() {
-    return Objects.hash(pool, shelf, slot, nodeName, image, interfaceName, cow, export, allowedMacsOrEmpty());
+    return Objects.hash(pool, shelf, slot, nodeName, image, poolImage, rebuild, interfaceName, cow, export, allowedMacsOrEmpty());
   }
 }

@@ -20,6 +20,19 @@ public class BootProgress {
   private String readingAt;
   /** When a write from this MAC was last seen. */
   private String writingAt;
+  /**
+   * When a boot endpoint last held back this client's script because its slot was stale under
+   * {@code updateStrategy: OnReboot}: the operator then rebuilds the slot on the pool's image.
+   */
+  private String updateRequestedAt;
+
+  public String getUpdateRequestedAt() {
+    return updateRequestedAt;
+  }
+
+  public void setUpdateRequestedAt(String updateRequestedAt) {
+    this.updateRequestedAt = updateRequestedAt;
+  }
 
   public String getStage() {
     return stage;

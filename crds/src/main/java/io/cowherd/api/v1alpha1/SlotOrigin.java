@@ -22,6 +22,31 @@ public class SlotOrigin {
   /** Identity of the file at path now, shown only when it differs from identity. */
   private String currentIdentity;
 
+  /**
+   * True when the pool's image ({@code spec.poolImage}) is another file than this origin: the slot
+   * serves an older (or newer) origin until it is moved (reset, or {@code OnReboot}).
+   */
+  private Boolean stale;
+
+  /** Rebuild token ({@code spec.rebuild}) the COW store was built for, if any. */
+  private String rebuild;
+
+  public Boolean getStale() {
+    return stale;
+  }
+
+  public void setStale(Boolean stale) {
+    this.stale = stale;
+  }
+
+  public String getRebuild() {
+    return rebuild;
+  }
+
+  public void setRebuild(String rebuild) {
+    this.rebuild = rebuild;
+  }
+
   public SlotOrigin() {}
 
   public SlotOrigin(String path, String identity, boolean changed, String currentIdentity) {
@@ -66,11 +91,12 @@ public class SlotOrigin {
   @Override
   public boolean equals(Object o) {
     return o instanceof SlotOrigin s && Objects.equals(path, s.path) && Objects.equals(identity, s.identity)
-        && Objects.equals(changed, s.changed) && Objects.equals(currentIdentity, s.currentIdentity);
+        && Objects.equals(changed, s.changed) && Objects.equals(currentIdentity, s.currentIdentity)
+        && Objects.equals(stale, s.stale) && Objects.equals(rebuild, s.rebuild);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(path, identity, changed, currentIdentity);
+    return Objects.hash(path, identity, changed, currentIdentity, stale, rebuild);
   }
 }

@@ -17,6 +17,16 @@ public class SlotPlacement {
    */
   private String abandonedSlotUid;
 
+  /**
+   * The image the slot's COW data was built from ({@code spec.image} of its last slot object): a
+   * slot object recreated for this number is built on it again, not on a newer pool image, so it
+   * adopts its data. Absent: the pool's image.
+   */
+  private String image;
+
+  /** The rebuild token ({@code spec.rebuild}) of the slot's last slot object, if any. */
+  private String rebuild;
+
   public SlotPlacement() {}
 
   public SlotPlacement(int slot, String nodeName) {
@@ -46,6 +56,22 @@ public class SlotPlacement {
     this.nodeName = nodeName;
   }
 
+  public String getImage() {
+    return image;
+  }
+
+  public void setImage(String image) {
+    this.image = image;
+  }
+
+  public String getRebuild() {
+    return rebuild;
+  }
+
+  public void setRebuild(String rebuild) {
+    this.rebuild = rebuild;
+  }
+
   public String getAbandonedSlotUid() {
     return abandonedSlotUid;
   }
@@ -57,7 +83,8 @@ public class SlotPlacement {
   @Override
   public boolean equals(Object o) {
     return o instanceof SlotPlacement p && Objects.equals(slot, p.slot) && Objects.equals(nodeName, p.nodeName)
-        && Objects.equals(abandonedSlotUid, p.abandonedSlotUid);
+        && Objects.equals(abandonedSlotUid, p.abandonedSlotUid) && Objects.equals(image, p.image)
+        && Objects.equals(rebuild, p.rebuild);
   }
 
   @Override

@@ -37,10 +37,16 @@ import java.util.stream.Stream;
  * that says the data of slot object X was abandoned moves a store last served by X aside ({@link
  * #moveAside}: renamed with its stamp, never deleted) instead of adopting it; the rule is {@code
  * SlotReclaim.mustMoveAside} of the crds module (the backend layer does not import the API).
+ *
+ * <p>Rebuild: a line {@code rebuild <token>} holds the slot's {@code spec.rebuild} token the store
+ * was built for ({@link #recordRebuild}); a slot whose token differs gets its store discarded and
+ * rebuilt (the rule is {@code SlotOrigins} of the crds module, carried out by the slot executor).
  */
 public final class OriginStamp {
   /** Prefix of the stamp's third line, followed by the UID of the slot object that made or last served the store. */
   static final String SERVED_BY = "served-by ";
+  /** Prefix of the line holding the rebuild token ({@code spec.rebuild}) the store was built for. */
+  static final String REBUILD = "rebuild ";
   /** Infix of a store moved aside: {@code slot-<n>.<ext>.abandoned-<UTC timestamp>}. */
   public static final String ABANDONED_INFIX = ".abandoned-";
   private static final DateTimeFormatter ASIDE_STAMP =
@@ -54,8 +60,15 @@ public final class OriginStamp {
    * @param path the origin's real path the store was made from
    * @param identity the origin's identity when the store was made, if recorded
    * @param servedBy UID of the slot object that made the store or served it last, if recorded
+   * @param rebuild the rebuild token the store was built for, if any
    */
-  public record Stamp(String path, Optional<OriginIdentity> identity, Optional<String> servedBy) {}
+  public record Stamp(String path, Optional<OriginIdentity> identity, Optional<String> servedBy,
+      Optional<String> rebuild) {
+    /** A stamp without a rebuild token. */
+    public Stamp(String path, Optional<OriginIdentity> identity, Optional<String> servedBy) {
+      this(path, identity, servedBy, Optional.empty());
+    }
+  }
 
   /**
    * What a slot's origin is compared with its store's stamp.
@@ -88,7 +101,10 @@ public final class OriginStamp {
     Optional<String> servedBy = lines.stream().skip(2).map(String::strip)
         .filter(l -> l.startsWith(SERVED_BY) && l.length() > SERVED_BY.length())
         .map(l -> l.substring(SERVED_BY.length()).strip()).findFirst();
-    return Optional.of(new Stamp(path, identity, servedBy));
+    Optional<String> rebuild = lines.stream().skip(2).map(String::strip)
+        .filter(l -> l.startsWith(REBUILD) && l.length() > REBUILD.length())
+        .map(l -> l.substring(REBUILD.length()).strip()).findFirst();
+    return Optional.of(new Stamp(path, identity, servedBy, rebuild));
   }
 
   /**
@@ -107,8 +123,22 @@ public final class OriginStamp {
   public static void recordIfMissing(Path store, Path origin, OriginIdentity current) {
     Optional<Stamp> stamp = read(store);
     if (stamp.flatMap(Stamp::identity).isEmpty() && Files.isRegularFile(store)) {
-      write(store, origin, current, stamp.flatMap(Stamp::servedBy));
+      write(store, origin, current, stamp.flatMap(Stamp::servedBy), stamp.flatMap(Stamp::rebuild));
     }
+  }
+
+  /**
+   * Records {@code token} as the rebuild token {@code store} was built for, if its stamp names
+   * another or none. Call it right after the store is made, before it is exported. Does nothing
+   * when the store has no stamp with an identity or is gone.
+   */
+  public static void recordRebuild(Path store, String token) {
+    Optional<Stamp> stamp = read(store);
+    if (stamp.isEmpty() || stamp.get().identity().isEmpty() || !Files.isRegularFile(store)
+        || stamp.get().rebuild().filter(token::equals).isPresent()) {
+      return;
+    }
+    write(store, Path.of(stamp.get().path()), stamp.get().identity().get(), stamp.get().servedBy(), Optional.of(token));
   }
 
   /**
@@ -122,7 +152,8 @@ public final class OriginStamp {
         || stamp.get().servedBy().filter(slotUid::equals).isPresent()) {
       return;
     }
-    write(store, Path.of(stamp.get().path()), stamp.get().identity().get(), Optional.of(slotUid));
+    write(store, Path.of(stamp.get().path()), stamp.get().identity().get(), Optional.of(slotUid),
+        stamp.get().rebuild());
   }
 
   /**
@@ -215,14 +246,16 @@ public final class OriginStamp {
    * beside it, then renamed).
    */
   static void write(Path store, Path origin, OriginIdentity identity) {
-    write(store, origin, identity, Optional.empty());
+    write(store, origin, identity, Optional.empty(), Optional.empty());
   }
 
-  private static void write(Path store, Path origin, OriginIdentity identity, Optional<String> servedBy) {
+  private static void write(Path store, Path origin, OriginIdentity identity, Optional<String> servedBy,
+      Optional<String> rebuild) {
     Path partial = of(store).resolveSibling(of(store).getFileName() + ".partial");
     try {
       Files.writeString(partial, origin + "\n" + identity.format() + "\n"
-          + servedBy.map(uid -> SERVED_BY + uid + "\n").orElse(""), StandardCharsets.UTF_8);
+          + servedBy.map(uid -> SERVED_BY + uid + "\n").orElse("")
+          + rebuild.map(token -> REBUILD + token + "\n").orElse(""), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + partial + ": " + e.getMessage(), e);
     }

@@ -13,7 +13,7 @@ public interface BootDirectory {
   Answer answer(MacAddress mac, Optional<String> pool);
 
   /** An answer. */
-  sealed interface Answer permits Boot, Wait {}
+  sealed interface Answer permits Boot, Wait, Hold {}
 
   /**
    * The MAC's client holds a slot.
@@ -25,6 +25,18 @@ public interface BootDirectory {
    * @param kernelArgs the client's extra kernel arguments, or null
    */
   record Boot(String namespace, String client, String target, String hostname, String kernelArgs) implements Answer {}
+
+  /**
+   * The client holds a slot, but its script waits until the slot serves the pool's image ({@link
+   * StaleSlotGate}).
+   *
+   * @param namespace client namespace
+   * @param client client name
+   * @param message shown on the client's console
+   * @param seconds wait before the next try
+   * @param requestUpdate whether to record {@code status.boot.updateRequestedAt} (the operator then moves the slot)
+   */
+  record Hold(String namespace, String client, String message, int seconds, boolean requestUpdate) implements Answer {}
 
   /**
    * No slot (yet): the message says why; try again after {@code seconds}.

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * <p>Answers, each an iPXE script ({@code text/plain}, at most {@link BootScripts#MAX_BYTES} bytes):
  * 200 with {@code sanboot aoe:e<shelf>.<slot>} for a MAC whose client holds a slot (and the stage
  * "script served" is recorded); 200 with echo + sleep + retry (powering off after {@link
- * BootScripts#MAX_TRIES} tries) for a MAC without one; 400 for a request that is not exactly that
+ * BootScripts#MAX_TRIES} tries) for a MAC without one, and for a MAC whose slot moves to its
+ * pool's image first ({@link StaleSlotGate}; under {@code OnReboot} the request is recorded); 400 for a request that is not exactly that
  * shape (malformed MAC, query longer than {@link #MAX_QUERY_CHARS}): nothing is looked up or
  * written; 429 when the client's address exceeds its rate; 404/405 for other paths and methods.
  * iPXE runs only 2xx bodies; for the others it shows its own HTTP error, the body is for people
@@ -145,6 +146,12 @@ public final class BootEndpoint implements AutoCloseable {
             boot.hostname(), boot.kernelArgs());
         progress.scriptServed(boot.namespace(), boot.client(), clock.instant()); // queued: never waits for the API
         reply(exchange, 200, script);
+      }
+      case BootDirectory.Hold hold -> {
+        if (hold.requestUpdate()) {
+          progress.updateRequested(hold.namespace(), hold.client(), clock.instant()); // queued
+        }
+        reply(exchange, 200, BootScripts.waitAndRetry(mac.get(), hold.message(), hold.seconds(), tryNumber));
       }
       case BootDirectory.Wait wait -> reply(exchange, 200,
           BootScripts.waitAndRetry(mac.get(), wait.message(), wait.seconds(), tryNumber));

@@ -9,4 +9,11 @@ public interface BootProgressRecorder {
 
   /** An AoE Query Config from client {@code namespace/name}'s MAC was seen on the wire at {@code when}. */
   void queried(String namespace, String name, Instant when);
+
+  /**
+   * The boot endpoint held back client {@code namespace/name}'s script at {@code when} because its
+   * slot is stale under {@code updateStrategy: OnReboot}: recorded as {@code
+   * status.boot.updateRequestedAt}, which the operator answers by moving the slot.
+   */
+  void updateRequested(String namespace, String name, Instant when);
 }

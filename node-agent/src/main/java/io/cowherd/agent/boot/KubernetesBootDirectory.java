@@ -5,6 +5,7 @@ import io.cowherd.api.Names;
 import io.cowherd.api.v1alpha1.AoeBootClient;
 import io.cowherd.api.v1alpha1.AoeBootClientSpec;
 import io.cowherd.api.v1alpha1.AoeBootPool;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.ClientsSpec;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -23,8 +24,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link BootDirectory} over fabric8 informers of AoeBootClients (indexed by normalised MAC) and
- * AoeBootPools in the namespaces the agent serves. Answers from the caches (a client's slot only
+ * {@link BootDirectory} over fabric8 informers of AoeBootClients (indexed by normalised MAC),
+ * AoeBootPools and AoeBootSlots (for {@link StaleSlotGate}: a slot moving to its pool's image holds
+ * its client's script) in the namespaces the agent serves. Answers from the caches (a client's slot only
  * while its pool exists and is not being deleted: the operator does not clear assignments of a
  * deleted pool); the only write is the
  * enrollment of an unknown MAC into the one pool that enrols automatically and admits it: a create
@@ -41,16 +43,19 @@ public final class KubernetesBootDirectory implements BootDirectory, AutoCloseab
   private final KubernetesClient client;
   private final SharedIndexInformer<AoeBootClient> clients;
   private final SharedIndexInformer<AoeBootPool> pools;
+  private final SharedIndexInformer<AoeBootSlot> slots;
   private final Predicate<String> servedNamespace;
   private final String enrolledBy;
   private final Clock clock;
   private final Map<String, RateLimiter> enrollmentRates = new ConcurrentHashMap<>();
 
   private KubernetesBootDirectory(KubernetesClient client, SharedIndexInformer<AoeBootClient> clients,
-      SharedIndexInformer<AoeBootPool> pools, Predicate<String> servedNamespace, String nodeName, Clock clock) {
+      SharedIndexInformer<AoeBootPool> pools, SharedIndexInformer<AoeBootSlot> slots, Predicate<String> servedNamespace,
+      String nodeName, Clock clock) {
     this.client = client;
     this.clients = clients;
     this.pools = pools;
+    this.slots = slots;
     this.servedNamespace = servedNamespace;
     this.enrolledBy = LABEL_VALUE.matcher(nodeName).matches() ? nodeName : "node-agent";
     this.clock = clock;
@@ -68,9 +73,11 @@ public final class KubernetesBootDirectory implements BootDirectory, AutoCloseab
     clients.addIndexers(Map.of(MAC_INDEX, c -> c.getSpec() == null ? List.of()
         : MacAddress.parse(c.getSpec().getMac()).map(m -> List.of(m.value())).orElse(List.of())));
     SharedIndexInformer<AoeBootPool> pools = client.resources(AoeBootPool.class).inAnyNamespace().runnableInformer(0);
+    SharedIndexInformer<AoeBootSlot> slots = client.resources(AoeBootSlot.class).inAnyNamespace().runnableInformer(0);
     clients.run();
     pools.run();
-    return new KubernetesBootDirectory(client, clients, pools, servedNamespace, nodeName, clock);
+    slots.run();
+    return new KubernetesBootDirectory(client, clients, pools, slots, servedNamespace, nodeName, clock);
   }
 
   @Override
@@ -86,6 +93,13 @@ public final class KubernetesBootDirectory implements BootDirectory, AutoCloseab
       if (poolServes && c.getStatus() != null && c.getStatus().getSlot() != null && c.getStatus().getTarget() != null
           && mac.value().equals(c.getStatus().getMac())) {
         AoeBootClientSpec spec = c.getSpec();
+        Optional<AoeBootSlot> slot = Optional.ofNullable(slots.getStore().getByKey(
+            c.getMetadata().getNamespace() + "/" + Names.slotName(pool.getMetadata().getName(), c.getStatus().getSlot())));
+        Optional<StaleSlotGate.Verdict> held = StaleSlotGate.check(pool, slot, c, clock.instant());
+        if (held.isPresent()) {
+          return new Hold(c.getMetadata().getNamespace(), c.getMetadata().getName(), held.get().message(),
+              StaleSlotGate.RETRY_SECONDS, held.get().requestUpdate());
+        }
         return new Boot(c.getMetadata().getNamespace(), c.getMetadata().getName(), c.getStatus().getTarget(),
             spec.getHostname(), spec.getKernelArgs());
       }
@@ -179,5 +193,6 @@ public final class KubernetesBootDirectory implements BootDirectory, AutoCloseab
   public void close() {
     clients.close();
     pools.close();
+    slots.close();
   }
 }

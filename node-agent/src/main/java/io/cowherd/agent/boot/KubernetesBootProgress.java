@@ -27,6 +27,8 @@ public final class KubernetesBootProgress implements BootProgressRecorder, AutoC
   public static final String SCRIPT_SERVED = "ScriptServed";
   /** Stage name: an AoE Query Config from the client's MAC was seen ({@link QueryWatch}). */
   public static final String QUERIED = "Queried";
+  /** Stage name: the script was held back to move the client's slot to the pool's image. */
+  public static final String UPDATE_REQUESTED = "UpdateRequested";
   private static final int MAX_QUEUED = 256;
 
   private final KubernetesClient client;
@@ -48,6 +50,11 @@ public final class KubernetesBootProgress implements BootProgressRecorder, AutoC
   @Override
   public void queried(String namespace, String name, Instant when) {
     record(namespace, name, QUERIED, "queriedAt", when);
+  }
+
+  @Override
+  public void updateRequested(String namespace, String name, Instant when) {
+    record(namespace, name, UPDATE_REQUESTED, "updateRequestedAt", when);
   }
 
   private void record(String namespace, String name, String stage, String timestampField, Instant when) {

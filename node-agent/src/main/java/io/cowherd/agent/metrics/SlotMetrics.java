@@ -30,6 +30,8 @@ import java.util.stream.Stream;
  *       adopted or created by this agent;
  *   <li>{@value #ORIGIN_CHANGED} — 1 while the slot's origin is no longer what its COW store was
  *       made from (written in place, truncated or replaced; {@code status.origin.changed}), else 0.
+ *   <li>{@value #ORIGIN_STALE} — 1 while the slot serves another origin than its pool's image
+ *       ({@code status.origin.stale}: not moved yet by a reset or OnReboot), else 0.
  * </ul>
  */
 public final class SlotMetrics {
@@ -43,6 +45,8 @@ public final class SlotMetrics {
   public static final String EXPORTER_RESTARTS = "cowherd.slot.exporter.restarts";
   /** Gauge, Prometheus {@code cowherd_slot_origin_changed}. */
   public static final String ORIGIN_CHANGED = "cowherd.slot.origin.changed";
+  /** Gauge, Prometheus {@code cowherd_slot_origin_stale}. */
+  public static final String ORIGIN_STALE = "cowherd.slot.origin.stale";
 
   private final MeterRegistry registry;
   private final Supplier<Stream<AoeBootSlot>> slots;
@@ -50,6 +54,7 @@ public final class SlotMetrics {
   private final MultiGauge total;
   private final MultiGauge warning;
   private final MultiGauge originChanged;
+  private final MultiGauge originStale;
   private final Map<Tags, Integer> restarts = new ConcurrentHashMap<>();
   private final Map<Tags, FunctionCounter> restartCounters = new HashMap<>();
 
@@ -68,6 +73,8 @@ public final class SlotMetrics {
         .description("Highest COW use threshold reached, per slot: 0, 80 or 95 (percent)").register(registry);
     this.originChanged = MultiGauge.builder(ORIGIN_CHANGED)
         .description("1 while the slot's origin changed since its COW store was made, else 0").register(registry);
+    this.originStale = MultiGauge.builder(ORIGIN_STALE)
+        .description("1 while the slot serves another origin than its pool's image, else 0").register(registry);
   }
 
   /** Re-reads the slots: new slots get series, deleted ones lose them. */
@@ -76,6 +83,7 @@ public final class SlotMetrics {
     List<MultiGauge.Row<?>> totalRows = new ArrayList<>();
     List<MultiGauge.Row<?>> warningRows = new ArrayList<>();
     List<MultiGauge.Row<?>> originRows = new ArrayList<>();
+    List<MultiGauge.Row<?>> staleRows = new ArrayList<>();
     Map<Tags, Integer> now = new HashMap<>();
     slots.get().filter(s -> s.getSpec() != null && s.getSpec().getSlot() != null).forEach(slot -> {
       Tags tags = tags(slot);
@@ -96,6 +104,9 @@ public final class SlotMetrics {
       if (status.getOrigin() != null && status.getOrigin().getChanged() != null) {
         originRows.add(MultiGauge.Row.of(tags, status.getOrigin().getChanged() ? 1 : 0));
       }
+      if (status.getOrigin() != null && status.getOrigin().getStale() != null) {
+        staleRows.add(MultiGauge.Row.of(tags, status.getOrigin().getStale() ? 1 : 0));
+      }
       if (status.getRestarts() != null) {
         now.put(tags, status.getRestarts());
       }
@@ -104,6 +115,7 @@ public final class SlotMetrics {
     total.register(totalRows, true);
     warning.register(warningRows, true);
     originChanged.register(originRows, true);
+    originStale.register(staleRows, true);
     restarts.putAll(now);
     for (Tags tags : List.copyOf(restartCounters.keySet())) {
       if (!now.containsKey(tags)) {

@@ -55,6 +55,14 @@ public final class SlotExecutor {
    *     exceptions; nothing already built is removed on the way out
    */
   public SlotOutcome apply(SlotPlan plan, SlotObservation seen, Optional<String> slotUid) {
+    return apply(plan, seen, slotUid, Optional.empty());
+  }
+
+  /**
+   * {@link #apply(SlotPlan, SlotObservation, Optional)}, recording {@code rebuild} (the slot's
+   * {@code spec.rebuild}) in the stamp of a store made now, before it is exported.
+   */
+  public SlotOutcome apply(SlotPlan plan, SlotObservation seen, Optional<String> slotUid, Optional<String> rebuild) {
     ValidatedSlot slot = seen.slot();
     CowBackend backend = backends.forKind(slot.backend());
     Optional<CowStore> store = seen.store();
@@ -67,6 +75,7 @@ public final class SlotExecutor {
           // before the exporter starts: a later abandonment of this object names this store
           Path made = store.get().cowStorePath();
           slotUid.ifPresent(uid -> OriginStamp.recordServedBy(made, uid));
+          rebuild.ifPresent(token -> OriginStamp.recordRebuild(made, token));
         }
         case STOP_EXPORTER -> {
           supervisor.stop(slot.id(), backends.exportPaths(slot.id()));
@@ -126,6 +135,42 @@ public final class SlotExecutor {
       moved.add(OriginStamp.moveAside(store, now));
     }
     return moved;
+  }
+
+  /**
+   * What a rebuild discarded.
+   *
+   * @param store the COW store removed
+   * @param oldOrigin the origin it was built from (its stamp's path)
+   * @param oldIdentity that origin's identity when the store was made, if recorded
+   * @param oldToken the rebuild token it was built for, if any
+   */
+  public record Rebuilt(Path store, String oldOrigin, Optional<OriginIdentity> oldIdentity, Optional<String> oldToken) {}
+
+  /**
+   * Discards every COW store of {@code slot} that was built for another rebuild token than {@code
+   * token} ({@code spec.rebuild}; the rule of {@code io.cowherd.api.SlotOrigins}): stops the
+   * exporter, removes the devices and the COW data of every backend ({@code REMOVE_ALL}, as a
+   * scale-down with reclaim policy Delete does) and releases the old origin's loop device when no
+   * other slot uses it. The caller has validated the slot's new origin first, so a bad new image
+   * never costs the old store. Stores without a stamp are left alone (nothing says what they hold).
+   *
+   * @return what was discarded; empty when every store already matches {@code token} or none exists
+   * @throws io.cowherd.agent.export.ExporterStopException if the exporter would not exit
+   * @throws io.cowherd.agent.backend.TeardownIncompleteException if a device is still busy
+   */
+  public List<Rebuilt> rebuildIfRequested(SlotId id, String token) {
+    List<Rebuilt> outdated = new ArrayList<>();
+    for (Path store : List.of(names.clonePath(id), names.cowFilePath(id))) {
+      Optional<OriginStamp.Stamp> stamp = Files.isRegularFile(store) ? OriginStamp.read(store) : Optional.empty();
+      if (stamp.isPresent() && stamp.get().rebuild().filter(token::equals).isEmpty()) {
+        outdated.add(new Rebuilt(store, stamp.get().path(), stamp.get().identity(), stamp.get().rebuild()));
+      }
+    }
+    for (Rebuilt old : outdated) {
+      teardown(id, Optional.of(Path.of(old.oldOrigin())), SlotReclaim.OnDeletion.REMOVE_ALL);
+    }
+    return outdated;
   }
 
   /**

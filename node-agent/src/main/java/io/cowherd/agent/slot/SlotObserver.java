@@ -65,6 +65,16 @@ public final class SlotObserver {
   }
 
   /**
+   * Validates the slot's spec only (image under the allowed roots, a readable origin, ...), touching
+   * nothing.
+   *
+   * @throws InvalidSlotException if the spec cannot be served here
+   */
+  public ValidatedSlot validate(AoeBootSlot resource) {
+    return validator.validate(resource.getMetadata().getNamespace(), resource.getSpec());
+  }
+
+  /**
    * @throws InvalidSlotException if the spec cannot be served here
    * @throws io.cowherd.agent.backend.BackendUnavailableException if no store exists and the
    *     backend cannot work on this node

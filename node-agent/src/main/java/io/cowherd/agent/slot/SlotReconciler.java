@@ -106,9 +106,13 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
     }
     slotId(slot).ifPresent(id -> exporterEvents.remember(id, ResourceID.fromResource(slot), slot.getSpec().getInterface()));
     slotId(slot).ifPresent(id -> moveAsideAbandoned(slot, id));
+    Optional<String> rebuild = Optional.ofNullable(slot.getSpec().getRebuild());
+    if (rebuild.isPresent() && slotId(slot).isPresent()) {
+      rebuild(slot, observer.validate(slot), rebuild.get()); // validated first: a bad new image keeps the old store
+    }
     SlotObservation seen = observer.observe(slot);
     SlotPlan plan = SlotPlan.decide(seen);
-    SlotOutcome done = executor.apply(plan, seen, Optional.ofNullable(slot.getMetadata().getUid()));
+    SlotOutcome done = executor.apply(plan, seen, Optional.ofNullable(slot.getMetadata().getUid()), rebuild);
     if (done.guard().isPresent()) {
       attacks.report(slot, seen.slot().id(), seen.slot().iface());
     }
@@ -185,6 +189,25 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
           + " (kept, not deleted; remove it by hand); this slot starts from an empty COW store";
       LOG.warn("slot {}: {}", id, message);
       statusWriter.abandonedStoreMovedAside(slot, message);
+    }
+  }
+
+  /**
+   * Discards the slot's COW store when it was built for another rebuild token ({@code
+   * spec.rebuild}: a reset, or a move under {@code OnReboot}); the observation that follows builds
+   * a new one from {@code spec.image}. A Normal Event {@code Rebuilt} names the old and the new
+   * origin with their identities.
+   */
+  private void rebuild(AoeBootSlot slot, ValidatedSlot valid, String token) {
+    List<SlotExecutor.Rebuilt> done = executor.rebuildIfRequested(valid.id(), token);
+    for (SlotExecutor.Rebuilt old : done) {
+      String now = io.cowherd.agent.backend.OriginIdentity.of(valid.origin()).format();
+      String message = "rebuilt for " + token + ": COW store " + old.store() + " discarded (built from " + old.oldOrigin()
+          + " [" + old.oldIdentity().map(io.cowherd.agent.backend.OriginIdentity::format).orElse("identity unknown")
+          + "]" + old.oldToken().map(t -> " for " + t).orElse("") + "); new store from " + valid.origin() + " [" + now
+          + "]";
+      LOG.info("slot {}: {}", valid.id(), message);
+      statusWriter.rebuilt(slot, message);
     }
   }
 

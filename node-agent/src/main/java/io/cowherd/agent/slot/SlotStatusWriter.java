@@ -197,6 +197,11 @@ public final class SlotStatusWriter {
     events.record(slot, SlotEventRecorder.WARNING, ABANDONED_STORE_MOVED_ASIDE, message);
   }
 
+  /** Records a Normal Event {@code Rebuilt}: the slot's COW store was discarded and is rebuilt (old and new origin). */
+  public void rebuilt(AoeBootSlot slot, String message) {
+    events.record(slot, SlotEventRecorder.NORMAL, "Rebuilt", message);
+  }
+
   /** Records a Normal Event: the slot was deleted without a reclaim mark, so its host state stays. */
   public void hostStateKept(AoeBootSlot slot) {
     events.record(slot, SlotEventRecorder.NORMAL, "HostStateKept", "deleted without a reclaim mark from the operator:"
@@ -299,7 +304,7 @@ public final class SlotStatusWriter {
         || t instanceof OriginChangedException;
   }
 
-  /** The full status for a reconcile outcome. Pure. */
+  /** The full status for a reconcile outcome. Reads only the store's origin stamp and resolves the pool image's path. */
   static AoeBootSlotStatus statusOf(AoeBootSlot slot, SlotObservation seen, SlotOutcome done, SlotPlan.Verdict verdict) {
     AoeBootSlotStatus s = new AoeBootSlotStatus();
     s.setObservedGeneration(slot.getMetadata().getGeneration());
@@ -322,9 +327,30 @@ public final class SlotStatusWriter {
     }
     done.exporter().ifPresent(e -> exporterFields(s, e));
     done.guard().ifPresent(g -> s.setGuard(g.summary()));
-    done.origin().ifPresent(o -> s.setOrigin(new SlotOrigin(o.path().toString(), o.serves().format(),
-        o.change().isPresent(), o.change().isPresent() ? o.current().format() : null)));
+    done.origin().ifPresent(o -> {
+      SlotOrigin origin = new SlotOrigin(o.path().toString(), o.serves().format(),
+          o.change().isPresent(), o.change().isPresent() ? o.current().format() : null);
+      origin.setStale(stale(slot, o.path()));
+      origin.setRebuild(done.store().flatMap(st -> OriginStamp.read(st.cowStorePath()))
+          .flatMap(OriginStamp.Stamp::rebuild).orElse(null));
+      s.setOrigin(origin);
+    });
     return s;
+  }
+
+  /** Whether the pool's image ({@code spec.poolImage}) is another file than {@code served} (compared by real path). */
+  static boolean stale(AoeBootSlot slot, java.nio.file.Path served) {
+    String pool = slot.getSpec() == null ? null : slot.getSpec().poolImageOrImage();
+    if (pool == null) {
+      return false;
+    }
+    java.nio.file.Path poolImage = java.nio.file.Path.of(pool);
+    try {
+      poolImage = poolImage.toRealPath();
+    } catch (java.io.IOException e) {
+      // not resolvable here: compare as written
+    }
+    return !poolImage.equals(served);
   }
 
   private static void exporterFields(AoeBootSlotStatus s, ExporterState e) {

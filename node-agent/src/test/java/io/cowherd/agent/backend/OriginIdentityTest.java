@@ -83,6 +83,29 @@ class OriginIdentityTest {
   }
 
   @Test
+  void stampRecordsTheRebuildTokenAndKeepsItAndTheServingObjectThroughEachOthersRewrites() throws IOException {
+    Path origin = file("o2.img", 1 << 20);
+    Path store = file("slot-2.img", 1 << 20);
+    OriginIdentity id = OriginIdentity.of(origin);
+    OriginStamp.write(store, origin, id);
+    assertThat(OriginStamp.read(store).orElseThrow().rebuild()).as("a fresh stamp names no token").isEmpty();
+
+    OriginStamp.recordRebuild(store, "reset-20261202T1400Z");
+    OriginStamp.recordServedBy(store, "uid-a");
+    assertThat(OriginStamp.read(store)).contains(new OriginStamp.Stamp(origin.toString(), Optional.of(id),
+        Optional.of("uid-a"), Optional.of("reset-20261202T1400Z")));
+    assertThat(Files.readAllLines(OriginStamp.of(store)))
+        .containsExactly(origin.toString(), id.format(), "served-by uid-a", "rebuild reset-20261202T1400Z");
+    OriginStamp.recordRebuild(store, "reboot-2026-12-02T15:00:00Z");
+    assertThat(OriginStamp.read(store).orElseThrow().servedBy()).contains("uid-a");
+    assertThat(OriginStamp.read(store).orElseThrow().rebuild()).contains("reboot-2026-12-02T15:00:00Z");
+
+    Files.writeString(OriginStamp.of(store), origin + "\n"); // an older agent's stamp: no identity
+    OriginStamp.recordRebuild(store, "reset-x");
+    assertThat(OriginStamp.read(store).orElseThrow().rebuild()).as("only over a stamp with an identity").isEmpty();
+  }
+
+  @Test
   void stampRecordsTheSlotObjectThatServesTheStoreAndKeepsItThroughOtherRewrites() throws IOException {
     Path origin = file("o.img", 1 << 20);
     Path store = file("slot-1.img", 1 << 20);

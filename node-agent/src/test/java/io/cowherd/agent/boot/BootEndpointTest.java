@@ -1,6 +1,7 @@
 package io.cowherd.agent.boot;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.cowherd.api.MacAddress;
 import java.net.InetAddress;
@@ -39,6 +40,7 @@ class BootEndpointTest {
       KNOWN, new BootDirectory.Boot("lab", "desk", "e7.3", "desk-1", "console=ttyS0")));
   private final AtomicInteger lookups = new AtomicInteger();
   private final List<String> served = new CopyOnWriteArrayList<>();
+  private final List<String> updateRequests = new CopyOnWriteArrayList<>();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private BootEndpoint endpoint;
 
@@ -56,6 +58,11 @@ class BootEndpointTest {
       @Override
       public void queried(String namespace, String name, Instant when) {
         throw new AssertionError("the endpoint records no queries");
+      }
+
+      @Override
+      public void updateRequested(String namespace, String name, Instant when) {
+        updateRequests.add(namespace + "/" + name);
       }
     };
     endpoint = BootEndpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4, directory, recorder,
@@ -81,6 +88,21 @@ class BootEndpointTest {
     // Upper case is the same MAC.
     assertThat(get("/boot/v1/ipxe?mac=52:54:00:12:34:56".toUpperCase().replace("/BOOT/V1/IPXE?MAC", "/boot/v1/ipxe?mac"))
         .body()).contains("sanboot aoe:e7.3");
+  }
+
+  @Test
+  void aHeldMacGetsARetryInsteadOfItsScriptAndAnUpdateRequestOnlyWhenAsked() throws Exception {
+    MacAddress stale = MacAddress.parse("52:54:00:12:34:57").orElseThrow();
+    MacAddress rebuilding = MacAddress.parse("52:54:00:12:34:58").orElseThrow();
+    answers.put(stale, new BootDirectory.Hold("lab", "old", "this machine moves to the new pool image", 3, true));
+    answers.put(rebuilding, new BootDirectory.Hold("lab", "busy", "the disk of this machine is being rebuilt", 3, false));
+    start(generous());
+
+    assertThat(get("/boot/v1/ipxe?mac=52:54:00:12:34:57").body()).contains("moves to the new pool image")
+        .contains("sleep 3\n").contains("try=1").doesNotContain("sanboot");
+    assertThat(get("/boot/v1/ipxe?mac=52:54:00:12:34:58").body()).contains("being rebuilt").doesNotContain("sanboot");
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(updateRequests).containsExactly("lab/old"));
+    assertThat(served).as("no script served while held").isEmpty();
   }
 
   @Test

@@ -54,6 +54,26 @@ class SlotMetricsTest {
   }
 
   @Test
+  void aStaleSlotIsOneAndAnUpdatedSlotZero() {
+    AoeBootSlot stale = served(0, 128, 1024, 0);
+    io.cowherd.api.v1alpha1.SlotOrigin old = new io.cowherd.api.v1alpha1.SlotOrigin("/srv/v1.img", "dev=1 ino=2 size=3 ctime=4.5", false, null);
+    old.setStale(true);
+    stale.getStatus().setOrigin(old);
+    AoeBootSlot updated = served(1, 128, 1024, 0);
+    io.cowherd.api.v1alpha1.SlotOrigin now = new io.cowherd.api.v1alpha1.SlotOrigin("/srv/v2.img", "dev=1 ino=9 size=3 ctime=4.5", false, null);
+    now.setStale(false);
+    updated.getStatus().setOrigin(now);
+    slots.add(stale);
+    slots.add(updated);
+
+    metrics.refresh();
+
+    assertThat(registry.scrape()).contains(
+        "cowherd_slot_origin_stale{namespace=\"lab\",pool=\"debian\",slot=\"0\",target=\"e7.0\"} 1.0",
+        "cowherd_slot_origin_stale{namespace=\"lab\",pool=\"debian\",slot=\"1\",target=\"e7.1\"} 0.0");
+  }
+
+  @Test
   void slotWithoutStatusHasNoSeries() {
     slots.add(Slots.aSlot().slot(4).build());
 

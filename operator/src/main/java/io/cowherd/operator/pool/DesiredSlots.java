@@ -40,6 +40,7 @@ public final class DesiredSlots {
     spec.setSlot(slot);
     spec.setNodeName(nodeName);
     spec.setImage(pool.getSpec().getImage());
+    spec.setPoolImage(pool.getSpec().getImage());
     spec.setInterface(pool.getSpec().getInterface());
     spec.setCow(normalized(pool.getSpec().getCow()));
     spec.setExport(new ExportSpec(pool.getSpec().getExport() != null && pool.getSpec().getExport().writeCacheOrDefault()));
@@ -87,6 +88,8 @@ public final class DesiredSlots {
         && Objects.equals(a.getSlot(), b.getSlot())
         && Objects.equals(a.getNodeName(), b.getNodeName())
         && Objects.equals(a.getImage(), b.getImage())
+        && Objects.equals(a.getPoolImage(), b.getPoolImage())
+        && Objects.equals(a.getRebuild(), b.getRebuild())
         && Objects.equals(a.getInterface(), b.getInterface())
         && normalized(a.getCow()).equals(normalized(b.getCow()))
         && a.writeCacheOrDefault() == b.writeCacheOrDefault()

@@ -79,6 +79,26 @@ public final class Placements {
    */
   public static List<SlotPlacement> next(AoeBootPool pool, Map<Integer, String> recorded,
       Map<Integer, String> abandonedSoFar, Collection<AoeBootSlot> ownSlots, SlotSetPlan plan) {
+    return next(pool, recorded, abandonedSoFar, byNumber(pool.getStatus() == null
+        || pool.getStatus().getPlacements() == null ? List.of() : pool.getStatus().getPlacements()), ownSlots, plan);
+  }
+
+  /** The entries of {@code placements} by slot number. */
+  public static Map<Integer, SlotPlacement> byNumber(List<SlotPlacement> placements) {
+    return placements.stream().filter(p -> p.getSlot() != null)
+        .collect(Collectors.toMap(SlotPlacement::getSlot, p -> p, (a, b) -> a, TreeMap::new));
+  }
+
+  /**
+   * {@link #next(AoeBootPool, Map, Map, Collection, SlotSetPlan)}, where each entry with a node also
+   * keeps the image and rebuild token its data was built for: from the slot object when it exists,
+   * else from the slot just created, else from {@code previous}.
+   */
+  public static List<SlotPlacement> next(AoeBootPool pool, Map<Integer, String> recorded,
+      Map<Integer, String> abandonedSoFar, Map<Integer, SlotPlacement> previous, Collection<AoeBootSlot> ownSlots,
+      SlotSetPlan plan) {
+    Map<Integer, String[]> origins = new TreeMap<>();
+    previous.forEach((n, p) -> origins.put(n, new String[] {p.getImage(), p.getRebuild()}));
     Map<Integer, String> next = new TreeMap<>(recorded);
     Set<Integer> released = plan.releases().stream().map(s -> s.getSpec().getSlot()).collect(Collectors.toSet());
     Set<Integer> existing = ownSlots.stream().map(s -> s.getSpec().getSlot()).collect(Collectors.toSet());
@@ -86,10 +106,12 @@ public final class Placements {
       boolean canonical = slot.getMetadata().getName().equals(Names.slotName(pool.getMetadata().getName(), slot.getSpec().getSlot()));
       if (canonical && !released.contains(slot.getSpec().getSlot())) {
         next.put(slot.getSpec().getSlot(), slot.getSpec().getNodeName()); // the object is the truth
+        origins.put(slot.getSpec().getSlot(), new String[] {slot.getSpec().getImage(), slot.getSpec().getRebuild()});
       }
     }
     for (AoeBootSlot slot : plan.creates()) {
       next.put(slot.getSpec().getSlot(), slot.getSpec().getNodeName());
+      origins.put(slot.getSpec().getSlot(), new String[] {slot.getSpec().getImage(), slot.getSpec().getRebuild()});
     }
     next.keySet().removeAll(released);
     Map<Integer, String> abandoned = new TreeMap<>(abandonedSoFar);
@@ -103,6 +125,14 @@ public final class Placements {
     }
     Set<Integer> numbers = new TreeSet<>(next.keySet());
     numbers.addAll(abandoned.keySet());
-    return numbers.stream().map(n -> new SlotPlacement(n, next.get(n), abandoned.get(n))).toList();
+    return numbers.stream().map(n -> {
+      SlotPlacement p = new SlotPlacement(n, next.get(n), abandoned.get(n));
+      String[] origin = origins.get(n);
+      if (p.getNodeName() != null && origin != null) {
+        p.setImage(origin[0]);
+        p.setRebuild(origin[1]);
+      }
+      return p;
+    }).toList();
   }
 }

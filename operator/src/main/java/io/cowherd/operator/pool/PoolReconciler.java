@@ -2,6 +2,7 @@ package io.cowherd.operator.pool;
 
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootPoolStatus;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.SlotPlacement;
 import io.cowherd.operator.clients.ClientAssigner;
 import io.cowherd.operator.clients.ClientAssignment;
@@ -131,7 +132,10 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
     ClientAssignment.Outcome clientsNow = assigner.assign(pool, seen.clients());
     SlotSetPlan plan = SlotSetPlan.decide(pool, seen.ownSlots(), seen.nodeNames(), nodes.eligible(),
         seen.slotsPerNode(), conflicts.blocked().keySet(), placements, abandoned,
-        ClientAssigner.allowedMacs(pool, clientsNow));
+        ClientAssigner.allowedMacs(pool, clientsNow), OriginRollout.updateRequests(seen.clients()));
+    Map<Integer, SlotPlacement> recordedOrigins = Placements.byNumber(startFrom);
+    OriginRollout.restore(plan.creates(), recordedOrigins);
+    reportMoves(pool, seen.ownSlots());
 
     SlotSetOutcome done = executor.apply(pool, plan);
 
@@ -139,7 +143,7 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
         plan.terminating().size(), plan.unplaced(), plan.unplaced().isEmpty() ? "" : nodes.describe());
     AoeBootPoolStatus status = PoolStatusAggregator.aggregate(pool, seen.ownSlots(), seen.readyNodeNames(),
         progress, conflicts.message(), clock.instant());
-    status.setPlacements(Placements.next(pool, placements, abandoned, seen.ownSlots(), plan));
+    status.setPlacements(Placements.next(pool, placements, abandoned, recordedOrigins, seen.ownSlots(), plan));
     recordWarnings(pool, status);
     if (PoolStatusAggregator.same(pool.getStatus(), status)) {
       return rateLimitRecheck(UpdateControl.noUpdate(), clientsNow);
@@ -199,6 +203,19 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
         heartbeats, clock);
     PoolEventSources.observe(sources, metrics);
     return sources;
+  }
+
+  /** Invalid reset values already reported, as {@code <slot uid>/<value>} (once per operator process). */
+  private final java.util.Set<String> reportedResets = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** A Warning Event for each slot whose reset annotation cannot form a rebuild token (nothing is moved). */
+  private void reportMoves(AoeBootPool pool, List<AoeBootSlot> slots) {
+    for (AoeBootSlot slot : slots) {
+      OriginRollout.invalidReset(slot).filter(v -> reportedResets.add(slot.getMetadata().getUid() + "/" + v))
+          .ifPresent(value -> events.warning(slot, "InvalidReset", "slot "
+          + slot.getMetadata().getName() + ": reset value '" + value + "' ignored; use 1 to 57 characters of"
+          + " [A-Za-z0-9._:+-] starting with a letter or digit, e.g. $(date -u +%Y%m%dT%H%M%SZ)"));
+    }
   }
 
   /** Warning Events when Conflict turns True or NoEligibleNode appears (or their message changes). */

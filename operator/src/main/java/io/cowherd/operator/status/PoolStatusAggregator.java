@@ -56,6 +56,8 @@ public final class PoolStatusAggregator {
     status.setObservedGeneration(generation);
     status.setReplicas(sorted.size());
     status.setReadyReplicas(ready);
+    status.setUpdatedReplicas((int) sorted.stream().filter(s -> isUpdated(pool, s)).count());
+    status.setStaleReplicas((int) sorted.stream().filter(s -> isStale(pool, s)).count());
     status.setSelector(Names.poolSelector(pool.getMetadata().getName()));
     status.setConditions(Conditions.keepTransitionTimes(previousConditions(pool), conditions));
     return status;
@@ -82,6 +84,8 @@ public final class PoolStatusAggregator {
     status.setObservedGeneration(generation);
     status.setReplicas(previous.getReplicas() == null ? 0 : previous.getReplicas());
     status.setReadyReplicas(previous.getReadyReplicas() == null ? 0 : previous.getReadyReplicas());
+    status.setUpdatedReplicas(previous.getUpdatedReplicas());
+    status.setStaleReplicas(previous.getStaleReplicas());
     status.setSelector(Names.poolSelector(pool.getMetadata().getName()));
     status.setConditions(Conditions.keepTransitionTimes(previous.getConditions(), conditions));
     status.setPlacements(previous.getPlacements());
@@ -96,9 +100,32 @@ public final class PoolStatusAggregator {
     return Objects.equals(a.getObservedGeneration(), b.getObservedGeneration())
         && Objects.equals(a.getReplicas(), b.getReplicas())
         && Objects.equals(a.getReadyReplicas(), b.getReadyReplicas())
+        && Objects.equals(a.getUpdatedReplicas(), b.getUpdatedReplicas())
+        && Objects.equals(a.getStaleReplicas(), b.getStaleReplicas())
         && Objects.equals(a.getSelector(), b.getSelector())
         && Conditions.same(a.getConditions(), b.getConditions())
         && Objects.equals(a.getPlacements(), b.getPlacements());
+  }
+
+  /** True when the slot is built from another image than the pool's ({@code spec.image} differs). */
+  public static boolean isStale(AoeBootPool pool, AoeBootSlot slot) {
+    return slot.getSpec() != null && !Objects.equals(slot.getSpec().getImage(), pool.getSpec().getImage());
+  }
+
+  /**
+   * True when the slot's agent reports it serving the pool's image: not stale, phase Serving for
+   * the slot's current generation, the origin not reported stale, and the rebuild the operator
+   * asked for ({@code spec.rebuild}) done.
+   */
+  public static boolean isUpdated(AoeBootPool pool, AoeBootSlot slot) {
+    if (isStale(pool, slot) || slot.getStatus() == null || slot.getStatus().getOrigin() == null
+        || phase(slot) != SlotPhase.Serving
+        || !Objects.equals(slot.getStatus().getObservedGeneration(), slot.getMetadata().getGeneration())) {
+      return false;
+    }
+    var origin = slot.getStatus().getOrigin();
+    return !Boolean.TRUE.equals(origin.getStale())
+        && (slot.getSpec().getRebuild() == null || slot.getSpec().getRebuild().equals(origin.getRebuild()));
   }
 
   /** True when the slot is served: phase Serving, not being deleted, on a Ready Node. */

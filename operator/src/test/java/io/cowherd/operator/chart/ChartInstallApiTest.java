@@ -345,6 +345,7 @@ class ChartInstallApiTest {
           "{\"spec\":{\"interface\":\"eth9\"}}",
           "{\"spec\":{\"shelf\":14}}",
           "{\"spec\":{\"image\":\"/srv/images/other.img\"}}",
+          "{\"spec\":{\"rebuild\":\"reset-by-hand\"}}",
           "{\"spec\":{\"cow\":{\"backend\":\"reflink\"}}}",
           "{\"spec\":{\"cow\":null}}",
           "{\"metadata\":{\"labels\":{\"cowherd.io/node\":\"node-b\"}}}",
@@ -364,11 +365,13 @@ class ChartInstallApiTest {
 
       user.resources(AoeBootSlot.class).inNamespace("guarded").withName("boot-0")
           .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"labels\":{\"team\":\"lab\"},"
-              + "\"annotations\":{\"note\":\"hand-checked\"}}}");
+              + "\"annotations\":{\"note\":\"hand-checked\",\"cowherd.io/reset-requested\":\"20261202T1400Z\"}}}");
       asOperator(c -> c.resources(AoeBootSlot.class).inNamespace("guarded").withName("boot-0")
           .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"interface\":\"eth2\"}}"));
       assertThat(guarded.get().getSpec().getInterface()).as("the operator may change the spec").isEqualTo("eth2");
       assertThat(guarded.get().getMetadata().getLabels()).containsEntry("team", "lab");
+      assertThat(guarded.get().getMetadata().getAnnotations()).as("anyone may ask for a reset")
+          .containsEntry("cowherd.io/reset-requested", "20261202T1400Z");
 
       user.resources(AoeBootSlot.class).inNamespace("guarded").withName("boot-0").delete();
       await().atMost(TIMEOUT).until(() -> guarded.get() == null);
@@ -396,6 +399,8 @@ class ChartInstallApiTest {
       var status = agent.resources(AoeBootClient.class).inNamespace("enrol").withName("mac-525400e0e001")
           .subresource("status");
       status.patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"boot\":{\"stage\":\"ScriptServed\"}}}");
+      status.patch(PatchContext.of(PatchType.JSON_MERGE),
+          "{\"status\":{\"boot\":{\"stage\":\"UpdateRequested\",\"updateRequestedAt\":\"2026-12-02T14:00:00Z\"}}}");
       assertThatThrownBy(() -> status.patch(PatchContext.of(PatchType.JSON_MERGE),
               "{\"status\":{\"slot\":0,\"target\":\"e9.0\"}}"))
           .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
@@ -403,7 +408,8 @@ class ChartInstallApiTest {
               .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"slot\":1}}"))
           .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
       AoeBootClient seen = admin.resources(AoeBootClient.class).inNamespace("enrol").withName("mac-525400e0e001").get();
-      assertThat(seen.getStatus().getBoot().getStage()).isEqualTo("ScriptServed");
+      assertThat(seen.getStatus().getBoot().getStage()).isEqualTo("UpdateRequested");
+      assertThat(seen.getStatus().getBoot().getUpdateRequestedAt()).isEqualTo("2026-12-02T14:00:00Z");
       assertThat(seen.getStatus().getSlot()).isNull();
       assertThat(seen.getSpec().getSlot()).isNull();
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.ExportSpec;
+import io.cowherd.api.v1alpha1.UpdateStrategy;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.CowSpec;
 import io.cowherd.operator.support.ApiServerExtension;
@@ -74,6 +75,38 @@ class PoolAdmissionApiTest {
     AoeBootPool created = client.resource(pool).dryRun().create();
 
     assertThat(created.getSpec().getCow().getChunkSectors()).isEqualTo(64);
+  }
+
+  @Test
+  void updateStrategyDefaultsToManualAndRefusesOtherNames() {
+    AoeBootPool pool = fresh(Pools.aPool().named("strategy").inNamespace(NAMESPACE).build());
+    pool.getSpec().setUpdateStrategy(null);
+    assertThat(client.resource(pool).dryRun().create().getSpec().getUpdateStrategy()).isEqualTo(UpdateStrategy.Manual);
+
+    Map<String, Object> raw = Serialization.jsonMapper().convertValue(pool, new TypeReference<Map<String, Object>>() {});
+    @SuppressWarnings("unchecked")
+    Map<String, Object> spec = (Map<String, Object>) raw.get("spec");
+    spec.put("updateStrategy", "Immediately");
+    GenericKubernetesResource bad = Serialization.jsonMapper().convertValue(raw, GenericKubernetesResource.class);
+    assertThatThrownBy(() -> client.resource(bad).create())
+        .isInstanceOf(KubernetesClientException.class)
+        .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
+        .hasMessageContaining("spec.updateStrategy")
+        .hasMessageContaining("OnReboot");
+  }
+
+  @Test
+  void imageMayChangeOnALivePoolButStaysAnAbsolutePathWithoutDotDot() {
+    AoeBootPool pool = client.resource(fresh(Pools.aPool().named("image-change").inNamespace(NAMESPACE).build())).create();
+    var live = client.resources(AoeBootPool.class).inNamespace(NAMESPACE).withName("image-change");
+
+    live.patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"image\":\"/srv/images/v2.img\"}}");
+    assertThat(live.get().getSpec().getImage()).isEqualTo("/srv/images/v2.img");
+    assertThatThrownBy(() -> live.patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"image\":\"/srv/../etc/shadow\"}}"))
+        .isInstanceOf(KubernetesClientException.class)
+        .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
+        .hasMessageContaining("'..' path segment");
+    client.resource(pool).delete();
   }
 
   @Test

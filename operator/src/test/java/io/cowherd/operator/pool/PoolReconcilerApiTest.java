@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.cowherd.api.Names;
+import io.cowherd.api.SlotOrigins;
 import io.cowherd.api.SlotReclaim;
+import io.cowherd.api.v1alpha1.AoeBootClient;
+import io.cowherd.api.v1alpha1.AoeBootClientSpec;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.ReclaimPolicy;
@@ -29,11 +32,15 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
 import io.fabric8.kubernetes.client.dsl.Resource;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.Operator;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -138,10 +145,16 @@ class PoolReconcilerApiTest {
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("update", "boot")).containsExactly(0, 1));
     List<String> uids = slots("update", "boot").stream().map(s -> s.getMetadata().getUid()).toList();
 
-    assertThatThrownBy(() -> Cluster.mergePatch(pools("update").withName("boot"),
-            Map.of("spec", Map.of("image", "/srv/images/v2.img"))))
-        .isInstanceOf(KubernetesClientException.class)
-        .hasMessageContaining("image is immutable");
+    Cluster.mergePatch(pools("update").withName("boot"), Map.of("spec", Map.of("image", "/srv/images/v2.img")));
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      assertThat(slots("update", "boot")).as("Manual: a new image moves no slot").allSatisfy(s -> {
+        assertThat(s.getSpec().getImage()).isEqualTo("/srv/images/origin.img");
+        assertThat(s.getSpec().getPoolImage()).isEqualTo("/srv/images/v2.img");
+        assertThat(s.getSpec().getRebuild()).isNull();
+      });
+      assertThat(pool("update", "boot").getStatus().getStaleReplicas()).isEqualTo(2);
+      assertThat(pool("update", "boot").getStatus().getUpdatedReplicas()).isZero();
+    });
     assertThat(slots("update", "boot")).as("durable writes by default")
         .allSatisfy(s -> assertThat(s.getSpec().writeCacheOrDefault()).isFalse());
     Cluster.mergePatch(pools("update").withName("boot"),
@@ -154,6 +167,107 @@ class PoolReconcilerApiTest {
       assertThat(s.getSpec().getNodeName()).isEqualTo(NODE);
     }));
     assertThat(slots("update", "boot")).extracting(s -> s.getMetadata().getUid()).containsExactlyElementsOf(uids);
+  }
+
+  @Test
+  void resetAnnotationMovesOneSlotToThePoolImageAndRollbackLeavesUntouchedSlotsAlone() {
+    createPool("reset", "boot", 310, 2, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("reset", "boot")).containsExactly(0, 1));
+    Cluster.mergePatch(pools("reset").withName("boot"), Map.of("spec", Map.of("image", "/srv/images/v2.img")));
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(pool("reset", "boot").getStatus().getStaleReplicas()).isEqualTo(2));
+
+    annotateReset("reset", "boot-0", "20261202T1400Z");
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      assertThat(slot("reset", "boot-0").getSpec().getImage()).isEqualTo("/srv/images/v2.img");
+      assertThat(slot("reset", "boot-0").getSpec().getRebuild()).isEqualTo("reset-20261202T1400Z");
+      assertThat(slot("reset", "boot-1").getSpec().getImage()).isEqualTo("/srv/images/origin.img");
+      assertThat(slot("reset", "boot-1").getSpec().getRebuild()).isNull();
+      assertThat(pool("reset", "boot").getStatus().getStaleReplicas()).isEqualTo(1);
+    });
+    assertThat(pool("reset", "boot").getStatus().getUpdatedReplicas()).as("not before the agent reports it").isZero();
+    servingRebuilt("reset", "boot-0");
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(pool("reset", "boot").getStatus().getUpdatedReplicas()).isEqualTo(1));
+
+    long generation = slot("reset", "boot-0").getMetadata().getGeneration();
+    annotateReset("reset", "boot-0", "20261202T1400Z"); // the same value again: nothing moves
+    Cluster.mergePatch(pools("reset").withName("boot"), Map.of("spec", Map.of("image", "/srv/images/origin.img")));
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      assertThat(pool("reset", "boot").getStatus().getStaleReplicas()).as("rollback: boot-0 is now the stale one").isEqualTo(1);
+      assertThat(slot("reset", "boot-1").getSpec().getRebuild()).as("never touched").isNull();
+      assertThat(slot("reset", "boot-0").getSpec().getImage()).isEqualTo("/srv/images/v2.img");
+    });
+    assertThat(slot("reset", "boot-0").getSpec().getRebuild()).isEqualTo("reset-20261202T1400Z");
+    assertThat(slot("reset", "boot-0").getMetadata().getGeneration()).as("only spec.poolImage changed").isEqualTo(generation + 1);
+  }
+
+  @Test
+  void aSlotDeletedByHandAfterAnImageChangeComesBackOnTheImageItsDataWasBuiltFrom() {
+    createPool("readopt", "boot", 313, 1, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("readopt", "boot")).containsExactly(0));
+    Cluster.mergePatch(pools("readopt").withName("boot"), Map.of("spec", Map.of("image", "/srv/images/v2.img")));
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(pool("readopt", "boot").getStatus().getPlacements())
+        .singleElement().satisfies(p -> assertThat(p.getImage()).isEqualTo("/srv/images/origin.img")));
+    String uid = slot("readopt", "boot-0").getMetadata().getUid();
+
+    client.resources(AoeBootSlot.class).inNamespace("readopt").withName("boot-0").delete();
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      AoeBootSlot again = slot("readopt", "boot-0");
+      assertThat(again).isNotNull();
+      assertThat(again.getMetadata().getUid()).isNotEqualTo(uid);
+      assertThat(again.getSpec().getImage()).as("adopts its data, no conflict").isEqualTo("/srv/images/origin.img");
+      assertThat(again.getSpec().getPoolImage()).isEqualTo("/srv/images/v2.img");
+    });
+  }
+
+  @Test
+  void resetOfAMissingSlotIsNotFound() {
+    cluster.createNamespace("reset-missing");
+    assertThatThrownBy(() -> annotateReset("reset-missing", "boot-7", "20261202T1400Z"))
+        .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(404));
+  }
+
+  @Test
+  void invalidResetValueMovesNothingAndIsReported() {
+    createPool("reset-bad", "boot", 311, 1, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("reset-bad", "boot")).containsExactly(0));
+    Cluster.mergePatch(pools("reset-bad").withName("boot"), Map.of("spec", Map.of("image", "/srv/images/v2.img")));
+    annotateReset("reset-bad", "boot-0", "now please");
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(client.v1().events().inNamespace("reset-bad").list().getItems())
+        .anySatisfy(e -> {
+          assertThat(e.getReason()).isEqualTo("InvalidReset");
+          assertThat(e.getInvolvedObject().getName()).isEqualTo("boot-0");
+        }));
+    assertThat(slot("reset-bad", "boot-0").getSpec().getImage()).isEqualTo("/srv/images/origin.img");
+  }
+
+  @Test
+  void onRebootMovesAStaleSlotWhenItsClientAsksForItsScriptAndManualDoesNot() {
+    createPool("reboot", "boot", 312, 2, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("reboot", "boot")).containsExactly(0, 1));
+    for (int n = 0; n < 2; n++) {
+      AoeBootClient c = new AoeBootClient();
+      c.setMetadata(new ObjectMetaBuilder().withNamespace("reboot").withName("pc-" + n).build());
+      AoeBootClientSpec spec = new AoeBootClientSpec();
+      spec.setMac("52:54:00:aa:00:0" + n);
+      spec.setPool("boot");
+      spec.setSlot(n);
+      c.setSpec(spec);
+      client.resource(c).create();
+    }
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(client.resources(AoeBootClient.class).inNamespace("reboot")
+        .withName("pc-1").get().getStatus().getSlot()).isEqualTo(1));
+    Cluster.mergePatch(pools("reboot").withName("boot"), Map.of("spec", Map.of("image", "/srv/images/v2.img")));
+    updateRequested("reboot", "pc-0", "2026-12-02T14:00:00Z");
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(pool("reboot", "boot").getStatus().getStaleReplicas()).isEqualTo(2));
+    assertThat(slot("reboot", "boot-0").getSpec().getImage()).as("Manual ignores reboots").isEqualTo("/srv/images/origin.img");
+
+    Cluster.mergePatch(pools("reboot").withName("boot"), Map.of("spec", Map.of("updateStrategy", "OnReboot")));
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      assertThat(slot("reboot", "boot-0").getSpec().getImage()).isEqualTo("/srv/images/v2.img");
+      assertThat(slot("reboot", "boot-0").getSpec().getRebuild()).isEqualTo("reboot-2026-12-02T14:00:00Z");
+      assertThat(pool("reboot", "boot").getStatus().getStaleReplicas()).isEqualTo(1);
+    });
+    assertThat(slot("reboot", "boot-1").getSpec().getImage()).as("its client did not reboot").isEqualTo("/srv/images/origin.img");
   }
 
   @Test
@@ -383,6 +497,33 @@ class PoolReconcilerApiTest {
   private static NonNamespaceOperation<AoeBootPool, KubernetesResourceList<AoeBootPool>, Resource<AoeBootPool>> pools(
       String namespace) {
     return client.resources(AoeBootPool.class).inNamespace(namespace);
+  }
+
+  /** The documented reset: {@code kubectl annotate aoebootslot <name> cowherd.io/reset-requested=<value> --overwrite}. */
+  private static void annotateReset(String namespace, String slot, String value) {
+    Cluster.mergePatch(client.resources(AoeBootSlot.class).inNamespace(namespace).withName(slot),
+        Map.of("metadata", Map.of("annotations", Map.of(SlotOrigins.RESET_ANNOTATION, value))));
+  }
+
+  /** What a boot endpoint writes when it holds back a stale slot's script under OnReboot. */
+  private static void updateRequested(String namespace, String clientName, String at) {
+    client.resources(AoeBootClient.class).inNamespace(namespace).withName(clientName).subresource("status")
+        .patch(PatchContext.of(PatchType.JSON_MERGE),
+            Serialization.asJson(Map.of("status", Map.of("boot", Map.of("updateRequestedAt", at)))));
+  }
+
+  /** Writes the status the slot's agent writes once it serves its rebuilt store. */
+  private static void servingRebuilt(String namespace, String name) {
+    AoeBootSlot s = slot(namespace, name);
+    Map<String, Object> origin = new HashMap<>();
+    origin.put("path", s.getSpec().getImage());
+    origin.put("identity", "dev=1 ino=2 size=3 ctime=4.5");
+    origin.put("changed", false);
+    origin.put("stale", false);
+    origin.put("rebuild", s.getSpec().getRebuild());
+    client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name).subresource("status")
+        .patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(Map.of("status", Map.of(
+            "phase", "Serving", "observedGeneration", s.getMetadata().getGeneration(), "origin", origin))));
   }
 
   private static AoeBootPool pool(String namespace, String name) {

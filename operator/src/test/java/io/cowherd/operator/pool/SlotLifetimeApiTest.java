@@ -181,7 +181,7 @@ class SlotLifetimeApiTest {
     }));
     // Events are written in the background, after the reconciliation that records them.
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(warnings("lost", "boot")).contains("SlotReleased"));
-    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(pool("lost").getStatus().getPlacements())
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(placements("lost"))
         .as("remembered across operator restarts").contains(new SlotPlacement(0, OTHER, uid)));
 
     String recreatedUid = slot("lost", "boot-0").getMetadata().getUid();
@@ -242,9 +242,11 @@ class SlotLifetimeApiTest {
     return client.resources(AoeBootPool.class).inNamespace(namespace).withName("boot").get();
   }
 
+  /** The pool's placements: slot, node and abandoned UID (the image each records is tested in PoolReconcilerApiTest). */
   private static List<SlotPlacement> placements(String namespace) {
     AoeBootPool pool = pool(namespace);
-    return pool.getStatus() == null ? List.of() : pool.getStatus().getPlacements();
+    return pool.getStatus() == null ? List.of() : pool.getStatus().getPlacements().stream()
+        .map(p -> new SlotPlacement(p.getSlot(), p.getNodeName(), p.getAbandonedSlotUid())).toList();
   }
 
   private static AoeBootSlot slot(String namespace, String name) {

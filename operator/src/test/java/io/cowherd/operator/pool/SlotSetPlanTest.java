@@ -100,7 +100,8 @@ class SlotSetPlanTest {
 
     assertThat(plan.updates()).singleElement().satisfies(s -> {
       assertThat(s.getSpec().getNodeName()).isEqualTo("node-b");
-      assertThat(s.getSpec().getImage()).isEqualTo("/srv/images/v2.img");
+      assertThat(s.getSpec().getImage()).as("built from the old image until moved").isEqualTo("/srv/images/origin.img");
+      assertThat(s.getSpec().getPoolImage()).isEqualTo("/srv/images/v2.img");
       assertThat(s.getSpec().getShelf()).isEqualTo(8);
     });
     assertThat(plan.creates()).isEmpty();
@@ -191,8 +192,9 @@ class SlotSetPlanTest {
 
     AoeBootSlot created = recreate.creates().getFirst();
     assertThat(created.getMetadata().getAnnotations()).containsEntry(SlotReclaim.ABANDONED_STORE_ANNOTATION, "uid-abandoned");
-    assertThat(Placements.next(pool, Placements.recorded(pool), List.of(), recreate))
-        .containsExactly(new SlotPlacement(0, created.getSpec().getNodeName(), "uid-abandoned"));
+    SlotPlacement expected = new SlotPlacement(0, created.getSpec().getNodeName(), "uid-abandoned");
+    expected.setImage(created.getSpec().getImage()); // the image its data is built from
+    assertThat(Placements.next(pool, Placements.recorded(pool), List.of(), recreate)).containsExactly(expected);
     assertThat(decide(pool, List.of()).creates().getFirst().getMetadata().getAnnotations())
         .as("no abandonment known: no annotation").isNullOrEmpty();
   }
@@ -239,8 +241,12 @@ class SlotSetPlanTest {
     pool.getSpec().setReclaimPolicy(ReclaimPolicy.Retain);
     List<SlotPlacement> underRetain = Placements.next(pool, recorded, own, plan);
 
-    assertThat(underDelete).containsExactly(new SlotPlacement(0, "node-a"));
-    assertThat(underRetain).containsExactly(new SlotPlacement(0, "node-a"), new SlotPlacement(1, "node-b"));
+    assertThat(underDelete).usingRecursiveFieldByFieldElementComparatorIgnoringFields("image")
+        .containsExactly(new SlotPlacement(0, "node-a"));
+    assertThat(underRetain).usingRecursiveFieldByFieldElementComparatorIgnoringFields("image")
+        .containsExactly(new SlotPlacement(0, "node-a"), new SlotPlacement(1, "node-b"));
+    assertThat(underRetain.getFirst().getImage()).as("from the slot object").isEqualTo("/srv/images/origin.img");
+    assertThat(underRetain.get(1).getImage()).as("nothing recorded for it").isNull();
   }
 
   @Test

@@ -1,0 +1,63 @@
+package io.cowherd.api;
+
+import io.cowherd.api.v1alpha1.AoeBootPool;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The one home of the origin-update vocabulary shared by the operator and the node agent.
+ *
+ * <p>A slot is rebuilt on its {@code spec.image} (COW data discarded) when the operator writes a
+ * new {@code spec.rebuild} token: the agent records the token it built the COW store for in the
+ * store's stamp and rebuilds when the slot's token differs. The operator writes a token when a
+ * user asks for a reset ({@link #RESET_ANNOTATION} on the slot: the token is the annotation's
+ * value) or, under {@code updateStrategy: OnReboot}, when the slot's client asked for its boot
+ * script while the slot was stale ({@link #rebootToken}).
+ */
+public final class SlotOrigins {
+  /**
+   * Annotation a user sets on a slot to rebuild it on its pool's current image: {@code kubectl
+   * annotate aoebootslot <name> cowherd.io/reset-requested=<token> --overwrite}, the token a
+   * value never used before for this slot (e.g. {@code date -u +%Y%m%dT%H%M%SZ}). Setting the same
+   * value again does nothing.
+   */
+  public static final String RESET_ANNOTATION = AoeBootPool.GROUP + "/reset-requested";
+  /** Pattern of a rebuild token ({@code spec.rebuild}). */
+  public static final String TOKEN_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:+-]{0,62}$";
+  private static final Pattern TOKEN = Pattern.compile(TOKEN_PATTERN);
+  /** Prefix of a token the operator writes for a reboot under {@code OnReboot}. */
+  public static final String REBOOT_PREFIX = "reboot-";
+  /** Prefix of a token the operator writes for a user's reset. */
+  public static final String RESET_PREFIX = "reset-";
+
+  private SlotOrigins() {}
+
+  /** Whether {@code token} may be a rebuild token: 1 to 63 of [A-Za-z0-9._:+-], starting alphanumeric. */
+  public static boolean validToken(String token) {
+    return token != null && TOKEN.matcher(token).matches();
+  }
+
+  /** The reset the user asked for on {@code slot} (the annotation's value), if any. */
+  public static Optional<String> resetRequested(AoeBootSlot slot) {
+    Map<String, String> annotations = slot.getMetadata().getAnnotations();
+    return Optional.ofNullable(annotations == null ? null : annotations.get(RESET_ANNOTATION)).map(String::strip)
+        .filter(v -> !v.isEmpty());
+  }
+
+  /** The rebuild token for a reset with annotation value {@code value}; empty if it cannot be one. */
+  public static Optional<String> resetToken(String value) {
+    String token = RESET_PREFIX + value;
+    return validToken(token) ? Optional.of(token) : Optional.empty();
+  }
+
+  /**
+   * The rebuild token for a boot-script request seen at {@code requestedAt} (RFC 3339, as in
+   * {@code status.boot.updateRequestedAt}); empty if it cannot be one.
+   */
+  public static Optional<String> rebootToken(String requestedAt) {
+    String token = REBOOT_PREFIX + requestedAt;
+    return validToken(token) ? Optional.of(token) : Optional.empty();
+  }
+}
