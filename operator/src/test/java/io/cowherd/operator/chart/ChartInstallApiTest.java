@@ -217,6 +217,11 @@ class ChartInstallApiTest {
       assertThat(admin.resources(AoeBootPool.class).inNamespace("refused").withName("boot").get().getSpec().getReplicas()).isZero();
       assertThat(admin.resources(AoeBootSlot.class).inNamespace("refused").withName("boot-0").get().getSpec().getImage())
           .isEqualTo(created.getSpec().getImage());
+    } finally {
+      // Other tests run agents that serve every namespace: leave them no slot of this one.
+      admin.resources(AoeBootSlot.class).inNamespace("refused").withName("boot-0").delete();
+      admin.resources(AoeBootPool.class).inNamespace("refused").withName("boot").delete();
+      await().atMost(TIMEOUT).until(() -> admin.resources(AoeBootSlot.class).inNamespace("refused").list().getItems().isEmpty());
     }
   }
 
