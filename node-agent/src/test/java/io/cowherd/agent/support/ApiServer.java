@@ -45,6 +45,8 @@ public final class ApiServer implements AutoCloseable {
     KubeAPIServer server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
         .withOfflineMode(true).withApiServerVersion(KUBE_VERSION)
         .withApiServerFlag("--bind-address", "127.0.0.1") // loopback only (kube-api-test binds all addresses)
+        // The e2e ControlPlane's bound: a loaded 2-core machine needs more than kube-api-test's 60 s.
+        .withStartupTimeout(120_000)
         .build());
     server.start();
     KubernetesClient client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(server.getKubeConfigYaml())).build();

@@ -59,6 +59,8 @@ public final class ApiServerHarness implements AutoCloseable {
         .withApiServerVersion(KUBE_VERSION)
         .withApiServerFlag("--enable-admission-plugins", "OwnerReferencesPermissionEnforcement")
         .withApiServerFlag("--bind-address", "127.0.0.1") // loopback only (kube-api-test binds all addresses)
+        // The e2e ControlPlane's bound: a loaded 2-core machine needs more than kube-api-test's 60 s.
+        .withStartupTimeout(120_000)
         .build());
     server.start();
     KubernetesClient client = new KubernetesClientBuilder()
