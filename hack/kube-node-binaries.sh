@@ -30,8 +30,11 @@ readonly STAMP_FORMAT="1"
 readonly KUBE_TOOLS=(kubelet kube-controller-manager kube-scheduler)
 readonly ALL_TOOLS=("${KUBE_TOOLS[@]}" helm)
 
-log() { printf '[kube-node-binaries] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+wrappers_dir="${script_dir}/kube-binaries"
+log_tag=kube-node-binaries
+# shellcheck source=kube-binaries/lib.sh
+source "${wrappers_dir}/lib.sh"
 
 usage() {
   cat >&2 <<EOF
@@ -52,18 +55,8 @@ while (($# > 0)); do
   shift
 done
 
-script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-wrappers_dir="${script_dir}/kube-binaries"
-
-case "$(uname -s)" in
-  Linux) goos=linux ;;
-  *) die "the node binaries (kubelet) are built for Linux only, not $(uname -s)" ;;
-esac
-case "$(uname -m)" in
-  x86_64 | amd64) goarch=amd64 ;;
-  aarch64 | arm64) goarch=arm64 ;;
-  *) die "unsupported architecture: $(uname -m)" ;;
-esac
+detect_platform
+[[ "${goos}" == linux ]] || die "the node binaries (kubelet) are built for Linux only, not $(uname -s)"
 
 base_dir="${KUBE_API_TEST_DIR:-${HOME}/.kubeapitest}"
 target_dir="${base_dir}/k8s/${KUBE_VERSION}-${goos}-${goarch}"
@@ -82,14 +75,7 @@ package_of() {
   esac
 }
 
-wrapper_files=()
-for module in kube-node helm; do
-  for f in go.mod go.sum; do
-    [[ -f "${wrappers_dir}/${module}/${f}" ]] || die "missing ${wrappers_dir}/${module}/${f}"
-    wrapper_files+=("${wrappers_dir}/${module}/${f}")
-  done
-done
-wrappers_hash="$(cat "${wrapper_files[@]}" | sha256sum | cut -d' ' -f1)"
+wrappers_hash="$(wrappers_hash "go.mod go.sum" kube-node helm)"
 
 expected_stamp="format=${STAMP_FORMAT}
 kubernetes=v${KUBE_VERSION}
@@ -97,58 +83,15 @@ helm=v${HELM_VERSION}
 platform=${goos}/${goarch}
 wrappers=${wrappers_hash}"
 
-up_to_date() {
-  local tool
-  [[ -f "${stamp_file}" ]] || return 1
-  [[ "$(cat "${stamp_file}")" == "${expected_stamp}" ]] || return 1
-  for tool in "${ALL_TOOLS[@]}"; do
-    [[ -x "${target_dir}/${tool}" ]] || return 1
-  done
-}
-
-if [[ "${force}" != "1" ]] && up_to_date; then
+if [[ "${force}" != "1" ]] && up_to_date "${stamp_file}" "${expected_stamp}" "${ALL_TOOLS[@]}"; then
   log "up to date: ${target_dir} (k8s v${KUBE_VERSION}, helm v${HELM_VERSION})"
   exit 0
 fi
 
 # --- toolchain ---------------------------------------------------------------
-go_bin="${GO:-}"
-if [[ -z "${go_bin}" ]]; then
-  if command -v go >/dev/null 2>&1; then
-    go_bin="$(command -v go)"
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    go_bin=/usr/local/go/bin/go
-  fi
-fi
-if [[ -z "${go_bin}" ]] || ! command -v "${go_bin}" >/dev/null 2>&1; then
-  die "Go toolchain not found: install Go >= 1.24, put 'go' on PATH or set GO=/path/to/go"
-fi
-log "using $("${go_bin}" version) (${go_bin})"
-
-export CGO_ENABLED=0
-export GOWORK=off
-export GOOS="${goos}" GOARCH="${goarch}"
-export GOFLAGS="${GOFLAGS:+${GOFLAGS} }-mod=mod"
-GOMODCACHE="${GOMODCACHE:-$("${go_bin}" env GOMODCACHE)}"
-export GOMODCACHE
+use_go_toolchain
 
 # --- build -------------------------------------------------------------------
-kube_ldflags() {
-  local major minor pkg flags="-s -w"
-  major="${KUBE_VERSION%%.*}"
-  minor="${KUBE_VERSION#*.}"
-  minor="${minor%%.*}"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    flags+=" -X ${pkg}.gitMajor=${major}"
-    flags+=" -X ${pkg}.gitMinor=${minor}"
-    flags+=" -X ${pkg}.gitVersion=v${KUBE_VERSION}"
-    flags+=" -X ${pkg}.gitCommit="
-    flags+=" -X ${pkg}.gitTreeState=clean"
-    flags+=" -X ${pkg}.buildDate=${KUBE_BUILD_DATE}"
-  done
-  printf '%s' "${flags}"
-}
-
 # What helm's Makefile stamps in (version, and the Kubernetes version its lint
 # and capabilities defaults report: that of its k8s.io/client-go, v0.34.2).
 helm_ldflags() {
