@@ -46,20 +46,11 @@ EOF
 }
 
 force="${KUBE_NODE_BINARIES_FORCE:-0}"
-while (($# > 0)); do
-  case "$1" in
-    -f | --force) force=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage; die "unknown argument: $1" ;;
-  esac
-  shift
-done
+parse_force_args "$@"
 
 detect_platform
 [[ "${goos}" == linux ]] || die "the node binaries (kubelet) are built for Linux only, not $(uname -s)"
 
-base_dir="${KUBE_API_TEST_DIR:-${HOME}/.kubeapitest}"
-target_dir="${base_dir}/k8s/${KUBE_VERSION}-${goos}-${goarch}"
 stamp_file="${target_dir}/.kube-node-binaries.stamp"
 
 module_of() {
@@ -105,11 +96,7 @@ helm_ldflags() {
   printf '%s' "${flags}"
 }
 
-mkdir -p "${target_dir}"
-rm -f "${stamp_file}"
-build_dir="$(mktemp -d "${target_dir}/.build-node.XXXXXX")"
-cleanup() { rm -rf "${build_dir}"; }
-trap cleanup EXIT
+begin_build "${stamp_file}" .build-node
 
 for tool in "${ALL_TOOLS[@]}"; do
   case "${tool}" in
@@ -117,14 +104,7 @@ for tool in "${ALL_TOOLS[@]}"; do
     *) ldflags="$(kube_ldflags)" ;;
   esac
   log "building ${tool} (several minutes each on 2 cores with a cold build cache) ..."
-  start=${SECONDS}
-  (
-    cd "$(module_of "${tool}")"
-    "${go_bin}" build -trimpath -buildvcs=false -ldflags "${ldflags}" -o "${build_dir}/${tool}" "$(package_of "${tool}")"
-  ) || die "building ${tool} failed"
-  mv -f "${build_dir}/${tool}" "${target_dir}/${tool}"
-  log "built ${tool} in $((SECONDS - start))s ($(du -m "${target_dir}/${tool}" | cut -f1) MiB) -> ${target_dir}/${tool}"
+  go_build_tool "${tool}" "$(module_of "${tool}")" "$(package_of "${tool}")" "${ldflags}"
 done
 
-printf '%s\n' "${expected_stamp}" >"${stamp_file}"
-log "done: ${target_dir}"
+finish_build "${stamp_file}" "${expected_stamp}"

@@ -41,19 +41,10 @@ EOF
 }
 
 force="${KUBE_TEST_BINARIES_FORCE:-0}"
-while (($# > 0)); do
-  case "$1" in
-    -f | --force) force=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage; die "unknown argument: $1" ;;
-  esac
-  shift
-done
+parse_force_args "$@"
 
 detect_platform
 
-base_dir="${KUBE_API_TEST_DIR:-${HOME}/.kubeapitest}"
-target_dir="${base_dir}/k8s/${KUBE_VERSION}-${goos}-${goarch}"
 stamp_file="${target_dir}/.kube-test-binaries.stamp"
 
 # --- cache check -------------------------------------------------------------
@@ -74,11 +65,7 @@ fi
 use_go_toolchain
 
 # --- build -------------------------------------------------------------------
-mkdir -p "${target_dir}"
-rm -f "${stamp_file}"
-build_dir="$(mktemp -d "${target_dir}/.build.XXXXXX")"
-cleanup() { rm -rf "${build_dir}"; }
-trap cleanup EXIT
+begin_build "${stamp_file}" .build
 
 for tool in "${TOOLS[@]}"; do
   case "${tool}" in
@@ -86,14 +73,7 @@ for tool in "${TOOLS[@]}"; do
     *) ldflags="$(kube_ldflags)" ;;
   esac
   log "building ${tool} (this can take several minutes; kube-apiserver 10+ on 2 cores) ..."
-  start=${SECONDS}
-  (
-    cd "${wrappers_dir}/${tool}"
-    "${go_bin}" build -trimpath -buildvcs=false -ldflags "${ldflags}" -o "${build_dir}/${tool}" .
-  ) || die "building ${tool} failed"
-  mv -f "${build_dir}/${tool}" "${target_dir}/${tool}"
-  log "built ${tool} in $((SECONDS - start))s -> ${target_dir}/${tool}"
+  go_build_tool "${tool}" "${wrappers_dir}/${tool}" . "${ldflags}"
 done
 
-printf '%s\n' "${expected_stamp}" >"${stamp_file}"
-log "done: ${target_dir}"
+finish_build "${stamp_file}" "${expected_stamp}"

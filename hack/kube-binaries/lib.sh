@@ -10,8 +10,24 @@
 log() { printf '[%s] %s\n' "${log_tag}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# Sets goos/goarch as fabric8 kube-api-test names its binary directory
-# (<k8s version>-<goos>-<goarch>); dies on a platform Go cannot target here.
+# parse_force_args arg...: -f/--force sets force=1 (the caller sets its
+# default first), -h/--help prints the caller's usage() and exits; anything
+# else is an error.
+parse_force_args() {
+  while (($# > 0)); do
+    case "$1" in
+      -f | --force) force=1 ;;
+      -h | --help) usage; exit 0 ;;
+      *) usage; die "unknown argument: $1" ;;
+    esac
+    shift
+  done
+}
+
+# Sets goos/goarch as fabric8 kube-api-test names its binary directory, and
+# target_dir, that directory:
+# ${KUBE_API_TEST_DIR:-~/.kubeapitest}/k8s/<KUBE_VERSION>-<goos>-<goarch>.
+# Dies on a platform Go cannot target here.
 detect_platform() {
   case "$(uname -s)" in
     Linux) goos=linux ;;
@@ -25,6 +41,7 @@ detect_platform() {
     s390x) goarch=s390x ;;
     *) die "unsupported architecture: $(uname -m)" ;;
   esac
+  target_dir="${KUBE_API_TEST_DIR:-${HOME}/.kubeapitest}/k8s/${KUBE_VERSION}-${goos}-${goarch}"
 }
 
 sha256_stdin() {
@@ -108,4 +125,33 @@ kube_ldflags() {
     flags+=" -X ${pkg}.buildDate=${KUBE_BUILD_DATE}"
   done
   printf '%s' "${flags}"
+}
+
+# begin_build stamp_file build_dir_prefix: creates target_dir, removes the
+# stamp (a build cut short is never taken as up to date) and sets build_dir, a
+# fresh directory inside target_dir removed when the script exits.
+begin_build() {
+  mkdir -p "${target_dir}"
+  rm -f "$1"
+  build_dir="$(mktemp -d "${target_dir}/$2.XXXXXX")"
+  trap 'rm -rf "${build_dir}"' EXIT
+}
+
+# go_build_tool tool module_dir package ldflags: builds package (relative to
+# module_dir, e.g. "." or an import path) as a static binary into build_dir
+# and moves it to ${target_dir}/tool; dies when the build fails.
+go_build_tool() {
+  local tool="$1" module_dir="$2" package="$3" ldflags="$4" start=${SECONDS}
+  (
+    cd "${module_dir}"
+    "${go_bin}" build -trimpath -buildvcs=false -ldflags "${ldflags}" -o "${build_dir}/${tool}" "${package}"
+  ) || die "building ${tool} failed"
+  mv -f "${build_dir}/${tool}" "${target_dir}/${tool}"
+  log "built ${tool} in $((SECONDS - start))s ($(du -m "${target_dir}/${tool}" | cut -f1) MiB) -> ${target_dir}/${tool}"
+}
+
+# finish_build stamp_file expected_stamp: records what was built.
+finish_build() {
+  printf '%s\n' "$2" >"$1"
+  log "done: ${target_dir}"
 }
