@@ -30,8 +30,11 @@ readonly STAMP_FORMAT="1"
 readonly KUBE_TOOLS=(kubelet kube-controller-manager kube-scheduler)
 readonly ALL_TOOLS=("${KUBE_TOOLS[@]}" helm)
 
-log() { printf '[kube-node-binaries] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+wrappers_dir="${script_dir}/kube-binaries"
+log_tag=kube-node-binaries
+# shellcheck source=kube-binaries/lib.sh
+source "${wrappers_dir}/lib.sh"
 
 usage() {
   cat >&2 <<EOF
@@ -43,30 +46,11 @@ EOF
 }
 
 force="${KUBE_NODE_BINARIES_FORCE:-0}"
-while (($# > 0)); do
-  case "$1" in
-    -f | --force) force=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage; die "unknown argument: $1" ;;
-  esac
-  shift
-done
+parse_force_args "$@"
 
-script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-wrappers_dir="${script_dir}/kube-binaries"
+detect_platform
+[[ "${goos}" == linux ]] || die "the node binaries (kubelet) are built for Linux only, not $(uname -s)"
 
-case "$(uname -s)" in
-  Linux) goos=linux ;;
-  *) die "the node binaries (kubelet) are built for Linux only, not $(uname -s)" ;;
-esac
-case "$(uname -m)" in
-  x86_64 | amd64) goarch=amd64 ;;
-  aarch64 | arm64) goarch=arm64 ;;
-  *) die "unsupported architecture: $(uname -m)" ;;
-esac
-
-base_dir="${KUBE_API_TEST_DIR:-${HOME}/.kubeapitest}"
-target_dir="${base_dir}/k8s/${KUBE_VERSION}-${goos}-${goarch}"
 stamp_file="${target_dir}/.kube-node-binaries.stamp"
 
 module_of() {
@@ -82,14 +66,7 @@ package_of() {
   esac
 }
 
-wrapper_files=()
-for module in kube-node helm; do
-  for f in go.mod go.sum; do
-    [[ -f "${wrappers_dir}/${module}/${f}" ]] || die "missing ${wrappers_dir}/${module}/${f}"
-    wrapper_files+=("${wrappers_dir}/${module}/${f}")
-  done
-done
-wrappers_hash="$(cat "${wrapper_files[@]}" | sha256sum | cut -d' ' -f1)"
+wrappers_hash="$(wrappers_hash "go.mod go.sum" kube-node helm)"
 
 expected_stamp="format=${STAMP_FORMAT}
 kubernetes=v${KUBE_VERSION}
@@ -97,58 +74,15 @@ helm=v${HELM_VERSION}
 platform=${goos}/${goarch}
 wrappers=${wrappers_hash}"
 
-up_to_date() {
-  local tool
-  [[ -f "${stamp_file}" ]] || return 1
-  [[ "$(cat "${stamp_file}")" == "${expected_stamp}" ]] || return 1
-  for tool in "${ALL_TOOLS[@]}"; do
-    [[ -x "${target_dir}/${tool}" ]] || return 1
-  done
-}
-
-if [[ "${force}" != "1" ]] && up_to_date; then
+if [[ "${force}" != "1" ]] && up_to_date "${stamp_file}" "${expected_stamp}" "${ALL_TOOLS[@]}"; then
   log "up to date: ${target_dir} (k8s v${KUBE_VERSION}, helm v${HELM_VERSION})"
   exit 0
 fi
 
 # --- toolchain ---------------------------------------------------------------
-go_bin="${GO:-}"
-if [[ -z "${go_bin}" ]]; then
-  if command -v go >/dev/null 2>&1; then
-    go_bin="$(command -v go)"
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    go_bin=/usr/local/go/bin/go
-  fi
-fi
-if [[ -z "${go_bin}" ]] || ! command -v "${go_bin}" >/dev/null 2>&1; then
-  die "Go toolchain not found: install Go >= 1.24, put 'go' on PATH or set GO=/path/to/go"
-fi
-log "using $("${go_bin}" version) (${go_bin})"
-
-export CGO_ENABLED=0
-export GOWORK=off
-export GOOS="${goos}" GOARCH="${goarch}"
-export GOFLAGS="${GOFLAGS:+${GOFLAGS} }-mod=mod"
-GOMODCACHE="${GOMODCACHE:-$("${go_bin}" env GOMODCACHE)}"
-export GOMODCACHE
+use_go_toolchain
 
 # --- build -------------------------------------------------------------------
-kube_ldflags() {
-  local major minor pkg flags="-s -w"
-  major="${KUBE_VERSION%%.*}"
-  minor="${KUBE_VERSION#*.}"
-  minor="${minor%%.*}"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    flags+=" -X ${pkg}.gitMajor=${major}"
-    flags+=" -X ${pkg}.gitMinor=${minor}"
-    flags+=" -X ${pkg}.gitVersion=v${KUBE_VERSION}"
-    flags+=" -X ${pkg}.gitCommit="
-    flags+=" -X ${pkg}.gitTreeState=clean"
-    flags+=" -X ${pkg}.buildDate=${KUBE_BUILD_DATE}"
-  done
-  printf '%s' "${flags}"
-}
-
 # What helm's Makefile stamps in (version, and the Kubernetes version its lint
 # and capabilities defaults report: that of its k8s.io/client-go, v0.34.2).
 helm_ldflags() {
@@ -162,11 +96,7 @@ helm_ldflags() {
   printf '%s' "${flags}"
 }
 
-mkdir -p "${target_dir}"
-rm -f "${stamp_file}"
-build_dir="$(mktemp -d "${target_dir}/.build-node.XXXXXX")"
-cleanup() { rm -rf "${build_dir}"; }
-trap cleanup EXIT
+begin_build "${stamp_file}" .build-node
 
 for tool in "${ALL_TOOLS[@]}"; do
   case "${tool}" in
@@ -174,14 +104,7 @@ for tool in "${ALL_TOOLS[@]}"; do
     *) ldflags="$(kube_ldflags)" ;;
   esac
   log "building ${tool} (several minutes each on 2 cores with a cold build cache) ..."
-  start=${SECONDS}
-  (
-    cd "$(module_of "${tool}")"
-    "${go_bin}" build -trimpath -buildvcs=false -ldflags "${ldflags}" -o "${build_dir}/${tool}" "$(package_of "${tool}")"
-  ) || die "building ${tool} failed"
-  mv -f "${build_dir}/${tool}" "${target_dir}/${tool}"
-  log "built ${tool} in $((SECONDS - start))s ($(du -m "${target_dir}/${tool}" | cut -f1) MiB) -> ${target_dir}/${tool}"
+  go_build_tool "${tool}" "$(module_of "${tool}")" "$(package_of "${tool}")" "${ldflags}"
 done
 
-printf '%s\n' "${expected_stamp}" >"${stamp_file}"
-log "done: ${target_dir}"
+finish_build "${stamp_file}" "${expected_stamp}"

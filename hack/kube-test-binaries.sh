@@ -25,8 +25,11 @@ readonly KUBE_BUILD_DATE="2025-11-11T19:00:37Z" # publication time of k8s.io/kub
 readonly STAMP_FORMAT="1"
 readonly TOOLS=(etcd kubectl kube-apiserver)
 
-log() { printf '[kube-test-binaries] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+wrappers_dir="${script_dir}/kube-binaries"
+log_tag=kube-test-binaries
+# shellcheck source=kube-binaries/lib.sh
+source "${wrappers_dir}/lib.sh"
 
 usage() {
   cat >&2 <<EOF
@@ -38,55 +41,14 @@ EOF
 }
 
 force="${KUBE_TEST_BINARIES_FORCE:-0}"
-while (($# > 0)); do
-  case "$1" in
-    -f | --force) force=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage; die "unknown argument: $1" ;;
-  esac
-  shift
-done
+parse_force_args "$@"
 
-script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-wrappers_dir="${script_dir}/kube-binaries"
+detect_platform
 
-# --- platform (as kube-api-test names it) ------------------------------------
-case "$(uname -s)" in
-  Linux) goos=linux ;;
-  Darwin) goos=darwin ;;
-  *) die "unsupported OS: $(uname -s)" ;;
-esac
-case "$(uname -m)" in
-  x86_64 | amd64) goarch=amd64 ;;
-  aarch64 | arm64) goarch=arm64 ;;
-  ppc64le) goarch=ppc64le ;;
-  s390x) goarch=s390x ;;
-  *) die "unsupported architecture: $(uname -m)" ;;
-esac
-
-base_dir="${KUBE_API_TEST_DIR:-${HOME}/.kubeapitest}"
-target_dir="${base_dir}/k8s/${KUBE_VERSION}-${goos}-${goarch}"
 stamp_file="${target_dir}/.kube-test-binaries.stamp"
 
 # --- cache check -------------------------------------------------------------
-sha256_stdin() {
-  if command -v sha256sum >/dev/null 2>&1; then
-    sha256sum | cut -d' ' -f1
-  elif command -v shasum >/dev/null 2>&1; then
-    shasum -a 256 | cut -d' ' -f1
-  else
-    die "need sha256sum or shasum"
-  fi
-}
-
-wrapper_files=()
-for tool in "${TOOLS[@]}"; do
-  for f in go.mod go.sum main.go; do
-    [[ -f "${wrappers_dir}/${tool}/${f}" ]] || die "missing ${wrappers_dir}/${tool}/${f}"
-    wrapper_files+=("${wrappers_dir}/${tool}/${f}")
-  done
-done
-wrappers_hash="$(cat "${wrapper_files[@]}" | sha256_stdin)"
+wrappers_hash="$(wrappers_hash "go.mod go.sum main.go" "${TOOLS[@]}")"
 
 expected_stamp="format=${STAMP_FORMAT}
 kubernetes=v${KUBE_VERSION}
@@ -94,64 +56,16 @@ etcd=v${ETCD_VERSION}
 platform=${goos}/${goarch}
 wrappers=${wrappers_hash}"
 
-up_to_date() {
-  local tool
-  [[ -f "${stamp_file}" ]] || return 1
-  [[ "$(cat "${stamp_file}")" == "${expected_stamp}" ]] || return 1
-  for tool in "${TOOLS[@]}"; do
-    [[ -x "${target_dir}/${tool}" ]] || return 1
-  done
-}
-
-if [[ "${force}" != "1" ]] && up_to_date; then
+if [[ "${force}" != "1" ]] && up_to_date "${stamp_file}" "${expected_stamp}" "${TOOLS[@]}"; then
   log "up to date: ${target_dir} (k8s v${KUBE_VERSION}, etcd v${ETCD_VERSION})"
   exit 0
 fi
 
 # --- toolchain ---------------------------------------------------------------
-go_bin="${GO:-}"
-if [[ -z "${go_bin}" ]]; then
-  if command -v go >/dev/null 2>&1; then
-    go_bin="$(command -v go)"
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    go_bin=/usr/local/go/bin/go
-  fi
-fi
-if [[ -z "${go_bin}" ]] || ! command -v "${go_bin}" >/dev/null 2>&1; then
-  die "Go toolchain not found: install Go >= 1.24 (e.g. the official tarball into /usr/local/go, or Debian's golang-go if recent enough), put 'go' on PATH or set GO=/path/to/go"
-fi
-log "using $("${go_bin}" version) (${go_bin})"
-
-export CGO_ENABLED=0
-export GOWORK=off
-export GOOS="${goos}" GOARCH="${goarch}"
-export GOFLAGS="${GOFLAGS:+${GOFLAGS} }-mod=mod"
-GOMODCACHE="${GOMODCACHE:-$("${go_bin}" env GOMODCACHE)}"
-export GOMODCACHE
-log "GOMODCACHE=${GOMODCACHE} GOPROXY=$("${go_bin}" env GOPROXY)"
+use_go_toolchain
 
 # --- build -------------------------------------------------------------------
-kube_ldflags() {
-  local major minor pkg flags="-s -w"
-  major="${KUBE_VERSION%%.*}"
-  minor="${KUBE_VERSION#*.}"
-  minor="${minor%%.*}"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    flags+=" -X ${pkg}.gitMajor=${major}"
-    flags+=" -X ${pkg}.gitMinor=${minor}"
-    flags+=" -X ${pkg}.gitVersion=v${KUBE_VERSION}"
-    flags+=" -X ${pkg}.gitCommit="
-    flags+=" -X ${pkg}.gitTreeState=clean"
-    flags+=" -X ${pkg}.buildDate=${KUBE_BUILD_DATE}"
-  done
-  printf '%s' "${flags}"
-}
-
-mkdir -p "${target_dir}"
-rm -f "${stamp_file}"
-build_dir="$(mktemp -d "${target_dir}/.build.XXXXXX")"
-cleanup() { rm -rf "${build_dir}"; }
-trap cleanup EXIT
+begin_build "${stamp_file}" .build
 
 for tool in "${TOOLS[@]}"; do
   case "${tool}" in
@@ -159,14 +73,7 @@ for tool in "${TOOLS[@]}"; do
     *) ldflags="$(kube_ldflags)" ;;
   esac
   log "building ${tool} (this can take several minutes; kube-apiserver 10+ on 2 cores) ..."
-  start=${SECONDS}
-  (
-    cd "${wrappers_dir}/${tool}"
-    "${go_bin}" build -trimpath -buildvcs=false -ldflags "${ldflags}" -o "${build_dir}/${tool}" .
-  ) || die "building ${tool} failed"
-  mv -f "${build_dir}/${tool}" "${target_dir}/${tool}"
-  log "built ${tool} in $((SECONDS - start))s -> ${target_dir}/${tool}"
+  go_build_tool "${tool}" "${wrappers_dir}/${tool}" . "${ldflags}"
 done
 
-printf '%s\n' "${expected_stamp}" >"${stamp_file}"
-log "done: ${target_dir}"
+finish_build "${stamp_file}" "${expected_stamp}"

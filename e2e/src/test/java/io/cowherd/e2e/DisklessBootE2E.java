@@ -8,22 +8,18 @@ import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.cowherd.e2e.support.BootImage;
+import io.cowherd.e2e.support.Digests;
 import io.cowherd.e2e.support.Exporters;
 import io.cowherd.e2e.support.Lab;
 import io.cowherd.e2e.support.PlainVblade;
 import io.cowherd.e2e.support.QemuClient;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -73,7 +69,7 @@ class DisklessBootE2E {
   void startLab() {
     Path image = BootImage.cached(Lab.findRepo(), IMAGE_MIB);
     lab = Lab.startWithOrigin(WORK_DIR, image);
-    originSha256 = sha256(lab.originImage());
+    originSha256 = Digests.sha256(lab.originImage());
     assertThat(BootImage.readMarker(lab.originImage())).as("a fresh origin holds no client marker").isEmpty();
     baseline = PlainVblade.startReadOnly(BASELINE, lab.network().addExporterInterface(), lab.originImage(),
         LOG_DIR.resolve("plain-vblade-" + BASELINE + ".log"));
@@ -125,7 +121,7 @@ class DisklessBootE2E {
   @Order(3)
   void eachCowStoreHoldsExactlyItsOwnClientsMarkerAndTheOriginIsUnchanged() throws IOException {
     byte[] origin = Files.readAllBytes(lab.originImage());
-    assertThat(sha256(lab.originImage())).as("origin byte-identical to before the boots").isEqualTo(originSha256);
+    assertThat(Digests.sha256(lab.originImage())).as("origin byte-identical to before the boots").isEqualTo(originSha256);
     for (AoeBootSlot slot : slots()) {
       int n = slot.getSpec().getSlot();
       Path cowStore = Path.of(slot.getStatus().getCowStorePath());
@@ -150,7 +146,7 @@ class DisklessBootE2E {
         Map.entry(0, BootImage.expectedMarker("e7.0", QemuClient.macFor(0), 1)),
         Map.entry(1, BootImage.expectedMarker("e7.1", QemuClient.macFor(1), 2)),
         Map.entry(2, BootImage.expectedMarker("e7.2", QemuClient.macFor(2), 1)));
-    assertThat(sha256(lab.originImage())).isEqualTo(originSha256);
+    assertThat(Digests.sha256(lab.originImage())).isEqualTo(originSha256);
   }
 
   @Test
@@ -186,7 +182,7 @@ class DisklessBootE2E {
     assertThat(booted.get(1).after(QemuClient.MARKER_FOUND)).as(booted.get(1).tail(15))
         .contains(BootImage.expectedMarker("e7.1", QemuClient.macFor(1), 2));
     booted.forEach(c -> assertBooted(c, "aBFT"));
-    assertThat(sha256(lab.originImage())).isEqualTo(originSha256);
+    assertThat(Digests.sha256(lab.originImage())).isEqualTo(originSha256);
   }
 
   /** A client of the pool: client n boots from e7.n with MAC {@link QemuClient#macFor}(n). */
@@ -283,12 +279,12 @@ class DisklessBootE2E {
   /** What must not change when a client asks for a target that does not exist. */
   private Map<String, Object> hostAndClusterState() {
     Map<String, Object> state = new LinkedHashMap<>();
-    state.put("origin", sha256(lab.originImage()));
+    state.put("origin", Digests.sha256(lab.originImage()));
     for (AoeBootSlot s : slots()) {
       state.put(s.getMetadata().getName(), List.of(String.valueOf(s.getMetadata().getGeneration()),
           String.valueOf(s.getStatus().getPhase()), s.getStatus().getTarget(), String.valueOf(s.getStatus().getExporterPid()),
           String.valueOf(s.getStatus().getRestarts())));
-      state.put(s.getMetadata().getName() + " COW store", sha256(Path.of(s.getStatus().getCowStorePath())));
+      state.put(s.getMetadata().getName() + " COW store", Digests.sha256(Path.of(s.getStatus().getCowStorePath())));
     }
     state.put("exporters", Exporters.on(lab.network().exporterInterface()).stream()
         .map(e -> e.target() + " pid " + e.pid()).sorted().toList());
@@ -320,20 +316,5 @@ class DisklessBootE2E {
     return lab.controlPlane().client().resources(AoeBootSlot.class).inNamespace(NS).list().getItems().stream()
         .sorted(Comparator.comparingInt(s -> s.getSpec().getSlot()))
         .toList();
-  }
-
-  private static String sha256(Path file) {
-    try (InputStream in = Files.newInputStream(file)) {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      byte[] buffer = new byte[1 << 20];
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        digest.update(buffer, 0, n);
-      }
-      return HexFormat.of().formatHex(digest.digest());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -8,6 +8,7 @@ import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.cowherd.e2e.support.BootImage;
 import io.cowherd.e2e.support.Commands;
+import io.cowherd.e2e.support.Digests;
 import io.cowherd.e2e.support.Exporters;
 import io.cowherd.e2e.support.KubeNode;
 import io.cowherd.e2e.support.Lab;
@@ -17,18 +18,13 @@ import io.cowherd.e2e.support.ScratchFilesystem;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.RandomAccessFile;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -119,7 +115,7 @@ class HelmNodeE2E {
     scratch = ScratchFilesystem.createXfs(node.hostMounts().resolve("xfs"), 2L << 30);
     origin = scratch.images().resolve("boot.img");
     Files.copy(bootImage, origin);
-    originSha256 = sha256(origin);
+    originSha256 = Digests.sha256(origin);
     network = NetworkLab.create();
     bootInterface = node.attachBootNetwork(network, "cwnb" + node.nodeName().substring(node.nodeName().length() - 6));
 
@@ -256,7 +252,7 @@ class HelmNodeE2E {
     assertThat(wrong).as("blocks of client 0 that did not read back").isEmpty();
     assertThat(new String(Files.readAllBytes(store1), StandardCharsets.ISO_8859_1))
         .as("client 1's store holds none of client 0's blocks").doesNotContain("target=e" + SHELF + ".0 ");
-    assertThat(sha256(origin)).as("origin byte-identical").isEqualTo(originSha256);
+    assertThat(Digests.sha256(origin)).as("origin byte-identical").isEqualTo(originSha256);
   }
 
   @Test
@@ -424,20 +420,5 @@ class HelmNodeE2E {
 
   private static double seconds(Duration d) {
     return d.toMillis() / 1000.0;
-  }
-
-  private static String sha256(Path file) {
-    try (InputStream in = Files.newInputStream(file)) {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      byte[] buffer = new byte[1 << 20];
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        digest.update(buffer, 0, n);
-      }
-      return HexFormat.of().formatHex(digest.digest());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -1,5 +1,12 @@
 package io.cowherd.aoe.frame;
 
+import static io.cowherd.aoe.net.Bpf.AND_K;
+import static io.cowherd.aoe.net.Bpf.JEQ_K;
+import static io.cowherd.aoe.net.Bpf.JSET_K;
+import static io.cowherd.aoe.net.Bpf.LD_ABS_BYTE;
+import static io.cowherd.aoe.net.Bpf.RET_K;
+import static io.cowherd.aoe.net.Bpf.insn;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -111,28 +118,19 @@ public final class ControlRequests {
      * (low nibble of byte 29) 3 or 4. Everything else, ATA data above all, stays in the kernel.
      */
     public static long[] bpfFilter() {
-        final int ldAbsByte = 0x30;
-        final int jset = 0x45;
-        final int jeq = 0x15;
-        final int andK = 0x54;
-        final int ret = 0x06;
         return new long[] {
-            insn(ldAbsByte, 0, 0, AoeConstants.OFFSET_VERSION_FLAGS), // 0
-            insn(jset, 8, 0, AoeConstants.FLAG_RESPONSE), //             1: response -> 10 (drop)
-            insn(ldAbsByte, 0, 0, AoeConstants.OFFSET_COMMAND), //       2
-            insn(jeq, 7, 0, AoeCommand.MAC_MASK_LIST.code()), //         3: -> 11 (accept)
-            insn(jeq, 6, 0, AoeCommand.RESERVE_RELEASE.code()), //       4: -> 11
-            insn(jeq, 0, 4, AoeCommand.QUERY_CONFIG.code()), //          5: else -> 10
-            insn(ldAbsByte, 0, 0, AoeConstants.OFFSET_CONFIG_VERSION_CCMD), // 6
-            insn(andK, 0, 0, 0x0F), //                                    7
-            insn(jeq, 2, 0, ConfigCommand.SET.code()), //                8: -> 11
-            insn(jeq, 1, 0, ConfigCommand.FORCE_SET.code()), //          9: -> 11, else 10
-            insn(ret, 0, 0, 0), //                                       10: drop
-            insn(ret, 0, 0, 0xFFFF), //                                  11: accept up to 65535 bytes
+            insn(LD_ABS_BYTE, 0, 0, AoeConstants.OFFSET_VERSION_FLAGS), // 0
+            insn(JSET_K, 8, 0, AoeConstants.FLAG_RESPONSE), //             1: response -> 10 (drop)
+            insn(LD_ABS_BYTE, 0, 0, AoeConstants.OFFSET_COMMAND), //       2
+            insn(JEQ_K, 7, 0, AoeCommand.MAC_MASK_LIST.code()), //         3: -> 11 (accept)
+            insn(JEQ_K, 6, 0, AoeCommand.RESERVE_RELEASE.code()), //       4: -> 11
+            insn(JEQ_K, 0, 4, AoeCommand.QUERY_CONFIG.code()), //          5: else -> 10
+            insn(LD_ABS_BYTE, 0, 0, AoeConstants.OFFSET_CONFIG_VERSION_CCMD), // 6
+            insn(AND_K, 0, 0, 0x0F), //                                    7
+            insn(JEQ_K, 2, 0, ConfigCommand.SET.code()), //                8: -> 11
+            insn(JEQ_K, 1, 0, ConfigCommand.FORCE_SET.code()), //          9: -> 11, else 10
+            insn(RET_K, 0, 0, 0), //                                       10: drop
+            insn(RET_K, 0, 0, 0xFFFF), //                                  11: accept up to 65535 bytes
         };
-    }
-
-    private static long insn(int code, int jt, int jf, int k) {
-        return ((long) code << 48) | ((long) jt << 40) | ((long) jf << 32) | (k & 0xFFFFFFFFL);
     }
 }

@@ -129,7 +129,8 @@ public final class RawSocket implements FrameChannel {
      * sock_filter}): the kernel then queues only frames the program accepts, so a listener for rare
      * frames costs nothing while ATA traffic flows. Frames queued before the call may still arrive.
      *
-     * @param instructions each one {@code code << 48 | jt << 40 | jf << 32 | k} (k unsigned 32 bit)
+     * @param instructions each one {@code code << 48 | jt << 40 | jf << 32 | k} (k unsigned 32 bit), as
+     *     {@link Bpf#insn} makes them
      * @throws SyscallException if the kernel refuses the program (EINVAL: malformed)
      * @throws IllegalArgumentException if there are none or more than 4096
      */

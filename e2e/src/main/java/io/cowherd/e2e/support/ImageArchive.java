@@ -2,17 +2,12 @@ package io.cowherd.e2e.support;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -71,7 +66,7 @@ public final class ImageArchive {
         Files.createDirectories(layout);
         Commands.run(TAR_TIMEOUT, "tar", "--numeric-owner", "--owner=0", "--group=0", "-C", rootfs.toString(),
             "-cf", layout.resolve("layer.tar").toString(), ".");
-        String diffId = "sha256:" + sha256(layout.resolve("layer.tar"));
+        String diffId = "sha256:" + Digests.sha256(layout.resolve("layer.tar"));
         ObjectMapper json = new ObjectMapper();
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("architecture", "amd64");
@@ -79,7 +74,7 @@ public final class ImageArchive {
         config.put("config", Map.of("Entrypoint", entrypoint, "Env", List.of("PATH=/bin:/usr/bin:/sbin:/usr/sbin")));
         config.put("rootfs", Map.of("type", "layers", "diff_ids", List.of(diffId)));
         byte[] configBytes = json.writeValueAsBytes(config);
-        String configName = sha256(configBytes) + ".json";
+        String configName = Digests.sha256(configBytes) + ".json";
         Files.write(layout.resolve(configName), configBytes);
         List<Map<String, Object>> manifest = new ArrayList<>();
         manifest.add(Map.of("Config", configName, "RepoTags", List.of(reference), "Layers", List.of("layer.tar")));
@@ -121,26 +116,6 @@ public final class ImageArchive {
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
-    }
-  }
-
-  private static String sha256(Path file) throws IOException {
-    MessageDigest digest = sha256();
-    try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest)) {
-      in.transferTo(java.io.OutputStream.nullOutputStream());
-    }
-    return HexFormat.of().formatHex(digest.digest());
-  }
-
-  private static String sha256(byte[] bytes) {
-    return HexFormat.of().formatHex(sha256().digest(bytes));
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

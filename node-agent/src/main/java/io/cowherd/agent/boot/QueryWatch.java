@@ -1,5 +1,11 @@
 package io.cowherd.agent.boot;
 
+import static io.cowherd.aoe.net.Bpf.JEQ_K;
+import static io.cowherd.aoe.net.Bpf.JSET_K;
+import static io.cowherd.aoe.net.Bpf.LD_ABS_BYTE;
+import static io.cowherd.aoe.net.Bpf.RET_K;
+import static io.cowherd.aoe.net.Bpf.insn;
+
 import io.cowherd.aoe.frame.AoeCommand;
 import io.cowherd.aoe.frame.AoeConstants;
 import io.cowherd.aoe.net.RawSocket;
@@ -114,22 +120,14 @@ public final class QueryWatch implements AutoCloseable {
    * response flag clear), drop everything else, ATA frames included.
    */
   public static long[] bpfFilter() {
-    final int ldAbsByte = 0x30;
-    final int jset = 0x45;
-    final int jeq = 0x15;
-    final int ret = 0x06;
     return new long[] {
-        insn(ldAbsByte, 0, 0, AoeConstants.OFFSET_VERSION_FLAGS), // 0
-        insn(jset, 2, 0, AoeConstants.FLAG_RESPONSE), //             1: response -> 4 (drop)
-        insn(ldAbsByte, 0, 0, AoeConstants.OFFSET_COMMAND), //       2
-        insn(jeq, 1, 0, AoeCommand.QUERY_CONFIG.code()), //          3: -> 5 (accept), else 4
-        insn(ret, 0, 0, 0), //                                       4: drop
-        insn(ret, 0, 0, 64), //                                      5: accept the first 64 bytes
+        insn(LD_ABS_BYTE, 0, 0, AoeConstants.OFFSET_VERSION_FLAGS), // 0
+        insn(JSET_K, 2, 0, AoeConstants.FLAG_RESPONSE), //             1: response -> 4 (drop)
+        insn(LD_ABS_BYTE, 0, 0, AoeConstants.OFFSET_COMMAND), //       2
+        insn(JEQ_K, 1, 0, AoeCommand.QUERY_CONFIG.code()), //          3: -> 5 (accept), else 4
+        insn(RET_K, 0, 0, 0), //                                       4: drop
+        insn(RET_K, 0, 0, 64), //                                      5: accept the first 64 bytes
     };
-  }
-
-  private static long insn(int code, int jt, int jf, int k) {
-    return ((long) code << 48) | ((long) jt << 40) | ((long) jf << 32) | (k & 0xFFFFFFFFL);
   }
 
   @Override

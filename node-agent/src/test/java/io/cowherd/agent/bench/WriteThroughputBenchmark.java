@@ -64,7 +64,7 @@ class WriteThroughputBenchmark {
   @ValueSource(ints = {1500, 9000})
   void reflinkWriteThroughputDurableAndWithWriteCache(int mtu) throws Exception {
     HostTools.requireRoot();
-    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
+    Vblade vblade = HostTools.requireVblade();
     String iface = HostTools.uniqueIfaceName();
     String netns = iface + "-c";
     List<Process> exporters = new ArrayList<>();

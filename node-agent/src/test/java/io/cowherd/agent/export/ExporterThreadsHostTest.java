@@ -3,15 +3,12 @@ package io.cowherd.agent.export;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cowherd.agent.host.SlotId;
-import io.cowherd.agent.host.Vblade;
-import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.host.VbladeTarget;
 import io.cowherd.agent.support.HostTools;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -60,10 +57,7 @@ class ExporterThreadsHostTest {
 
   @Test
   void sixtyFourExportersAddNoThreadPerExporter() throws IOException {
-    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
-    supervisor = new VbladeSupervisor(vblade, new VbladeProcesses(Path.of("/proc"), vblade), scheduler,
-        Clock.systemUTC(), Backoff.DEFAULT, id -> {},
-        new SegmentScanner(new AoeSegmentProbe(Clock.systemUTC()), Clock.systemUTC(), SegmentScanner.ANSWER_WAIT));
+    supervisor = HostTools.hostSupervisor(HostTools.requireVblade(), scheduler);
     supervisor.state(new SlotId("lab", "warm", 0)); // classes loaded, scheduler thread started
     int before = ManagementFactory.getThreadMXBean().getThreadCount();
 

@@ -22,7 +22,6 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -107,11 +106,8 @@ class MacBindingHostTest {
     assertThat(target.macs()).containsExactly(segment.hostMac(0).toString().toLowerCase(), ownMac);
 
     scheduler = Executors.newSingleThreadScheduledExecutor();
-    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
-    SegmentScanner scanner = new SegmentScanner(new AoeSegmentProbe(Clock.systemUTC()), Clock.systemUTC(),
-        SegmentScanner.ANSWER_WAIT);
-    supervisor = new VbladeSupervisor(vblade, new VbladeProcesses(Path.of("/proc"), vblade), scheduler,
-        Clock.systemUTC(), Backoff.DEFAULT, changed -> {}, scanner);
+    Vblade vblade = HostTools.requireVblade();
+    supervisor = HostTools.hostSupervisor(vblade, scheduler);
     assertThat(supervisor.ensure(id, target, tmp.resolve("vblade.log")).running()).isTrue();
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
         assertThat(new VbladeProcesses(Path.of("/proc"), vblade).scan()).as("vblade log: %s", log())

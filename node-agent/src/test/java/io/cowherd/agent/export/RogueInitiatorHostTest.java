@@ -6,8 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.cowherd.agent.host.ExecCommandRunner;
 import io.cowherd.agent.host.Nft;
 import io.cowherd.agent.host.SlotId;
-import io.cowherd.agent.host.Vblade;
-import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.host.VbladeTarget;
 import io.cowherd.agent.support.HostTools;
 import io.cowherd.agent.support.ReadingClient;
@@ -84,10 +82,7 @@ class RogueInitiatorHostTest {
     try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
       f.setLength(8 << 20);
     }
-    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
-    supervisor = new VbladeSupervisor(vblade, new VbladeProcesses(Path.of("/proc"), vblade), scheduler,
-        Clock.systemUTC(), Backoff.DEFAULT, changed -> {},
-        new SegmentScanner(new AoeSegmentProbe(Clock.systemUTC()), Clock.systemUTC(), SegmentScanner.ANSWER_WAIT));
+    supervisor = HostTools.hostSupervisor(HostTools.requireVblade(), scheduler);
     rogue = NetNs.openRawSocket(rogueNs, "aoe0");
     this.clientNs = clientNs;
     this.disk = disk;

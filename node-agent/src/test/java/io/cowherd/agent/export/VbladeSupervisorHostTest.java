@@ -48,7 +48,7 @@ class VbladeSupervisorHostTest {
   @BeforeEach
   void setUp() throws IOException {
     HostTools.requireRoot();
-    vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
+    vblade = HostTools.requireVblade();
     iface = HostTools.createVethPair();
     disk = tmp.resolve("slot-3.img");
     try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {

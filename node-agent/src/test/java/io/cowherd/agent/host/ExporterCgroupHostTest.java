@@ -70,7 +70,7 @@ class ExporterCgroupHostTest {
   @BeforeEach
   void setUp() throws IOException {
     HostTools.requireRoot();
-    vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
+    vblade = HostTools.requireVblade();
     HostTools.requireProgram("setsid", "util-linux");
     iface = HostTools.createVethPair();
     disk = tmp.resolve("slot-7.img");

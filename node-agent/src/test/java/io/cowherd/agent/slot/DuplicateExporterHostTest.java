@@ -98,7 +98,7 @@ class DuplicateExporterHostTest {
   @BeforeEach
   void setUp() throws IOException {
     HostTools.requireRoot();
-    vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
+    vblade = HostTools.requireVblade();
     processes = new VbladeProcesses(Path.of("/proc"), vblade);
     fs = LoopMountedFs.xfs(tmp, 1);
     segment = TestSegment.create();

@@ -69,7 +69,7 @@ class InterfaceHostTest {
   void setUp() throws IOException {
     HostTools.requireRoot();
     HostTools.requireProgram("setpriv", "util-linux");
-    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
+    Vblade vblade = HostTools.requireVblade();
     fs = LoopMountedFs.xfs(tmp, 1);
     images = Files.createDirectories(fs.mountPoint().resolve("images"));
     origin = images.resolve("debian.img");

@@ -65,7 +65,7 @@ class SlotReconcilerApiTest {
   @BeforeEach
   void setUp() throws IOException {
     HostTools.requireRoot();
-    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
+    Vblade vblade = HostTools.requireVblade();
     api = ApiServer.start();
     client = api.client();
     fs = LoopMountedFs.xfs(tmp, 1);

@@ -2,18 +2,26 @@ package io.cowherd.agent.support;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.cowherd.agent.export.AoeSegmentProbe;
+import io.cowherd.agent.export.Backoff;
 import io.cowherd.agent.export.IngressGuard;
+import io.cowherd.agent.export.SegmentScanner;
+import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.CommandResult;
 import io.cowherd.agent.host.ExecCommandRunner;
 import io.cowherd.agent.host.HostCommand;
 import io.cowherd.agent.host.Nft;
+import io.cowherd.agent.host.Vblade;
+import io.cowherd.agent.host.VbladeProcesses;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -49,6 +57,22 @@ public final class HostTools {
       }
     }
     return fail(program + " is required by @Tag(\"host\") tests but not installed: apt-get install -y " + pkg);
+  }
+
+  /** The vblade on this host ({@link #requireProgram}: fails the test when it is not installed). */
+  public static Vblade requireVblade() {
+    return new Vblade(requireProgram("vblade", "vblade").toString());
+  }
+
+  /**
+   * The exporter supervisor as the agent runs it on a host, minus what a test leaves out: vblade
+   * processes read from /proc, the real segment scanner ({@link SegmentScanner#ANSWER_WAIT}), the
+   * system clock and {@link Backoff#DEFAULT}; no exporter listener and no exporter cgroup.
+   */
+  public static VbladeSupervisor hostSupervisor(Vblade vblade, ScheduledExecutorService scheduler) {
+    return new VbladeSupervisor(vblade, new VbladeProcesses(Path.of("/proc"), vblade), scheduler, Clock.systemUTC(),
+        Backoff.DEFAULT, changed -> {},
+        new SegmentScanner(new AoeSegmentProbe(Clock.systemUTC()), Clock.systemUTC(), SegmentScanner.ANSWER_WAIT));
   }
 
   /** Runs a command for test setup; fails the test if it fails. */

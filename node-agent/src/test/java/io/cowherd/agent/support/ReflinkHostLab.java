@@ -44,7 +44,7 @@ public final class ReflinkHostLab implements AutoCloseable {
   private ReflinkHostLab(Path tmp, OriginWriter writer) throws IOException {
     this.tmp = tmp;
     HostTools.requireRoot();
-    Vblade vblade = new Vblade(HostTools.requireProgram("vblade", "vblade").toString());
+    Vblade vblade = HostTools.requireVblade();
     fs = LoopMountedFs.xfs(tmp, 1);
     iface = HostTools.createVethPair();
     images = Files.createDirectories(fs.mountPoint().resolve("images"));

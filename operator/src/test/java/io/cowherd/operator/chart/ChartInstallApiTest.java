@@ -21,6 +21,7 @@ import io.cowherd.operator.support.FakeAgent;
 import io.cowherd.operator.support.Heartbeat;
 import io.cowherd.operator.support.Identity;
 import io.cowherd.operator.support.Nodes;
+import io.cowherd.operator.support.Operators;
 import io.cowherd.operator.support.Pools;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Container;
@@ -48,8 +49,6 @@ import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.Operator;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
@@ -114,18 +113,14 @@ class ChartInstallApiTest {
   void operatorAndAgentRunApplyScaleDeleteWithOnlyTheirOwnRights() {
     try (Identity operatorId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, OPERATOR);
         Identity agentId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, AGENT)) {
-      OperatorRuntime operator = startOperator(installedConfig(), operatorId.client());
+      OperatorRuntime operator = Operators.startRuntime(operatorId.client(), installedConfig());
       Operator agent = FakeAgent.start(NODE, agentId.client());
       // Slots go only to nodes whose agent renews its Lease; the agent's own Lease rights are tested below.
       Heartbeat heartbeat = Heartbeat.start(admin, NS, NODE, 10);
       try {
         await().atMost(TIMEOUT).until(operator::isLeading);
         new Cluster(admin).createNamespace("lab");
-        AoeBootPool pool = Pools.aPool().inNamespace("lab").named("boot").shelf(7).replicas(3).image("/srv/images/debian.img").build();
-        pool.getMetadata().setUid(null);
-        pool.getMetadata().setCreationTimestamp(null);
-        pool.getMetadata().setGeneration(null);
-        pool.setStatus(null);
+        AoeBootPool pool = Pools.aPool().inNamespace("lab").named("boot").shelf(7).replicas(3).image("/srv/images/debian.img").buildForCreate();
         admin.resource(pool).create();
 
         await().atMost(TIMEOUT).untilAsserted(() -> {
@@ -166,10 +161,7 @@ class ChartInstallApiTest {
   @Test
   void agentIdentityMayOnlyReadPoolsAndIsRefusedEveryOtherKind() {
     new Cluster(admin).createNamespace("refused");
-    AoeBootPool pool = Pools.aPool().inNamespace("refused").named("boot").shelf(9).replicas(0).build();
-    pool.getMetadata().setUid(null);
-    pool.getMetadata().setCreationTimestamp(null);
-    pool.setStatus(null);
+    AoeBootPool pool = Pools.aPool().inNamespace("refused").named("boot").shelf(9).replicas(0).buildForCreate();
     admin.resource(pool).create();
     admin.resource(new ConfigMapBuilder().withNewMetadata().withName("cfg").withNamespace("refused").endMetadata().build()).create();
     AoeBootPool created = admin.resources(AoeBootPool.class).inNamespace("refused").withName("boot").get();
@@ -289,7 +281,7 @@ class ChartInstallApiTest {
     assertThat(installed.getMetadata().getAnnotations()).containsEntry("meta.helm.sh/release-name", RELEASE);
 
     try (Identity operatorId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, OPERATOR)) {
-      OperatorRuntime operator = startOperator(installedConfig(), operatorId.client());
+      OperatorRuntime operator = Operators.startRuntime(operatorId.client(), installedConfig());
       try {
         await().atMost(TIMEOUT).until(operator::isLeading);
         await().during(Duration.ofSeconds(3)).atMost(TIMEOUT).untilAsserted(() -> {
@@ -327,10 +319,7 @@ class ChartInstallApiTest {
   @Test
   void onlyTheOperatorCreatesSlotsChangesTheirSpecOrSetsTheReclaimMarkAnyoneMayDeleteThem() {
     new Cluster(admin).createNamespace("guarded");
-    AoeBootPool pool = Pools.aPool().inNamespace("guarded").named("boot").shelf(13).replicas(0).build();
-    pool.getMetadata().setUid(null);
-    pool.getMetadata().setCreationTimestamp(null);
-    pool.setStatus(null);
+    AoeBootPool pool = Pools.aPool().inNamespace("guarded").named("boot").shelf(13).replicas(0).buildForCreate();
     admin.resource(pool).create();
     AoeBootPool created = admin.resources(AoeBootPool.class).inNamespace("guarded").withName("boot").get();
     AoeBootSlot slot = DesiredSlots.build(created, 0, NODE);
@@ -511,12 +500,6 @@ class ChartInstallApiTest {
     List<String> args = new ArrayList<>(container(deployment.getSpec().getTemplate().getSpec()).getArgs());
     args.add("--operator-namespace=" + NS);
     return OperatorCommand.parse(args.toArray(String[]::new)).orElseThrow();
-  }
-
-  private static OperatorRuntime startOperator(OperatorConfig config, KubernetesClient client) {
-    OperatorRuntime runtime = new OperatorRuntime(config, client, new SimpleMeterRegistry(), Clock.systemUTC(), false);
-    runtime.start();
-    return runtime;
   }
 
   private static DaemonSet agentDaemonSet() {

@@ -175,10 +175,7 @@ class ChartUpgradeApiTest {
   private static void servingSlotOfPool(KubernetesClient admin, String kubeConfig) {
     Cluster cluster = new Cluster(admin);
     cluster.createNamespace("keep");
-    AoeBootPool pool = Pools.aPool().inNamespace("keep").named("boot").shelf(3).replicas(1).build();
-    pool.getMetadata().setUid(null);
-    pool.getMetadata().setCreationTimestamp(null);
-    pool.setStatus(null);
+    AoeBootPool pool = Pools.aPool().inNamespace("keep").named("boot").shelf(3).replicas(1).buildForCreate();
     AoeBootPool created = admin.resource(pool).create();
     AoeBootSlot slot = DesiredSlots.build(created, 0, "node-a");
     // Only the operator's ServiceAccount may create slots (admission policy of the chart).

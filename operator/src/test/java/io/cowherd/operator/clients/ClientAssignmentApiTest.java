@@ -12,11 +12,10 @@ import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.ClientEnrollment;
 import io.cowherd.api.v1alpha1.ClientsSpec;
-import io.cowherd.operator.Main;
-import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.support.ApiServerExtension;
 import io.cowherd.operator.support.ApiServerHarness;
 import io.cowherd.operator.support.Cluster;
+import io.cowherd.operator.support.Operators;
 import io.cowherd.operator.support.Pools;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
@@ -24,13 +23,10 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.Operator;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.IntStream;
@@ -60,9 +56,7 @@ class ClientAssignmentApiTest {
     client = harness.client();
     cluster = new Cluster(client);
     cluster.createReadyNode(NODE);
-    operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
-    operator.register(Main.newReconciler(new OperatorConfig(Set.of(), "INFO"), client, Clock.systemUTC()));
-    operator.start();
+    operator = Operators.startPoolReconciler(client);
   }
 
   @AfterAll
@@ -217,11 +211,7 @@ class ClientAssignmentApiTest {
 
   private static void createPool(String namespace, String name, int shelf, int replicas, ClientEnrollment enrollment) {
     cluster.createNamespace(namespace);
-    AoeBootPool pool = Pools.aPool().inNamespace(namespace).named(name).shelf(shelf).replicas(replicas).build();
-    pool.getMetadata().setUid(null);
-    pool.getMetadata().setGeneration(null);
-    pool.getMetadata().setCreationTimestamp(null);
-    pool.setStatus(null);
+    AoeBootPool pool = Pools.aPool().inNamespace(namespace).named(name).shelf(shelf).replicas(replicas).buildForCreate();
     ClientsSpec clients = new ClientsSpec();
     clients.setEnrollment(enrollment);
     clients.setEnrollmentsPerMinute(100);

@@ -8,13 +8,13 @@ import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.cowherd.operator.OperatorRuntime;
-import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.support.ApiServerExtension;
 import io.cowherd.operator.support.ApiServerHarness;
 import io.cowherd.operator.support.Cluster;
 import io.cowherd.operator.support.FakeAgent;
 import io.cowherd.operator.support.Heartbeat;
 import io.cowherd.operator.support.Nodes;
+import io.cowherd.operator.support.Operators;
 import io.cowherd.operator.support.Pools;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
@@ -23,13 +23,10 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.Operator;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -59,10 +56,8 @@ class AgentLivenessApiTest {
     client = harness.client();
     cluster = new Cluster(client);
     cluster.createNamespace(AGENTS_NS);
-    OperatorConfig config = new OperatorConfig(Set.of(), "INFO").inNamespace(AGENTS_NS);
     createNode(NODE);
-    operator = new OperatorRuntime(config, client, new SimpleMeterRegistry(), Clock.systemUTC(), false);
-    operator.start();
+    operator = Operators.startRuntime(client, AGENTS_NS);
   }
 
   @AfterAll
@@ -180,11 +175,7 @@ class AgentLivenessApiTest {
   }
 
   private static void createPool(String namespace, int shelf, int replicas) {
-    AoeBootPool pool = Pools.aPool().inNamespace(namespace).named("boot").shelf(shelf).replicas(replicas).build();
-    pool.getMetadata().setUid(null);
-    pool.getMetadata().setCreationTimestamp(null);
-    pool.getMetadata().setGeneration(null);
-    pool.setStatus(null);
+    AoeBootPool pool = Pools.aPool().inNamespace(namespace).named("boot").shelf(shelf).replicas(replicas).buildForCreate();
     client.resource(pool).create();
   }
 

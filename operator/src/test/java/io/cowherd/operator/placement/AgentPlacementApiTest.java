@@ -7,25 +7,22 @@ import io.cowherd.api.Names;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.operator.OperatorRuntime;
-import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.support.ApiServerExtension;
 import io.cowherd.operator.support.ApiServerHarness;
 import io.cowherd.operator.support.Cluster;
 import io.cowherd.operator.support.FakeAgent;
 import io.cowherd.operator.support.Heartbeat;
+import io.cowherd.operator.support.Operators;
 import io.cowherd.operator.support.Pools;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -62,7 +59,7 @@ class AgentPlacementApiTest {
     cluster.createNamespace(ns);
     cluster.createReadyNode("place-a1");
     cluster.createReadyNode("place-a2"); // Ready and schedulable, but no agent runs there yet
-    OperatorRuntime operator = start(agents);
+    OperatorRuntime operator = Operators.startRuntime(client, agents);
     Operator agentA = FakeAgent.start("place-a1", client);
     Operator agentB = FakeAgent.start("place-a2", client);
     try (Heartbeat a1 = Heartbeat.start(client, agents, "place-a1", LEASE_SECONDS).awaitRenewals(2)) {
@@ -95,7 +92,7 @@ class AgentPlacementApiTest {
         .withName(Names.agentLeaseName("place-b1")).withNamespace(agents).withLabels(Names.agentLeaseLabels()).endMetadata()
         .withNewSpec().withHolderIdentity("place-b1").withLeaseDurationSeconds(3600)
         .withRenewTime(Instant.now().atZone(ZoneOffset.UTC)).endSpec().build()).create();
-    OperatorRuntime operator = start(agents);
+    OperatorRuntime operator = Operators.startRuntime(client, agents);
     Operator agent = FakeAgent.start("place-b1", client);
     try {
       createPool(ns, 902, 1);
@@ -131,7 +128,7 @@ class AgentPlacementApiTest {
     cluster.createNamespace(ns);
     cluster.createReadyNode("place-c1");
     cluster.createReadyNode("place-c2");
-    OperatorRuntime operator = start(agents);
+    OperatorRuntime operator = Operators.startRuntime(client, agents);
     Operator agent1 = FakeAgent.start("place-c1", client);
     Operator agent2 = FakeAgent.start("place-c2", client);
     try (Heartbeat c2 = Heartbeat.start(client, agents, "place-c2", LEASE_SECONDS)) {
@@ -173,19 +170,8 @@ class AgentPlacementApiTest {
     }
   }
 
-  private static OperatorRuntime start(String agentNamespace) {
-    OperatorConfig config = new OperatorConfig(Set.of(), "INFO").inNamespace(agentNamespace);
-    OperatorRuntime operator = new OperatorRuntime(config, client, new SimpleMeterRegistry(), Clock.systemUTC(), false);
-    operator.start();
-    return operator;
-  }
-
   private static void createPool(String namespace, int shelf, int replicas) {
-    AoeBootPool pool = Pools.aPool().inNamespace(namespace).named("boot").shelf(shelf).replicas(replicas).build();
-    pool.getMetadata().setUid(null);
-    pool.getMetadata().setCreationTimestamp(null);
-    pool.getMetadata().setGeneration(null);
-    pool.setStatus(null);
+    AoeBootPool pool = Pools.aPool().inNamespace(namespace).named("boot").shelf(shelf).replicas(replicas).buildForCreate();
     client.resource(pool).create();
   }
 

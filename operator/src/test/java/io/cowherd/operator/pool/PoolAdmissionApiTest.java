@@ -60,7 +60,7 @@ class PoolAdmissionApiTest {
   @ParameterizedTest(name = "{0} is rejected naming {2}")
   @MethodSource("badPools")
   void badPoolIsRejectedNamingTheField(String description, UnaryOperator<Pools> change, String field) {
-    AoeBootPool pool = fresh(change.apply(Pools.aPool().named("bad").inNamespace(NAMESPACE)).build());
+    AoeBootPool pool = change.apply(Pools.aPool().named("bad").inNamespace(NAMESPACE)).buildForCreate();
 
     assertThatThrownBy(() -> client.resource(pool).create())
         .isInstanceOf(KubernetesClientException.class)
@@ -70,7 +70,7 @@ class PoolAdmissionApiTest {
 
   @Test
   void validPoolIsAcceptedWithDefaults() {
-    AoeBootPool pool = fresh(Pools.aPool().named("good").inNamespace(NAMESPACE).shelf(4094).replicas(255).image("/a/..b/c.img").build());
+    AoeBootPool pool = Pools.aPool().named("good").inNamespace(NAMESPACE).shelf(4094).replicas(255).image("/a/..b/c.img").buildForCreate();
 
     AoeBootPool created = client.resource(pool).dryRun().create();
 
@@ -111,7 +111,7 @@ class PoolAdmissionApiTest {
 
   @Test
   void writeCacheIsABooleanAndMayBeLeftOut() {
-    AoeBootPool pool = fresh(Pools.aPool().named("cache").inNamespace(NAMESPACE).build());
+    AoeBootPool pool = Pools.aPool().named("cache").inNamespace(NAMESPACE).buildForCreate();
     pool.getSpec().setExport(null);
     ExportSpec export = client.resource(pool).dryRun().create().getSpec().getExport();
     assertThat(export == null || !export.writeCacheOrDefault()).as("export left out: durable").isTrue();
@@ -154,7 +154,7 @@ class PoolAdmissionApiTest {
   @MethodSource("immutableFieldBypasses")
   void removingAnImmutableFieldOfAReflinkPoolIsRefused(String description, PatchType type, String patch, String expected) {
     String name = "bypass-" + Integer.toHexString(description.hashCode() & 0xffffff);
-    client.resource(fresh(Pools.aPool().named(name).inNamespace(NAMESPACE).cow(CowBackend.REFLINK, 128).build())).create();
+    client.resource(Pools.aPool().named(name).inNamespace(NAMESPACE).cow(CowBackend.REFLINK, 128).buildForCreate()).create();
 
     assertThatThrownBy(() -> client.resources(AoeBootPool.class).inNamespace(NAMESPACE).withName(name)
             .patch(PatchContext.of(type), patch))
@@ -167,7 +167,7 @@ class PoolAdmissionApiTest {
 
   @Test
   void updateWithoutCowOfAReflinkPoolIsRefused() {
-    client.resource(fresh(Pools.aPool().named("put-no-cow").inNamespace(NAMESPACE).cow(CowBackend.REFLINK, 64).build())).create();
+    client.resource(Pools.aPool().named("put-no-cow").inNamespace(NAMESPACE).cow(CowBackend.REFLINK, 64).buildForCreate()).create();
     AoeBootPool seen = client.resources(AoeBootPool.class).inNamespace(NAMESPACE).withName("put-no-cow").get();
     seen.getSpec().setCow(null);
 
@@ -190,14 +190,5 @@ class PoolAdmissionApiTest {
         .hasMessageContaining("cow is immutable");
     pool.patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"replicas\":2}}");
     assertThat(pool.get().getSpec().getReplicas()).as("other fields still change").isEqualTo(2);
-  }
-
-  /** The builder's pool as a user would write it: no uid, generation, timestamps or status. */
-  private static AoeBootPool fresh(AoeBootPool pool) {
-    pool.getMetadata().setUid(null);
-    pool.getMetadata().setGeneration(null);
-    pool.getMetadata().setCreationTimestamp(null);
-    pool.setStatus(null);
-    return pool;
   }
 }

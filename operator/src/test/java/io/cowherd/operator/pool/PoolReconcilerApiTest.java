@@ -14,14 +14,13 @@ import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.ReclaimPolicy;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.SlotPhase;
-import io.cowherd.operator.Main;
-import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.error.SlotWriteException;
 import io.cowherd.operator.node.NodeGoneSlotReleaser;
 import io.cowherd.operator.node.NodeLivenessWriter;
 import io.cowherd.operator.support.ApiServerExtension;
 import io.cowherd.operator.support.ApiServerHarness;
 import io.cowherd.operator.support.Cluster;
+import io.cowherd.operator.support.Operators;
 import io.cowherd.operator.support.Pools;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
@@ -43,7 +42,6 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.UnaryOperator;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
@@ -72,10 +70,7 @@ class PoolReconcilerApiTest {
     client = harness.client();
     cluster = new Cluster(client);
     cluster.createReadyNode(NODE);
-    OperatorConfig config = new OperatorConfig(Set.of(), "INFO");
-    operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
-    operator.register(Main.newReconciler(config, client, Clock.systemUTC()));
-    operator.start();
+    operator = Operators.startPoolReconciler(client);
   }
 
   @AfterAll
@@ -486,11 +481,7 @@ class PoolReconcilerApiTest {
   private static AoeBootPool createPool(String namespace, String name, int shelf, int replicas,
       UnaryOperator<Pools> change) {
     cluster.createNamespace(namespace);
-    AoeBootPool pool = change.apply(Pools.aPool().inNamespace(namespace).named(name).shelf(shelf).replicas(replicas)).build();
-    pool.getMetadata().setUid(null);
-    pool.getMetadata().setGeneration(null);
-    pool.getMetadata().setCreationTimestamp(null);
-    pool.setStatus(null);
+    AoeBootPool pool = change.apply(Pools.aPool().inNamespace(namespace).named(name).shelf(shelf).replicas(replicas)).buildForCreate();
     return client.resource(pool).create();
   }
 

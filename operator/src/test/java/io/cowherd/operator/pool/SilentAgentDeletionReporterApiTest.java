@@ -32,11 +32,7 @@ class SilentAgentDeletionReporterApiTest {
   void aReconcileOnACachedPoolThatDoesNotShowTheReportYetWritesNoSecondWarning(ApiServerHarness harness) {
     KubernetesClient client = harness.client();
     new Cluster(client).createNamespace("silent-r");
-    AoeBootPool pool = Pools.aPool().inNamespace("silent-r").named("boot").shelf(31).replicas(1).build();
-    pool.getMetadata().setUid(null);
-    pool.getMetadata().setCreationTimestamp(null);
-    pool.getMetadata().setGeneration(null);
-    pool.setStatus(null);
+    AoeBootPool pool = Pools.aPool().inNamespace("silent-r").named("boot").shelf(31).replicas(1).buildForCreate();
     AoeBootPool cached = client.resource(pool).create(); // as the cache holds it: no Progressing condition yet
     AoeBootSlot slot = Slots.aSlot(cached, 0).on("node-a").build();
     AoeBootSlotStatus status = slot.getStatus();

@@ -11,22 +11,19 @@ import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.ReclaimPolicy;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.cowherd.api.v1alpha1.SlotPlacement;
-import io.cowherd.operator.Main;
-import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.support.ApiServerExtension;
 import io.cowherd.operator.support.ApiServerHarness;
 import io.cowherd.operator.support.Cluster;
+import io.cowherd.operator.support.Operators;
 import io.cowherd.operator.support.Pools;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -60,7 +57,7 @@ class SlotLifetimeApiTest {
   @BeforeEach
   void startOperatorAndNodes() {
     cluster.createReadyNode(HOME);
-    operator = startOperator();
+    operator = Operators.startPoolReconciler(client);
   }
 
   @AfterEach
@@ -122,7 +119,7 @@ class SlotLifetimeApiTest {
     String secondUid = slot("by-hand", "boot-0").getMetadata().getUid();
     client.resources(AoeBootSlot.class).inNamespace("by-hand").withName("boot-0").delete();
     await().atMost(TIMEOUT).until(() -> slot("by-hand", "boot-0") == null);
-    operator = startOperator();
+    operator = Operators.startPoolReconciler(client);
 
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("by-hand", "boot-0")).satisfies(s -> {
       assertThat(s).isNotNull();
@@ -220,21 +217,10 @@ class SlotLifetimeApiTest {
     });
   }
 
-  private static Operator startOperator() {
-    Operator started = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
-    started.register(Main.newReconciler(new OperatorConfig(Set.of(), "INFO"), client, Clock.systemUTC()));
-    started.start();
-    return started;
-  }
-
   private static void createPool(String namespace, int shelf, int replicas, ReclaimPolicy policy) {
     cluster.createNamespace(namespace);
-    AoeBootPool pool = Pools.aPool().inNamespace(namespace).named("boot").shelf(shelf).replicas(replicas).build();
+    AoeBootPool pool = Pools.aPool().inNamespace(namespace).named("boot").shelf(shelf).replicas(replicas).buildForCreate();
     pool.getSpec().setReclaimPolicy(policy);
-    pool.getMetadata().setUid(null);
-    pool.getMetadata().setGeneration(null);
-    pool.getMetadata().setCreationTimestamp(null);
-    pool.setStatus(null);
     client.resource(pool).create();
   }
 

@@ -86,6 +86,19 @@ public final class Pools {
     return this;
   }
 
+  /**
+   * The pool as a user writes it for {@code create()}: without the fields the API server sets (uid,
+   * generation, creationTimestamp) and without status.
+   */
+  public AoeBootPool buildForCreate() {
+    AoeBootPool pool = build();
+    pool.getMetadata().setUid(null);
+    pool.getMetadata().setGeneration(null);
+    pool.getMetadata().setCreationTimestamp(null);
+    pool.setStatus(null);
+    return pool;
+  }
+
   public AoeBootPool build() {
     AoeBootPool pool = new AoeBootPool();
     pool.setMetadata(new ObjectMetaBuilder()
