@@ -79,7 +79,7 @@ class PoolAdmissionApiTest {
 
   @Test
   void updateStrategyDefaultsToManualAndRefusesOtherNames() {
-    AoeBootPool pool = fresh(Pools.aPool().named("strategy").inNamespace(NAMESPACE).build());
+    AoeBootPool pool = Pools.aPool().named("strategy").inNamespace(NAMESPACE).buildForCreate();
     pool.getSpec().setUpdateStrategy(null);
     assertThat(client.resource(pool).dryRun().create().getSpec().getUpdateStrategy()).isEqualTo(UpdateStrategy.Manual);
 
@@ -97,7 +97,7 @@ class PoolAdmissionApiTest {
 
   @Test
   void imageMayChangeOnALivePoolButStaysAnAbsolutePathWithoutDotDot() {
-    AoeBootPool pool = client.resource(fresh(Pools.aPool().named("image-change").inNamespace(NAMESPACE).build())).create();
+    AoeBootPool pool = client.resource(Pools.aPool().named("image-change").inNamespace(NAMESPACE).buildForCreate()).create();
     var live = client.resources(AoeBootPool.class).inNamespace(NAMESPACE).withName("image-change");
 
     live.patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"image\":\"/srv/images/v2.img\"}}");
