@@ -22,7 +22,6 @@ packages=(
   mmdebstrap      # Debian root filesystems of the images
   buildah         # assembles and commits the images, writes docker-archive tars
   podman          # Docker-compatible API socket for Testcontainers (ContainerImagesHostTest)
-  containerd      # ctr: build-images.sh --load imports the archives into containerd
   # Kernel tests (dm-snapshot, the Linux aoe initiator) in a QEMU guest, and diskless boot tests:
   qemu-system-x86   # the guest and the diskless clients (TCG)
   linux-image-amd64 # Debian's kernel, which has dm_snapshot and aoe modules
@@ -36,7 +35,8 @@ packages=(
   fdisk             # partition table of the bootable origin image
   # The real single-node test cluster (e2e KubeNode): container runtime, pod network, API relay
   # into the node's network namespace, and gcc for its static pause image.
-  containerd        # CRI runtime the kubelet drives (1.6: restrict_oom_score_adj, cgroupfs)
+  containerd        # CRI runtime the kubelet drives (1.6: restrict_oom_score_adj, cgroupfs); its ctr is
+                    # also how build-images.sh --load imports the image archives
   runc
   containernetworking-plugins # CNI bridge, host-local, loopback
   socat             # relays the API server's loopback port into the node's network namespace
