@@ -11,6 +11,20 @@
 # usage: hack/kube-node.sh [--work-dir DIR] [--xfs-gib N] [--no-boot-network] [--import TAR]... [--skip-build]
 #   --skip-build  reuse the e2e classes already built (no install-deps/binaries/Maven steps)
 set -euo pipefail
+for arg in "$@"; do
+  if [[ "$arg" == -h || "$arg" == --help ]]; then
+    cat <<'USAGE'
+usage: hack/kube-node.sh [--work-dir DIR] [--xfs-gib N] [--no-boot-network] [--import TAR]... [--skip-build]
+  --work-dir DIR     cluster state, logs, kubeconfig and the XFS file (default: a new /var/tmp/cowherd-kube-node-* dir)
+  --xfs-gib N        size of the sparse XFS (reflink) file holding the image root and state dir; 0: none (default 4)
+  --no-boot-network  no boot network (veth in the node's namespace for a pool's spec.interface)
+  --import TAR       image tar to import into the node's containerd (repeatable; one tar per option)
+  --skip-build       reuse the e2e classes already built (no install-deps/binaries/Maven steps)
+Needs root. See docs/install.md, "Try it on a throwaway single-node cluster".
+USAGE
+    exit 0
+  fi
+done
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=hack/lib.sh
 source "$here/lib.sh"

@@ -34,6 +34,10 @@ usage() {
   echo "usage: hack/make-boot-image.sh OUTPUT [SIZE_MiB]   (SIZE_MiB 32..4096, default 64)" >&2
   exit 2
 }
+if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
+  echo "usage: hack/make-boot-image.sh OUTPUT [SIZE_MiB]   (SIZE_MiB 32..4096, default 64)"
+  exit 0
+fi
 (( $# >= 1 && $# <= 2 )) || usage
 output="$1"
 size_mib="${2:-64}"
