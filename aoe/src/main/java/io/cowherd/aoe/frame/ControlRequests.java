@@ -1,11 +1,11 @@
 package io.cowherd.aoe.frame;
 
-import static io.cowherd.aoe.net.Bpf.AND_K;
-import static io.cowherd.aoe.net.Bpf.JEQ_K;
-import static io.cowherd.aoe.net.Bpf.JSET_K;
-import static io.cowherd.aoe.net.Bpf.LD_ABS_BYTE;
-import static io.cowherd.aoe.net.Bpf.RET_K;
-import static io.cowherd.aoe.net.Bpf.insn;
+import static io.cowherd.aoe.frame.Bpf.AND_K;
+import static io.cowherd.aoe.frame.Bpf.JEQ_K;
+import static io.cowherd.aoe.frame.Bpf.JSET_K;
+import static io.cowherd.aoe.frame.Bpf.LD_ABS_BYTE;
+import static io.cowherd.aoe.frame.Bpf.RET_K;
+import static io.cowherd.aoe.frame.Bpf.insn;
 
 import java.util.ArrayList;
 import java.util.List;

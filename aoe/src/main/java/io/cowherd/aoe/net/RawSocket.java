@@ -130,7 +130,7 @@ public final class RawSocket implements FrameChannel {
      * frames costs nothing while ATA traffic flows. Frames queued before the call may still arrive.
      *
      * @param instructions each one {@code code << 48 | jt << 40 | jf << 32 | k} (k unsigned 32 bit), as
-     *     {@link Bpf#insn} makes them
+     *     {@link io.cowherd.aoe.frame.Bpf#insn} makes them
      * @throws SyscallException if the kernel refuses the program (EINVAL: malformed)
      * @throws IllegalArgumentException if there are none or more than 4096
      */

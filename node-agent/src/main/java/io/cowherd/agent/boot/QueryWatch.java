@@ -1,10 +1,10 @@
 package io.cowherd.agent.boot;
 
-import static io.cowherd.aoe.net.Bpf.JEQ_K;
-import static io.cowherd.aoe.net.Bpf.JSET_K;
-import static io.cowherd.aoe.net.Bpf.LD_ABS_BYTE;
-import static io.cowherd.aoe.net.Bpf.RET_K;
-import static io.cowherd.aoe.net.Bpf.insn;
+import static io.cowherd.aoe.frame.Bpf.JEQ_K;
+import static io.cowherd.aoe.frame.Bpf.JSET_K;
+import static io.cowherd.aoe.frame.Bpf.LD_ABS_BYTE;
+import static io.cowherd.aoe.frame.Bpf.RET_K;
+import static io.cowherd.aoe.frame.Bpf.insn;
 
 import io.cowherd.aoe.frame.AoeCommand;
 import io.cowherd.aoe.frame.AoeConstants;

@@ -1,4 +1,4 @@
-package io.cowherd.aoe.net;
+package io.cowherd.aoe.frame;
 
 /**
  * Classic BPF instructions in the encoding {@link RawSocket#attachFilter} takes: one {@code long}
