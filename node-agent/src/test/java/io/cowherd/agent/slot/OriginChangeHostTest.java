@@ -146,11 +146,7 @@ class OriginChangeHostTest {
   }
 
   private AoeBootSlotStatus reconcile(AoeBootSlot slot) {
-    UpdateControl<AoeBootSlot> control = lab.agent.reconciler.reconcile(slot, null);
-    if (control.isPatchStatus()) {
-      slot.setStatus(control.getResource().orElseThrow().getStatus());
-    }
-    return slot.getStatus();
+    return lab.reconcile(slot);
   }
 
   private static void writeImage(Path file, byte[] marker) throws IOException {

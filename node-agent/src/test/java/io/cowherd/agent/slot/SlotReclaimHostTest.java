@@ -16,7 +16,6 @@ import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.ReclaimPolicy;
 import io.cowherd.api.v1alpha1.SlotPhase;
-import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -276,11 +275,7 @@ class SlotReclaimHostTest {
   }
 
   private AoeBootSlotStatus reconcile(AoeBootSlot slot) {
-    UpdateControl<AoeBootSlot> control = lab.agent.reconciler.reconcile(slot, null);
-    if (control.isPatchStatus()) {
-      slot.setStatus(control.getResource().orElseThrow().getStatus());
-    }
-    return slot.getStatus();
+    return lab.reconcile(slot);
   }
 
   private List<Long> exportersOfClone() {

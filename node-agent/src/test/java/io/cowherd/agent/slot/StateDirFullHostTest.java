@@ -11,7 +11,6 @@ import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.SlotPhase;
-import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -49,11 +48,7 @@ class StateDirFullHostTest {
   }
 
   private AoeBootSlotStatus reconcile(AoeBootSlot slot) {
-    UpdateControl<AoeBootSlot> control = lab.agent.reconciler.reconcile(slot, null);
-    if (control.isPatchStatus()) {
-      slot.setStatus(control.getResource().orElseThrow().getStatus());
-    }
-    return slot.getStatus();
+    return lab.reconcile(slot);
   }
 
   @Test

@@ -1,6 +1,9 @@
 package io.cowherd.agent.support;
 
 import io.cowherd.agent.host.Vblade;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -77,6 +80,20 @@ public final class ReflinkHostLab implements AutoCloseable {
         f.write(marker);
       }
     };
+  }
+
+  /**
+   * One reconcile of {@code slot} by this lab's agent, as the framework would apply it: a status
+   * patch the reconciler asks for is copied into {@code slot}.
+   *
+   * @return the slot's status after it
+   */
+  public AoeBootSlotStatus reconcile(AoeBootSlot slot) {
+    UpdateControl<AoeBootSlot> control = agent.reconciler.reconcile(slot, null);
+    if (control.isPatchStatus()) {
+      slot.setStatus(control.getResource().orElseThrow().getStatus());
+    }
+    return slot.getStatus();
   }
 
   @Override
