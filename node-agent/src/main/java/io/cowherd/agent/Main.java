@@ -28,6 +28,9 @@ import io.cowherd.agent.host.NodeLock;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.boot.BootFrontDoor;
+import io.cowherd.agent.boot.IoStageReporter;
+import io.cowherd.agent.export.AtaIoWatch;
+import io.cowherd.agent.metrics.SlotIoMetrics;
 import io.cowherd.agent.http.AgentHttpServer;
 import io.cowherd.agent.inventory.AgentLock;
 import io.cowherd.agent.inventory.HostInventory;
@@ -144,6 +147,16 @@ public final class Main implements Callable<Integer> {
           + "the agent restarts them.")
   private boolean noIngressGuard;
 
+  @Option(names = "--no-io-watch", defaultValue = "${env:COWHERD_NO_IO_WATCH:-false}",
+      description = "Do not watch ATA requests on exporter interfaces (default: env COWHERD_NO_IO_WATCH or false); "
+          + "then no per-slot I/O metrics and no boot stages Reading, Writing, Silent. See docs/metrics.md.")
+  private boolean noIoWatch;
+
+  @Option(names = "--silent-after-seconds", defaultValue = "${env:COWHERD_SILENT_AFTER_SECONDS:-30}",
+      description = "Seconds without an ATA request after which a client's boot stage is Silent (default: env "
+          + "COWHERD_SILENT_AFTER_SECONDS or 30; at least 1).")
+  private int silentAfterSeconds;
+
   @Option(names = "--host-cgroup-root", defaultValue = "${env:COWHERD_HOST_CGROUP_ROOT}",
       description = "The host's cgroup mount as the agent sees it, e.g. /host/sys/fs/cgroup (default: env "
           + "COWHERD_HOST_CGROUP_ROOT; unset: exporters stay in the agent's cgroup, for an agent run as a host "
@@ -187,14 +200,19 @@ public final class Main implements Callable<Integer> {
       spec.commandLine().getErr().println("cowherd-node-agent: " + e.getMessage());
       return 2;
     }
-    run(config, httpPort, new Boot(bootPort, bootRequestsPerSecond), nft, noIngressGuard, cgroup,
+    if (silentAfterSeconds < 1) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--silent-after-seconds must be at least 1, got "
+          + silentAfterSeconds);
+    }
+    run(config, httpPort, new Boot(bootPort, bootRequestsPerSecond,
+            noIoWatch ? null : Duration.ofSeconds(silentAfterSeconds)), nft, noIngressGuard, cgroup,
         new Heartbeat(leaseNamespace.trim(), Duration.ofSeconds(leaseRenewSeconds),
         Duration.ofSeconds(leaseDurationSeconds)));
     return 0;
   }
 
-  /** The boot endpoint's port (null: none) and per-address rate. */
-  private record Boot(Integer port, double requestsPerSecond) {}
+  /** The boot endpoint's port (null: none) and per-address rate; the I/O watch's silent time (null: no watch). */
+  private record Boot(Integer port, double requestsPerSecond, Duration silentAfter) {}
 
   /** Where and how often the heartbeat Lease is renewed. */
   private record Heartbeat(String namespace, Duration renewInterval, Duration leaseDuration) {}
@@ -283,6 +301,18 @@ public final class Main implements Callable<Integer> {
     BootFrontDoor frontDoor = boot.port() == null ? null : BootFrontDoor.start(client,
         namespace -> config.allNamespaces() || config.namespaces().contains(namespace), config.nodeName(), boot.port(),
         boot.requestsPerSecond());
+    ScheduledExecutorService ioTicks = Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().name("boot-stages").daemon(true).factory());
+    IoStageReporter ioStages = null;
+    if (boot.silentAfter() != null) { // ATA request watch: per-slot I/O metrics, stages Reading/Writing/Silent
+      AtaIoWatch ioWatch = new AtaIoWatch(RawSocket::open, Clock.systemUTC());
+      ioStages = new IoStageReporter(ioWatch, () -> AgentTelemetry.cachedSlots(operator, controller), boot.silentAfter(),
+          Optional.of(new SlotIoMetrics(telemetry.registry(), ioWatch)), events,
+          frontDoor == null ? (mac, change) -> { } : frontDoor::recordIoStage, Clock.systemUTC());
+      if (frontDoor != null) {
+        frontDoor.onQuery(ioStages::queried);
+      }
+    }
     UnclaimedStateReporter unclaimed = new UnclaimedStateReporter(names, inventory,
         () -> AgentTelemetry.cachedSlots(operator, controller),
         namespace -> config.allNamespaces() || config.namespaces().contains(namespace), client, config.nodeName(),
@@ -297,12 +327,17 @@ public final class Main implements Callable<Integer> {
     // Link changes reconcile the slots of that interface: exporters serve again within seconds of a
     // NIC returning. Started from this thread, which lives as long as the agent (pdeathsig).
     LinkWatcher links = new LinkWatcher("ip", scheduler, exporterEvents);
+    IoStageReporter finalIoStages = ioStages;
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping: exporters stay running for the next agent to adopt");
       lease.close();
       operator.stop();
       watch.close();
+      ioTicks.shutdownNow();
+      if (finalIoStages != null) {
+        finalIoStages.close();
+      }
       links.close();
       supervisor.close();
       agentLock.close();
@@ -324,6 +359,9 @@ public final class Main implements Callable<Integer> {
     lease.start(heartbeatThread);
     links.start();
     stateDirWatch.start(scheduler);
+    if (ioStages != null) {
+      ioStages.start(ioTicks);
+    }
     stopped.await();
   }
 }

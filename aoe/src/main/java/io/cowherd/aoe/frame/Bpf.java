@@ -9,6 +9,8 @@ package io.cowherd.aoe.frame;
 public final class Bpf {
     /** {@code BPF_LD | BPF_B | BPF_ABS}: A = the byte at offset k of the frame. */
     public static final int LD_ABS_BYTE = 0x30;
+    /** {@code BPF_LD | BPF_H | BPF_ABS}: A = the big-endian 16-bit value at offset k of the frame. */
+    public static final int LD_ABS_HALF = 0x28;
     /** {@code BPF_ALU | BPF_AND | BPF_K}: A = A &amp; k. */
     public static final int AND_K = 0x54;
     /** {@code BPF_JMP | BPF_JEQ | BPF_K}: skip jt instructions if A == k, else jf. */

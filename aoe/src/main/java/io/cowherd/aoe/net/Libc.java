@@ -31,6 +31,10 @@ final class Libc {
     static final int SO_RCVBUFFORCE = 33;
     /** SO_ATTACH_FILTER: a classic BPF program on a socket; socket(7), asm-generic/socket.h. */
     static final int SO_ATTACH_FILTER = 26;
+    /** linux/socket.h SOL_PACKET. */
+    static final int SOL_PACKET = 263;
+    /** linux/if_packet.h PACKET_STATISTICS: struct tpacket_stats { unsigned tp_packets, tp_drops; }, reset by each read. */
+    static final int PACKET_STATISTICS = 6;
     static final int MSG_DONTWAIT = 0x40;
     static final int MSG_TRUNC = 0x20;
     static final int POLLIN = 0x1;
@@ -59,6 +63,8 @@ final class Libc {
             Linker.Option.firstVariadicArg(2));
     private static final MethodHandle SETSOCKOPT = errnoCall("setsockopt",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle GETSOCKOPT = errnoCall("getsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle SEND = errnoCall("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle RECV = errnoCall("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle POLL = errnoCall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
@@ -124,6 +130,14 @@ final class Libc {
     static int setsockopt(MemorySegment capture, int fd, int level, int name, MemorySegment value, int valueBytes) {
         try {
             return (int) SETSOCKOPT.invokeExact(capture, fd, level, name, value, valueBytes);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int getsockopt(MemorySegment capture, int fd, int level, int name, MemorySegment value, MemorySegment valueBytes) {
+        try {
+            return (int) GETSOCKOPT.invokeExact(capture, fd, level, name, value, valueBytes);
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -26,9 +26,14 @@ public final class BootFrontDoor implements AutoCloseable {
   private final BootEndpoint endpoint;
   private final QueryWatch queries;
   private final java.util.concurrent.ScheduledExecutorService checks;
+  private final java.util.concurrent.atomic.AtomicReference<
+      java.util.function.BiConsumer<io.cowherd.api.MacAddress, java.time.Instant>> onQuery;
 
   private BootFrontDoor(KubernetesBootDirectory directory, KubernetesBootProgress progress, BootEndpoint endpoint,
-      QueryWatch queries, java.util.concurrent.ScheduledExecutorService checks) {
+      QueryWatch queries, java.util.concurrent.ScheduledExecutorService checks,
+      java.util.concurrent.atomic.AtomicReference<java.util.function.BiConsumer<io.cowherd.api.MacAddress,
+          java.time.Instant>> onQuery) {
+    this.onQuery = onQuery;
     this.directory = directory;
     this.progress = progress;
     this.endpoint = endpoint;
@@ -53,15 +58,36 @@ public final class BootFrontDoor implements AutoCloseable {
     RateLimiter limiter = new RateLimiter(requestsPerSecond, Math.max(5, requestsPerSecond * 10),
         MAX_TRACKED_ADDRESSES, clock);
     BootEndpoint endpoint = BootEndpoint.start(new InetSocketAddress(port), THREADS, directory, progress, limiter, clock);
-    QueryWatch queries = new QueryWatch(io.cowherd.aoe.net.RawSocket::open,
-        (mac, at) -> directory.clientOf(mac).ifPresent(c -> progress.queried(c.get(0), c.get(1), at)), clock);
+    java.util.concurrent.atomic.AtomicReference<java.util.function.BiConsumer<io.cowherd.api.MacAddress, java.time.Instant>>
+        onQuery = new java.util.concurrent.atomic.AtomicReference<>((mac, at) -> { });
+    QueryWatch queries = new QueryWatch(io.cowherd.aoe.net.RawSocket::open, (mac, at) -> {
+      onQuery.get().accept(mac, at);
+      directory.clientOf(mac).ifPresent(c -> progress.queried(c.get(0), c.get(1), at));
+    }, clock);
     java.util.concurrent.ScheduledExecutorService checks = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("aoe-query-interfaces").daemon(true).factory());
     checks.scheduleWithFixedDelay(() -> directory.poolInterfaces().stream()
             .filter(iface -> java.nio.file.Files.isDirectory(java.nio.file.Path.of("/sys/class/net", iface)))
             .forEach(queries::watch),
         0, INTERFACE_CHECK.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
-    return new BootFrontDoor(directory, progress, endpoint, queries, checks);
+    return new BootFrontDoor(directory, progress, endpoint, queries, checks, onQuery);
+  }
+
+  /**
+   * Also tells {@code listener} of each Query Config seen (before its stage Queried is recorded),
+   * e.g. {@link IoStageReporter#queried}.
+   */
+  public void onQuery(java.util.function.BiConsumer<io.cowherd.api.MacAddress, java.time.Instant> listener) {
+    onQuery.set(listener);
+  }
+
+  /**
+   * Records a stage the client known by {@code mac} shows on the data path ({@link
+   * KubernetesBootProgress#ioStage}); nothing when no client in the served namespaces has the MAC.
+   */
+  public void recordIoStage(io.cowherd.api.MacAddress mac, BootStages.Change change) {
+    directory.clientOf(mac).ifPresent(c -> progress.ioStage(c.get(0), c.get(1), change.stage(), change.since(),
+        change.lastRead(), change.lastWrite()));
   }
 
   /** The bound port. */

@@ -57,10 +57,40 @@ public final class KubernetesBootProgress implements BootProgressRecorder, AutoC
     record(namespace, name, UPDATE_REQUESTED, "updateRequestedAt", when);
   }
 
+  /**
+   * Records a stage the client's I/O shows ({@link BootStages}: Reading, Writing, Silent) with the
+   * times of its last read and write request ({@code status.boot.readingAt}, {@code writingAt}),
+   * as of this change. Queued like the others; called once per stage change, never per frame.
+   *
+   * @param lastRead the client's last read request, or null (field left as it is)
+   * @param lastWrite the client's last write request, or null (field left as it is)
+   */
+  public void ioStage(String namespace, String name, BootStages.Stage stage, Instant since, Instant lastRead,
+      Instant lastWrite) {
+    Map<String, Object> boot = new java.util.LinkedHashMap<>();
+    boot.put("stage", stage.name());
+    boot.put("stageSince", rfc3339(since));
+    boot.put("node", nodeName);
+    if (lastRead != null) {
+      boot.put("readingAt", rfc3339(lastRead));
+    }
+    if (lastWrite != null) {
+      boot.put("writingAt", rfc3339(lastWrite));
+    }
+    write(namespace, name, stage.name(), boot);
+  }
+
+  private static String rfc3339(Instant when) {
+    return when.truncatedTo(ChronoUnit.SECONDS).toString();
+  }
+
   private void record(String namespace, String name, String stage, String timestampField, Instant when) {
-    String at = when.truncatedTo(ChronoUnit.SECONDS).toString();
-    Map<String, Object> patch = Map.of("status", Map.of("boot", Map.of(
-        "stage", stage, "stageSince", at, "node", nodeName, timestampField, at)));
+    String at = rfc3339(when);
+    write(namespace, name, stage, Map.of("stage", stage, "stageSince", at, "node", nodeName, timestampField, at));
+  }
+
+  private void write(String namespace, String name, String stage, Map<String, Object> boot) {
+    Map<String, Object> patch = Map.of("status", Map.of("boot", boot));
     try {
       writer.execute(() -> {
         try {

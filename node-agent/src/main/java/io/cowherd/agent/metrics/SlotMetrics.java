@@ -132,7 +132,8 @@ public final class SlotMetrics {
     }
   }
 
-  private static Tags tags(AoeBootSlot slot) {
+  /** The labels of {@code slot}'s series: namespace, pool, slot, target (empty before the agent wrote one). */
+  public static Tags tags(AoeBootSlot slot) {
     String target = slot.getStatus() != null && slot.getStatus().getTarget() != null ? slot.getStatus().getTarget() : "";
     return Tags.of(
         "namespace", slot.getMetadata().getNamespace(),

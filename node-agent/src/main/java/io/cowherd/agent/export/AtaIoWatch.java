@@ -1,0 +1,355 @@
+package io.cowherd.agent.export;
+
+import io.cowherd.aoe.frame.AtaRequests;
+import io.cowherd.aoe.net.RawSocket;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The data path as the wire shows it: per exporter interface ONE AoE packet socket whose classic
+ * BPF filter ({@link AtaRequests#bpfFilter()}) passes only ATA read and write requests, snapped to
+ * their first {@value AtaRequests#SNAP_BYTES} bytes (responses, with the data a client reads, stay
+ * in the kernel). Each request is counted against the exported slot it addresses (interface,
+ * shelf, slot) and the sender's MAC: requests and bytes (Sector Count × 512) read and written, and
+ * the time of the last read and write per MAC.
+ *
+ * <p>Per frame the listener does a classification, two linear scans of small arrays (the
+ * interface's slots, the slot's MACs) and a few volatile writes: no allocation, no lock, no
+ * logging. It drains the socket's queue in batches of up to {@link #MAX_BATCH} frames with one
+ * clock read per batch. Frames the kernel dropped because the socket's queue was full are read
+ * from {@code PACKET_STATISTICS} once per second ({@link #droppedFrames}): the exporter still got
+ * them, only the counts miss them.
+ *
+ * <p>Requests from a MAC a slot is not bound to ({@link Exported#macs} non-empty) are not counted:
+ * the exporter ignores them (vblade {@code -m}). For an unbound slot the first {@link
+ * #MAX_UNBOUND_MACS} senders are tracked per MAC (all are counted).
+ *
+ * <p>A packet socket of the AoE protocol sees frames arriving from other hosts only (see {@link
+ * ControlFrameWatch}): what clients send to this node's exporters.
+ */
+public final class AtaIoWatch implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(AtaIoWatch.class);
+  /** Most frames taken from the queue before the clock is read again. */
+  public static final int MAX_BATCH = 256;
+  /** Senders tracked per MAC on a slot not bound to MACs. */
+  public static final int MAX_UNBOUND_MACS = 8;
+  private static final Duration RECEIVE_TIMEOUT = Duration.ofMillis(500);
+  private static final long STATISTICS_PERIOD_MILLIS = 1000;
+
+  /** Opens an interface's socket ({@link RawSocket#open} in production). */
+  @FunctionalInterface
+  public interface Opener {
+    /** @throws IOException when the interface cannot be listened on */
+    RawSocket open(String iface) throws IOException;
+  }
+
+  /**
+   * One exporter to watch.
+   *
+   * @param iface the interface it exports on
+   * @param shelf AoE major
+   * @param slot AoE minor
+   * @param macs the MACs it serves ({@link io.cowherd.aoe.frame.MacAddress#value()}); empty: any
+   */
+  public record Exported(String iface, int shelf, int slot, Set<Long> macs) {}
+
+  /** What one sender did on one slot; times in Unix milliseconds, 0 before any. */
+  public static final class ClientIo {
+    private final long mac;
+    private volatile long lastReadMillis;
+    private volatile long lastWriteMillis;
+
+    ClientIo(long mac) {
+      this.mac = mac;
+    }
+
+    /** The sender, as {@link io.cowherd.aoe.frame.MacAddress#value()}. */
+    public long mac() {
+      return mac;
+    }
+
+    /** When its last read request was seen (Unix ms), 0 before any. */
+    public long lastReadMillis() {
+      return lastReadMillis;
+    }
+
+    /** When its last write request was seen (Unix ms), 0 before any. */
+    public long lastWriteMillis() {
+      return lastWriteMillis;
+    }
+  }
+
+  /** Counters of one exported slot; written by its interface's listener only. */
+  public static final class SlotIo {
+    private final int shelf;
+    private final int slot;
+    private volatile boolean bound;
+    private volatile ClientIo[] clients = new ClientIo[0];
+    private volatile long readRequests;
+    private volatile long readBytes;
+    private volatile long writeRequests;
+    private volatile long writeBytes;
+    private volatile long lastIoMillis;
+
+    SlotIo(int shelf, int slot) {
+      this.shelf = shelf;
+      this.slot = slot;
+    }
+
+    /** Read requests seen. */
+    public long readRequests() {
+      return readRequests;
+    }
+
+    /** Bytes those read requests asked for. */
+    public long readBytes() {
+      return readBytes;
+    }
+
+    /** Write requests seen. */
+    public long writeRequests() {
+      return writeRequests;
+    }
+
+    /** Bytes those write requests carried. */
+    public long writeBytes() {
+      return writeBytes;
+    }
+
+    /** When the last request was seen (Unix ms), 0 before any. */
+    public long lastIoMillis() {
+      return lastIoMillis;
+    }
+
+    /** The senders tracked (the bound MACs, or the first ones seen on an unbound slot). */
+    public List<ClientIo> clients() {
+      return List.of(clients);
+    }
+
+    synchronized void bind(Set<Long> macs) {
+      bound = !macs.isEmpty();
+      ClientIo[] old = clients;
+      List<ClientIo> next = new ArrayList<>();
+      for (long mac : macs) {
+        next.add(Arrays.stream(old).filter(c -> c.mac == mac).findFirst().orElseGet(() -> new ClientIo(mac)));
+      }
+      if (!bound) {
+        next.addAll(Arrays.asList(old).subList(0, Math.min(old.length, MAX_UNBOUND_MACS)));
+      }
+      clients = next.toArray(ClientIo[]::new);
+    }
+
+    /** The tracked sender {@code mac}, added on first sight for an unbound slot (rare: allocates). */
+    private ClientIo client(long mac) {
+      ClientIo[] cs = clients;
+      for (ClientIo c : cs) {
+        if (c.mac == mac) {
+          return c;
+        }
+      }
+      if (bound) {
+        return null;
+      }
+      synchronized (this) {
+        cs = clients;
+        if (!bound && cs.length < MAX_UNBOUND_MACS) {
+          ClientIo c = new ClientIo(mac);
+          ClientIo[] next = Arrays.copyOf(cs, cs.length + 1);
+          next[cs.length] = c;
+          clients = next;
+          return c;
+        }
+      }
+      return null;
+    }
+
+    /** Counts one classified request (listener thread only). */
+    void count(long classified, long source, long nowMillis) {
+      ClientIo c = client(source);
+      if (c == null && bound) {
+        return; // the exporter ignores this sender
+      }
+      long bytes = AtaRequests.bytes(classified);
+      if (AtaRequests.isWrite(classified)) {
+        writeRequests++;
+        writeBytes += bytes;
+        if (c != null) {
+          c.lastWriteMillis = nowMillis;
+        }
+      } else {
+        readRequests++;
+        readBytes += bytes;
+        if (c != null) {
+          c.lastReadMillis = nowMillis;
+        }
+      }
+      lastIoMillis = nowMillis;
+    }
+  }
+
+  private final Opener opener;
+  private final Clock clock;
+  private final Map<String, Listener> listeners = new HashMap<>();
+  private final Map<String, AtomicLong> dropped = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  /** One interface's listener and its table of slots. */
+  private final class Listener {
+    final String iface;
+    volatile SlotIo[] slots = new SlotIo[0];
+    volatile boolean stopped;
+    Thread thread;
+
+    Listener(String iface) {
+      this.iface = iface;
+    }
+
+    void run() {
+      byte[] frame = new byte[2 * AtaRequests.SNAP_BYTES];
+      AtomicLong drops = dropped.computeIfAbsent(iface, i -> new AtomicLong());
+      while (!stopped) {
+        try (RawSocket socket = opener.open(iface)) {
+          socket.attachFilter(AtaRequests.bpfFilter());
+          socket.takeStatistics(); // frames queued before the filter: not ours to count
+          LOG.info("{}: watching ATA requests from the wire", iface);
+          long statisticsDue = 0;
+          while (!stopped) {
+            int n = socket.receive(frame, 0, RECEIVE_TIMEOUT);
+            long now = clock.millis();
+            for (int batch = 1; n != RawSocket.TIMED_OUT; batch++) {
+              seen(frame, n, now);
+              if (batch == MAX_BATCH) {
+                break; // the next receive returns at once: the clock and the statistics are read again first
+              }
+              n = socket.receive(frame, 0, Duration.ZERO);
+            }
+            if (now >= statisticsDue) {
+              drops.addAndGet(socket.takeStatistics().drops());
+              statisticsDue = now + STATISTICS_PERIOD_MILLIS;
+            }
+          }
+        } catch (IOException | RuntimeException e) {
+          if (stopped) {
+            return;
+          }
+          LOG.warn("{}: ATA request watch failed, reopening in {} ms: {}", iface, RECEIVE_TIMEOUT.toMillis(),
+              e.toString());
+          LockSupport.parkNanos(RECEIVE_TIMEOUT.toNanos());
+        }
+      }
+    }
+
+    private void seen(byte[] frame, int lengthBytes, long now) {
+      long classified = AtaRequests.classify(frame, lengthBytes);
+      if (classified < 0) {
+        return;
+      }
+      int shelf = AtaRequests.shelf(classified);
+      int slot = AtaRequests.slot(classified);
+      for (SlotIo s : slots) {
+        if (s.shelf == shelf && s.slot == slot) {
+          s.count(classified, AtaRequests.source(frame), now);
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * @param opener opens the listening socket ({@code RawSocket::open}: the agent's network namespace)
+   * @param clock time of the requests seen (one reading per batch)
+   */
+  public AtaIoWatch(Opener opener, Clock clock) {
+    this.opener = opener;
+    this.clock = clock;
+  }
+
+  /**
+   * Watches exactly {@code exported}: interfaces no longer named stop their listener, new ones
+   * start one; a slot keeps its counters while it stays on the same interface, shelf and slot.
+   */
+  public synchronized void update(Collection<Exported> exported) {
+    if (closed) {
+      return;
+    }
+    Map<String, List<Exported>> byIface = new HashMap<>();
+    exported.forEach(e -> byIface.computeIfAbsent(e.iface(), i -> new ArrayList<>()).add(e));
+    for (String iface : List.copyOf(listeners.keySet())) {
+      if (!byIface.containsKey(iface)) {
+        Listener l = listeners.remove(iface);
+        l.stopped = true;
+        l.thread.interrupt();
+      }
+    }
+    byIface.forEach((iface, list) -> {
+      Listener l = listeners.computeIfAbsent(iface, i -> {
+        Listener n = new Listener(i);
+        n.thread = Thread.ofPlatform().daemon().name("aoe-io-watch-" + i).start(n::run);
+        return n;
+      });
+      List<SlotIo> next = new ArrayList<>();
+      for (Exported e : list) {
+        SlotIo s = Arrays.stream(l.slots).filter(x -> x.shelf == e.shelf() && x.slot == e.slot()).findFirst()
+            .orElseGet(() -> new SlotIo(e.shelf(), e.slot()));
+        s.bind(e.macs());
+        if (next.stream().noneMatch(x -> x == s)) {
+          next.add(s);
+        }
+      }
+      l.slots = next.toArray(SlotIo[]::new);
+    });
+  }
+
+  /** The counters of the slot exported as {@code shelf.slot} on {@code iface}, while watched. */
+  public Optional<SlotIo> slot(String iface, int shelf, int slot) {
+    Listener l;
+    synchronized (this) {
+      l = listeners.get(iface);
+    }
+    if (l == null) {
+      return Optional.empty();
+    }
+    return Arrays.stream(l.slots).filter(s -> s.shelf == shelf && s.slot == slot).findFirst();
+  }
+
+  /** Whether {@code iface}'s listener runs. */
+  public synchronized boolean watching(String iface) {
+    Listener l = listeners.get(iface);
+    return l != null && l.thread.isAlive();
+  }
+
+  /** Interfaces watched at some time since the start, for the dropped-frames counter. */
+  public Set<String> interfacesSeen() {
+    return Set.copyOf(dropped.keySet());
+  }
+
+  /** Frames the kernel dropped on {@code iface}'s watch socket (its queue was full), since the start. */
+  public long droppedFrames(String iface) {
+    AtomicLong n = dropped.get(iface);
+    return n == null ? 0 : n.get();
+  }
+
+  @Override
+  public synchronized void close() {
+    closed = true;
+    listeners.values().forEach(l -> {
+      l.stopped = true;
+      l.thread.interrupt();
+    });
+    listeners.clear();
+  }
+}
