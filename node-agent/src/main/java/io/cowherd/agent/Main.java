@@ -305,7 +305,7 @@ public final class Main implements Callable<Integer> {
         Thread.ofPlatform().name("boot-stages").daemon(true).factory());
     IoStageReporter ioStages = null;
     if (boot.silentAfter() != null) { // ATA request watch: per-slot I/O metrics, stages Reading/Writing/Silent
-      AtaIoWatch ioWatch = new AtaIoWatch(RawSocket::open, Clock.systemUTC());
+      AtaIoWatch ioWatch = new AtaIoWatch(AtaIoWatch::ring, Clock.systemUTC());
       ioStages = new IoStageReporter(ioWatch, () -> AgentTelemetry.cachedSlots(operator, controller), boot.silentAfter(),
           Optional.of(new SlotIoMetrics(telemetry.registry(), ioWatch)), events,
           frontDoor == null ? (mac, change) -> { } : frontDoor::recordIoStage, Clock.systemUTC());

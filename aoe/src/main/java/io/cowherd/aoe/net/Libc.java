@@ -35,6 +35,16 @@ final class Libc {
     static final int SOL_PACKET = 263;
     /** linux/if_packet.h PACKET_STATISTICS: struct tpacket_stats { unsigned tp_packets, tp_drops; }, reset by each read. */
     static final int PACKET_STATISTICS = 6;
+    /** linux/if_packet.h PACKET_RX_RING: set up a receive ring (struct tpacket_req3 for TPACKET_V3). */
+    static final int PACKET_RX_RING = 5;
+    /** linux/if_packet.h PACKET_VERSION. */
+    static final int PACKET_VERSION = 10;
+    /** linux/if_packet.h enum tpacket_versions TPACKET_V3. */
+    static final int TPACKET_V3 = 2;
+    static final int PROT_READ = 1;
+    static final int PROT_WRITE = 2;
+    static final int MAP_SHARED = 1;
+    static final int POLLERR = 0x8;
     static final int MSG_DONTWAIT = 0x40;
     static final int MSG_TRUNC = 0x20;
     static final int POLLIN = 0x1;
@@ -65,6 +75,9 @@ final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle GETSOCKOPT = errnoCall("getsockopt",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle MMAP = errnoCall("mmap",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = errnoCall("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle SEND = errnoCall("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle RECV = errnoCall("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle POLL = errnoCall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
@@ -138,6 +151,24 @@ final class Libc {
     static int getsockopt(MemorySegment capture, int fd, int level, int name, MemorySegment value, MemorySegment valueBytes) {
         try {
             return (int) GETSOCKOPT.invokeExact(capture, fd, level, name, value, valueBytes);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** mmap(2) of a shared, readable and writable mapping of {@code fd}; MAP_FAILED is address -1. */
+    static MemorySegment mmapShared(MemorySegment capture, int fd, long lengthBytes) {
+        try {
+            return (MemorySegment) MMAP.invokeExact(capture, MemorySegment.NULL, lengthBytes, PROT_READ | PROT_WRITE,
+                    MAP_SHARED, fd, 0L);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int munmap(MemorySegment capture, MemorySegment address, long lengthBytes) {
+        try {
+            return (int) MUNMAP.invokeExact(capture, address, lengthBytes);
         } catch (Throwable t) {
             throw unexpected(t);
         }

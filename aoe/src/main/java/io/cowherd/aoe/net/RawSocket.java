@@ -135,6 +135,11 @@ public final class RawSocket implements FrameChannel {
      * @throws IllegalArgumentException if there are none or more than 4096
      */
     public void attachFilter(long[] instructions) throws IOException {
+        attachFilter(fd, interfaceName, instructions);
+    }
+
+    /** {@link #attachFilter(long[])} on socket {@code fd}; also for {@link PacketRing}. */
+    static void attachFilter(int fd, String interfaceName, long[] instructions) throws IOException {
         if (instructions.length == 0 || instructions.length > 4096) {
             throw new IllegalArgumentException("a BPF program has 1-4096 instructions, got " + instructions.length);
         }
@@ -381,7 +386,7 @@ public final class RawSocket implements FrameChannel {
     }
 
     /** Host to network byte order of a 16-bit value, as an int for the socket() protocol argument. */
-    private static int htons(int value) {
+    static int htons(int value) {
         return ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN
                 ? value & 0xFFFF
                 : Short.toUnsignedInt(Short.reverseBytes((short) value));

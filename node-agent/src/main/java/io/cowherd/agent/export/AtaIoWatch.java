@@ -1,7 +1,7 @@
 package io.cowherd.agent.export;
 
 import io.cowherd.aoe.frame.AtaRequests;
-import io.cowherd.aoe.net.RawSocket;
+import io.cowherd.aoe.net.PacketRing;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -23,16 +23,16 @@ import org.slf4j.LoggerFactory;
  * The data path as the wire shows it: per exporter interface ONE AoE packet socket whose classic
  * BPF filter ({@link AtaRequests#bpfFilter()}) passes only ATA read and write requests, snapped to
  * their first {@value AtaRequests#SNAP_BYTES} bytes (responses, with the data a client reads, stay
- * in the kernel). Each request is counted against the exported slot it addresses (interface,
+ * in the kernel), into a {@code TPACKET_V3} ring ({@link PacketRing}): no system call and no
+ * allocation per frame; the listener wakes once per block of requests. Each request is counted against the exported slot it addresses (interface,
  * shelf, slot) and the sender's MAC: requests and bytes (Sector Count × 512) read and written, and
  * the time of the last read and write per MAC.
  *
  * <p>Per frame the listener does a classification, two linear scans of small arrays (the
  * interface's slots, the slot's MACs) and a few volatile writes: no allocation, no lock, no
- * logging. It drains the socket's queue in batches of up to {@link #MAX_BATCH} frames with one
- * clock read per batch. Frames the kernel dropped because the socket's queue was full are read
- * from {@code PACKET_STATISTICS} once per second ({@link #droppedFrames}): the exporter still got
- * them, only the counts miss them.
+ * logging; one clock reading per batch of blocks. Frames the kernel dropped because the ring was
+ * full are read from {@code PACKET_STATISTICS} once per second ({@link #droppedFrames}): the
+ * exporter still got them, only the counts miss them.
  *
  * <p>Requests from a MAC a slot is not bound to ({@link Exported#macs} non-empty) are not counted:
  * the exporter ignores them (vblade {@code -m}). For an unbound slot the first {@link
@@ -43,18 +43,32 @@ import org.slf4j.LoggerFactory;
  */
 public final class AtaIoWatch implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AtaIoWatch.class);
-  /** Most frames taken from the queue before the clock is read again. */
-  public static final int MAX_BATCH = 256;
   /** Senders tracked per MAC on a slot not bound to MACs. */
   public static final int MAX_UNBOUND_MACS = 8;
   private static final Duration RECEIVE_TIMEOUT = Duration.ofMillis(500);
   private static final long STATISTICS_PERIOD_MILLIS = 1000;
 
-  /** Opens an interface's socket ({@link RawSocket#open} in production). */
+  /** Bytes per block of an interface's ring. */
+  public static final int RING_BLOCK_BYTES = 256 << 10;
+  /** Blocks per ring: 2 MiB per interface, about 14 000 request headers. */
+  public static final int RING_BLOCKS = 8;
+  /** Longest time the kernel holds a non-empty block: the delay of a count. */
+  public static final Duration RING_BLOCK_TIMEOUT = Duration.ofMillis(100);
+
+  /** Opens an interface's ring ({@link #ring} in production). */
   @FunctionalInterface
   public interface Opener {
     /** @throws IOException when the interface cannot be listened on */
-    RawSocket open(String iface) throws IOException;
+    PacketRing open(String iface) throws IOException;
+  }
+
+  /**
+   * The production ring of {@code iface}: {@link AtaRequests#bpfFilter()}, {@link #RING_BLOCKS}
+   * blocks of {@link #RING_BLOCK_BYTES}, handed over at the latest after {@link #RING_BLOCK_TIMEOUT}.
+   */
+  public static PacketRing ring(String iface) throws IOException {
+    return PacketRing.open(iface, AtaRequests.bpfFilter(), RING_BLOCK_BYTES, RING_BLOCKS, RING_BLOCK_TIMEOUT,
+        AtaRequests.SNAP_BYTES);
   }
 
   /**
@@ -218,27 +232,21 @@ public final class AtaIoWatch implements AutoCloseable {
       this.iface = iface;
     }
 
+    /** Time of the frames of the blocks being read (one clock reading per {@link PacketRing#receive}). */
+    private long now;
+    private final PacketRing.FrameSink sink = this::seen;
+
     void run() {
-      byte[] frame = new byte[2 * AtaRequests.SNAP_BYTES];
       AtomicLong drops = dropped.computeIfAbsent(iface, i -> new AtomicLong());
       while (!stopped) {
-        try (RawSocket socket = opener.open(iface)) {
-          socket.attachFilter(AtaRequests.bpfFilter());
-          socket.takeStatistics(); // frames queued before the filter: not ours to count
+        try (PacketRing ring = opener.open(iface)) {
           LOG.info("{}: watching ATA requests from the wire", iface);
           long statisticsDue = 0;
           while (!stopped) {
-            int n = socket.receive(frame, 0, RECEIVE_TIMEOUT);
-            long now = clock.millis();
-            for (int batch = 1; n != RawSocket.TIMED_OUT; batch++) {
-              seen(frame, n, now);
-              if (batch == MAX_BATCH) {
-                break; // the next receive returns at once: the clock and the statistics are read again first
-              }
-              n = socket.receive(frame, 0, Duration.ZERO);
-            }
+            now = clock.millis();
+            ring.receive(sink, RECEIVE_TIMEOUT);
             if (now >= statisticsDue) {
-              drops.addAndGet(socket.takeStatistics().drops());
+              drops.addAndGet(ring.takeStatistics().drops());
               statisticsDue = now + STATISTICS_PERIOD_MILLIS;
             }
           }
@@ -251,6 +259,10 @@ public final class AtaIoWatch implements AutoCloseable {
           LockSupport.parkNanos(RECEIVE_TIMEOUT.toNanos());
         }
       }
+    }
+
+    private void seen(byte[] frame, int lengthBytes) {
+      seen(frame, lengthBytes, now);
     }
 
     private void seen(byte[] frame, int lengthBytes, long now) {
@@ -270,7 +282,7 @@ public final class AtaIoWatch implements AutoCloseable {
   }
 
   /**
-   * @param opener opens the listening socket ({@code RawSocket::open}: the agent's network namespace)
+   * @param opener opens an interface's ring ({@code AtaIoWatch::ring}: the agent's network namespace)
    * @param clock time of the requests seen (one reading per batch)
    */
   public AtaIoWatch(Opener opener, Clock clock) {

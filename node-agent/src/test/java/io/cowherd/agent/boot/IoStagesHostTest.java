@@ -14,7 +14,6 @@ import io.cowherd.agent.support.TestSegment;
 import io.cowherd.aoe.frame.AoeTarget;
 import io.cowherd.aoe.initiator.AoeInitiator;
 import io.cowherd.aoe.initiator.InitiatorOptions;
-import io.cowherd.aoe.net.RawSocket;
 import io.cowherd.api.MacAddress;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -76,7 +75,7 @@ class IoStagesHostTest {
       List<MacAddress> statusMacs = new CopyOnWriteArrayList<>();
       SlotEventRecorder recorder = (s, type, reason, message) -> events.add(reason + ": " + message);
       PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-      AtaIoWatch watch = new AtaIoWatch(RawSocket::open, Clock.systemUTC());
+      AtaIoWatch watch = new AtaIoWatch(AtaIoWatch::ring, Clock.systemUTC());
       try (IoStageReporter reporter = new IoStageReporter(watch, () -> Stream.of(slot), Duration.ofSeconds(3),
           Optional.of(new SlotIoMetrics(registry, watch)), recorder, (mac, change) -> {
             statusMacs.add(mac);

@@ -1,0 +1,164 @@
+package io.cowherd.agent.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cowherd.agent.export.AtaIoWatch;
+import io.cowherd.agent.host.Vblade;
+import io.cowherd.agent.host.VbladeTarget;
+import io.cowherd.agent.support.HostTools;
+import io.cowherd.aoe.frame.AoeTarget;
+import io.cowherd.aoe.initiator.AoeInitiator;
+import io.cowherd.aoe.initiator.InitiatorOptions;
+import java.io.File;
+import java.io.IOException;
+import java.lang.ProcessBuilder.Redirect;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * What the ATA request watch ({@link AtaIoWatch}) costs the data path: client read throughput
+ * through one vblade slot with the watch off and on, alternating in the same run, and the CPU the
+ * watch's listener thread used (its thread CPU time, so the in-process client is not counted),
+ * printed, not asserted (lines starting {@code BENCHMARK}). The client is cowherd's AoE initiator
+ * in a network namespace on a veth pair of the given MTU; the exporter is vblade with the agent's
+ * argv, serving a file in the page cache.
+ *
+ * <p>Its name matches none of surefire's default includes; run it by name as root: {@code ./mvnw
+ * -pl node-agent test -Dtest=IoWatchCostBenchmark -Dtest.excludedGroups=
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+@Tag("host")
+@Tag("benchmark")
+class IoWatchCostBenchmark {
+  private static final int IMAGE_BYTES = 64 << 20;
+  /** One client read call: 128 KiB, what a Linux filesystem commonly asks for; split into frames. */
+  private static final int READ_BYTES = 128 << 10;
+  private static final int RUNS = 4;
+
+  @TempDir Path tmp;
+
+  @ParameterizedTest(name = "MTU {0}")
+  @ValueSource(ints = {1500, 9000})
+  void readThroughputWithTheWatchOffAndOn(int mtu) throws Exception {
+    HostTools.requireRoot();
+    Vblade vblade = HostTools.requireVblade();
+    String iface = HostTools.uniqueIfaceName();
+    String netns = iface + "-c";
+    Path image = tmp.resolve("disk.img");
+    byte[] data = new byte[IMAGE_BYTES];
+    new Random(42).nextBytes(data);
+    Files.write(image, data);
+    AoeTarget target = new AoeTarget(43, 0);
+    Process exporter = null;
+    try {
+      HostTools.run("ip", "netns", "add", netns);
+      HostTools.run("ip", "link", "add", iface, "mtu", Integer.toString(mtu), "type", "veth", "peer", "name", "aoe0",
+          "mtu", Integer.toString(mtu), "netns", netns);
+      HostTools.run("ip", "link", "set", iface, "up");
+      HostTools.run("ip", "-n", netns, "link", "set", "aoe0", "up");
+      List<String> argv = vblade.argv(new VbladeTarget(target.shelf(), target.slot(), iface, image));
+      exporter = new ProcessBuilder(argv).redirectInput(Redirect.from(new File("/dev/null")))
+          .redirectOutput(Redirect.DISCARD).redirectError(Redirect.DISCARD).start();
+      try (AoeInitiator client = AoeInitiator.openInNamespace(netns, "aoe0", InitiatorOptions.defaults())) {
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(client.discover(Duration.ofMillis(200)))
+            .extracting(d -> d.target()).contains(target));
+        client.discover(target);
+        readAll(client, target); // warm-up: page cache, JIT
+        double[] off = new double[RUNS];
+        double[] on = new double[RUNS];
+        double[] cpuPercent = new double[RUNS];
+        double[] nsPerRequest = new double[RUNS];
+        long requests = 0;
+        int sectorsPerFrame = (mtu - 36) / 512; // the initiator's frames: whole sectors after the 36-byte headers
+        long expectedRequests = (long) ((READ_BYTES / 512 + sectorsPerFrame - 1) / sectorsPerFrame)
+            * (IMAGE_BYTES / READ_BYTES);
+        long dropped = 0;
+        for (int run = 0; run < RUNS; run++) { // alternating, so both see the same host conditions
+          off[run] = readAll(client, target);
+          AtaIoWatch watch = new AtaIoWatch(AtaIoWatch::ring, Clock.systemUTC());
+          try {
+            watch.update(List.of(new AtaIoWatch.Exported(iface, target.shelf(), target.slot(), Set.of())));
+            await().atMost(Duration.ofSeconds(5)).until(() -> watch.watching(iface)
+                && watch.slot(iface, target.shelf(), target.slot()).isPresent());
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> { // the filter is attached: requests are counted
+              client.read(target, 0, 1);
+              assertThat(watch.slot(iface, target.shelf(), target.slot()).orElseThrow().readRequests()).isPositive();
+            });
+            long before = watch.slot(iface, target.shelf(), target.slot()).orElseThrow().readRequests();
+            long cpuBefore = watchCpuNanos(iface);
+            long started = System.nanoTime();
+            on[run] = readAll(client, target);
+            long wall = System.nanoTime() - started;
+            long cpu = watchCpuNanos(iface) - cpuBefore;
+            AtaIoWatch.SlotIo io = watch.slot(iface, target.shelf(), target.slot()).orElseThrow();
+            // the last block reaches the listener up to RING_BLOCK_TIMEOUT later: every request is counted then
+            await().atMost(Duration.ofSeconds(2)).until(() -> io.readRequests() - before >= expectedRequests);
+            long seen = io.readRequests() - before;
+            cpuPercent[run] = 100.0 * cpu / wall;
+            nsPerRequest[run] = seen == 0 ? Double.NaN : (double) cpu / seen;
+            requests = seen;
+            Thread.sleep(1100); // one statistics period: the listener reads the drop counter once a second (printed only)
+            dropped += watch.droppedFrames(iface);
+          } finally {
+            watch.close();
+          }
+        }
+        double bestOff = Arrays.stream(off).max().orElseThrow();
+        double bestOn = Arrays.stream(on).max().orElseThrow();
+        System.out.printf(Locale.ROOT, "BENCHMARK read %d MiB per run through one vblade slot, MTU %d, %d KiB per read:"
+                + " watch off best %.1f MB/s (runs %s), watch on best %.1f MB/s (runs %s): on = %.1f%% of off;"
+                + " watch thread CPU %s %% of one core (runs), %s ns per request; %d requests per run seen (of %d);"
+                + " %d frames dropped by the watch socket; %d retransmissions%n",
+            IMAGE_BYTES >> 20, mtu, READ_BYTES >> 10, bestOff, runs(off), bestOn, runs(on), 100 * bestOn / bestOff,
+            runs(cpuPercent), runs(nsPerRequest), requests, expectedRequests, dropped, client.retransmissionCount());
+      }
+    } finally {
+      if (exporter != null) {
+        exporter.destroyForcibly().waitFor();
+      }
+      HostTools.runQuietly("ip", "netns", "del", netns);
+      HostTools.deleteVethPair(iface);
+    }
+  }
+
+  /** Reads the whole image in {@link #READ_BYTES} calls; MB/s (10^6 bytes/s). */
+  private static double readAll(AoeInitiator client, AoeTarget target) throws IOException {
+    byte[] buffer = new byte[READ_BYTES];
+    long started = System.nanoTime();
+    for (int off = 0; off < IMAGE_BYTES; off += READ_BYTES) {
+      client.read(target, off / 512, READ_BYTES / 512, buffer, 0);
+    }
+    return IMAGE_BYTES / ((System.nanoTime() - started) / 1e9) / 1e6;
+  }
+
+  /** CPU time of the watch's listener thread of {@code iface}. */
+  private static long watchCpuNanos(String iface) {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.getName().equals("aoe-io-watch-" + iface))
+        .mapToLong(t -> threads.getThreadCpuTime(t.threadId()))
+        .sum();
+  }
+
+  private static String runs(double[] values) {
+    StringBuilder b = new StringBuilder();
+    for (double v : values) {
+      b.append(b.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%.1f", v));
+    }
+    return b.toString();
+  }
+}
