@@ -26,6 +26,10 @@ import io.fabric8.kubernetes.model.annotation.Version;
     type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "STAGE", jsonPath = ".status.boot.stage", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "SINCE", jsonPath = ".status.boot.stageSince", type = AdditionalPrinterColumn.Type.DATE)
+@AdditionalPrinterColumn(name = "LAST-READ", jsonPath = ".status.boot.readingAt", type = AdditionalPrinterColumn.Type.DATE,
+    priority = 1)
+@AdditionalPrinterColumn(name = "LAST-WRITE", jsonPath = ".status.boot.writingAt", type = AdditionalPrinterColumn.Type.DATE,
+    priority = 1)
 @AdditionalPrinterColumn(name = "AGE", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class AoeBootClient extends CustomResource<AoeBootClientSpec, AoeBootClientStatus> implements Namespaced {
   @Override

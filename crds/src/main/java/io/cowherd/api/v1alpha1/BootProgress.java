@@ -8,7 +8,7 @@ package io.cowherd.api.v1alpha1;
 public class BootProgress {
   /** Latest stage: ScriptServed, Queried, Reading, Writing, Silent. */
   private String stage;
-  /** When the stage last changed. */
+  /** When the stage last changed (Silent: when the silence was noticed, silentAfter after the last request). */
   private String stageSince;
   /** Node whose agent saw the latest stage. */
   private String node;
@@ -16,9 +16,12 @@ public class BootProgress {
   private String scriptServedAt;
   /** When an AoE Query Config from this MAC was last seen. */
   private String queriedAt;
-  /** When a read from this MAC was last seen. */
+  /**
+   * When a read request from this MAC was last seen, as of the last stage change the agent serving
+   * its slot recorded (written once per stage change, not per request).
+   */
   private String readingAt;
-  /** When a write from this MAC was last seen. */
+  /** When a write request from this MAC was last seen, as of the last stage change (as {@link #readingAt}). */
   private String writingAt;
   /**
    * When a boot endpoint last held back this client's script because its slot was stale under
