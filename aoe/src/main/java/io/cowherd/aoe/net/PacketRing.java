@@ -50,6 +50,14 @@ public final class PacketRing implements AutoCloseable {
         void frame(byte[] frame, int lengthBytes);
     }
 
+    /**
+     * The kernel's counters of a ring since the last reading.
+     *
+     * @param packets frames that passed the filter (stored or dropped)
+     * @param drops frames dropped because no block was free
+     */
+    public record Statistics(long packets, long drops) {}
+
     private final String interfaceName;
     private final Arena arena;
     private final int fd;
@@ -208,7 +216,7 @@ public final class PacketRing implements AutoCloseable {
      *
      * @throws SyscallException if getsockopt fails
      */
-    public RawSocket.PacketStatistics takeStatistics() throws IOException {
+    public Statistics takeStatistics() throws IOException {
         if (closed) {
             throw new ClosedChannelException();
         }
@@ -219,7 +227,7 @@ public final class PacketRing implements AutoCloseable {
             if (Libc.getsockopt(c, fd, Libc.SOL_PACKET, Libc.PACKET_STATISTICS, stats, length) != 0) {
                 throw new SyscallException("getsockopt(PACKET_STATISTICS) on \"" + interfaceName + "\"", Libc.errno(c));
             }
-            return new RawSocket.PacketStatistics(Integer.toUnsignedLong(stats.get(JAVA_INT, 0)),
+            return new Statistics(Integer.toUnsignedLong(stats.get(JAVA_INT, 0)),
                     Integer.toUnsignedLong(stats.get(JAVA_INT, 4)));
         }
     }

@@ -164,36 +164,6 @@ public final class RawSocket implements FrameChannel {
         }
     }
 
-    /**
-     * Frames the kernel queued for this socket and frames it dropped (receive queue full) since the
-     * last call or since the socket was opened.
-     *
-     * @param packets frames that passed the filter (received or dropped)
-     * @param drops frames dropped because the receive buffer was full
-     */
-    public record PacketStatistics(long packets, long drops) {}
-
-    /**
-     * Reads and resets the kernel's counters of this socket ({@code getsockopt(SOL_PACKET,
-     * PACKET_STATISTICS)}, packet(7): {@code struct tpacket_stats}; each read resets them).
-     *
-     * @throws SyscallException if getsockopt fails
-     * @throws ClosedChannelException if the socket is closed
-     */
-    public PacketStatistics takeStatistics() throws IOException {
-        ensureOpen();
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment stats = call.allocate(8, 4); // struct tpacket_stats { unsigned tp_packets; unsigned tp_drops; }
-            MemorySegment length = call.allocateFrom(JAVA_INT, 8);
-            MemorySegment capture = Libc.allocateCapture(call);
-            if (Libc.getsockopt(capture, fd, Libc.SOL_PACKET, Libc.PACKET_STATISTICS, stats, length) != 0) {
-                throw new SyscallException("getsockopt(PACKET_STATISTICS) on \"" + interfaceName + "\"", Libc.errno(capture));
-            }
-            return new PacketStatistics(Integer.toUnsignedLong(stats.get(JAVA_INT, 0)),
-                    Integer.toUnsignedLong(stats.get(JAVA_INT, 4)));
-        }
-    }
-
     /** The interface this socket is bound to. */
     public String interfaceName() {
         return interfaceName;

@@ -47,7 +47,7 @@ class IoWatchCostBenchmark {
   private static final int IMAGE_BYTES = 64 << 20;
   /** One client read call: 128 KiB, what a Linux filesystem commonly asks for; split into frames. */
   private static final int READ_BYTES = 128 << 10;
-  private static final int RUNS = 4;
+  private static final int RUNS = 6;
 
   @TempDir Path tmp;
 
@@ -81,6 +81,8 @@ class IoWatchCostBenchmark {
         double[] off = new double[RUNS];
         double[] on = new double[RUNS];
         double[] cpuPercent = new double[RUNS];
+        double[] cpuMsOff = new double[RUNS];
+        double[] cpuMsOn = new double[RUNS];
         double[] nsPerRequest = new double[RUNS];
         long requests = 0;
         int sectorsPerFrame = (mtu - 36) / 512; // the initiator's frames: whole sectors after the 36-byte headers
@@ -88,7 +90,9 @@ class IoWatchCostBenchmark {
             * (IMAGE_BYTES / READ_BYTES);
         long dropped = 0;
         for (int run = 0; run < RUNS; run++) { // alternating, so both see the same host conditions
+          long cpuOff = processCpuNanos();
           off[run] = readAll(client, target);
+          cpuMsOff[run] = (processCpuNanos() - cpuOff) / 1e6;
           AtaIoWatch watch = new AtaIoWatch(AtaIoWatch::ring, Clock.systemUTC());
           try {
             watch.update(List.of(new AtaIoWatch.Exported(iface, target.shelf(), target.slot(), Set.of())));
@@ -101,7 +105,9 @@ class IoWatchCostBenchmark {
             long before = watch.slot(iface, target.shelf(), target.slot()).orElseThrow().readRequests();
             long cpuBefore = watchCpuNanos(iface);
             long started = System.nanoTime();
+            long cpuOn = processCpuNanos();
             on[run] = readAll(client, target);
+            cpuMsOn[run] = (processCpuNanos() - cpuOn) / 1e6;
             long wall = System.nanoTime() - started;
             long cpu = watchCpuNanos(iface) - cpuBefore;
             AtaIoWatch.SlotIo io = watch.slot(iface, target.shelf(), target.slot()).orElseThrow();
@@ -119,12 +125,19 @@ class IoWatchCostBenchmark {
         }
         double bestOff = Arrays.stream(off).max().orElseThrow();
         double bestOn = Arrays.stream(on).max().orElseThrow();
+        double medianOff = median(off);
+        double medianOn = median(on);
         System.out.printf(Locale.ROOT, "BENCHMARK read %d MiB per run through one vblade slot, MTU %d, %d KiB per read:"
-                + " watch off best %.1f MB/s (runs %s), watch on best %.1f MB/s (runs %s): on = %.1f%% of off;"
+                + " watch off best %.1f MB/s (runs %s), watch on best %.1f MB/s (runs %s): on = %.1f%% of off"
+                + " (medians %.1f vs %.1f MB/s: %.1f%%);"
                 + " watch thread CPU %s %% of one core (runs), %s ns per request; %d requests per run seen (of %d);"
-                + " %d frames dropped by the watch socket; %d retransmissions%n",
+                + " %d frames dropped by the watch socket; %d retransmissions;"
+                + " CPU time of this JVM (client, watch, and the kernel's receive path the client's sends run) per run:"
+                + " off median %.0f ms (runs %s), on median %.0f ms (runs %s)%n",
             IMAGE_BYTES >> 20, mtu, READ_BYTES >> 10, bestOff, runs(off), bestOn, runs(on), 100 * bestOn / bestOff,
-            runs(cpuPercent), runs(nsPerRequest), requests, expectedRequests, dropped, client.retransmissionCount());
+            medianOff, medianOn, 100 * medianOn / medianOff,
+            runs(cpuPercent), runs(nsPerRequest), requests, expectedRequests, dropped, client.retransmissionCount(),
+            median(cpuMsOff), runs(cpuMsOff), median(cpuMsOn), runs(cpuMsOn));
       }
     } finally {
       if (exporter != null) {
@@ -145,6 +158,11 @@ class IoWatchCostBenchmark {
     return IMAGE_BYTES / ((System.nanoTime() - started) / 1e9) / 1e6;
   }
 
+  /** CPU time of this JVM so far (user and system). */
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+  }
+
   /** CPU time of the watch's listener thread of {@code iface}. */
   private static long watchCpuNanos(String iface) {
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
@@ -152,6 +170,13 @@ class IoWatchCostBenchmark {
         .filter(t -> t.getName().equals("aoe-io-watch-" + iface))
         .mapToLong(t -> threads.getThreadCpuTime(t.threadId()))
         .sum();
+  }
+
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    return sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+        : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
   }
 
   private static String runs(double[] values) {
