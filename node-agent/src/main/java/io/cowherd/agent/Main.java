@@ -308,7 +308,9 @@ public final class Main implements Callable<Integer> {
       AtaIoWatch ioWatch = new AtaIoWatch(AtaIoWatch::ring, Clock.systemUTC());
       ioStages = new IoStageReporter(ioWatch, () -> AgentTelemetry.cachedSlots(operator, controller), boot.silentAfter(),
           Optional.of(new SlotIoMetrics(telemetry.registry(), ioWatch)), events,
-          frontDoor == null ? (mac, change) -> { } : frontDoor::recordIoStage, Clock.systemUTC());
+          frontDoor == null ? (mac, change) -> { } : frontDoor::recordIoStage,
+          mac -> frontDoor == null ? Optional.empty() : frontDoor.recordedIoStage(mac, config.nodeName()),
+          Clock.systemUTC());
       if (frontDoor != null) {
         frontDoor.onQuery(ioStages::queried);
       }

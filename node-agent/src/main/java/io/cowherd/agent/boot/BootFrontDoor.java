@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.util.Optional;
 import java.util.function.Predicate;
 
 /**
@@ -79,6 +80,16 @@ public final class BootFrontDoor implements AutoCloseable {
    */
   public void onQuery(java.util.function.BiConsumer<io.cowherd.api.MacAddress, java.time.Instant> listener) {
     onQuery.set(listener);
+  }
+
+  /**
+   * The I/O stage (Queried, Reading or Writing) this node recorded for the client known by {@code
+   * mac} before, if any: an agent restarting while its client is quiet then still notices the
+   * silence ({@link BootStages#seed}).
+   */
+  public Optional<BootStages.Stage> recordedIoStage(io.cowherd.api.MacAddress mac, String nodeName) {
+    return directory.bootOf(mac).filter(b -> nodeName.equals(b.getNode())).map(b -> b.getStage())
+        .filter(s -> s.equals("Queried") || s.equals("Reading") || s.equals("Writing")).map(BootStages.Stage::valueOf);
   }
 
   /**

@@ -95,6 +95,25 @@ public final class BootStages {
     s.sinceMillis = at.toEpochMilli();
   }
 
+  /** Whether {@code mac} has a state here (seen, queried or seeded). */
+  public synchronized boolean knows(long mac) {
+    return states.containsKey(mac);
+  }
+
+  /**
+   * Starts client {@code mac}, not known here yet, in the {@code stage} recorded before (an agent
+   * restart), as if it began at {@code nowMillis}: a client that stays quiet goes Silent after
+   * silentAfter. Nothing is sent. Ignored for a known client.
+   */
+  public synchronized void seed(long mac, Stage stage, long nowMillis) {
+    if (!states.containsKey(mac)) {
+      State s = new State();
+      s.stage = stage;
+      s.sinceMillis = nowMillis;
+      states.put(mac, s);
+    }
+  }
+
   /**
    * Judges client {@code mac} at {@code nowMillis} from the times of its last read and write
    * request (Unix ms, 0: none); sends a {@link Change} when its stage changes.

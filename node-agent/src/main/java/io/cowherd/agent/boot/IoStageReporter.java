@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -48,6 +49,7 @@ public final class IoStageReporter implements AutoCloseable {
   private final Optional<SlotIoMetrics> metrics;
   private final SlotEventRecorder events;
   private final BiConsumer<MacAddress, BootStages.Change> statusWriter;
+  private final Function<MacAddress, Optional<BootStages.Stage>> recorded;
   private final Clock clock;
   private final List<BootStages.Change> changes = new ArrayList<>();
 
@@ -58,16 +60,19 @@ public final class IoStageReporter implements AutoCloseable {
    * @param metrics where per-slot series go, if metrics are served
    * @param events Events on slots (queued by the recorder)
    * @param statusWriter records a change in the status of the client known by the MAC (must not block)
+   * @param recorded the I/O stage this node recorded for the MAC before (a cache read), to carry it
+   *     across an agent restart ({@link BootStages#seed})
    */
   public IoStageReporter(AtaIoWatch watch, Supplier<Stream<AoeBootSlot>> slots, Duration silentAfter,
       Optional<SlotIoMetrics> metrics, SlotEventRecorder events, BiConsumer<MacAddress, BootStages.Change> statusWriter,
-      Clock clock) {
+      Function<MacAddress, Optional<BootStages.Stage>> recorded, Clock clock) {
     this.watch = watch;
     this.slots = slots;
     this.stages = new BootStages(silentAfter, changes::add);
     this.metrics = metrics;
     this.events = events;
     this.statusWriter = statusWriter;
+    this.recorded = recorded;
     this.clock = clock;
   }
 
@@ -123,6 +128,9 @@ public final class IoStageReporter implements AutoCloseable {
       Optional<AtaIoWatch.SlotIo> io = watch.slot(iface, shelf, slot);
       for (AtaIoWatch.ClientIo c : io.map(AtaIoWatch.SlotIo::clients).orElse(List.of())) {
         tracked.add(c.mac());
+        if (!stages.knows(c.mac())) {
+          recorded.apply(macAddress(c.mac())).ifPresent(stage -> stages.seed(c.mac(), stage, now));
+        }
         stages.observe(c.mac(), c.lastReadMillis(), c.lastWriteMillis(), now);
         for (BootStages.Change change : changes) {
           report(s, change);
@@ -146,7 +154,7 @@ public final class IoStageReporter implements AutoCloseable {
   }
 
   private void report(AoeBootSlot slot, BootStages.Change change) {
-    MacAddress mac = MacAddress.parse(new io.cowherd.aoe.frame.MacAddress(change.mac()).toString()).orElseThrow();
+    MacAddress mac = macAddress(change.mac());
     LOG.info("client {} of slot {}/{}: {} (last read {}, last write {})", mac, slot.getMetadata().getNamespace(),
         slot.getMetadata().getName(), change.stage(), change.lastRead(), change.lastWrite());
     statusWriter.accept(mac, change);
@@ -159,6 +167,10 @@ public final class IoStageReporter implements AutoCloseable {
       default -> change.stage().name();
     };
     events.record(slot, SlotEventRecorder.NORMAL, "Client" + change.stage().name(), "client " + mac + " " + what);
+  }
+
+  private static MacAddress macAddress(long mac) {
+    return MacAddress.parse(new io.cowherd.aoe.frame.MacAddress(mac).toString()).orElseThrow();
   }
 
   @Override

@@ -133,6 +133,15 @@ public final class KubernetesBootDirectory implements BootDirectory, AutoCloseab
         .map(c -> List.of(c.getMetadata().getNamespace(), c.getMetadata().getName()));
   }
 
+  /**
+   * The recorded {@code status.boot} of the client known by {@code mac} (the oldest in the served
+   * namespaces), for carrying a stage across an agent restart.
+   */
+  public Optional<io.cowherd.api.v1alpha1.BootProgress> bootOf(MacAddress mac) {
+    return clientOf(mac).map(c -> clients.getStore().getByKey(c.get(0) + "/" + c.get(1)))
+        .map(AoeBootClient::getStatus).map(io.cowherd.api.v1alpha1.AoeBootClientStatus::getBoot);
+  }
+
   /** The interfaces of the pools in the served namespaces (where their clients send AoE queries). */
   public java.util.Set<String> poolInterfaces() {
     return pools.getStore().list().stream()

@@ -238,9 +238,11 @@ public final class AtaIoWatch implements AutoCloseable {
 
     void run() {
       AtomicLong drops = dropped.computeIfAbsent(iface, i -> new AtomicLong());
+      boolean failing = false;
       while (!stopped) {
         try (PacketRing ring = opener.open(iface)) {
           LOG.info("{}: watching ATA requests from the wire", iface);
+          failing = false;
           long statisticsDue = 0;
           while (!stopped) {
             now = clock.millis();
@@ -254,8 +256,11 @@ public final class AtaIoWatch implements AutoCloseable {
           if (stopped) {
             return;
           }
-          LOG.warn("{}: ATA request watch failed, reopening in {} ms: {}", iface, RECEIVE_TIMEOUT.toMillis(),
-              e.toString());
+          if (!failing) { // once per failure streak: a missing interface is retried quietly
+            LOG.warn("{}: ATA request watch failed, retrying every {} ms: {}", iface, RECEIVE_TIMEOUT.toMillis(),
+                e.toString());
+          }
+          failing = true;
           LockSupport.parkNanos(RECEIVE_TIMEOUT.toNanos());
         }
       }

@@ -81,6 +81,15 @@ class BootStagesTest {
   }
 
   @Test
+  void aStageRecordedBeforeARestartFallsSilentWhenTheClientStaysQuiet() {
+    stages.seed(MAC, Stage.Writing, 5_000);
+    stages.seed(MAC, Stage.Reading, 6_000); // ignored: already known
+    stages.observe(MAC, 0, 0, 34_000);
+    stages.observe(MAC, 0, 0, 35_000);
+    assertThat(seen()).containsExactly(Stage.Silent);
+  }
+
+  @Test
   void aClientNeverSeenHasNoStage() {
     stages.observe(MAC, 0, 0, 100_000);
     assertThat(changes).isEmpty();

@@ -80,7 +80,7 @@ class IoStagesHostTest {
           Optional.of(new SlotIoMetrics(registry, watch)), recorder, (mac, change) -> {
             statusMacs.add(mac);
             statusChanges.add(change);
-          }, Clock.systemUTC())) {
+          }, mac -> Optional.empty(), Clock.systemUTC())) {
         reporter.start(ticks);
         await().atMost(Duration.ofSeconds(5)).until(() -> watch.watching(segment.agentIface()));
 
