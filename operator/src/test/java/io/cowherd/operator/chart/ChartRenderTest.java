@@ -323,6 +323,16 @@ class ChartRenderTest {
     assertThat(env(operatorContainer(unset))).doesNotContainKeys("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT");
   }
 
+  @Test
+  void theIoWatchIsOnByDefaultAndItsValuesReachTheAgent() {
+    Container on = agentContainer(Charts.template("cowherd", NS, t -> t));
+    Container off = agentContainer(Charts.template("cowherd", NS,
+        t -> t.set("agent.ioWatch.enabled", "false").set("agent.ioWatch.silentAfterSeconds", "45")));
+
+    assertThat(env(on)).containsEntry("COWHERD_SILENT_AFTER_SECONDS", "30").doesNotContainKey("COWHERD_NO_IO_WATCH");
+    assertThat(env(off)).containsEntry("COWHERD_SILENT_AFTER_SECONDS", "45").containsEntry("COWHERD_NO_IO_WATCH", "true");
+  }
+
   @ParameterizedTest(name = "image.pullPolicy={0} reaches both pods")
   @CsvSource({"Never", "IfNotPresent", "Always"})
   void pullPolicyForImagesWithoutARegistryReachesBothPods(String policy) {
