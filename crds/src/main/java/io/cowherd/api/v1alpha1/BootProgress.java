@@ -18,7 +18,8 @@ public class BootProgress {
   private String queriedAt;
   /**
    * When a read request from this MAC was last seen, as of the last stage change the agent serving
-   * its slot recorded (written once per stage change, not per request).
+   * its slot recorded (written once per stage change, not per request): during a long Reading or
+   * Writing it can be old. Whether the client does I/O now is {@link #stage} Reading or Writing.
    */
   private String readingAt;
   /** When a write request from this MAC was last seen, as of the last stage change (as {@link #readingAt}). */
