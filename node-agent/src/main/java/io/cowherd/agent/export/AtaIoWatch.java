@@ -24,9 +24,9 @@ import org.slf4j.LoggerFactory;
  * BPF filter ({@link AtaRequests#bpfFilter()}) passes only ATA read and write requests, snapped to
  * their first {@value AtaRequests#SNAP_BYTES} bytes (responses, with the data a client reads, stay
  * in the kernel), into a {@code TPACKET_V3} ring ({@link PacketRing}): no system call and no
- * allocation per frame; the listener wakes once per block of requests. Each request is counted against the exported slot it addresses (interface,
- * shelf, slot) and the sender's MAC: requests and bytes (Sector Count × 512) read and written, and
- * the time of the last read and write per MAC.
+ * allocation per frame; the listener wakes once per block of requests. Each request is counted
+ * against the exported slot it addresses (interface, shelf, slot) and the sender's MAC: requests
+ * and bytes (Sector Count × 512) read and written, and the time of the last read and write per MAC.
  *
  * <p>Per frame the listener does a classification, two linear scans of small arrays (the
  * interface's slots, the slot's MACs) and a few volatile writes: no allocation, no lock, no
