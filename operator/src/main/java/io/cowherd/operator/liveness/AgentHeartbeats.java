@@ -81,9 +81,15 @@ public final class AgentHeartbeats {
      */
     Optional<Lease> read(String namespace, String name);
 
-    /** A GET through {@code client}. */
+    /**
+     * A list through {@code client} with field selector {@code metadata.name=<name>}: without a
+     * resourceVersion the API server reads it from etcd (a quorum read, as a GET would), and it needs
+     * only the list right the operator holds for the informer (its Role grants no get on arbitrary
+     * Leases).
+     */
     static LeaseReader of(KubernetesClient client) {
-      return (namespace, name) -> Optional.ofNullable(client.resources(Lease.class).inNamespace(namespace).withName(name).get());
+      return (namespace, name) -> client.resources(Lease.class).inNamespace(namespace).withField("metadata.name", name)
+          .list().getItems().stream().findFirst();
     }
   }
 

@@ -25,7 +25,7 @@ import java.util.stream.Collectors;
  * the agent on {@code spec.nodeName} (an informer on the Leases labelled {@link
  * Names#agentLeaseLabels} in the agent namespace), and while it is expired or missing sets {@link
  * LivenessConditionWriter#TYPE}=Unknown with reason {@link LivenessConditionWriter#AGENT_SILENT}
- * (only after a fresh GET of the Lease confirms the informer's copy: {@link
+ * (only after a fresh read of the Lease from the API server confirms the informer's copy: {@link
  * AgentHeartbeats#judgeConfirmed});
  * removes the condition once the agent renews again. A fresh Lease schedules the next look at its
  * expiry, since an expiry makes no event. Conditions with another reason (a Node that is gone) are

@@ -444,7 +444,7 @@ class ChartInstallApiTest {
 
       assertThat(operatorId.client().leases().inNamespace(NS).withLabels(Names.agentLeaseLabels()).list().getItems())
           .extracting(l -> l.getSpec().getHolderIdentity()).contains("node-hb");
-      // Before reporting an agent silent the operator re-reads its Lease with a GET.
+      // Before reporting an agent silent the operator re-reads its Lease (a list by name: no get right needed).
       assertThat(AgentHeartbeats.LeaseReader.of(operatorId.client()).read(NS, name))
           .hasValueSatisfying(l -> assertThat(l.getSpec().getRenewTime())
               .isEqualTo(admin.leases().inNamespace(NS).withName(name).get().getSpec().getRenewTime()));

@@ -379,7 +379,7 @@ class ChartRenderTest {
     assertThat(rules(Charts.find(objects, Role.class, "cowherd-operator").getRules())).containsExactly(
         "coordination.k8s.io leases [create]",
         "coordination.k8s.io leases named cowherd-operator [get, update, patch]",
-        "coordination.k8s.io leases [get, list, watch]");
+        "coordination.k8s.io leases [list, watch]");
     assertThat(rules(Charts.find(objects, ClusterRole.class, "cowherd-node-agent").getRules())).containsExactly(
         "cowherd.io aoebootslots [get, list, watch, patch]",
         "cowherd.io aoebootslots/status [patch]",
