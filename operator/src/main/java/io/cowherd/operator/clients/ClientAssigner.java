@@ -102,7 +102,7 @@ public final class ClientAssigner {
       String message = before.getSlot() == null
           ? "pool " + poolName + " was deleted"
           : "pool " + poolName + " was deleted: slot " + before.getSlot() + " (target " + before.getTarget()
-              + ") released; its COW store went with the pool's reclaim policy";
+              + ") released; its COW store follows the pool's reclaim policy";
       AoeBootClientStatus s = new AoeBootClientStatus();
       s.setBoot(before.getBoot());
       s.setObservedGeneration(c.getMetadata().getGeneration());
