@@ -69,8 +69,7 @@ public final class Main {
     System.setProperty(LOG_FORMAT_PROPERTY, config.logFormat());
     Logger log = LoggerFactory.getLogger(Main.class);
 
-    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    bindJvmMetrics(registry);
+    PrometheusMeterRegistry registry = newMeterRegistry();
     KubernetesClient client = new KubernetesClientBuilder().build();
     OperatorRuntime runtime = new OperatorRuntime(config, client, registry, Clock.systemUTC(), true);
     HttpEndpoints http = null;
@@ -102,12 +101,19 @@ public final class Main {
     new CountDownLatch(1).await();
   }
 
-  private static void bindJvmMetrics(PrometheusMeterRegistry registry) {
+  /**
+   * The operator's Prometheus registry with Micrometer's JVM and process meters bound; {@link
+   * OperatorRuntime} adds java-operator-sdk's and cowherd's. Also used by tests that check dashboard
+   * and alert queries against the names really exported.
+   */
+  public static PrometheusMeterRegistry newMeterRegistry() {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     new JvmMemoryMetrics().bindTo(registry);
     new JvmGcMetrics().bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
+    return registry;
   }
 
   /**

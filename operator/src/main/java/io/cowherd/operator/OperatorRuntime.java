@@ -58,7 +58,7 @@ public final class OperatorRuntime {
     });
     if (config.operatorNamespace() != null) {
       AgentLivenessReconciler liveness = new AgentLivenessReconciler(config.operatorNamespace(), heartbeats,
-          new LivenessConditionWriter(client, clock), clock);
+          new LivenessConditionWriter(client, clock), AgentHeartbeats.LeaseReader.of(client), clock);
       operator.register(liveness, c -> {
         if (!config.watchesAllNamespaces()) {
           c.settingNamespaces(config.namespaces());

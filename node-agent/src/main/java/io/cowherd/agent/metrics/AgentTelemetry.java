@@ -20,6 +20,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -82,14 +83,25 @@ public final class AgentTelemetry {
    */
   public AgentHttpServer serve(int port, Operator operator, RegisteredController<AoeBootSlot> slots, IngressGuard guard,
       ControlFrameWatch watch) throws IOException {
-    GuardMetrics guardMetrics = new GuardMetrics(registry, guard, watch);
-    SlotMetrics slotMetrics = new SlotMetrics(registry, () -> cachedSlots(operator, slots));
     return AgentHttpServer.start(port, () -> operator.getRuntimeInfo().isStarted(),
         () -> operator.getRuntimeInfo().allEventSourcesAreHealthy(),
-        Optional.of(() -> {
-          slotMetrics.refresh();
-          guardMetrics.refresh();
-          return registry.scrape();
-        }));
+        Optional.of(scraper(() -> cachedSlots(operator, slots), guard, watch)));
+  }
+
+  /**
+   * Registers {@link SlotMetrics} and {@link GuardMetrics} and returns what {@code /metrics}
+   * answers: both refreshed, then the whole registry in Prometheus text format 0.0.4. Also used by
+   * tests that check dashboard and alert queries against the names really exported.
+   *
+   * @param slots this node's slot objects as cached now
+   */
+  public Supplier<String> scraper(Supplier<Stream<AoeBootSlot>> slots, IngressGuard guard, ControlFrameWatch watch) {
+    GuardMetrics guardMetrics = new GuardMetrics(registry, guard, watch);
+    SlotMetrics slotMetrics = new SlotMetrics(registry, slots);
+    return () -> {
+      slotMetrics.refresh();
+      guardMetrics.refresh();
+      return registry.scrape();
+    };
   }
 }

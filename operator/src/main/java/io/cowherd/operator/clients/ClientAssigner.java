@@ -36,6 +36,8 @@ import java.util.Set;
 public final class ClientAssigner {
   /** Condition type on a client. */
   public static final String ASSIGNED = "Assigned";
+  /** Reason of condition Assigned=False, and of the Warning Event, on a client whose pool was deleted. */
+  public static final String POOL_DELETED = "PoolDeleted";
 
   private final KubernetesClient client;
   private final PoolEventRecorder events;
@@ -74,6 +76,45 @@ public final class ClientAssigner {
       }
     }
     return outcome;
+  }
+
+  /**
+   * Clears the assignment of every client of {@code pool}, which is being deleted: {@code
+   * status.slot}, {@code target} and {@code assignedAt} go, condition Assigned turns False with
+   * reason {@value #POOL_DELETED}, and a client that held a slot gets a Warning Event {@value
+   * #POOL_DELETED} naming it. The client objects stay (they are the user's, or the agents'
+   * enrolment records); {@code status.mac} and the agents' {@code status.boot} are kept. Clients
+   * already cleared are not written again, so the pool's cleanup may call this on every pass.
+   *
+   * @throws ClusterReadException when the direct list fails
+   * @throws ClientWriteException when a status update fails (409 included; retried by JOSDK)
+   */
+  public void release(AoeBootPool pool) {
+    Instant now = clock.instant();
+    String poolName = pool.getMetadata().getNamespace() + "/" + pool.getMetadata().getName();
+    for (AoeBootClient c : listDirect(pool)) {
+      AoeBootClientStatus before = c.getStatus() == null ? new AoeBootClientStatus() : c.getStatus();
+      boolean released = before.getSlot() == null && before.getTarget() == null
+          && Conditions.find(before.getConditions(), ASSIGNED).map(x -> POOL_DELETED.equals(x.getReason())).orElse(false);
+      if (released) {
+        continue;
+      }
+      String message = before.getSlot() == null
+          ? "pool " + poolName + " was deleted"
+          : "pool " + poolName + " was deleted: slot " + before.getSlot() + " (target " + before.getTarget()
+              + ") released; its COW store follows the pool's reclaim policy";
+      AoeBootClientStatus s = new AoeBootClientStatus();
+      s.setBoot(before.getBoot());
+      s.setObservedGeneration(c.getMetadata().getGeneration());
+      s.setMac(before.getMac());
+      long generation = c.getMetadata().getGeneration() == null ? 0 : c.getMetadata().getGeneration();
+      s.setConditions(Conditions.keepTransitionTimes(before.getConditions(),
+          List.of(Conditions.of(ASSIGNED, false, POOL_DELETED, message, generation, now))));
+      updateStatus(c, s);
+      if (before.getSlot() != null) {
+        events.warning(c, POOL_DELETED, "client " + c.getMetadata().getName() + ": " + message);
+      }
+    }
   }
 
   /** The pool's clients, straight from the API server. */
@@ -115,6 +156,18 @@ public final class ClientAssigner {
     long generation = c.getMetadata().getGeneration() == null ? 0 : c.getMetadata().getGeneration();
     s.setConditions(Conditions.keepTransitionTimes(before.getConditions(),
         List.of(Conditions.of(ASSIGNED, d.assigned(), d.reason(), d.message(), generation, now))));
+    updateStatus(c, s);
+    String previous = Conditions.find(before.getConditions(), ASSIGNED).map(Condition::getReason).orElse("");
+    if (!previous.equals(d.reason()) && WARNINGS.contains(d.reason())) {
+      events.warning(pool, d.reason(), "client " + c.getMetadata().getName() + ": " + d.message());
+    } else if (d.newlyAssigned()) {
+      events.normal(pool, "ClientAssigned", "client " + c.getMetadata().getName() + " (MAC " + d.mac() + ") "
+          + d.message());
+    }
+  }
+
+  /** Replaces {@code c}'s status with {@code s}, at the resourceVersion {@code c} was read at. */
+  private void updateStatus(AoeBootClient c, AoeBootClientStatus s) {
     AoeBootClient update = new AoeBootClient();
     update.setMetadata(c.getMetadata());
     update.setSpec(c.getSpec());
@@ -123,13 +176,6 @@ public final class ClientAssigner {
       client.resources(AoeBootClient.class).inNamespace(c.getMetadata().getNamespace()).resource(update).updateStatus();
     } catch (KubernetesClientException e) {
       throw new ClientWriteException(c.getMetadata().getNamespace(), c.getMetadata().getName(), e);
-    }
-    String previous = Conditions.find(before.getConditions(), ASSIGNED).map(Condition::getReason).orElse("");
-    if (!previous.equals(d.reason()) && WARNINGS.contains(d.reason())) {
-      events.warning(pool, d.reason(), "client " + c.getMetadata().getName() + ": " + d.message());
-    } else if (d.newlyAssigned()) {
-      events.normal(pool, "ClientAssigned", "client " + c.getMetadata().getName() + " (MAC " + d.mac() + ") "
-          + d.message());
     }
   }
 

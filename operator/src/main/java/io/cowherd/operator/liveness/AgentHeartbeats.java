@@ -3,6 +3,8 @@ package io.cowherd.operator.liveness;
 import io.cowherd.api.Names;
 import io.cowherd.operator.placement.LiveAgents;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -10,6 +12,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Decides whether a node agent is alive from its heartbeat Lease ({@link Names#agentLeaseName}).
@@ -30,10 +34,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * agent that no longer runs (e.g. its node left the DaemonSet's node selector) does not attract
  * slots after an operator restart. A new agent becomes placeable with its first renewal (10 s by
  * default). Thread-safe.
+ *
+ * <p>The liveness condition is judged with {@link #judgeConfirmed}: "silent" only after a fresh read
+ * of the Lease confirms what the informer's copy says.
  */
 public final class AgentHeartbeats {
   /** Lease duration assumed when a Lease carries none, in seconds (the agent's default). */
   static final int DEFAULT_LEASE_DURATION_SECONDS = 40;
+  private static final Logger LOG = LoggerFactory.getLogger(AgentHeartbeats.class);
 
   private final Map<String, Seen> seen = new ConcurrentHashMap<>();
 
@@ -60,6 +68,57 @@ public final class AgentHeartbeats {
    */
   public Verdict judge(String node, String leaseNamespace, Optional<Lease> lease, Instant now) {
     return judgeSeen(node, leaseNamespace, lease, now).verdict();
+  }
+
+  /**
+   * A fresh copy of an agent's heartbeat Lease, read from the API server (not from a cache).
+   */
+  @FunctionalInterface
+  public interface LeaseReader {
+    /**
+     * @return the Lease {@code namespace/name}, empty when it does not exist
+     * @throws KubernetesClientException when the API server cannot answer
+     */
+    Optional<Lease> read(String namespace, String name);
+
+    /**
+     * A list through {@code client} with field selector {@code metadata.name=<name>}: without a
+     * resourceVersion the API server reads it from etcd (a quorum read, as a GET would), and it needs
+     * only the list right the operator holds for the informer (its Role grants no get on arbitrary
+     * Leases).
+     */
+    static LeaseReader of(KubernetesClient client) {
+      return (namespace, name) -> client.resources(Lease.class).inNamespace(namespace).withField("metadata.name", name)
+          .list().getItems().stream().findFirst();
+    }
+  }
+
+  /**
+   * Judges like {@link #judge}, but never answers "silent" from {@code cached} alone: before that,
+   * reads the Lease afresh and judges again with what the API server holds. The informer's copy may
+   * lag behind (an operator that stalled, a watch that reconnects), and a renewal the operator did not
+   * see would otherwise make a live agent look silent. A renewal found this way counts as seen at
+   * {@code now}. When the read fails, the answer from {@code cached} stands.
+   *
+   * @param cached the Lease as the informer holds it (empty when it holds none)
+   * @param fresh reads the Lease from the API server; called only when {@code cached} says silent
+   */
+  public Verdict judgeConfirmed(String node, String leaseNamespace, Optional<Lease> cached, LeaseReader fresh,
+      Instant now) {
+    Verdict fromCache = judge(node, leaseNamespace, cached, now);
+    if (fromCache.alive()) {
+      return fromCache;
+    }
+    Optional<Lease> current;
+    try {
+      current = fresh.read(leaseNamespace, Names.agentLeaseName(node));
+    } catch (KubernetesClientException e) {
+      LOG.warn("cannot re-read heartbeat Lease {}/{} before marking the agent of node {} silent: {}", leaseNamespace,
+          Names.agentLeaseName(node), node, e.getMessage());
+      return fromCache;
+    }
+    current.ifPresent(l -> observe(l, now));
+    return judge(node, leaseNamespace, current, now);
   }
 
   private record Judged(Verdict verdict, boolean renewalSeen) {}

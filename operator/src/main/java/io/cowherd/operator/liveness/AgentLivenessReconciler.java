@@ -24,7 +24,9 @@ import java.util.stream.Collectors;
  * Makes a silent node agent visible on its slots: for every slot, looks up the heartbeat Lease of
  * the agent on {@code spec.nodeName} (an informer on the Leases labelled {@link
  * Names#agentLeaseLabels} in the agent namespace), and while it is expired or missing sets {@link
- * LivenessConditionWriter#TYPE}=Unknown with reason {@link LivenessConditionWriter#AGENT_SILENT};
+ * LivenessConditionWriter#TYPE}=Unknown with reason {@link LivenessConditionWriter#AGENT_SILENT}
+ * (only after a fresh read of the Lease from the API server confirms the informer's copy: {@link
+ * AgentHeartbeats#judgeConfirmed});
  * removes the condition once the agent renews again. A fresh Lease schedules the next look at its
  * expiry, since an expiry makes no event. Conditions with another reason (a Node that is gone) are
  * left to their writer.
@@ -44,19 +46,22 @@ public final class AgentLivenessReconciler implements Reconciler<AoeBootSlot> {
   private final String leaseNamespace;
   private final AgentHeartbeats heartbeats;
   private final LivenessConditionWriter writer;
+  private final AgentHeartbeats.LeaseReader freshLeases;
   private final Clock clock;
 
   /**
    * @param leaseNamespace namespace of the agents' heartbeat Leases (the agents' own)
    * @param heartbeats Lease expiry bookkeeping
    * @param writer the one writer of the liveness condition
+   * @param freshLeases reads a Lease from the API server before an agent is reported silent
    * @param clock the operator's clock
    */
   public AgentLivenessReconciler(String leaseNamespace, AgentHeartbeats heartbeats, LivenessConditionWriter writer,
-      Clock clock) {
+      AgentHeartbeats.LeaseReader freshLeases, Clock clock) {
     this.leaseNamespace = leaseNamespace;
     this.heartbeats = heartbeats;
     this.writer = writer;
+    this.freshLeases = freshLeases;
     this.clock = clock;
   }
 
@@ -71,7 +76,8 @@ public final class AgentLivenessReconciler implements Reconciler<AoeBootSlot> {
       return UpdateControl.noUpdate(); // e.g. NodeGone: its writer decides when it ends
     }
     AgentHeartbeats.Verdict verdict =
-        heartbeats.judge(node, leaseNamespace, context.getSecondaryResource(Lease.class), clock.instant());
+        heartbeats.judgeConfirmed(node, leaseNamespace, context.getSecondaryResource(Lease.class), freshLeases,
+            clock.instant());
     if (!verdict.alive()) {
       writer.markUnknown(slot, LivenessConditionWriter.AGENT_SILENT, verdict.message());
       return UpdateControl.noUpdate(); // the next renewal (a Lease event) brings the slot back here

@@ -159,13 +159,15 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
   }
 
   /**
-   * Marks every slot of the pool with the pool's reclaim policy and deletes it (releasing those
+   * Clears the slot assignment of the pool's clients ({@link ClientAssigner#release}), marks every
+   * slot of the pool with the pool's reclaim policy and deletes it (releasing those
    * whose Node is gone) and keeps the pool's finalizer until a direct list shows no slot object
    * left; while it waits on slots whose node agents are silent, says so ({@link
    * SilentAgentDeletionReporter}).
    */
   @Override
   public DeleteControl cleanup(AoeBootPool pool, Context<AoeBootPool> context) {
+    assigner.release(pool);
     PoolObservation seen = observer.observe(pool, context);
     SlotSetPlan plan = SlotSetPlan.teardown(pool, seen.ownSlots(), seen.nodeNames());
     executor.apply(pool, plan);

@@ -13,6 +13,7 @@ import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.operator.OperatorRuntime;
 import io.cowherd.operator.config.OperatorCommand;
 import io.cowherd.operator.config.OperatorConfig;
+import io.cowherd.operator.liveness.AgentHeartbeats;
 import io.cowherd.operator.pool.DesiredSlots;
 import io.cowherd.operator.support.ApiServerHarness;
 import io.cowherd.operator.support.Charts;
@@ -443,6 +444,10 @@ class ChartInstallApiTest {
 
       assertThat(operatorId.client().leases().inNamespace(NS).withLabels(Names.agentLeaseLabels()).list().getItems())
           .extracting(l -> l.getSpec().getHolderIdentity()).contains("node-hb");
+      // Before reporting an agent silent the operator re-reads its Lease (a list by name: no get right needed).
+      assertThat(AgentHeartbeats.LeaseReader.of(operatorId.client()).read(NS, name))
+          .hasValueSatisfying(l -> assertThat(l.getSpec().getRenewTime())
+              .isEqualTo(admin.leases().inNamespace(NS).withName(name).get().getSpec().getRenewTime()));
       assertThat(operatorId.forbiddenRequests()).isEmpty();
     }
   }

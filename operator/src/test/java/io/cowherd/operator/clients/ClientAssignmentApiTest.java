@@ -39,7 +39,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Client enrollment and slot assignment by the operator, against a real kube-apiserver + etcd:
  * clients created at once get distinct slots, one MAC never holds two, a full pool answers with a
- * condition and an Event naming the MAC, scale-down releases a client's slot with an Event, each
+ * condition and an Event naming the MAC, scale-down and pool deletion release a client's slot with an Event, each
  * slot's spec carries its client's MAC, and malformed input is refused at admission.
  */
 @Tag("apiserver")
@@ -179,6 +179,36 @@ class ClientAssignmentApiTest {
       assertThat(events("pin", ClientAssignment.SLOT_REMOVED).stream().map(Event::getMessage).toList()
           .toString()).contains("desk");
       assertThat(client("pin", "rack").getStatus().getSlot()).isEqualTo(0);
+    });
+  }
+
+  @Test
+  void deletingThePoolClearsItsClientsAssignmentsWithAnEventOnEach() {
+    createPool("gone", "boot", 3106, 3, ClientEnrollment.Automatic);
+    client.resource(manual("gone", "desk", "boot", "52:54:00:ff:00:01", 2)).create();
+    client.resource(enrolled("gone", "boot", "52:54:00:ff:00:02")).create();
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      assertThat(client("gone", "desk").getStatus().getSlot()).isEqualTo(2);
+      assertThat(client("gone", "mac-525400ff0002").getStatus().getSlot()).isEqualTo(0);
+    });
+
+    client.resources(AoeBootPool.class).inNamespace("gone").withName("boot").delete();
+
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      assertThat(client.resources(AoeBootPool.class).inNamespace("gone").withName("boot").get()).isNull();
+      for (String name : List.of("desk", "mac-525400ff0002")) {
+        AoeBootClient c = client("gone", name);
+        assertThat(c.getStatus().getSlot()).as(name).isNull();
+        assertThat(c.getStatus().getTarget()).as(name).isNull();
+        assertThat(c.getStatus().getAssignedAt()).as(name).isNull();
+        assertThat(c.getStatus().getMac()).as(name).isEqualTo(c.getSpec().getMac());
+        assertCondition(c, "False", ClientAssigner.POOL_DELETED);
+      }
+      List<Event> events = events("gone", ClientAssigner.POOL_DELETED);
+      assertThat(events).allSatisfy(e -> assertThat(e.getInvolvedObject().getKind()).isEqualTo("AoeBootClient"))
+          .extracting(e -> e.getInvolvedObject().getName()).containsExactlyInAnyOrder("desk", "mac-525400ff0002");
+      assertThat(events).filteredOn(e -> "desk".equals(e.getInvolvedObject().getName())).singleElement()
+          .satisfies(e -> assertThat(e.getMessage()).contains("pool gone/boot was deleted: slot 2 (target e3106.2)"));
     });
   }
 

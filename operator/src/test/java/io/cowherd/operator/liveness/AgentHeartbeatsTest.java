@@ -120,4 +120,52 @@ class AgentHeartbeatsTest {
     assertThat(heartbeats.liveAgents(List.of("n1"), "ns", Map.of("cowherd-agent-n1", recreated), T0.plusSeconds(21))
         .nodes()).as("placeable only after a renewal of the new Lease").isEmpty();
   }
+
+  @Test
+  void aRenewalTheCacheMissedKeepsTheAgentAliveWhenTheFreshReadShowsIt() {
+    Lease cached = lease("7", T0, 10);
+    Lease renewedMeanwhile = lease("9", T0.plusSeconds(12), 10);
+    heartbeats.judge("n1", "ns", Optional.of(cached), T0);
+    List<String> reads = new java.util.ArrayList<>();
+
+    AgentHeartbeats.Verdict v = heartbeats.judgeConfirmed("n1", "ns", Optional.of(cached), (namespace, name) -> {
+      reads.add(namespace + "/" + name);
+      return Optional.of(renewedMeanwhile);
+    }, T0.plusSeconds(15));
+
+    assertThat(v.alive()).as("the stalled cache says silent; the API server has a newer renewal").isTrue();
+    assertThat(v.recheckAfter()).contains(Duration.ofSeconds(10));
+    assertThat(reads).containsExactly("ns/cowherd-agent-n1");
+    assertThat(heartbeats.judge("n1", "ns", Optional.of(cached), T0.plusSeconds(24)).alive())
+        .as("the fresh renewal is remembered for the cache's stale copy too").isTrue();
+  }
+
+  @Test
+  void theAgentIsSilentWhenTheFreshReadShowsNoNewerRenewalOrNoLease() {
+    Lease cached = lease("7", T0, 10);
+    heartbeats.judge("n1", "ns", Optional.of(cached), T0);
+
+    assertThat(heartbeats.judgeConfirmed("n1", "ns", Optional.of(cached), (namespace, name) -> Optional.of(
+        lease("8", T0, 10)), T0.plusSeconds(15)).alive()).as("same renewTime, other resourceVersion").isFalse();
+    AgentHeartbeats.Verdict gone = heartbeats.judgeConfirmed("n1", "ns", Optional.of(cached),
+        (namespace, name) -> Optional.empty(), T0.plusSeconds(15));
+    assertThat(gone.alive()).isFalse();
+    assertThat(gone.message()).contains("does not exist");
+  }
+
+  @Test
+  void aLiveAgentIsNotReadAgainAndAFailedReadLeavesTheCachedVerdict() {
+    Lease cached = lease("7", T0, 10);
+    AgentHeartbeats.LeaseReader mustNotRead = (namespace, name) -> {
+      throw new AssertionError("read while the cached Lease is fresh");
+    };
+    assertThat(heartbeats.judgeConfirmed("n1", "ns", Optional.of(cached), mustNotRead, T0).alive()).isTrue();
+
+    AgentHeartbeats.Verdict v = heartbeats.judgeConfirmed("n1", "ns", Optional.of(cached), (namespace, name) -> {
+      throw new io.fabric8.kubernetes.client.KubernetesClientException("connection refused");
+    }, T0.plusSeconds(11));
+
+    assertThat(v.alive()).isFalse();
+    assertThat(v.message()).contains("last renewed 2026-01-01T10:00:00Z");
+  }
 }
