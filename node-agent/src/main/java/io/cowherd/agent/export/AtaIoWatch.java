@@ -314,6 +314,8 @@ public final class AtaIoWatch implements AutoCloseable {
     }
     byIface.forEach((iface, list) -> {
       Listener l = listeners.computeIfAbsent(iface, i -> {
+        // Counted from the moment the interface is watched, not from the listener thread's first look.
+        dropped.computeIfAbsent(i, k -> new AtomicLong());
         Listener n = new Listener(i);
         n.thread = Thread.ofPlatform().daemon().name("aoe-io-watch-" + i).start(n::run);
         return n;

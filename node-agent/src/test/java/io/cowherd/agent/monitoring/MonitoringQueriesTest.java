@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.marcnuri.helm.Helm;
+import io.cowherd.agent.export.AtaIoWatch;
 import io.cowherd.agent.export.ControlFrameWatch;
 import io.cowherd.agent.export.IngressGuard;
 import io.cowherd.agent.export.IngressGuardTest;
@@ -14,6 +15,7 @@ import io.cowherd.agent.host.SlotId;
 import io.cowherd.agent.inventory.StateDirSpace;
 import io.cowherd.agent.inventory.StateDirWatch;
 import io.cowherd.agent.metrics.AgentTelemetry;
+import io.cowherd.agent.metrics.SlotIoMetrics;
 import io.cowherd.agent.slot.UnclaimedStateReporter;
 import io.cowherd.agent.support.Segments;
 import io.cowherd.agent.support.Slots;
@@ -26,7 +28,9 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -44,8 +48,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Every metric name in the chart's Grafana dashboard (panel queries and variable queries) and in its
  * PrometheusRule (alert expressions) is one the code exports: the names are scraped from the node
  * agent's and the operator's real registries, built by the classes {@code Main} builds them with
- * ({@link AgentTelemetry}, {@link UnclaimedStateReporter}, {@link Main#newMeterRegistry()}, {@link
- * CowherdMetrics}), fed one served slot and one guarded interface so that every per-slot and
+ * ({@link AgentTelemetry}, {@link UnclaimedStateReporter}, {@link SlotIoMetrics}, {@link
+ * Main#newMeterRegistry()}, {@link CowherdMetrics}), fed one served slot and one guarded interface so that every per-slot and
  * per-interface series exists. Prometheus' own {@code up} is the only name allowed beyond them.
  */
 class MonitoringQueriesTest {
@@ -79,7 +83,7 @@ class MonitoringQueriesTest {
     assertThat(unknown).as("metric names used by the dashboard or alerts that neither the agent nor the operator"
         + " exports (name -> where used); exported: %s", exported).isEmpty();
     assertThat(used).contains("cowherd_slots", "cowherd_slot_cow_used_sectors", "cowherd_state_dir_warning_level",
-        "cowherd_guard_dropped_frames_total", "up");
+        "cowherd_guard_dropped_frames_total", "cowherd_slot_io_bytes_total", "cowherd_slot_boot_stage", "up");
   }
 
   /** Queries of the dashboard ConfigMap and the PrometheusRule, both switched on, by where they are used. */
@@ -139,8 +143,15 @@ class MonitoringQueriesTest {
     guard.ensure(id, "eth1");
     guard.poll();
     ControlFrameWatch frames = Segments.silentWatch(null);
-    try {
+    try (AtaIoWatch io = new AtaIoWatch(iface -> {
+      throw new IOException("no interface in a unit test");
+    }, Clock.systemUTC())) {
       frames.watch(id, "eth1");
+      // The I/O watch's series, registered as Main registers them (SlotIoMetrics on the same registry).
+      io.update(List.of(new AtaIoWatch.Exported("eth1", 7, 0, Set.of())));
+      new SlotIoMetrics(telemetry.registry(), io).update(Map.of(
+          Tags.of("namespace", "lab", "pool", "debian", "slot", "0", "target", "e7.0"),
+          new SlotIoMetrics.Source(() -> io.slot("eth1", 7, 0), () -> Optional.of("Reading"))));
       return telemetry.scraper(() -> Stream.of(servedSlot()), guard, frames).get();
     } finally {
       frames.close();
