@@ -28,6 +28,9 @@ import io.cowherd.agent.host.NodeLock;
 import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.boot.BootFrontDoor;
+import io.cowherd.agent.dhcp.DhcpProxyConfig;
+import io.cowherd.agent.dhcp.DhcpProxyConfigException;
+import io.cowherd.agent.dhcp.DnsmasqProxy;
 import io.cowherd.agent.http.AgentHttpServer;
 import io.cowherd.agent.inventory.AgentLock;
 import io.cowherd.agent.inventory.HostInventory;
@@ -121,6 +124,27 @@ public final class Main implements Callable<Integer> {
       description = "Boot endpoint requests per second per client address, bursts of ten times that (default: ${DEFAULT-VALUE}).")
   private double bootRequestsPerSecond;
 
+  @Option(names = "--dhcp-mode", defaultValue = "${env:COWHERD_DHCP_MODE:-off}",
+      description = "off, or proxy: run dnsmasq as proxy DHCP + TFTP on --dhcp-interface, chainloading Debian's iPXE "
+          + "and handing iPXE the boot endpoint (needs --boot-port; default: env COWHERD_DHCP_MODE or off).")
+  private String dhcpMode;
+
+  @Option(names = "--dhcp-interface", defaultValue = "${env:COWHERD_DHCP_INTERFACE}",
+      description = "The boot segment's interface for --dhcp-mode proxy (default: env COWHERD_DHCP_INTERFACE).")
+  private String dhcpInterface;
+
+  @Option(names = "--dhcp-address", defaultValue = "${env:COWHERD_DHCP_ADDRESS}",
+      description = "This node's IPv4 address on --dhcp-interface that clients are sent to (default: env "
+          + "COWHERD_DHCP_ADDRESS; unset: the interface's only IPv4 address).")
+  private String dhcpAddress;
+
+  @Option(names = "--dnsmasq", defaultValue = "dnsmasq", description = "dnsmasq program (default: ${DEFAULT-VALUE}).")
+  private String dnsmasq;
+
+  @Option(names = "--tftp-root", defaultValue = "/usr/lib/ipxe",
+      description = "Directory with undionly.kpxe and ipxe.efi served over TFTP in proxy mode (default: ${DEFAULT-VALUE}).")
+  private Path tftpRoot;
+
   @Option(names = "--lease-namespace", defaultValue = "${env:POD_NAMESPACE}",
       description = "Namespace of this node's heartbeat Lease cowherd-agent-<node> (default: env POD_NAMESPACE, "
           + "the agent's own); required.")
@@ -187,14 +211,32 @@ public final class Main implements Callable<Integer> {
       spec.commandLine().getErr().println("cowherd-node-agent: " + e.getMessage());
       return 2;
     }
-    run(config, httpPort, new Boot(bootPort, bootRequestsPerSecond), nft, noIngressGuard, cgroup,
+    DhcpProxyConfig dhcp;
+    try {
+      dhcp = dhcpProxy();
+    } catch (DhcpProxyConfigException e) {
+      LOG.error("refusing to start: {}", e.getMessage());
+      spec.commandLine().getErr().println("cowherd-node-agent: " + e.getMessage());
+      return 2;
+    }
+    run(config, httpPort, new Boot(bootPort, bootRequestsPerSecond, dhcp, dnsmasq), nft, noIngressGuard, cgroup,
         new Heartbeat(leaseNamespace.trim(), Duration.ofSeconds(leaseRenewSeconds),
         Duration.ofSeconds(leaseDurationSeconds)));
     return 0;
   }
 
-  /** The boot endpoint's port (null: none) and per-address rate. */
-  private record Boot(Integer port, double requestsPerSecond) {}
+  /** The boot endpoint's port (null: none), per-address rate, and proxy DHCP (null: off) with its program. */
+  private record Boot(Integer port, double requestsPerSecond, DhcpProxyConfig dhcp, String dnsmasq) {}
+
+  /** The proxy DHCP settings checked against this node, or null for mode off. */
+  private DhcpProxyConfig dhcpProxy() throws DhcpProxyConfigException {
+    String mode = dhcpMode == null ? "off" : dhcpMode.strip();
+    return switch (mode) {
+      case "off", "" -> null;
+      case "proxy" -> DhcpProxyConfig.resolve(dhcpInterface, dhcpAddress, bootPort, tftpRoot, DhcpProxyConfig.HOST);
+      default -> throw new DhcpProxyConfigException("--dhcp-mode must be off or proxy, got '" + mode + "'");
+    };
+  }
 
   /** Where and how often the heartbeat Lease is renewed. */
   private record Heartbeat(String namespace, Duration renewInterval, Duration leaseDuration) {}
@@ -283,6 +325,8 @@ public final class Main implements Callable<Integer> {
     BootFrontDoor frontDoor = boot.port() == null ? null : BootFrontDoor.start(client,
         namespace -> config.allNamespaces() || config.namespaces().contains(namespace), config.nodeName(), boot.port(),
         boot.requestsPerSecond());
+    DnsmasqProxy dhcpProxy = boot.dhcp() == null ? null : DnsmasqProxy.start(boot.dnsmasq(), config.stateDir(),
+        boot.dhcp(), scheduler, Backoff.DEFAULT, Clock.systemUTC(), DnsmasqProxy.START_TIMEOUT);
     UnclaimedStateReporter unclaimed = new UnclaimedStateReporter(names, inventory,
         () -> AgentTelemetry.cachedSlots(operator, controller),
         namespace -> config.allNamespaces() || config.namespaces().contains(namespace), client, config.nodeName(),
@@ -314,6 +358,9 @@ public final class Main implements Callable<Integer> {
       }
       if (frontDoor != null) {
         frontDoor.close();
+      }
+      if (dhcpProxy != null) {
+        dhcpProxy.close();
       }
       stopped.countDown();
     }, "agent-shutdown"));

@@ -115,9 +115,19 @@ public final class Lab implements AutoCloseable {
 
   /** Starts (or restarts) the node agent for {@link #NODE}. */
   public ManagedProcess startAgent() {
+    return startAgent(List.of());
+  }
+
+  /**
+   * Starts (or restarts, after {@code agent().close()}) the node agent for {@link #NODE} with
+   * {@code extraArgs} after the lab's own (e.g. {@code --boot-port}, {@code --dhcp-mode proxy}).
+   */
+  public ManagedProcess startAgent(List<String> extraArgs) {
+    List<String> args = new ArrayList<>(List.of("--node-name", NODE, "--state-dir", scratch.stateDir().toString(),
+        "--image-root", scratch.images().toString(), "--lease-namespace", LEASE_NAMESPACE));
+    args.addAll(extraArgs);
     ManagedProcess p = ManagedProcess.startJar("node-agent", repo.resolve("node-agent/target/cowherd-node-agent.jar"),
-        List.of("--node-name", NODE, "--state-dir", scratch.stateDir().toString(),
-            "--image-root", scratch.images().toString(), "--lease-namespace", LEASE_NAMESPACE),
+        args,
         Map.of("KUBECONFIG", controlPlane.kubeconfig().toString()),
         workDir.resolve("logs/node-agent-" + System.currentTimeMillis() + ".log"));
     toClose.add(p);
