@@ -8,16 +8,13 @@ import io.cowherd.api.v1alpha1.AoeBootClient;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.e2e.support.BootImage;
-import io.cowherd.e2e.support.Commands;
-import io.cowherd.e2e.support.DhcpServer;
+import io.cowherd.e2e.support.BootNetwork;
 import io.cowherd.e2e.support.Digests;
 import io.cowherd.e2e.support.Lab;
 import io.cowherd.e2e.support.QemuClient;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -72,10 +69,7 @@ class PxeFrontDoorE2E {
   private static final Pattern BOOT_OK = Pattern.compile(Pattern.quote(QemuClient.BOOT_OK) + "(e[0-9]+\\.[0-9]+) mac=(\\S+) via=aBFT");
 
   private Lab lab;
-  private String subnet;
-  private String agentAddress;
-  private int bootPort;
-  private DhcpServer dhcp;
+  private BootNetwork net;
   private String originSha256;
   private final Map<String, String> targetOf = new TreeMap<>();
   private final Map<String, Integer> bootsOf = new TreeMap<>();
@@ -83,19 +77,11 @@ class PxeFrontDoorE2E {
   private final Map<String, List<Double>> bootSeconds = new LinkedHashMap<>();
 
   @BeforeAll
-  void startLab() throws IOException {
+  void startLab() {
     Path image = BootImage.cached(Lab.findRepo(), IMAGE_MIB);
     lab = Lab.startWithOrigin(WORK_DIR, image);
     originSha256 = Digests.sha256(lab.originImage());
-    subnet = "198.18." + (1 + new SecureRandom().nextInt(250));
-    agentAddress = subnet + ".1";
-    // Addresses only on what the lab made: its exporter veth (root namespace) and its bridge.
-    Commands.run("ip", "addr", "add", agentAddress + "/24", "dev", lab.network().exporterInterface());
-    Commands.run("ip", "-n", lab.network().bridgeNamespace(), "addr", "add", subnet + ".2/24", "dev", "br0");
-    try (ServerSocket s = new ServerSocket(0)) {
-      bootPort = s.getLocalPort();
-    }
-    restartAgent(List.of("--dhcp-mode", "proxy", "--dhcp-interface", lab.network().exporterInterface()));
+    net = BootNetwork.withProxyDhcp(lab, LOG_DIR);
     lab.controlPlane().kubectlOk("create", "namespace", NS);
     lab.controlPlane().kubectlOk("apply", "-f", writePool(2).toString());
     await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
@@ -114,9 +100,6 @@ class PxeFrontDoorE2E {
         s.stream().mapToDouble(Double::doubleValue).average().orElse(0), s.size(),
         s.stream().mapToDouble(Double::doubleValue).min().orElse(0),
         s.stream().mapToDouble(Double::doubleValue).max().orElse(0)));
-    if (dhcp != null) {
-      dhcp.close();
-    }
     if (lab != null) {
       lab.close();
     }
@@ -125,8 +108,6 @@ class PxeFrontDoorE2E {
   @Test
   @Order(1)
   void withCowherdsProxyDhcpTwoClientsBootFromTheirNicsIntoDistinctSlotsAndWriteTheirOwnMarkers() {
-    dhcp = DhcpServer.start("plain-dhcp", lab.network().bridgeNamespace(), "br0", LOG_DIR,
-        List.of("dhcp-range=" + subnet + ".100," + subnet + ".199,255.255.255.0,1h"));
     List<QemuClient> booted = bootFromNic("proxy DHCP + PXE ROM + HTTP", MAC_A, MAC_B);
     for (QemuClient c : booted) {
       String target = bootedTarget(c);
@@ -210,18 +191,7 @@ class PxeFrontDoorE2E {
   @Test
   @Order(5)
   void withTheUsersOwnDnsmasqAndTheSnippetOfTheDocsAClientBootsIntoItsSlot() {
-    dhcp.close();
-    dhcp = null;
-    restartAgent(List.of()); // no proxy: the user's DHCP server answers PXE itself
-    String url = "http://" + agentAddress + ":" + bootPort + "/boot/v1/boot.ipxe";
-    // The dnsmasq lines of docs/booting-clients.md ("dnsmasq:"), with this lab's address and port.
-    dhcp = DhcpServer.start("users-dhcp", lab.network().bridgeNamespace(), "br0", LOG_DIR, List.of(
-        "dhcp-range=" + subnet + ".100," + subnet + ".199,255.255.255.0,1h",
-        "enable-tftp",
-        "tftp-root=/usr/lib/ipxe",
-        "dhcp-userclass=set:ipxe,iPXE",
-        "dhcp-boot=tag:ipxe," + url,
-        "dhcp-boot=tag:!ipxe,undionly.kpxe"));
+    net.useOwnDhcpServer(docsDnsmasqSnippet()); // agent without proxy: the user's DHCP server answers PXE itself
     List<QemuClient> booted = bootFromNic("own dnsmasq + PXE ROM + HTTP", MAC_B);
     QemuClient c = booted.getFirst();
     assertThat(bootedTarget(c)).isEqualTo(targetOf.get(MAC_B));
@@ -231,13 +201,29 @@ class PxeFrontDoorE2E {
     assertThat(Digests.sha256(lab.originImage())).as("origin unchanged").isEqualTo(originSha256);
   }
 
-  private void restartAgent(List<String> dhcpArgs) {
-    lab.agent().close();
-    List<String> args = new ArrayList<>(List.of("--boot-port", Integer.toString(bootPort)));
-    args.addAll(dhcpArgs);
-    var agent = lab.startAgent(args);
-    if (!dhcpArgs.isEmpty()) {
-      agent.awaitLogLine("proxy DHCP on " + lab.network().exporterInterface(), Duration.ofSeconds(30));
+  /**
+   * The dnsmasq block of docs/booting-clients.md (the code block after "dnsmasq (tested:"), with its
+   * example address and port replaced by this lab's.
+   */
+  private List<String> docsDnsmasqSnippet() {
+    try {
+      List<String> doc = Files.readAllLines(Lab.findRepo().resolve("docs/booting-clients.md"));
+      int heading = 0;
+      while (!doc.get(heading).startsWith("dnsmasq (tested: `PxeFrontDoorE2E`")) {
+        heading++;
+      }
+      int open = heading;
+      while (!doc.get(open).equals("```")) {
+        open++;
+      }
+      List<String> block = new ArrayList<>();
+      for (int i = open + 1; !doc.get(i).equals("```"); i++) {
+        block.add(doc.get(i).replace("192.0.2.10:8067", net.agentAddress() + ":" + net.bootPort()));
+      }
+      assertThat(block).as("the docs' dnsmasq snippet").anyMatch(l -> l.contains(net.agentAddress() + ":" + net.bootPort()));
+      return block;
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 

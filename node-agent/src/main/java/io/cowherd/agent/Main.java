@@ -124,9 +124,9 @@ public final class Main implements Callable<Integer> {
       description = "Boot endpoint requests per second per client address, bursts of ten times that (default: ${DEFAULT-VALUE}).")
   private double bootRequestsPerSecond;
 
-  @Option(names = "--dhcp-mode", defaultValue = "${env:COWHERD_DHCP_MODE:-off}",
-      description = "off, or proxy: run dnsmasq as proxy DHCP + TFTP on --dhcp-interface, chainloading Debian's iPXE "
-          + "and handing iPXE the boot endpoint (needs --boot-port; default: env COWHERD_DHCP_MODE or off).")
+  @Option(names = "--dhcp-mode", defaultValue = "${env:COWHERD_DHCP_MODE:-none}",
+      description = "none, or proxy: run dnsmasq as proxy DHCP + TFTP on --dhcp-interface, chainloading Debian's iPXE "
+          + "and handing iPXE the boot endpoint (needs --boot-port; default: env COWHERD_DHCP_MODE or none).")
   private String dhcpMode;
 
   @Option(names = "--dhcp-interface", defaultValue = "${env:COWHERD_DHCP_INTERFACE}",
@@ -228,13 +228,13 @@ public final class Main implements Callable<Integer> {
   /** The boot endpoint's port (null: none), per-address rate, and proxy DHCP (null: off) with its program. */
   private record Boot(Integer port, double requestsPerSecond, DhcpProxyConfig dhcp, String dnsmasq) {}
 
-  /** The proxy DHCP settings checked against this node, or null for mode off. */
+  /** The proxy DHCP settings checked against this node, or null for mode none. */
   private DhcpProxyConfig dhcpProxy() throws DhcpProxyConfigException {
-    String mode = dhcpMode == null ? "off" : dhcpMode.strip();
+    String mode = dhcpMode == null ? "none" : dhcpMode.strip();
     return switch (mode) {
-      case "off", "" -> null;
+      case "none", "" -> null;
       case "proxy" -> DhcpProxyConfig.resolve(dhcpInterface, dhcpAddress, bootPort, tftpRoot, DhcpProxyConfig.HOST);
-      default -> throw new DhcpProxyConfigException("--dhcp-mode must be off or proxy, got '" + mode + "'");
+      default -> throw new DhcpProxyConfigException("--dhcp-mode must be none or proxy, got '" + mode + "'");
     };
   }
 

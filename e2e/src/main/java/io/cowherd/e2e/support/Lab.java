@@ -136,6 +136,11 @@ public final class Lab implements AutoCloseable {
     return p;
   }
 
+  /** Closes {@code c} when the lab closes, before everything started so far (e.g. a {@link BootNetwork}). */
+  public void closeWithLab(AutoCloseable c) {
+    toClose.add(c);
+  }
+
   public ControlPlane controlPlane() {
     return controlPlane;
   }

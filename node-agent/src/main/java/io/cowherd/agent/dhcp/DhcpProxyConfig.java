@@ -170,6 +170,7 @@ public record DhcpProxyConfig(String iface, Inet4Address address, int prefixLeng
         "interface=" + iface,
         "bind-dynamic",                                 // only this interface's address, also if it comes later
         "dhcp-range=" + network() + ",proxy," + netmask(),
+        "leasefile-ro",                                 // a proxy leases nothing; the root filesystem may be read-only
         "enable-tftp",
         "tftp-root=" + tftpRoot,
         "dhcp-userclass=set:ipxe,iPXE",                 // iPXE sends user class "iPXE" (option 77)
