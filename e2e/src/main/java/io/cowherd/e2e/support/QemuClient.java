@@ -247,9 +247,13 @@ public final class QemuClient implements AutoCloseable {
     return line(fragment).map(ConsoleLine::sinceStart);
   }
 
-  /** True once QEMU has exited (the guest powered off, or the VM was stopped). */
+  /**
+   * True once QEMU has exited (the guest powered off, or the VM was stopped) and every console line
+   * it printed has been read (the reader thread lags behind the process: without waiting for it, the
+   * last lines, such as the marker, could still be missing).
+   */
   public boolean poweredOff() {
-    return process != null && !process.isAlive();
+    return process != null && !process.isAlive() && (reader == null || !reader.isAlive());
   }
 
   /** QEMU's exit code once it has exited. */

@@ -79,14 +79,46 @@ public final class DnsmasqProxy implements AutoCloseable {
     Path conf = dir.resolve("dnsmasq.conf");
     Files.writeString(conf, config.dnsmasqConf(), StandardCharsets.UTF_8);
     DnsmasqProxy proxy = new DnsmasqProxy(program, conf, config, scheduler, backoff, clock, startTimeout);
+    killLeftovers(Path.of("/proc"), conf);
     proxy.startOnce();
     return proxy;
   }
 
   /**
+   * Kills every dnsmasq still running with {@code --conf-file=<conf>} (read from
+   * {@code <proc>/<pid>/cmdline}): one a previous agent left behind. {@code setpriv --pdeathsig} does
+   * not cover it: dnsmasq drops root for user {@code dnsmasq}, and a credential change clears the
+   * parent-death signal (prctl(2), PR_SET_PDEATHSIG), so an agent killed with SIGKILL leaves its
+   * dnsmasq running (seen here). Waits up to 5 s for each to exit.
+   */
+  static void killLeftovers(Path proc, Path conf) {
+    String marker = "--conf-file=" + conf;
+    try (var pids = Files.list(proc)) {
+      for (Path dir : pids.filter(d -> d.getFileName().toString().matches("[0-9]+")).toList()) {
+        List<String> argv;
+        try {
+          argv = List.of(new String(Files.readAllBytes(dir.resolve("cmdline")), StandardCharsets.UTF_8).split("\0"));
+        } catch (IOException e) {
+          continue; // gone meanwhile
+        }
+        if (!argv.isEmpty() && argv.getFirst().endsWith("dnsmasq") && argv.contains(marker)) {
+          long pid = Long.parseLong(dir.getFileName().toString());
+          LOG.warn("killing dnsmasq pid {} left behind with {}", pid, marker);
+          ProcessHandle.of(pid).ifPresent(h -> {
+            h.destroyForcibly();
+            h.onExit().completeOnTimeout(h, 5, TimeUnit.SECONDS).join();
+          });
+        }
+      }
+    } catch (IOException e) {
+      LOG.warn("cannot scan {} for a leftover dnsmasq: {}", proc, e.getMessage());
+    }
+  }
+
+  /**
    * The argument vector dnsmasq runs with: under {@code setpriv --pdeathsig KILL} ({@link Cp#diesWithAgent}),
-   * so an agent killed with SIGKILL leaves no dnsmasq holding port 67 behind. Starts happen on the
-   * agent's main thread and its long-lived restart thread, which live as long as the agent.
+   * which covers the moment before dnsmasq drops root; after that, {@link #killLeftovers} at the next
+   * start does.
    */
   List<String> argv() {
     return Cp.diesWithAgent(program, "--keep-in-foreground", "--conf-file=" + confFile, "--log-facility=-",
