@@ -47,7 +47,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  *       markers; rebooted in the other order they get the same slots and see their own markers; a
  *       third MAC, the pool being full, sees cowherd's message on its console and an Event names it.
  *   <li>the user's own DHCP server with the dnsmasq snippet of docs/booting-clients.md (agent without
- *       proxy): a client boots into its slot again.
+ *       proxy): a client boots into its slot again; after scale-up, a client pinned to slot 2
+ *       ({@code AoeBootClient} with {@code slot}) boots into slot 2.
  * </ol>
  *
  * <p>{@code [measure]} lines compare power-on → {@code COWHERD-BOOT-OK} through PXE ROM + DHCP +
@@ -66,6 +67,7 @@ class PxeFrontDoorE2E {
   private static final String MAC_A = "52:54:00:fd:00:0a";
   private static final String MAC_B = "52:54:00:fd:00:0b";
   private static final String MAC_FULL = "52:54:00:fd:00:0f";
+  private static final String MAC_PINNED = "52:54:00:fd:00:0c";
   private static final Pattern BOOT_OK = Pattern.compile(Pattern.quote(QemuClient.BOOT_OK) + "(e[0-9]+\\.[0-9]+) mac=(\\S+) via=aBFT");
 
   private Lab lab;
@@ -201,6 +203,32 @@ class PxeFrontDoorE2E {
     assertThat(Digests.sha256(lab.originImage())).as("origin unchanged").isEqualTo(originSha256);
   }
 
+  @Test
+  @Order(6)
+  void aPinnedClientBootsFromItsNicIntoItsSlot() {
+    // Un-enrol the MAC of the full-pool step first (docs: kubectl delete abc), so the new slot is free for the pin.
+    lab.controlPlane().kubectlOk("delete", "aoebootclient", "mac-" + MAC_FULL.replace(":", ""), "-n", NS);
+    lab.controlPlane().kubectlOk("scale", "aoebootpool/" + POOL, "-n", NS, "--replicas=3");
+    lab.controlPlane().kubectlOk("apply", "-f", writeYaml("pinned.yaml", "apiVersion: cowherd.io/v1alpha1\n"
+        + "kind: AoeBootClient\nmetadata:\n  name: pinned\n  namespace: " + NS + "\nspec:\n  mac: " + MAC_PINNED
+        + "\n  pool: " + POOL + "\n  slot: 2\n").toString());
+    await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
+      AoeBootPool pool = lab.controlPlane().client().resources(AoeBootPool.class).inNamespace(NS).withName(POOL).get();
+      assertThat(pool.getStatus().getReadyReplicas()).isEqualTo(3);
+      AoeBootClient pinned = lab.controlPlane().client().resources(AoeBootClient.class).inNamespace(NS)
+          .withName("pinned").get();
+      assertThat(pinned.getStatus()).isNotNull();
+      assertThat(pinned.getStatus().getTarget()).isEqualTo("e" + SHELF + ".2");
+    });
+    List<QemuClient> booted = bootFromNic("own dnsmasq + PXE ROM + HTTP", MAC_PINNED);
+    QemuClient c = booted.getFirst();
+    assertThat(bootedTarget(c)).isEqualTo("e" + SHELF + ".2");
+    targetOf.put(MAC_PINNED, "e" + SHELF + ".2");
+    assertThat(c.after(QemuClient.MARKER_WRITTEN)).as(c.tail(15))
+        .hasValueSatisfying(m -> assertThat(m).startsWith(BootImage.expectedMarker("e" + SHELF + ".2", MAC_PINNED, 1) + " "));
+    assertThat(markersByTarget()).isEqualTo(expectedMarkers());
+  }
+
   /**
    * The dnsmasq block of docs/booting-clients.md (the code block after "dnsmasq (tested:"), with its
    * example address and port replaced by this lab's.
@@ -306,11 +334,14 @@ class PxeFrontDoorE2E {
   }
 
   private Path writePool(int replicas) {
-    String yaml = "apiVersion: cowherd.io/v1alpha1\nkind: AoeBootPool\nmetadata:\n  name: " + POOL
-        + "\n  namespace: " + NS + "\nspec:\n  image: " + lab.originImage() + "\n  replicas: " + replicas
+    return writeYaml("pool-" + POOL + ".yaml", "apiVersion: cowherd.io/v1alpha1\nkind: AoeBootPool\nmetadata:\n  name: "
+        + POOL + "\n  namespace: " + NS + "\nspec:\n  image: " + lab.originImage() + "\n  replicas: " + replicas
         + "\n  interface: " + lab.network().exporterInterface() + "\n  shelf: " + SHELF
-        + "\n  cow:\n    backend: reflink\n  clients:\n    enrollment: Automatic\n";
-    Path file = WORK_DIR.resolve("pool-" + POOL + ".yaml");
+        + "\n  cow:\n    backend: reflink\n  clients:\n    enrollment: Automatic\n");
+  }
+
+  private static Path writeYaml(String name, String yaml) {
+    Path file = WORK_DIR.resolve(name);
     try {
       Files.writeString(file, yaml);
     } catch (IOException e) {
