@@ -28,6 +28,8 @@ packages=(
   busybox-static    # guest and client initramfs
   cpio              # initramfs archives
   ipxe              # ipxe.lkrn: the clients' network boot firmware (sanboot aoe:)
+  ipxe-qemu         # QEMU NIC option ROMs (iPXE builds) for PXE-ROM clients (-boot n)
+  dnsmasq-base      # proxy DHCP + TFTP (agent --dhcp-mode proxy) and the test DHCP servers
   syslinux          # boot loader of the bootable origin image
   syslinux-common
   mtools            # FAT partition contents without mounting

@@ -29,6 +29,9 @@ import io.cowherd.agent.host.Vblade;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.boot.BootFrontDoor;
 import io.cowherd.agent.boot.IoStageReporter;
+import io.cowherd.agent.dhcp.DhcpProxyConfig;
+import io.cowherd.agent.dhcp.DhcpProxyConfigException;
+import io.cowherd.agent.dhcp.DnsmasqProxy;
 import io.cowherd.agent.export.AtaIoWatch;
 import io.cowherd.agent.metrics.SlotIoMetrics;
 import io.cowherd.agent.http.AgentHttpServer;
@@ -124,6 +127,27 @@ public final class Main implements Callable<Integer> {
       description = "Boot endpoint requests per second per client address, bursts of ten times that (default: ${DEFAULT-VALUE}).")
   private double bootRequestsPerSecond;
 
+  @Option(names = "--dhcp-mode", defaultValue = "${env:COWHERD_DHCP_MODE:-none}",
+      description = "none, or proxy: run dnsmasq as proxy DHCP + TFTP on --dhcp-interface, chainloading Debian's iPXE "
+          + "and handing iPXE the boot endpoint (needs --boot-port; default: env COWHERD_DHCP_MODE or none).")
+  private String dhcpMode;
+
+  @Option(names = "--dhcp-interface", defaultValue = "${env:COWHERD_DHCP_INTERFACE}",
+      description = "The boot segment's interface for --dhcp-mode proxy (default: env COWHERD_DHCP_INTERFACE).")
+  private String dhcpInterface;
+
+  @Option(names = "--dhcp-address", defaultValue = "${env:COWHERD_DHCP_ADDRESS}",
+      description = "This node's IPv4 address on --dhcp-interface that clients are sent to (default: env "
+          + "COWHERD_DHCP_ADDRESS; unset: the interface's only IPv4 address).")
+  private String dhcpAddress;
+
+  @Option(names = "--dnsmasq", defaultValue = "dnsmasq", description = "dnsmasq program (default: ${DEFAULT-VALUE}).")
+  private String dnsmasq;
+
+  @Option(names = "--tftp-root", defaultValue = "/usr/lib/ipxe",
+      description = "Directory with undionly.kpxe and ipxe.efi served over TFTP in proxy mode (default: ${DEFAULT-VALUE}).")
+  private Path tftpRoot;
+
   @Option(names = "--lease-namespace", defaultValue = "${env:POD_NAMESPACE}",
       description = "Namespace of this node's heartbeat Lease cowherd-agent-<node> (default: env POD_NAMESPACE, "
           + "the agent's own); required.")
@@ -204,15 +228,37 @@ public final class Main implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--silent-after-seconds must be at least 1, got "
           + silentAfterSeconds);
     }
+    DhcpProxyConfig dhcp;
+    try {
+      dhcp = dhcpProxy();
+    } catch (DhcpProxyConfigException e) {
+      LOG.error("refusing to start: {}", e.getMessage());
+      spec.commandLine().getErr().println("cowherd-node-agent: " + e.getMessage());
+      return 2;
+    }
     run(config, httpPort, new Boot(bootPort, bootRequestsPerSecond,
-            noIoWatch ? null : Duration.ofSeconds(silentAfterSeconds)), nft, noIngressGuard, cgroup,
+            noIoWatch ? null : Duration.ofSeconds(silentAfterSeconds), dhcp, dnsmasq), nft, noIngressGuard, cgroup,
         new Heartbeat(leaseNamespace.trim(), Duration.ofSeconds(leaseRenewSeconds),
         Duration.ofSeconds(leaseDurationSeconds)));
     return 0;
   }
 
-  /** The boot endpoint's port (null: none) and per-address rate; the I/O watch's silent time (null: no watch). */
-  private record Boot(Integer port, double requestsPerSecond, Duration silentAfter) {}
+  /**
+   * The boot endpoint's port (null: none) and per-address rate; the I/O watch's silent time (null: no
+   * watch); proxy DHCP (null: off) with its program.
+   */
+  private record Boot(Integer port, double requestsPerSecond, Duration silentAfter, DhcpProxyConfig dhcp,
+      String dnsmasq) {}
+
+  /** The proxy DHCP settings checked against this node, or null for mode none. */
+  private DhcpProxyConfig dhcpProxy() throws DhcpProxyConfigException {
+    String mode = dhcpMode == null ? "none" : dhcpMode.strip();
+    return switch (mode) {
+      case "none", "" -> null;
+      case "proxy" -> DhcpProxyConfig.resolve(dhcpInterface, dhcpAddress, bootPort, tftpRoot, DhcpProxyConfig.HOST);
+      default -> throw new DhcpProxyConfigException("--dhcp-mode must be none or proxy, got '" + mode + "'");
+    };
+  }
 
   /** Where and how often the heartbeat Lease is renewed. */
   private record Heartbeat(String namespace, Duration renewInterval, Duration leaseDuration) {}
@@ -315,6 +361,8 @@ public final class Main implements Callable<Integer> {
         frontDoor.onQuery(ioStages::queried);
       }
     }
+    DnsmasqProxy dhcpProxy = boot.dhcp() == null ? null : DnsmasqProxy.start(boot.dnsmasq(), config.stateDir(),
+        boot.dhcp(), scheduler, Backoff.DEFAULT, Clock.systemUTC(), DnsmasqProxy.START_TIMEOUT);
     UnclaimedStateReporter unclaimed = new UnclaimedStateReporter(names, inventory,
         () -> AgentTelemetry.cachedSlots(operator, controller),
         namespace -> config.allNamespaces() || config.namespaces().contains(namespace), client, config.nodeName(),
@@ -351,6 +399,9 @@ public final class Main implements Callable<Integer> {
       }
       if (frontDoor != null) {
         frontDoor.close();
+      }
+      if (dhcpProxy != null) {
+        dhcpProxy.close();
       }
       stopped.countDown();
     }, "agent-shutdown"));

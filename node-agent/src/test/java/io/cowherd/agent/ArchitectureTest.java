@@ -15,7 +15,7 @@ class ArchitectureTest {
   private static final Path MAIN = Path.of("src/main/java/io/cowherd/agent");
 
   @ParameterizedTest
-  @ValueSource(strings = {"host", "backend", "export", "inventory"})
+  @ValueSource(strings = {"host", "backend", "export", "inventory", "dhcp"})
   void packageImportsNoKubernetesOrHigherLayer(String pkg) throws IOException {
     List<String> forbidden = switch (pkg) {
       case "host" -> List.of("io.fabric8", "io.javaoperatorsdk", "io.cowherd.api", "io.cowherd.agent.backend",

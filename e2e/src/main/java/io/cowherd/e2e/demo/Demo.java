@@ -39,7 +39,8 @@ public final class Demo implements Callable<Integer> {
   int originMiB = 64;
 
   @Option(names = "--boot-client", description = "Use the bootable image of hack/make-boot-image.sh as the origin, "
-      + "then boot one diskless client VM (QEMU, iPXE sanboot) from slot 0 and show its console marker.")
+      + "then boot one diskless client VM (QEMU) from its NIC's PXE ROM through the front door (proxy DHCP, "
+      + "boot endpoint, automatic enrollment) and show its console marker.")
   boolean bootClient;
 
   public static void main(String[] args) {
@@ -66,8 +67,8 @@ public final class Demo implements Callable<Integer> {
     try {
       run(lab);
       if (bootClient) {
-        step("booting a diskless client from slot 0 of pool lab");
-        ClientBootStep.bootSlotZero(lab, "lab", workDir.resolve("logs"));
+        step("booting a diskless client through the front door: PXE ROM -> DHCP -> boot endpoint -> sanboot");
+        ClientBootStep.bootThroughFrontDoor(lab, "lab", workDir.resolve("logs"));
       }
     } catch (Exception | AssertionError e) {
       System.err.println("cowherd demo FAILED: " + e.getMessage());

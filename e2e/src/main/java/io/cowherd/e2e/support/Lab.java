@@ -115,15 +115,30 @@ public final class Lab implements AutoCloseable {
 
   /** Starts (or restarts) the node agent for {@link #NODE}. */
   public ManagedProcess startAgent() {
+    return startAgent(List.of());
+  }
+
+  /**
+   * Starts (or restarts, after {@code agent().close()}) the node agent for {@link #NODE} with
+   * {@code extraArgs} after the lab's own (e.g. {@code --boot-port}, {@code --dhcp-mode proxy}).
+   */
+  public ManagedProcess startAgent(List<String> extraArgs) {
+    List<String> args = new ArrayList<>(List.of("--node-name", NODE, "--state-dir", scratch.stateDir().toString(),
+        "--image-root", scratch.images().toString(), "--lease-namespace", LEASE_NAMESPACE));
+    args.addAll(extraArgs);
     ManagedProcess p = ManagedProcess.startJar("node-agent", repo.resolve("node-agent/target/cowherd-node-agent.jar"),
-        List.of("--node-name", NODE, "--state-dir", scratch.stateDir().toString(),
-            "--image-root", scratch.images().toString(), "--lease-namespace", LEASE_NAMESPACE),
+        args,
         Map.of("KUBECONFIG", controlPlane.kubeconfig().toString()),
         workDir.resolve("logs/node-agent-" + System.currentTimeMillis() + ".log"));
     toClose.add(p);
     agent = p;
     p.awaitLogLine("'" + AGENT_CONTROLLER + "' controller started", Duration.ofSeconds(60));
     return p;
+  }
+
+  /** Closes {@code c} when the lab closes, before everything started so far (e.g. a {@link BootNetwork}). */
+  public void closeWithLab(AutoCloseable c) {
+    toClose.add(c);
   }
 
   public ControlPlane controlPlane() {

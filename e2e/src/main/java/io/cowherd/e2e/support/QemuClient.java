@@ -63,6 +63,7 @@ public final class QemuClient implements AutoCloseable {
   }
 
   private final String name;
+  /** The target of the client's own script, or null for a client booting from its NIC's PXE ROM. */
   private final AoeTarget target;
   private final String mac;
   private final String bridgeNamespace;
@@ -114,11 +115,38 @@ public final class QemuClient implements AutoCloseable {
     return client;
   }
 
+  /**
+   * Powers on a client that boots from its NIC's option ROM ({@code -boot n}, QEMU's default
+   * {@code romfile} for virtio-net: an iPXE build of Debian's {@code ipxe-qemu}, /usr/lib/ipxe/qemu):
+   * it asks DHCP on {@code network}'s segment for what to boot, as a real machine's PXE firmware does.
+   * No script and no {@code -kernel}; {@link #target()} is null (the console's {@link #BOOT_OK} line
+   * names the target it got).
+   *
+   * @throws Commands.CommandException when the tap cannot be made
+   */
+  public static QemuClient powerOnFromNic(NetworkLab network, Path logDir, String name, String mac,
+      Consumer<ConsoleLine> onLine) {
+    QemuClient client = new QemuClient(name, null, mac, network.bridgeNamespace(), logDir);
+    if (onLine != null) {
+      client.listeners.add(onLine);
+    }
+    try {
+      client.start(logDir);
+    } catch (RuntimeException e) {
+      client.close();
+      throw e;
+    }
+    return client;
+  }
+
   private void start(Path logDir) {
     try {
       Files.createDirectories(logDir);
-      Path script = logDir.resolve(name + ".ipxe");
-      Files.writeString(script, ipxeScript(target));
+      Path script = null;
+      if (target != null) {
+        script = logDir.resolve(name + ".ipxe");
+        Files.writeString(script, ipxeScript(target));
+      }
       Commands.exec(Commands.DEFAULT_TIMEOUT, List.of("ip", "-n", bridgeNamespace, "link", "del", tap));
       Commands.run("ip", "-n", bridgeNamespace, "tuntap", "add", "dev", tap, "mode", "tap");
       Commands.run("ip", "-n", bridgeNamespace, "link", "set", "dev", tap, "master", "br0", "up");
@@ -143,14 +171,20 @@ public final class QemuClient implements AutoCloseable {
   }
 
   private List<String> argv(Path script) {
-    return List.of("ip", "netns", "exec", bridgeNamespace,
+    List<String> argv = new java.util.ArrayList<>(List.of("ip", "netns", "exec", bridgeNamespace,
         "qemu-system-x86_64", "-name", "cowherd-" + name,
         "-accel", "tcg", "-smp", "1", "-m", Integer.toString(MEMORY_MIB),
         "-machine", "pc,graphics=off", "-nodefaults", "-no-user-config", "-display", "none",
         "-serial", "stdio", "-monitor", "none", "-no-reboot",
-        "-kernel", IPXE_LKRN.toString(), "-initrd", script.toString(),
-        "-netdev", "tap,id=net0,ifname=" + tap + ",script=no,downscript=no",
-        "-device", "virtio-net-pci,netdev=net0,mac=" + mac + ",romfile=");
+        "-netdev", "tap,id=net0,ifname=" + tap + ",script=no,downscript=no"));
+    if (script != null) {
+      argv.addAll(List.of("-kernel", IPXE_LKRN.toString(), "-initrd", script.toString(),
+          "-device", "virtio-net-pci,netdev=net0,mac=" + mac + ",romfile="));
+    } else {
+      // The NIC's option ROM (QEMU's default romfile) does the PXE boot.
+      argv.addAll(List.of("-boot", "n", "-device", "virtio-net-pci,netdev=net0,mac=" + mac));
+    }
+    return argv;
   }
 
   private void readConsole(Writer log) {
@@ -177,7 +211,7 @@ public final class QemuClient implements AutoCloseable {
     return name;
   }
 
-  /** The target this client's iPXE boots from. */
+  /** The target this client's script boots from; null for a client booting from its NIC ({@link #powerOnFromNic}). */
   public AoeTarget target() {
     return target;
   }
@@ -213,9 +247,13 @@ public final class QemuClient implements AutoCloseable {
     return line(fragment).map(ConsoleLine::sinceStart);
   }
 
-  /** True once QEMU has exited (the guest powered off, or the VM was stopped). */
+  /**
+   * True once QEMU has exited (the guest powered off, or the VM was stopped) and every console line
+   * it printed has been read (the reader thread lags behind the process: without waiting for it, the
+   * last lines, such as the marker, could still be missing).
+   */
   public boolean poweredOff() {
-    return process != null && !process.isAlive();
+    return process != null && !process.isAlive() && (reader == null || !reader.isAlive());
   }
 
   /** QEMU's exit code once it has exited. */

@@ -74,6 +74,8 @@ class ContainerImagesHostTest {
     "cp       | cp --version          | GNU coreutils",
     "ip       | ip -V                 | iproute2",
     "modprobe | modprobe --version    | kmod version",
+    "dnsmasq  | dnsmasq --version     | Dnsmasq version",
+    "ipxe     | ls -L /usr/lib/ipxe/undionly.kpxe /usr/lib/ipxe/ipxe.efi | /usr/lib/ipxe/ipxe.efi",
   })
   void agentImageHasEveryHostProgramTheAgentRuns(String program, String argv, String expected) throws Exception {
     // vblade without arguments prints its usage and exits 1; the others exit 0.

@@ -121,7 +121,7 @@ public final class BootEndpoint implements AutoCloseable {
       return;
     }
     Optional<Map<String, String>> query = parseQuery(rawQuery);
-    Optional<MacAddress> mac = query.flatMap(q -> MacAddress.parse(q.get("mac")));
+    Optional<MacAddress> mac = query.flatMap(q -> MacAddress.parse(colonForm(q.get("mac"))));
     if (mac.isEmpty()) {
       reply(exchange, 400, BootScripts.error("malformed MAC in the boot URL: expected mac=<six hex pairs joined by :>,"
           + " as iPXE's ${net0/mac} gives"));
@@ -159,6 +159,16 @@ public final class BootEndpoint implements AutoCloseable {
   }
 
   /** Query parameters, each at most once; empty when a key repeats or a value does not decode. */
+  /**
+   * {@code 52-54-00-c0-de-01} (iPXE's {@code ${net0/mac:hexhyp}}, which the scripts send) as
+   * {@code 52:54:00:c0:de:01}; anything else unchanged, for {@link MacAddress#parse} to judge. The
+   * scripts cannot send colons in a relative URI: iPXE 1.0.0+git-20190125 takes everything before
+   * the first colon as the URI scheme ("Could not start download: Operation not supported").
+   */
+  static String colonForm(String mac) {
+    return mac != null && mac.indexOf(':') < 0 ? mac.replace('-', ':') : mac;
+  }
+
   static Optional<Map<String, String>> parseQuery(String rawQuery) {
     Map<String, String> params = new HashMap<>();
     for (String pair : rawQuery.split("&", 16)) {

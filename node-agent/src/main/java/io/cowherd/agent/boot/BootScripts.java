@@ -80,7 +80,7 @@ public final class BootScripts {
 
   /** The URI a script fetches itself again with, relative to its own URI (iPXE resolves it). */
   static String retryUri(int tryNumber) {
-    return "ipxe?mac=${net0/mac}&try=" + tryNumber;
+    return "ipxe?mac=${net0/mac:hexhyp}&try=" + tryNumber; // no colon: see BootEndpoint.colonForm
   }
 
   /** {@code text} with every character outside printable ASCII, and iPXE's $ # | & ' " \ ; replaced by {@code ?}. */

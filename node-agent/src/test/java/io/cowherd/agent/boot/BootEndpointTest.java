@@ -88,6 +88,8 @@ class BootEndpointTest {
     // Upper case is the same MAC.
     assertThat(get("/boot/v1/ipxe?mac=52:54:00:12:34:56".toUpperCase().replace("/BOOT/V1/IPXE?MAC", "/boot/v1/ipxe?mac"))
         .body()).contains("sanboot aoe:e7.3");
+    // iPXE's ${net0/mac:hexhyp}, which the scripts send (a colon in a relative URI breaks iPXE), is the same MAC.
+    assertThat(get("/boot/v1/ipxe?mac=52-54-00-12-34-56").body()).contains("sanboot aoe:e7.3");
   }
 
   @Test
@@ -110,7 +112,7 @@ class BootEndpointTest {
     start(generous());
     HttpResponse<String> r = get("/boot/v1/boot.ipxe");
     assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(r.body()).isEqualTo("#!ipxe\nchain --replace --autofree ipxe?mac=${net0/mac}&try=0\n");
+    assertThat(r.body()).isEqualTo("#!ipxe\nchain --replace --autofree ipxe?mac=${net0/mac:hexhyp}&try=0\n");
     assertThat(lookups).hasValue(0);
   }
 
@@ -120,7 +122,7 @@ class BootEndpointTest {
     HttpResponse<String> r = get("/boot/v1/ipxe?mac=52:54:00:00:00:01");
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.body()).startsWith("#!ipxe\n").contains("echo cowherd: 52:54:00:00:00:01: unknown MAC")
-        .contains("sleep 30\n").contains("chain --replace --autofree ipxe?mac=${net0/mac}&try=1\n")
+        .contains("sleep 30\n").contains("chain --replace --autofree ipxe?mac=${net0/mac:hexhyp}&try=1\n")
         .doesNotContain("sanboot");
     assertThat(get("/boot/v1/ipxe?mac=52:54:00:00:00:01&try=" + (BootScripts.MAX_TRIES - 1)).body())
         .contains("poweroff || exit 1").doesNotContain("chain");
@@ -130,7 +132,7 @@ class BootEndpointTest {
   @Test
   void malformedRequestsGet400WithAnIpxeMessageAndNothingIsLookedUp() throws Exception {
     start(generous());
-    for (String query : List.of("", "?mac=", "?mac=52:54:00:12:34", "?mac=52-54-00-12-34-56", "?mac=01:00:5e:00:00:01",
+    for (String query : List.of("", "?mac=", "?mac=52:54:00:12:34", "?mac=52-54-00:12:34:56", "?mac=52-54-00-12-34", "?mac=01:00:5e:00:00:01",
         "?mac=52:54:00:12:34:56&mac=52:54:00:12:34:57", "?mac=52:54:00:12:34:56%0a", "?mac=ff:ff:ff:ff:ff:ff",
         "?mac=52:54:00:12:34:56&try=x", "?mac=52:54:00:12:34:56&pool=" + "p".repeat(300), "?mac=52%3A54%3A00%3A12%3A34%3A5")) {
       HttpResponse<String> r = get("/boot/v1/ipxe" + query);

@@ -84,6 +84,9 @@ class ChartRenderTest {
     "agent.httpPort, 70000",
     "image.pullPolicy, Sometimes",
     "operator.unknownKey, x",
+    "frontDoor.dhcp.mode, off",
+    "frontDoor.dhcp.interface, eth1;x",
+    "frontDoor.dhcp.address, boot.example",
   })
   void templateRejectsValuesTheSchemaForbids(String key, String value) {
     assertThatThrownBy(() -> Charts.templateYaml("cowherd", NS, t -> t.set(key, value)))
@@ -486,6 +489,19 @@ class ChartRenderTest {
   }
 
   // --- helpers -------------------------------------------------------------------------------
+
+  @Test
+  void proxyDhcpModeHandsTheAgentItsInterfaceAndAddressAndNeedsTheBootPort() {
+    Map<String, String> env = env(agentContainer(Charts.template("cowherd", NS, t -> t.set("agent.bootPort", "8067")
+        .set("frontDoor.dhcp.mode", "proxy").set("frontDoor.dhcp.interface", "eth1")
+        .set("frontDoor.dhcp.address", "192.0.2.10"))));
+    assertThat(env).containsEntry("COWHERD_DHCP_MODE", "proxy").containsEntry("COWHERD_DHCP_INTERFACE", "eth1")
+        .containsEntry("COWHERD_DHCP_ADDRESS", "192.0.2.10").containsEntry("COWHERD_BOOT_PORT", "8067");
+    assertThat(env(agentContainer(Charts.template("cowherd", NS, t -> t)))).doesNotContainKey("COWHERD_DHCP_MODE");
+    assertThatThrownBy(() -> Charts.templateYaml("cowherd", NS, t -> t.set("frontDoor.dhcp.mode", "proxy")
+        .set("frontDoor.dhcp.interface", "eth1")))
+        .hasMessageContaining("frontDoor.dhcp.mode proxy needs agent.bootPort");
+  }
 
   private static Container operatorContainer(List<HasMetadata> objects) {
     return objects.stream().filter(Deployment.class::isInstance).map(Deployment.class::cast).findFirst().orElseThrow()
