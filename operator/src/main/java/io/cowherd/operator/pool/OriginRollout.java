@@ -5,6 +5,7 @@ import io.cowherd.api.v1alpha1.AoeBootClient;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotSpec;
+import io.cowherd.api.v1alpha1.IdleUpdateSpec;
 import io.cowherd.api.v1alpha1.SlotPlacement;
 import io.cowherd.api.v1alpha1.UpdateStrategy;
 import java.util.HashMap;
@@ -27,11 +28,17 @@ import java.util.Optional;
  *       status.boot.updateRequestedAt} (written by the boot endpoint that held back its script)
  *       gives a token ({@code reboot-<time>}) other than the slot's.
  * </ol>
+ * and, with {@code spec.idleUpdate} set, 3. a paced move of a stale slot whose client has been
+ * silent long enough ({@link #paced}). A reset is refused while the slot's client is seen doing
+ * I/O ({@link #refusal}) unless forced.
  * A reset value that cannot form a token (see {@link SlotOrigins#TOKEN_PATTERN}) moves nothing
  * and is reported by {@link #invalidReset}. Rollback is a change of the pool's image back: slots
  * still on it are no longer stale; moved ones move again under the same rules.
  */
 public final class OriginRollout {
+  /** Prefix of the token of a paced move of an idle client ({@code spec.idleUpdate}). */
+  public static final String IDLE_PREFIX = "idle-";
+
   private OriginRollout() {}
 
   /**
@@ -127,6 +134,85 @@ public final class OriginRollout {
   }
 
   /**
+   * The paced moves of idle clients due now ({@code spec.idleUpdate}; empty when unset): each stale
+   * slot, lowest number first, whose client has been silent for at least {@code silentFor} ({@link
+   * ClientActivity#silentFor}) and that no reset or reboot moves already, while fewer than {@code
+   * maxUnavailable} slots of the pool are rebuilding ({@link #rebuilding}, counting the moves due
+   * now). The token is {@code idle-g<pool generation>-<epoch second of the client's last activity>}:
+   * a rollback (new generation) moves a slot again, the same silence on the same image never twice.
+   *
+   * @param slots the pool's slot objects
+   * @return slot number → move
+   */
+  public static Map<Integer, Move> paced(AoeBootPool pool, java.util.Collection<AoeBootSlot> slots, Clients clients) {
+    IdleUpdateSpec idle = pool.getSpec().getIdleUpdate();
+    if (idle == null) {
+      return Map.of();
+    }
+    java.time.Duration after = idle.silentForDuration();
+    List<AoeBootSlot> live = slots.stream().filter(s -> s.getMetadata().getDeletionTimestamp() == null
+        && s.getSpec() != null && s.getSpec().getSlot() != null
+        && s.getSpec().getSlot() < pool.getSpec().replicasOrZero())
+        .sorted(java.util.Comparator.comparing(s -> s.getSpec().getSlot())).toList();
+    long busy = live.stream().filter(s -> rebuilding(s)
+        || due(pool, s, clients.of(s.getSpec().getSlot()), clients.now()).isPresent()).count();
+    Map<Integer, Move> moves = new java.util.TreeMap<>();
+    for (AoeBootSlot slot : live) {
+      int number = slot.getSpec().getSlot();
+      Optional<AoeBootClient> client = clients.of(number);
+      if (busy + moves.size() >= idle.maxUnavailableOrDefault()) {
+        break;
+      }
+      if (Objects.equals(slot.getSpec().getImage(), pool.getSpec().getImage()) || rebuilding(slot)
+          || due(pool, slot, client, clients.now()).isPresent()) {
+        continue;
+      }
+      Optional<java.time.Duration> silent = ClientActivity.silentFor(client, clients.now());
+      if (silent.isPresent() && silent.get().compareTo(after) >= 0) {
+        long last = clients.now().minus(silent.get()).getEpochSecond();
+        String token = IDLE_PREFIX + "g" + pool.getMetadata().getGeneration() + "-" + last;
+        if (SlotOrigins.validToken(token) && !token.equals(slot.getSpec().getRebuild())) {
+          moves.put(number, new Move(token, "idle for " + silent.get().toSeconds() + " s"));
+        }
+      }
+    }
+    return moves;
+  }
+
+  /**
+   * When the next stale slot's client will have been silent for {@code spec.idleUpdate.silentFor}
+   * (the operator looks again then: silence grows without any event); empty when pacing is off or
+   * no stale slot's client is counting towards it.
+   */
+  public static Optional<java.time.Duration> nextIdleCheck(AoeBootPool pool, java.util.Collection<AoeBootSlot> slots,
+      Clients clients) {
+    IdleUpdateSpec idle = pool.getSpec().getIdleUpdate();
+    if (idle == null) {
+      return Optional.empty();
+    }
+    java.time.Duration after = idle.silentForDuration();
+    return slots.stream()
+        .filter(s -> s.getSpec() != null && s.getSpec().getSlot() != null
+            && !Objects.equals(s.getSpec().getImage(), pool.getSpec().getImage()))
+        .map(s -> ClientActivity.silentFor(clients.of(s.getSpec().getSlot()), clients.now()))
+        .flatMap(Optional::stream)
+        .filter(silent -> silent.compareTo(after) < 0)
+        .map(silent -> after.minus(silent).plusSeconds(1))
+        .min(java.time.Duration::compareTo);
+  }
+
+  /**
+   * Whether {@code slot} is being rebuilt: the operator asked for a rebuild ({@code spec.rebuild})
+   * its agent has not reported done ({@code status.origin.rebuild}).
+   */
+  public static boolean rebuilding(AoeBootSlot slot) {
+    String asked = slot.getSpec().getRebuild();
+    String done = slot.getStatus() == null || slot.getStatus().getOrigin() == null ? null
+        : slot.getStatus().getOrigin().getRebuild();
+    return asked != null && !asked.equals(done);
+  }
+
+  /**
    * Sets {@code desired}'s image and rebuild token (built from the pool for {@code existing}'s
    * slot number): the pool's image with the move's token when a move is due, else {@code
    * existing}'s own. {@code spec.poolImage} stays the pool's. A refused reset is recorded on {@code
@@ -137,7 +223,16 @@ public final class OriginRollout {
    */
   public static Optional<Move> apply(AoeBootPool pool, AoeBootSlot existing, AoeBootSlot desired,
       Optional<AoeBootClient> client, java.time.Instant now) {
-    Optional<Move> move = due(pool, existing, client, now);
+    return apply(pool, existing, desired, client, now, Optional.empty());
+  }
+
+  /**
+   * {@link #apply(AoeBootPool, AoeBootSlot, AoeBootSlot, Optional, java.time.Instant)}, also making
+   * {@code paced} (from {@link #paced}) when no reset or reboot moves the slot.
+   */
+  public static Optional<Move> apply(AoeBootPool pool, AoeBootSlot existing, AoeBootSlot desired,
+      Optional<AoeBootClient> client, java.time.Instant now, Optional<Move> paced) {
+    Optional<Move> move = due(pool, existing, client, now).or(() -> paced);
     if (move.isPresent()) {
       desired.getSpec().setImage(pool.getSpec().getImage());
       desired.getSpec().setRebuild(move.get().token());

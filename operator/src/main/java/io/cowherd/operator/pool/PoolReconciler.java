@@ -147,17 +147,25 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
         progress, conflicts.message(), clock.instant());
     status.setPlacements(Placements.next(pool, placements, abandoned, recordedOrigins, seen.ownSlots(), plan));
     recordWarnings(pool, status);
+    Optional<Duration> idleCheck = OriginRollout.nextIdleCheck(pool, seen.ownSlots(), slotClients);
     if (PoolStatusAggregator.same(pool.getStatus(), status)) {
-      return rateLimitRecheck(UpdateControl.noUpdate(), clientsNow);
+      return recheck(UpdateControl.noUpdate(), clientsNow, idleCheck);
     }
     placementMemory.written(pool, status.getPlacements());
-    return rateLimitRecheck(UpdateControl.patchStatus(statusPatch(pool, status)), clientsNow);
+    return recheck(UpdateControl.patchStatus(statusPatch(pool, status)), clientsNow, idleCheck);
   }
 
-  /** Clients waiting only for the enrollment rate get another look after {@link #RATE_LIMIT_RECHECK}. */
-  private static UpdateControl<AoeBootPool> rateLimitRecheck(UpdateControl<AoeBootPool> control,
-      ClientAssignment.Outcome clients) {
-    return clients.rateLimited() ? control.rescheduleAfter(RATE_LIMIT_RECHECK) : control;
+  /**
+   * Clients waiting only for the enrollment rate get another look after {@link
+   * #RATE_LIMIT_RECHECK}; a stale slot's client counting towards {@code spec.idleUpdate.silentFor}
+   * gets one when it gets there (whichever is first).
+   */
+  private static UpdateControl<AoeBootPool> recheck(UpdateControl<AoeBootPool> control,
+      ClientAssignment.Outcome clients, Optional<Duration> idleCheck) {
+    Optional<Duration> rate = clients.rateLimited() ? Optional.of(RATE_LIMIT_RECHECK) : Optional.empty();
+    Optional<Duration> next = java.util.stream.Stream.of(rate, idleCheck).flatMap(Optional::stream)
+        .min(Duration::compareTo);
+    return next.isPresent() ? control.rescheduleAfter(next.get()) : control;
   }
 
   /**

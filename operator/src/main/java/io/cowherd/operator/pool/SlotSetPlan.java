@@ -168,6 +168,7 @@ public record SlotSetPlan(
     List<Integer> heldBack = new ArrayList<>();
 
     Map<Integer, AoeBootSlot> bySlot = bySlotNumber(pool, ownSlots);
+    Map<Integer, OriginRollout.Move> paced = OriginRollout.paced(pool, bySlot.values(), clients);
     for (AoeBootSlot slot : bySlot.values()) {
       int number = slot.getSpec().getSlot();
       boolean nodeGone = !existingNodes.contains(slot.getSpec().getNodeName());
@@ -192,7 +193,8 @@ public record SlotSetPlan(
       } else {
         AoeBootSlot desired = DesiredSlots.build(pool, number, slot.getSpec().getNodeName(),
             allowedMacs.getOrDefault(number, List.of()));
-        OriginRollout.apply(pool, slot, desired, clients.of(number), clients.now());
+        OriginRollout.apply(pool, slot, desired, clients.of(number), clients.now(),
+            Optional.ofNullable(paced.get(number)));
         if (!DesiredSlots.upToDate(slot, desired)) {
           updates.add(desired);
         }

@@ -144,6 +144,39 @@ class OriginRolloutTest {
     assertThat(OriginRollout.due(pool, existing, Optional.empty(), NOW)).as("no client record: never seen").isPresent();
   }
 
+  @Test
+  void idlePacingMovesStaleSlotsSilentLongEnoughAtMostMaxUnavailableAtOnce() {
+    AoeBootPool pool = pool(UpdateStrategy.Manual);
+    pool.getSpec().setReplicas(4);
+    pool.getSpec().setIdleUpdate(new io.cowherd.api.v1alpha1.IdleUpdateSpec("10m", 2));
+    pool.getMetadata().setGeneration(3L);
+    AoeBootPool old = pool(UpdateStrategy.Manual, OLD);
+    java.util.List<AoeBootSlot> slots = java.util.List.of(DesiredSlots.build(old, 0, "node-a"),
+        DesiredSlots.build(old, 1, "node-a"), DesiredSlots.build(old, 2, "node-a"), DesiredSlots.build(old, 3, "node-a"));
+    Instant lastIo = NOW.minus(java.time.Duration.ofMinutes(11));
+    Map<Integer, AoeBootClient> bySlot = new HashMap<>();
+    bySlot.put(0, client(b -> b.setQueriedAt(NOW.minus(java.time.Duration.ofMinutes(4)).toString())).orElseThrow());
+    bySlot.put(1, client(b -> b.setWritingAt(lastIo.toString())).orElseThrow());
+    bySlot.put(2, client(b -> b.setReadingAt(lastIo.toString())).orElseThrow());
+    bySlot.put(3, client(b -> b.setReadingAt(lastIo.toString())).orElseThrow());
+    OriginRollout.Clients clients = new OriginRollout.Clients(bySlot, NOW);
+
+    assertThat(OriginRollout.paced(pool, slots, clients)).as("slot 0 silent only 4 min; 2 at once")
+        .containsOnlyKeys(1, 2)
+        .containsEntry(1, new OriginRollout.Move("idle-g3-" + lastIo.getEpochSecond(), "idle for 660 s"));
+    assertThat(OriginRollout.nextIdleCheck(pool, slots, clients)).contains(java.time.Duration.ofMinutes(6).plusSeconds(1));
+
+    slots.get(1).getSpec().setImage(NEW);
+    slots.get(1).getSpec().setRebuild("idle-g3-" + lastIo.getEpochSecond()); // moved, agent not done yet
+    assertThat(OriginRollout.paced(pool, slots, clients)).as("one still rebuilding").containsOnlyKeys(2);
+    withReset(slots.get(0), "t1");
+    assertThat(OriginRollout.paced(pool, slots, clients)).as("a reset takes the other place").isEmpty();
+
+    pool.getSpec().setIdleUpdate(null);
+    assertThat(OriginRollout.paced(pool, slots, clients)).as("off").isEmpty();
+    assertThat(OriginRollout.nextIdleCheck(pool, slots, clients)).isEmpty();
+  }
+
   private static Optional<AoeBootClient> client(java.util.function.Consumer<BootProgress> boot) {
     AoeBootClient c = new AoeBootClient();
     c.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("pc-0").withNamespace("lab").build());

@@ -274,6 +274,35 @@ class PoolReconcilerApiTest {
   }
 
   @Test
+  void idlePacingMovesStaleSlotsOfSilentClientsOneAtATime() {
+    createPool("idle", "boot", 315, 3, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("idle", "boot")).containsExactly(0, 1, 2));
+    for (int n = 0; n < 3; n++) {
+      pinClient("idle", "pc-" + n, "52:54:00:ac:00:0" + n, n);
+    }
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(client.resources(AoeBootClient.class).inNamespace("idle")
+        .withName("pc-2").get().getStatus().getSlot()).isEqualTo(2));
+    bootProgress("idle", "pc-0", Map.of("stage", "Silent", "writingAt", "2026-01-01T00:00:00Z"));
+    bootProgress("idle", "pc-1", Map.of("stage", "Silent", "readingAt", "2026-01-01T00:00:00Z"));
+    bootProgress("idle", "pc-2", Map.of("stage", "Writing", "writingAt", java.time.Instant.now().toString()));
+    Cluster.mergePatch(pools("idle").withName("boot"), Map.of("spec", Map.of("image", "/srv/images/v2.img",
+        "idleUpdate", Map.of("silentFor", "60s", "maxUnavailable", 1))));
+
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("idle", "boot-0").getSpec().getImage())
+        .isEqualTo("/srv/images/v2.img"));
+    assertThat(slot("idle", "boot-0").getSpec().getRebuild()).startsWith("idle-g");
+    await().during(Duration.ofSeconds(3)).atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("idle", "boot-1")
+        .getSpec().getImage()).as("one at a time: boot-0 is rebuilding").isEqualTo("/srv/images/origin.img"));
+
+    servingRebuilt("idle", "boot-0");
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("idle", "boot-1").getSpec().getImage())
+        .isEqualTo("/srv/images/v2.img"));
+    servingRebuilt("idle", "boot-1");
+    await().during(Duration.ofSeconds(3)).atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("idle", "boot-2")
+        .getSpec().getImage()).as("its client is writing").isEqualTo("/srv/images/origin.img"));
+  }
+
+  @Test
   void onRebootMovesAStaleSlotWhenItsClientAsksForItsScriptAndManualDoesNot() {
     createPool("reboot", "boot", 312, 2, p -> p);
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("reboot", "boot")).containsExactly(0, 1));
