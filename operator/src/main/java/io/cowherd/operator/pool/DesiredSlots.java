@@ -93,6 +93,7 @@ public final class DesiredSlots {
         && Objects.equals(a.getImage(), b.getImage())
         && Objects.equals(a.getPoolImage(), b.getPoolImage())
         && Objects.equals(a.getRebuild(), b.getRebuild())
+        && Objects.equals(a.getCapture(), b.getCapture())
         && Objects.equals(a.getInterface(), b.getInterface())
         && normalized(a.getCow()).equals(normalized(b.getCow()))
         && a.writeCacheOrDefault() == b.writeCacheOrDefault()

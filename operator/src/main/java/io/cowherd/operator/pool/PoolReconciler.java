@@ -217,6 +217,8 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
 
   /** Reason of the Warning Event on a slot whose reset is refused (client seen doing I/O). */
   public static final String RESET_REFUSED = "ResetRefused";
+  /** Reason of the Warning Event on a slot whose capture waits (client seen doing I/O) or is ill-formed. */
+  public static final String CAPTURE_REFUSED = "CaptureRefused";
 
   /** Invalid reset values already reported, as {@code <slot uid>/<value>} (once per operator process). */
   private final java.util.Set<String> reportedResets = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -233,6 +235,10 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
             .filter(r -> !SlotOrigins.resetRefused(slot).equals(Optional.of(r.value())))
             .filter(r -> reportedResets.add(slot.getMetadata().getUid() + "/refused/" + r.value()))
             .ifPresent(r -> events.warning(slot, RESET_REFUSED, r.message()));
+        SlotCaptures.refusal(slot, clients.of(slot.getSpec().getSlot()), clients.now())
+            .filter(m -> reportedResets.add(slot.getMetadata().getUid() + "/capture/"
+                + SlotOrigins.captureRequested(slot).orElse("")))
+            .ifPresent(m -> events.warning(slot, CAPTURE_REFUSED, m));
       }
       OriginRollout.invalidReset(slot).filter(v -> reportedResets.add(slot.getMetadata().getUid() + "/" + v))
           .ifPresent(value -> events.warning(slot, "InvalidReset", "slot "

@@ -195,6 +195,7 @@ public record SlotSetPlan(
             allowedMacs.getOrDefault(number, List.of()));
         OriginRollout.apply(pool, slot, desired, clients.of(number), clients.now(),
             Optional.ofNullable(paced.get(number)));
+        SlotCaptures.apply(slot, desired, clients.of(number), clients.now());
         if (!DesiredSlots.upToDate(slot, desired)) {
           updates.add(desired);
         }

@@ -303,6 +303,38 @@ class PoolReconcilerApiTest {
   }
 
   @Test
+  void aCaptureWaitsWhileTheClientIsSeenReadingAndGoesOnceItIsSilentOrForced() {
+    createPool("capture", "boot", 316, 2, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("capture", "boot")).containsExactly(0, 1));
+    pinClient("capture", "pc-0", "52:54:00:ad:00:00", 0);
+    pinClient("capture", "pc-1", "52:54:00:ad:00:01", 1);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(client.resources(AoeBootClient.class).inNamespace("capture")
+        .withName("pc-1").get().getStatus().getSlot()).isEqualTo(1));
+    bootProgress("capture", "pc-0", Map.of("stage", "Reading", "readingAt", java.time.Instant.now().toString()));
+    bootProgress("capture", "pc-1", Map.of("stage", "Writing", "writingAt", java.time.Instant.now().toString()));
+
+    annotate("capture", "boot-0", SlotOrigins.CAPTURE_ANNOTATION, "/srv/images/golden.img");
+    annotate("capture", "boot-1", SlotOrigins.CAPTURE_ANNOTATION, "golden.img");
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(client.v1().events().inNamespace("capture").list().getItems())
+        .filteredOn(e -> PoolReconciler.CAPTURE_REFUSED.equals(e.getReason()))
+        .anySatisfy(e -> assertThat(e.getMessage()).contains("boot-0").contains("client pc-0 was seen reading")
+            .contains("cowherd.io/capture-force=/srv/images/golden.img"))
+        .anySatisfy(e -> assertThat(e.getMessage()).contains("boot-1").contains("not an absolute path")));
+    assertThat(slot("capture", "boot-0").getSpec().getCapture()).isNull();
+
+    bootProgress("capture", "pc-0", Map.of("stage", "Silent", "readingAt", "2026-01-01T00:00:00Z"));
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("capture", "boot-0").getSpec().getCapture())
+        .isEqualTo("/srv/images/golden.img"));
+    assertThat(slot("capture", "boot-1").getSpec().getCapture()).as("ill-formed: never passed on").isNull();
+
+    annotate("capture", "boot-1", SlotOrigins.CAPTURE_ANNOTATION, "/srv/images/golden-1.img");
+    annotate("capture", "boot-1", SlotOrigins.CAPTURE_FORCE_ANNOTATION, "/srv/images/golden-1.img");
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("capture", "boot-1").getSpec().getCapture())
+        .as("forced while writing").isEqualTo("/srv/images/golden-1.img"));
+    assertThat(slot("capture", "boot-0").getSpec().getImage()).as("a capture moves nothing").isEqualTo("/srv/images/origin.img");
+  }
+
+  @Test
   void onRebootMovesAStaleSlotWhenItsClientAsksForItsScriptAndManualDoesNot() {
     createPool("reboot", "boot", 312, 2, p -> p);
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("reboot", "boot")).containsExactly(0, 1));
@@ -561,6 +593,11 @@ class PoolReconcilerApiTest {
   private static void annotateReset(String namespace, String slot, String value) {
     Cluster.mergePatch(client.resources(AoeBootSlot.class).inNamespace(namespace).withName(slot),
         Map.of("metadata", Map.of("annotations", Map.of(SlotOrigins.RESET_ANNOTATION, value))));
+  }
+
+  private static void annotate(String namespace, String slot, String key, String value) {
+    Cluster.mergePatch(client.resources(AoeBootSlot.class).inNamespace(namespace).withName(slot),
+        Map.of("metadata", Map.of("annotations", Map.of(key, value))));
   }
 
   /** An AoeBootClient pinned to {@code slot} of pool {@code boot}. */
