@@ -228,9 +228,10 @@ public final class SlotExecutor {
    * @param sizeBytes its size in bytes (the slot's disk)
    * @param took how long the copy took (from the start of the copy to the file in place)
    * @param exporterStopped whether the exporter was stopped during the copy
+   * @param exporter the slot's exporter afterwards (a new one when it was stopped)
    */
   public record Captured(Path path, OriginIdentity identity, long sizeBytes, java.time.Duration took,
-      boolean exporterStopped) {}
+      boolean exporterStopped, Optional<ExporterState> exporter) {}
 
   /**
    * Writes the slot's whole disk (origin plus its COW data) into the new file {@code target}
@@ -266,7 +267,9 @@ public final class SlotExecutor {
         dir.force(true);
       }
       java.time.Duration took = java.time.Duration.ofNanos(System.nanoTime() - started);
-      return new Captured(target, OriginIdentity.of(target), Files.size(target), took, stop);
+      Optional<ExporterState> exporter = restart(stop, slot, store);
+      stop = false;
+      return new Captured(target, OriginIdentity.of(target), Files.size(target), took, exporter.isPresent(), exporter);
     } catch (IOException e) {
       throw new UncheckedIOException("capture to " + target + " failed: " + e, e);
     } finally {
@@ -275,9 +278,15 @@ public final class SlotExecutor {
       } catch (IOException e) {
         // reported by the next capture's deleteIfExists
       }
-      if (stop) {
-        supervisor.ensure(slot.id(), slot.target(store.exportPath()), names.exporterLogPath(slot.id()));
-      }
+      restart(stop, slot, store);
     }
+  }
+
+  /** Starts the exporter stopped for a copy again; empty when it was not stopped. */
+  private Optional<ExporterState> restart(boolean stopped, ValidatedSlot slot, CowStore store) {
+    if (!stopped) {
+      return Optional.empty();
+    }
+    return Optional.of(supervisor.ensure(slot.id(), slot.target(store.exportPath()), names.exporterLogPath(slot.id())));
   }
 }
