@@ -277,8 +277,11 @@ public final class NodeAgentScenario {
         .as("both origins attached while both are used").contains(ORIGIN, v2);
     // Read both origins through their slots' dm devices once, as booting clients would.
     assertThat(BlockIo.firstDifference(Path.of(slot("kernel", 1).getStatus().getExportPath()), expected)).isEqualTo(-1);
-    System.out.println("[measure] page cache of the old and the new origin while both are served (fincore):\n"
-        + Commands.run("fincore", "--bytes", ORIGIN.toString(), v2.toString()).strip());
+    List<String> fincore = new ArrayList<>(List.of("fincore", "--bytes", ORIGIN.toString(), v2.toString()));
+    GuestHost.loops().stream().filter(LoopDevice::readOnly).forEach(l -> fincore.add(l.name()));
+    System.out.println("[measure] page cache of the old and the new origin while both are served (fincore; the files"
+        + " were written in this guest, so their own pages are cached from that; the origin loop devices' from reads):\n"
+        + Commands.run(fincore.toArray(String[]::new)).strip());
     step("kernel-0 reset onto v2; v1 still attached for the other slots");
 
     byte[] overwrite = GuestHost.pattern(64 << 10, 99);
@@ -323,15 +326,10 @@ public final class NodeAgentScenario {
   }
 
   private void annotate(String slot, String key, String value) {
-    client.resources(AoeBootSlot.class).inNamespace(NS).withName(slot).edit(s -> {
-      Map<String, String> annotations = new java.util.HashMap<>();
-      if (s.getMetadata().getAnnotations() != null) {
-        annotations.putAll(s.getMetadata().getAnnotations());
-      }
-      annotations.put(key, value);
-      s.getMetadata().setAnnotations(annotations);
-      return s;
-    });
+    // A merge patch without resourceVersion, as kubectl annotate sends: the operator writes the slot meanwhile.
+    client.resources(AoeBootSlot.class).inNamespace(NS).withName(slot).patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        io.fabric8.kubernetes.client.utils.Serialization.asJson(Map.of("metadata", Map.of("annotations", Map.of(key, value)))));
   }
 
   private static AoeBootPool pool(String name, int shelf, int replicas) {
