@@ -45,11 +45,12 @@ public final class DiskCopy {
         }
         position += block.limit();
       }
-      out.truncate(bytes); // no-op unless the tail was a hole
-      if (out.size() < bytes) {
-        out.write(ByteBuffer.allocate(1), bytes - 1); // a trailing hole still gives the file its size
+      if (out.size() < bytes) { // the tail was zeros: extend with a hole (ftruncate), as FileChannel cannot
+        try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(dest.toFile(), "rw")) {
+          file.setLength(bytes);
+        }
       }
-      out.force(true);
+      out.force(true); // data and metadata of the inode, the new length included
     } catch (IOException e) {
       throw new UncheckedIOException("cannot copy " + source + " to " + dest + ": " + e.getMessage(), e);
     }
