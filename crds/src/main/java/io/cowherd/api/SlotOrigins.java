@@ -24,6 +24,29 @@ public final class SlotOrigins {
    * value again does nothing.
    */
   public static final String RESET_ANNOTATION = AoeBootPool.GROUP + "/reset-requested";
+  /**
+   * Annotation a user sets on a slot, to the same value as {@link #RESET_ANNOTATION}, to make that
+   * reset even while the slot's client is seen doing I/O (the operator refuses it otherwise). A
+   * force left behind forces nothing else: it must name the reset's value.
+   */
+  public static final String RESET_FORCE_ANNOTATION = AoeBootPool.GROUP + "/reset-force";
+  /**
+   * Annotation the operator sets on a slot to the reset value it refused (client seen doing I/O):
+   * that value stays refused even when the client falls silent later, until forced.
+   */
+  public static final String RESET_REFUSED_ANNOTATION = AoeBootPool.GROUP + "/reset-refused";
+  /**
+   * Annotation a user sets on a slot to capture its disk (origin plus COW data) into a new origin
+   * file: {@code kubectl annotate aoebootslot <name> cowherd.io/capture-to=/srv/images/new.img}. The
+   * operator passes it on ({@code spec.capture}) once the slot's client is not seen doing I/O; the
+   * node agent writes the file, never over an existing one, and reports {@code status.capture}.
+   */
+  public static final String CAPTURE_ANNOTATION = AoeBootPool.GROUP + "/capture-to";
+  /**
+   * Annotation a user sets to the same path as {@link #CAPTURE_ANNOTATION} to capture even while
+   * the client is seen doing I/O (the copy is then of a disk in use: a file system may need repair).
+   */
+  public static final String CAPTURE_FORCE_ANNOTATION = AoeBootPool.GROUP + "/capture-force";
   /** Pattern of a rebuild token ({@code spec.rebuild}). */
   public static final String TOKEN_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:+-]{0,62}$";
   private static final Pattern TOKEN = Pattern.compile(TOKEN_PATTERN);
@@ -41,8 +64,34 @@ public final class SlotOrigins {
 
   /** The reset the user asked for on {@code slot} (the annotation's value), if any. */
   public static Optional<String> resetRequested(AoeBootSlot slot) {
+    return annotation(slot, RESET_ANNOTATION);
+  }
+
+  /** Whether {@code slot}'s pending reset is forced: {@link #RESET_FORCE_ANNOTATION} equals its value. */
+  public static boolean resetForced(AoeBootSlot slot) {
+    Optional<String> value = resetRequested(slot);
+    return value.isPresent() && value.equals(annotation(slot, RESET_FORCE_ANNOTATION));
+  }
+
+  /** The reset value the operator last refused on {@code slot} ({@link #RESET_REFUSED_ANNOTATION}), if any. */
+  public static Optional<String> resetRefused(AoeBootSlot slot) {
+    return annotation(slot, RESET_REFUSED_ANNOTATION);
+  }
+
+  /** The capture the user asked for on {@code slot} ({@link #CAPTURE_ANNOTATION}'s value), if any. */
+  public static Optional<String> captureRequested(AoeBootSlot slot) {
+    return annotation(slot, CAPTURE_ANNOTATION);
+  }
+
+  /** Whether {@code slot}'s capture is forced: {@link #CAPTURE_FORCE_ANNOTATION} equals its path. */
+  public static boolean captureForced(AoeBootSlot slot) {
+    Optional<String> value = captureRequested(slot);
+    return value.isPresent() && value.equals(annotation(slot, CAPTURE_FORCE_ANNOTATION));
+  }
+
+  private static Optional<String> annotation(AoeBootSlot slot, String key) {
     Map<String, String> annotations = slot.getMetadata().getAnnotations();
-    return Optional.ofNullable(annotations == null ? null : annotations.get(RESET_ANNOTATION)).map(String::strip)
+    return Optional.ofNullable(annotations == null ? null : annotations.get(key)).map(String::strip)
         .filter(v -> !v.isEmpty());
   }
 

@@ -47,6 +47,8 @@ class PoolLifecycleE2E {
   private AoeInitiator client;
   private byte[] origin;
   private byte[] writtenToSlotOne;
+  /** The image slot 0 serves: the origin, until the OnReboot test moves it to v2. */
+  private byte[] slotZeroImage;
   private static final long WRITTEN_LBA = 1000;
 
   @BeforeAll
@@ -54,6 +56,7 @@ class PoolLifecycleE2E {
     lab = Lab.start(Path.of("target", "e2e-pool-lifecycle"), 32);
     client = AoeInitiator.openInNamespace(lab.network().addClientNamespace(), "eth0", InitiatorOptions.defaults());
     origin = Files.readAllBytes(lab.originImage());
+    slotZeroImage = origin;
   }
 
   @AfterAll
@@ -151,8 +154,55 @@ class PoolLifecycleE2E {
     assertThat(Files.readAllBytes(lab.originImage())).as("origin v1 unchanged").isEqualTo(origin);
   }
 
+  /**
+   * OnReboot through the agent's real boot endpoint: the stale slot 0's client asks for its boot
+   * script; the endpoint holds it, the operator moves the slot, the agent rebuilds it on v2, and the
+   * script is answered. Prints the time from the first request to the slot rebuilt and to the script
+   * (this test asks every 100 ms; iPXE asks again after 3 s).
+   */
   @Test
   @Order(5)
+  void onRebootAStaleClientsBootScriptRequestRebuildsItsSlotBeforeTheScriptIsAnswered() throws Exception {
+    String mac = "52:54:00:e2:13:00";
+    lab.controlPlane().kubectlOk("patch", "aoebootpool/" + POOL, "-n", NS, "--type", "merge",
+        "-p", "{\"spec\":{\"updateStrategy\":\"OnReboot\",\"clients\":{\"binding\":false}}}");
+    Path clientYaml = Files.writeString(Files.createTempFile("client", ".yaml"), String.join("\n",
+        "apiVersion: cowherd.io/v1alpha1", "kind: AoeBootClient", "metadata:", "  name: pc-0", "  namespace: " + NS,
+        "spec:", "  mac: \"" + mac + "\"", "  pool: " + POOL, "  slot: 0", ""));
+    lab.controlPlane().kubectlOk("apply", "-f", clientYaml.toString());
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(lab.controlPlane().client()
+        .resources(io.cowherd.api.v1alpha1.AoeBootClient.class).inNamespace(NS).withName("pc-0").get().getStatus()
+        .getSlot()).isEqualTo(0));
+    assertThat(slots().get(0).getSpec().getImage()).as("slot 0 is stale").isEqualTo(lab.originImage().toString());
+
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.net.URI script = java.net.URI.create("http://127.0.0.1:" + lab.bootPort() + "/boot/v1/ipxe?mac=" + mac);
+    long started = System.nanoTime();
+    String first = http.send(java.net.http.HttpRequest.newBuilder(script).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    assertThat(first).as("held, not answered").contains("moves to the new pool image").doesNotContain("sanboot");
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+      AoeBootSlot slot = slots().get(0);
+      assertThat(slot.getSpec().getRebuild()).startsWith("reboot-");
+      assertThat(slot.getStatus().getPhase()).isEqualTo(SlotPhase.Serving);
+      assertThat(slot.getStatus().getObservedGeneration()).isEqualTo(slot.getMetadata().getGeneration());
+      assertThat(slot.getStatus().getOrigin().getRebuild()).isEqualTo(slot.getSpec().getRebuild());
+    });
+    double rebuilt = (System.nanoTime() - started) / 1e9;
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).untilAsserted(() ->
+        assertThat(http.send(java.net.http.HttpRequest.newBuilder(script).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString()).body()).contains("sanboot"));
+    double answered = (System.nanoTime() - started) / 1e9;
+    System.out.printf("[measure] OnReboot (reflink, %d MiB): boot-script request -> slot rebuilt on the new origin"
+        + " %.2f s, -> script answered %.2f s (polled every 100 ms)%n", origin.length >> 20, rebuilt, answered);
+    byte[] v2 = Files.readAllBytes(lab.originImage().resolveSibling("origin-v2.img"));
+    assertThat(client.read(target(0), 3, 1)).as("slot 0 serves v2").isEqualTo(Arrays.copyOfRange(v2, 3 * 512, 4 * 512));
+    slotZeroImage = v2;
+    lab.controlPlane().kubectlOk("delete", "-f", clientYaml.toString());
+  }
+
+  @Test
+  @Order(6)
   void scalingToOneRemovesTheHighestSlotsWithTheirExportersAndCowStores() throws Exception {
     List<String> cowStores = slots().stream().map(s -> s.getStatus().getCowStorePath()).toList();
     lab.controlPlane().kubectlOk("scale", "aoebootpool/" + POOL, "-n", NS, "--replicas=1");
@@ -167,11 +217,11 @@ class PoolLifecycleE2E {
     assertThat(Path.of(cowStores.get(0))).exists();
     assertThat(Path.of(cowStores.get(1))).doesNotExist();
     assertThat(Path.of(cowStores.get(2))).doesNotExist();
-    assertThat(client.read(target(0), 0, 8)).isEqualTo(Arrays.copyOf(origin, 8 * 512));
+    assertThat(client.read(target(0), 0, 8)).isEqualTo(Arrays.copyOf(slotZeroImage, 8 * 512));
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void aKilledExporterServesAgainWithinFiveSecondsAndCountsARestart() throws Exception {
     long pid = Exporters.on(lab.network().exporterInterface()).getFirst().pid();
     Commands.run("kill", "-KILL", Long.toString(pid));
@@ -179,7 +229,7 @@ class PoolLifecycleE2E {
     await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).untilAsserted(() ->
         assertThat(Exporters.on(lab.network().exporterInterface()))
             .singleElement().extracting(Exporters.Exporter::pid).isNotEqualTo(pid));
-    assertThat(client.read(target(0), 0, 8)).isEqualTo(Arrays.copyOf(origin, 8 * 512));
+    assertThat(client.read(target(0), 0, 8)).isEqualTo(Arrays.copyOf(slotZeroImage, 8 * 512));
     System.out.printf("[measure] SIGKILLed exporter serving again after %.2f s%n", (System.nanoTime() - killed) / 1e9);
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
       AoeBootSlot slot = slots().getFirst();
@@ -189,7 +239,7 @@ class PoolLifecycleE2E {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void deletingThePoolLeavesNoExporterCowStoreOrSlot() throws Exception {
     lab.controlPlane().kubectlOk("delete", "aoebootpool/" + POOL, "-n", NS, "--wait=false");
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
@@ -201,7 +251,7 @@ class PoolLifecycleE2E {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void invalidPoolsAreRejectedAtAdmissionNamingTheFieldAndTheHostIsUnchanged() throws Exception {
     Map<String, String> cases = Map.of(
         "shelf: 4095", "spec.shelf",
@@ -222,7 +272,7 @@ class PoolLifecycleE2E {
   }
 
   @Test
-  @Order(9)
+  @Order(10)
   void measureApplyToReadyForThirtyTwoReplicas() throws Exception {
     long started = System.nanoTime();
     lab.controlPlane().kubectlOk("apply", "-f", lab.writePoolYaml(POOL, SHELF, 32).toString());

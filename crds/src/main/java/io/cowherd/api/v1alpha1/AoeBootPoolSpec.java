@@ -56,6 +56,12 @@ public class AoeBootPoolSpec {
   @Default("Manual")
   private UpdateStrategy updateStrategy = UpdateStrategy.Manual;
 
+  /**
+   * Optional pacing: also move stale slots whose clients were silent on the wire for {@code
+   * silentFor}, at most {@code maxUnavailable} at once. Unset: off. May change.
+   */
+  private IdleUpdateSpec idleUpdate;
+
   /** Number of client slots (targets e<shelf>.0 .. e<shelf>.<replicas-1>), 0 to 255. */
   @SpecReplicas
   @Min(0)
@@ -115,6 +121,14 @@ public class AoeBootPoolSpec {
 
   public void setUpdateStrategy(UpdateStrategy updateStrategy) {
     this.updateStrategy = updateStrategy;
+  }
+
+  public IdleUpdateSpec getIdleUpdate() {
+    return idleUpdate;
+  }
+
+  public void setIdleUpdate(IdleUpdateSpec idleUpdate) {
+    this.idleUpdate = idleUpdate;
   }
 
   /** The update strategy, {@link UpdateStrategy#Manual} when unset. */

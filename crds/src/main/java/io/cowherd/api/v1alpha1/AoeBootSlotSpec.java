@@ -76,6 +76,24 @@ public class AoeBootSlotSpec {
   @Pattern(io.cowherd.api.SlotOrigins.TOKEN_PATTERN)
   private String rebuild;
 
+  /**
+   * Absolute path of a new origin file to capture this slot's disk (origin plus COW data) into,
+   * under one of the node agent's image roots; never an existing file. Written only by the operator
+   * (from the user's annotation {@code cowherd.io/capture-to}, once the client is not seen doing
+   * I/O); the agent acts on each new value once and reports it in {@code status.capture}.
+   */
+  @Size(min = 2, max = 4096)
+  @Pattern("^/[^\\x00]*$")
+  private String capture;
+
+  public String getCapture() {
+    return capture;
+  }
+
+  public void setCapture(String capture) {
+    this.capture = capture;
+  }
+
   /** Host network interface vblade binds to. */
   @Required
   @Pattern(AoeBootPoolSpec.INTERFACE_PATTERN)

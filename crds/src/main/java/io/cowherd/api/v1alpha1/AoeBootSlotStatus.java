@@ -88,6 +88,17 @@ public class AoeBootSlotStatus {
    */
   private SlotOrigin origin;
 
+  /** Outcome of the latest capture of this slot's disk into a new origin file ({@code spec.capture}). */
+  private SlotCapture capture;
+
+  public SlotCapture getCapture() {
+    return capture;
+  }
+
+  public void setCapture(SlotCapture capture) {
+    this.capture = capture;
+  }
+
   public SlotOrigin getOrigin() {
     return origin;
   }
@@ -269,7 +280,8 @@ public class AoeBootSlotStatus {
         && Objects.equals(sizeSectors, s.sizeSectors)
         && Objects.equals(message, s.message)
         && Objects.equals(guard, s.guard)
-        && Objects.equals(origin, s.origin);
+        && Objects.equals(origin, s.origin)
+        && Objects.equals(capture, s.capture);
   }
 
   @Override

@@ -1,8 +1,5 @@
 package io.cowherd.e2e.support;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -13,7 +10,7 @@ import java.util.List;
  * The IP side of a {@link Lab}'s boot segment, so that clients can boot from their NIC's PXE ROM
  * through the front door: a /24 of 198.18.0.0/15 (the test range of RFC 2544) with the node agent's
  * address on the lab's exporter veth ({@code .1}, root namespace) and the bridge's ({@code .2}, the
- * lab's bridge namespace), the agent restarted with {@code --boot-port} and, in proxy mode,
+ * lab's bridge namespace), the agent restarted (with the lab's {@code --boot-port}) and, in proxy mode,
  * {@code --dhcp-mode proxy}, and a {@link DhcpServer} in the bridge namespace. Only objects the lab
  * made get addresses; they go away with it, and the lab closes this (its DHCP server) before its
  * network.
@@ -22,31 +19,23 @@ public final class BootNetwork implements AutoCloseable {
   private final Lab lab;
   private final Path logDir;
   private final String subnet;
-  private final int bootPort;
   private DhcpServer dhcp;
 
-  private BootNetwork(Lab lab, Path logDir, String subnet, int bootPort) {
+  private BootNetwork(Lab lab, Path logDir, String subnet) {
     this.lab = lab;
     this.logDir = logDir;
     this.subnet = subnet;
-    this.bootPort = bootPort;
   }
 
   /**
    * cowherd's proxy DHCP beside a DHCP server that hands out addresses only (a network whose DHCP
-   * server cowherd may not change): addresses, agent restarted with {@code --boot-port <free port>
+   * server cowherd may not change): addresses, agent restarted with {@code
    * --dhcp-mode proxy --dhcp-interface <exporter veth>} (waits for its "proxy DHCP on" log line), and
    * the plain server.
    */
   public static BootNetwork withProxyDhcp(Lab lab, Path logDir) {
     String subnet = "198.18." + (1 + new SecureRandom().nextInt(250));
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    BootNetwork net = new BootNetwork(lab, logDir, subnet, port);
+    BootNetwork net = new BootNetwork(lab, logDir, subnet);
     lab.closeWithLab(net);
     Commands.run("ip", "addr", "add", net.agentAddress() + "/24", "dev", lab.network().exporterInterface());
     Commands.run("ip", "-n", lab.network().bridgeNamespace(), "addr", "add", subnet + ".2/24", "dev", "br0");
@@ -74,7 +63,7 @@ public final class BootNetwork implements AutoCloseable {
 
   private void restartAgent(boolean proxy) {
     lab.agent().close();
-    List<String> args = new ArrayList<>(List.of("--boot-port", Integer.toString(bootPort)));
+    List<String> args = new ArrayList<>();
     if (proxy) {
       args.addAll(List.of("--dhcp-mode", "proxy", "--dhcp-interface", lab.network().exporterInterface()));
     }
@@ -89,9 +78,9 @@ public final class BootNetwork implements AutoCloseable {
     return subnet + ".1";
   }
 
-  /** The agent's boot endpoint port. */
+  /** The agent's boot endpoint port (the lab's: every lab agent runs a boot endpoint). */
   public int bootPort() {
-    return bootPort;
+    return lab.bootPort();
   }
 
   /** The DHCP server running now. */

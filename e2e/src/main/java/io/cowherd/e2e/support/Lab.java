@@ -35,6 +35,8 @@ public final class Lab implements AutoCloseable {
   private Path originImage;
   private ManagedProcess operator;
   private ManagedProcess agent;
+  /** Port of the agent's boot endpoint (HTTP, {@code /boot/v1/ipxe?mac=...}), fixed for the lab's life. */
+  private final int bootPort = freePort();
 
   private Lab(Path workDir, Path repo) {
     this.workDir = workDir.toAbsolutePath();
@@ -120,11 +122,13 @@ public final class Lab implements AutoCloseable {
 
   /**
    * Starts (or restarts, after {@code agent().close()}) the node agent for {@link #NODE} with
-   * {@code extraArgs} after the lab's own (e.g. {@code --boot-port}, {@code --dhcp-mode proxy}).
+   * {@code extraArgs} after the lab's own (which include {@code --boot-port} {@link #bootPort()}; e.g.
+   * {@code --dhcp-mode proxy}).
    */
   public ManagedProcess startAgent(List<String> extraArgs) {
     List<String> args = new ArrayList<>(List.of("--node-name", NODE, "--state-dir", scratch.stateDir().toString(),
-        "--image-root", scratch.images().toString(), "--lease-namespace", LEASE_NAMESPACE));
+        "--image-root", scratch.images().toString(), "--lease-namespace", LEASE_NAMESPACE,
+        "--boot-port", Integer.toString(bootPort)));
     args.addAll(extraArgs);
     ManagedProcess p = ManagedProcess.startJar("node-agent", repo.resolve("node-agent/target/cowherd-node-agent.jar"),
         args,
@@ -163,6 +167,19 @@ public final class Lab implements AutoCloseable {
 
   public ManagedProcess agent() {
     return agent;
+  }
+
+  /** Port of the node agent's boot endpoint on this host. */
+  public int bootPort() {
+    return bootPort;
+  }
+
+  private static int freePort() {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException("no free port for the boot endpoint", e);
+    }
   }
 
   /** MAC address of the exporter NIC, lower-case colon notation. */

@@ -49,7 +49,7 @@ class NodeAgentKernelTest {
             .share(workDir)
             .forward(port)
             .host("kubernetes", GuestVm.FORWARD_ADDRESS)
-            .timeout(Duration.ofMinutes(12))
+            .timeout(Duration.ofMinutes(18))
             .build()
             .run(GuestVm.javaMain(NodeAgentScenario.class, guestKubeconfig.toString(), workDir.toString(), NODE, agent(repo)));
         System.out.printf("[measure] kernel scenario node-agent: %.1f s in the guest, boot included%n", r.elapsed().toMillis() / 1e3);

@@ -90,4 +90,24 @@ public interface CowBackend {
     detach(id, originHint);
     removeCowStore(id);
   }
+
+  /**
+   * Copies {@code store}'s whole disk as its client sees it (origin plus COW data, {@code
+   * sizeBytes} bytes) into {@code dest}, which must not exist, and forces it to disk. The default
+   * reads the export ({@link DiskCopy#sparseCopy}); the caller keeps the exporter stopped while it
+   * runs when {@link #copyNeedsStoppedExporter} says so.
+   *
+   * @throws java.io.UncheckedIOException when the copy fails (a partial {@code dest} may remain)
+   */
+  default void copyDisk(CowStore store, Path dest, long sizeBytes) {
+    DiskCopy.sparseCopy(store.exportPath(), dest, sizeBytes);
+  }
+
+  /**
+   * Whether writes through the exporter could change the disk while {@link #copyDisk} runs, so the
+   * exporter must be stopped for a consistent copy. True unless the backend copies atomically.
+   */
+  default boolean copyNeedsStoppedExporter() {
+    return true;
+  }
 }

@@ -219,4 +219,74 @@ public final class SlotExecutor {
       }
     }
   }
+
+  /**
+   * What a capture wrote.
+   *
+   * @param path the new origin file
+   * @param identity its identity once written
+   * @param sizeBytes its size in bytes (the slot's disk)
+   * @param took how long the copy took (from the start of the copy to the file in place)
+   * @param exporterStopped whether the exporter was stopped during the copy
+   * @param exporter the slot's exporter afterwards (a new one when it was stopped)
+   */
+  public record Captured(Path path, OriginIdentity identity, long sizeBytes, java.time.Duration took,
+      boolean exporterStopped, Optional<ExporterState> exporter) {}
+
+  /**
+   * Writes the slot's whole disk (origin plus its COW data) into the new file {@code target}
+   * (checked by {@link SlotValidator#captureTarget}): the backend copies it into a hidden partial
+   * file next to it ({@code .<name>.capture-partial}, removed first if a crash left one), forced to
+   * disk and made read-only (0444), then hard-linked to {@code target} (link(2) fails with EEXIST
+   * instead of replacing anything: never overwrites a file), the partial name removed and the
+   * directory synced. When the backend's copy is not atomic against writes ({@link
+   * CowBackend#copyNeedsStoppedExporter}, dm-snapshot) the exporter is stopped during the copy and
+   * started again afterwards, whatever the outcome.
+   *
+   * @throws java.io.UncheckedIOException when the copy, the link or a sync fails (nothing is left
+   *     at {@code target}, the partial file is removed)
+   * @throws io.cowherd.agent.host.CommandFailedException when the reflink clone fails
+   */
+  public Captured capture(SlotObservation seen, CowStore store, Path target) {
+    ValidatedSlot slot = seen.slot();
+    CowBackend backend = backends.forKind(slot.backend());
+    Path partial = target.resolveSibling("." + target.getFileName() + ".capture-partial");
+    boolean stop = backend.copyNeedsStoppedExporter() && supervisor.state(slot.id()).isPresent();
+    long started = System.nanoTime();
+    try {
+      Files.deleteIfExists(partial);
+      if (stop) {
+        supervisor.stop(slot.id(), backends.exportPaths(slot.id()));
+      }
+      backend.copyDisk(store, partial, slot.sizeBytes());
+      Files.setPosixFilePermissions(partial, java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
+      Files.createLink(target, partial);
+      Files.delete(partial);
+      try (java.nio.channels.FileChannel dir = java.nio.channels.FileChannel.open(target.getParent(),
+          java.nio.file.StandardOpenOption.READ)) {
+        dir.force(true);
+      }
+      java.time.Duration took = java.time.Duration.ofNanos(System.nanoTime() - started);
+      Optional<ExporterState> exporter = restart(stop, slot, store);
+      stop = false;
+      return new Captured(target, OriginIdentity.of(target), Files.size(target), took, exporter.isPresent(), exporter);
+    } catch (IOException e) {
+      throw new UncheckedIOException("capture to " + target + " failed: " + e, e);
+    } finally {
+      try {
+        Files.deleteIfExists(partial);
+      } catch (IOException e) {
+        // reported by the next capture's deleteIfExists
+      }
+      restart(stop, slot, store);
+    }
+  }
+
+  /** Starts the exporter stopped for a copy again; empty when it was not stopped. */
+  private Optional<ExporterState> restart(boolean stopped, ValidatedSlot slot, CowStore store) {
+    if (!stopped) {
+      return Optional.empty();
+    }
+    return Optional.of(supervisor.ensure(slot.id(), slot.target(store.exportPath()), names.exporterLogPath(slot.id())));
+  }
 }

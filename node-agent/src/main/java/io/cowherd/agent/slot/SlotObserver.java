@@ -65,6 +65,15 @@ public final class SlotObserver {
   }
 
   /**
+   * The new origin file a capture may create at {@code capture} ({@link SlotValidator#captureTarget}).
+   *
+   * @throws InvalidSlotException naming the first problem
+   */
+  public java.nio.file.Path captureTarget(String capture) {
+    return validator.captureTarget(capture);
+  }
+
+  /**
    * Validates the slot's spec only (image under the allowed roots, a readable origin, ...), touching
    * nothing.
    *

@@ -8,6 +8,7 @@ import io.cowherd.agent.host.SlotId;
 import io.cowherd.api.Names;
 import io.cowherd.api.SlotReclaim;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.SlotCapture;
 import io.cowherd.api.v1alpha1.AoeBootSlotSpec;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
@@ -116,7 +117,12 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
     if (done.guard().isPresent()) {
       attacks.report(slot, seen.slot().id(), seen.slot().iface());
     }
-    return statusWriter.patchIfChanged(slot, seen, plan, done);
+    Optional<Captured> captured = capture(slot, seen, done);
+    if (captured.isPresent() && captured.get().exporter().isPresent()) { // restarted for the copy
+      done = new SlotOutcome(done.store(), done.usage(), captured.get().exporter(), done.guard(), done.unreserved(),
+          done.origin());
+    }
+    return statusWriter.patchIfChanged(slot, seen, plan, done, captured.map(Captured::result));
   }
 
   @Override
@@ -210,6 +216,54 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
       statusWriter.rebuilt(slot, message);
     }
   }
+
+  /**
+   * Carries out a new {@code spec.capture} (one the status does not report yet) once the slot has
+   * a store: checks the target ({@link SlotValidator#captureTarget}), copies ({@link
+   * SlotExecutor#capture}) and records Event {@code Captured} or {@code CaptureFailed}. Refused
+   * when the origin changed under the slot (the disk would be a mix). Each path is tried once: a
+   * failure is reported, not retried (ask again with another path).
+   *
+   * @return the outcome to report in {@code status.capture} and the exporter started again after the
+   *     copy, if it was stopped; empty when nothing new was asked
+   */
+  private Optional<Captured> capture(AoeBootSlot slot, SlotObservation seen, SlotOutcome done) {
+    String wanted = slot.getSpec().getCapture();
+    SlotCapture last = slot.getStatus() == null ? null : slot.getStatus().getCapture();
+    if (wanted == null || last != null && wanted.equals(last.getPath()) || done.store().isEmpty()) {
+      return Optional.empty();
+    }
+    SlotCapture result;
+    Optional<io.cowherd.agent.export.ExporterState> exporter = Optional.empty();
+    try {
+      Optional<String> changed = done.origin().flatMap(io.cowherd.agent.backend.OriginStamp.Verdict::change);
+      if (changed.isPresent()) {
+        throw new InvalidSlotException("origin " + seen.slot().origin() + " " + changed.get() + " since this slot's COW"
+            + " store was made: its disk is not the one its client wrote; a capture would copy a mix");
+      }
+      java.nio.file.Path target = observer.captureTarget(wanted);
+      SlotExecutor.Captured c = executor.capture(seen, done.store().get(), target);
+      exporter = c.exporter();
+      result = new SlotCapture(wanted, SlotCapture.CAPTURED, "captured " + seen.slot().origin() + " with the slot's"
+          + " COW data (" + seen.slot().backend().wireName() + (c.exporterStopped() ? ": exporter stopped during the copy"
+          : ": clone, exporter kept running") + ") into " + c.path() + " [" + c.identity().format() + "]: "
+          + c.sizeBytes() + " bytes in " + c.took().toMillis() + " ms");
+      result.setIdentity(c.identity().format());
+      result.setSizeBytes(c.sizeBytes());
+      result.setDurationMillis(c.took().toMillis());
+      statusWriter.captured(slot, true, result.getMessage());
+    } catch (InvalidSlotException | UncheckedIOException | CommandFailedException | CommandTimedOutException e) {
+      result = new SlotCapture(wanted, SlotCapture.FAILED, "capture to " + wanted + " failed, nothing written: "
+          + e.getMessage());
+      statusWriter.captured(slot, false, result.getMessage());
+    }
+    LOG.info("slot {}: {}", seen.slot().id(), result.getMessage());
+    result.setFinishedAt(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
+    return Optional.of(new Captured(result, exporter));
+  }
+
+  /** A capture's status and the exporter started again after its copy, if it was stopped. */
+  private record Captured(SlotCapture result, Optional<io.cowherd.agent.export.ExporterState> exporter) {}
 
   private boolean isMine(AoeBootSlot slot) {
     String wanted = slot.getSpec() == null ? null : slot.getSpec().getNodeName();

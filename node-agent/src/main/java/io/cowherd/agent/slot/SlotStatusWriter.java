@@ -84,8 +84,19 @@ public final class SlotStatusWriter {
   /** Status after a successful reconcile; patched (and an Event recorded) only if it changed. */
   public UpdateControl<AoeBootSlot> patchIfChanged(AoeBootSlot slot, SlotObservation seen, SlotPlan plan,
       SlotOutcome done) {
+    return patchIfChanged(slot, seen, plan, done, Optional.empty());
+  }
+
+  /**
+   * {@link #patchIfChanged(AoeBootSlot, SlotObservation, SlotPlan, SlotOutcome)} with the outcome
+   * of a capture made in this reconcile ({@code status.capture}); without one the slot's last
+   * capture outcome is kept.
+   */
+  public UpdateControl<AoeBootSlot> patchIfChanged(AoeBootSlot slot, SlotObservation seen, SlotPlan plan,
+      SlotOutcome done, Optional<io.cowherd.api.v1alpha1.SlotCapture> captured) {
     SlotPlan.Verdict verdict = SlotPlan.judge(plan, done);
     AoeBootSlotStatus status = statusOf(slot, seen, done, verdict);
+    status.setCapture(captured.orElse(slot.getStatus() == null ? null : slot.getStatus().getCapture()));
     warnAboutSpace(slot, seen, done);
     warnAboutOrigin(slot, done, verdict);
     if (sameAgentFields(status, slot.getStatus())) {
@@ -195,6 +206,12 @@ public final class SlotStatusWriter {
   /** Records a Warning Event {@value #ABANDONED_STORE_MOVED_ASIDE} with {@code message} on {@code slot}. */
   public void abandonedStoreMovedAside(AoeBootSlot slot, String message) {
     events.record(slot, SlotEventRecorder.WARNING, ABANDONED_STORE_MOVED_ASIDE, message);
+  }
+
+  /** Records Event {@code Captured} (Normal) or {@code CaptureFailed} (Warning) with {@code message}. */
+  public void captured(AoeBootSlot slot, boolean ok, String message) {
+    events.record(slot, ok ? SlotEventRecorder.NORMAL : SlotEventRecorder.WARNING, ok ? "Captured" : "CaptureFailed",
+        message);
   }
 
   /** Records a Normal Event {@code Rebuilt}: the slot's COW store was discarded and is rebuilt (old and new origin). */

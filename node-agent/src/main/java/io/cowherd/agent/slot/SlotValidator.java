@@ -112,16 +112,53 @@ public final class SlotValidator {
     return List.copyOf(macs);
   }
 
-  private Path checkImage(String image) {
-    Path given = Path.of(image);
+  /**
+   * Checks {@code spec.capture}, the path of a new origin file to write: absolute, no {@code ..}
+   * segment, its directory exists and its real path (symlinks resolved) lies under an allowed
+   * image root, and nothing exists at the path yet (a dangling symlink counts). Reads only.
+   *
+   * @return the path to create: the directory's real path plus the file name
+   * @throws InvalidSlotException naming the first problem found
+   */
+  public Path captureTarget(String capture) {
+    Path given = absoluteWithoutDotDot(capture, "capture");
+    if (given.getFileName() == null) {
+      throw new InvalidSlotException("capture " + capture + " names no file");
+    }
+    Path dir;
+    try {
+      dir = given.getParent().toRealPath();
+    } catch (IOException e) {
+      throw new InvalidSlotException("capture " + capture + ": directory " + given.getParent()
+          + " does not exist on this node or cannot be resolved");
+    }
+    Path target = dir.resolve(given.getFileName());
+    if (realRoots().stream().noneMatch(root -> target.startsWith(root) && !target.equals(root))) {
+      throw new InvalidSlotException("capture " + capture + " (real path " + target
+          + ") is not under an allowed image root " + imageRoots);
+    }
+    if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      throw new InvalidSlotException("capture " + capture + " exists already; a capture never overwrites a file:"
+          + " choose a new name");
+    }
+    return target;
+  }
+
+  private static Path absoluteWithoutDotDot(String value, String field) {
+    Path given = Path.of(value);
     if (!given.isAbsolute()) {
-      throw new InvalidSlotException("image " + image + " is not an absolute path");
+      throw new InvalidSlotException(field + " " + value + " is not an absolute path");
     }
     for (Path part : given) {
       if (part.toString().equals("..")) {
-        throw new InvalidSlotException("image " + image + " must not contain a '..' path segment");
+        throw new InvalidSlotException(field + " " + value + " must not contain a '..' path segment");
       }
     }
+    return given;
+  }
+
+  private Path checkImage(String image) {
+    Path given = absoluteWithoutDotDot(image, "image");
     Path real;
     try {
       real = given.toRealPath();

@@ -62,6 +62,7 @@ class OriginRebuildHostTest {
     AoeBootSlotStatus before = reconcile(slot);
     assertThat(before.getPhase()).isEqualTo(SlotPhase.Serving);
     assertThat(before.getOrigin().getStale()).isFalse();
+    assertThat(openers(lab.origin)).as("a reflink slot holds nothing of its origin open (agent, vblade)").isEmpty();
     OriginIdentity v1Identity = OriginIdentity.of(lab.origin);
     writeAt(clone, ORIGIN_BYTES / 2, CLIENT_WRITE);
 
@@ -93,6 +94,12 @@ class OriginRebuildHostTest {
         .contains(lab.origin.toString()).contains(v1Identity.format())
         .contains(v2.toString()).contains(OriginIdentity.of(v2).format());
     assertThat(lab.origin).as("the old origin is never touched").exists();
+    assertThat(openers(lab.origin)).as("nothing keeps the old origin attached").isEmpty();
+    assertThat(openers(v2)).as("nor the new one: the clone is independent").isEmpty();
+    read(clone, 0, ORIGIN_BYTES); // as a booting client reads its disk through the exporter
+    System.out.printf("reflink page cache while a slot on v2 is read (fincore: bytes cached per file; page cache is"
+        + " per inode, so a clone's reads never cache its origin's pages):%n%s%n", io.cowherd.agent.support.HostTools
+        .run("fincore", "--bytes", lab.origin.toString(), v2.toString(), clone.toString()).stdout());
 
     reconcile(slot);
     assertThat(lab.eventMessages).as("rebuilt once per token").filteredOn(e -> e.startsWith("Normal Rebuilt")).hasSize(1);
@@ -117,6 +124,28 @@ class OriginRebuildHostTest {
     assertThat(read(clone, ORIGIN_BYTES / 2, CLIENT_WRITE.length)).as("old store kept").isEqualTo(CLIENT_WRITE);
     assertThat(ProcessHandle.of(pid)).as("old exporter still serving").hasValueSatisfying(p -> assertThat(p.isAlive()).isTrue());
     assertThat(lab.eventMessages).noneMatch(e -> e.startsWith("Normal Rebuilt"));
+  }
+
+  /** Processes (pid and fd link) holding {@code file} open, from /proc/[pid]/fd (root reads every process's). */
+  private static java.util.List<String> openers(Path file) throws IOException {
+    Path real = file.toRealPath();
+    java.util.List<String> found = new java.util.ArrayList<>();
+    try (var procs = Files.list(Path.of("/proc"))) {
+      for (Path proc : procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
+        try (var fds = Files.list(proc.resolve("fd"))) {
+          fds.filter(fd -> {
+            try {
+              return Files.readSymbolicLink(fd).equals(real);
+            } catch (IOException e) {
+              return false; // closed meanwhile
+            }
+          }).forEach(fd -> found.add(proc.getFileName() + " " + fd));
+        } catch (IOException e) {
+          // the process ended meanwhile
+        }
+      }
+    }
+    return found;
   }
 
   private AoeBootSlotStatus reconcile(AoeBootSlot slot) {

@@ -1,6 +1,7 @@
 package io.cowherd.operator.pool;
 
 import io.cowherd.api.Names;
+import io.cowherd.api.SlotOrigins;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.AoeBootSlotSpec;
@@ -59,11 +60,13 @@ public final class DesiredSlots {
   }
 
   /**
-   * True when {@code existing} already has the spec, labels and owner reference of {@code
-   * desired}. Labels and owner references added by others are allowed.
+   * True when {@code existing} already has the spec, labels, owner reference and refused-reset
+   * annotation ({@link SlotOrigins#RESET_REFUSED_ANNOTATION}) of {@code desired}. Labels and owner
+   * references added by others are allowed.
    */
   public static boolean upToDate(AoeBootSlot existing, AoeBootSlot desired) {
     return sameSpec(existing.getSpec(), desired.getSpec())
+        && SlotOrigins.resetRefused(existing).equals(SlotOrigins.resetRefused(desired))
         && hasLabels(existing, desired.getMetadata().getLabels())
         && existing.getMetadata().getOwnerReferences().stream()
             .anyMatch(ref -> Boolean.TRUE.equals(ref.getController())
@@ -90,6 +93,7 @@ public final class DesiredSlots {
         && Objects.equals(a.getImage(), b.getImage())
         && Objects.equals(a.getPoolImage(), b.getPoolImage())
         && Objects.equals(a.getRebuild(), b.getRebuild())
+        && Objects.equals(a.getCapture(), b.getCapture())
         && Objects.equals(a.getInterface(), b.getInterface())
         && normalized(a.getCow()).equals(normalized(b.getCow()))
         && a.writeCacheOrDefault() == b.writeCacheOrDefault()

@@ -1,5 +1,6 @@
 package io.cowherd.operator.pool;
 
+import io.cowherd.api.SlotOrigins;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootPoolStatus;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
@@ -130,12 +131,13 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
     Map<Integer, String> placements = Placements.recorded(startFrom);
     Map<Integer, String> abandoned = Placements.abandoned(startFrom);
     ClientAssignment.Outcome clientsNow = assigner.assign(pool, seen.clients());
+    OriginRollout.Clients slotClients = OriginRollout.clients(seen.clients(), clock.instant());
     SlotSetPlan plan = SlotSetPlan.decide(pool, seen.ownSlots(), seen.nodeNames(), nodes.eligible(),
         seen.slotsPerNode(), conflicts.blocked().keySet(), placements, abandoned,
-        ClientAssigner.allowedMacs(pool, clientsNow), OriginRollout.updateRequests(seen.clients()));
+        ClientAssigner.allowedMacs(pool, clientsNow), slotClients);
     Map<Integer, SlotPlacement> recordedOrigins = Placements.byNumber(startFrom);
     OriginRollout.restore(plan.creates(), recordedOrigins);
-    reportMoves(pool, seen.ownSlots());
+    reportMoves(pool, seen.ownSlots(), slotClients);
 
     SlotSetOutcome done = executor.apply(pool, plan);
 
@@ -145,17 +147,25 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
         progress, conflicts.message(), clock.instant());
     status.setPlacements(Placements.next(pool, placements, abandoned, recordedOrigins, seen.ownSlots(), plan));
     recordWarnings(pool, status);
+    Optional<Duration> idleCheck = OriginRollout.nextIdleCheck(pool, seen.ownSlots(), slotClients);
     if (PoolStatusAggregator.same(pool.getStatus(), status)) {
-      return rateLimitRecheck(UpdateControl.noUpdate(), clientsNow);
+      return recheck(UpdateControl.noUpdate(), clientsNow, idleCheck);
     }
     placementMemory.written(pool, status.getPlacements());
-    return rateLimitRecheck(UpdateControl.patchStatus(statusPatch(pool, status)), clientsNow);
+    return recheck(UpdateControl.patchStatus(statusPatch(pool, status)), clientsNow, idleCheck);
   }
 
-  /** Clients waiting only for the enrollment rate get another look after {@link #RATE_LIMIT_RECHECK}. */
-  private static UpdateControl<AoeBootPool> rateLimitRecheck(UpdateControl<AoeBootPool> control,
-      ClientAssignment.Outcome clients) {
-    return clients.rateLimited() ? control.rescheduleAfter(RATE_LIMIT_RECHECK) : control;
+  /**
+   * Clients waiting only for the enrollment rate get another look after {@link
+   * #RATE_LIMIT_RECHECK}; a stale slot's client counting towards {@code spec.idleUpdate.silentFor}
+   * gets one when it gets there (whichever is first).
+   */
+  private static UpdateControl<AoeBootPool> recheck(UpdateControl<AoeBootPool> control,
+      ClientAssignment.Outcome clients, Optional<Duration> idleCheck) {
+    Optional<Duration> rate = clients.rateLimited() ? Optional.of(RATE_LIMIT_RECHECK) : Optional.empty();
+    Optional<Duration> next = java.util.stream.Stream.of(rate, idleCheck).flatMap(Optional::stream)
+        .min(Duration::compareTo);
+    return next.isPresent() ? control.rescheduleAfter(next.get()) : control;
   }
 
   /**
@@ -207,12 +217,31 @@ public final class PoolReconciler implements Reconciler<AoeBootPool>, Cleaner<Ao
     return sources;
   }
 
+  /** Reason of the Warning Event on a slot whose reset is refused (client seen doing I/O). */
+  public static final String RESET_REFUSED = "ResetRefused";
+  /** Reason of the Warning Event on a slot whose capture waits (client seen doing I/O) or is ill-formed. */
+  public static final String CAPTURE_REFUSED = "CaptureRefused";
+
   /** Invalid reset values already reported, as {@code <slot uid>/<value>} (once per operator process). */
   private final java.util.Set<String> reportedResets = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-  /** A Warning Event for each slot whose reset annotation cannot form a rebuild token (nothing is moved). */
-  private void reportMoves(AoeBootPool pool, List<AoeBootSlot> slots) {
+  /**
+   * A Warning Event for each slot whose reset annotation cannot form a rebuild token ({@code
+   * InvalidReset}) or whose reset is refused because its client is seen doing I/O ({@code
+   * ResetRefused}, once per value); nothing is moved for either.
+   */
+  private void reportMoves(AoeBootPool pool, List<AoeBootSlot> slots, OriginRollout.Clients clients) {
     for (AoeBootSlot slot : slots) {
+      if (slot.getSpec() != null && slot.getSpec().getSlot() != null) {
+        OriginRollout.refusal(slot, clients.of(slot.getSpec().getSlot()), clients.now())
+            .filter(r -> !SlotOrigins.resetRefused(slot).equals(Optional.of(r.value())))
+            .filter(r -> reportedResets.add(slot.getMetadata().getUid() + "/refused/" + r.value()))
+            .ifPresent(r -> events.warning(slot, RESET_REFUSED, r.message()));
+        SlotCaptures.refusal(slot, clients.of(slot.getSpec().getSlot()), clients.now())
+            .filter(m -> reportedResets.add(slot.getMetadata().getUid() + "/capture/"
+                + SlotOrigins.captureRequested(slot).orElse("")))
+            .ifPresent(m -> events.warning(slot, CAPTURE_REFUSED, m));
+      }
       OriginRollout.invalidReset(slot).filter(v -> reportedResets.add(slot.getMetadata().getUid() + "/" + v))
           .ifPresent(value -> events.warning(slot, "InvalidReset", "slot "
           + slot.getMetadata().getName() + ": reset value '" + value + "' ignored; use 1 to 57 characters of"

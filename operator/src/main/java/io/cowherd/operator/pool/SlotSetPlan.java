@@ -142,19 +142,19 @@ public record SlotSetPlan(
       Map<String, Integer> slotsPerNode, Set<Integer> blocked, Map<Integer, String> placements,
       Map<Integer, String> abandoned, Map<Integer, List<String>> allowedMacs) {
     return decide(pool, ownSlots, existingNodes, eligibleNodes, slotsPerNode, blocked, placements, abandoned,
-        allowedMacs, Map.of());
+        allowedMacs, OriginRollout.Clients.none());
   }
 
   /**
    * {@link #decide(AoeBootPool, Collection, Set, Collection, Map, Set, Map, Map, Map)}, where an
    * existing slot keeps the image it was built from unless {@link OriginRollout} moves it.
    *
-   * @param updateRequests slot number → its client's {@code status.boot.updateRequestedAt}
+   * @param clients the slots' clients (reboot requests, I/O seen) and the time to judge them at
    */
   public static SlotSetPlan decide(
       AoeBootPool pool, Collection<AoeBootSlot> ownSlots, Set<String> existingNodes, Collection<String> eligibleNodes,
       Map<String, Integer> slotsPerNode, Set<Integer> blocked, Map<Integer, String> placements,
-      Map<Integer, String> abandoned, Map<Integer, List<String>> allowedMacs, Map<Integer, String> updateRequests) {
+      Map<Integer, String> abandoned, Map<Integer, List<String>> allowedMacs, OriginRollout.Clients clients) {
     int replicas = pool.getSpec().replicasOrZero();
     List<AoeBootSlot> creates = new ArrayList<>();
     List<AoeBootSlot> updates = new ArrayList<>();
@@ -168,6 +168,7 @@ public record SlotSetPlan(
     List<Integer> heldBack = new ArrayList<>();
 
     Map<Integer, AoeBootSlot> bySlot = bySlotNumber(pool, ownSlots);
+    Map<Integer, OriginRollout.Move> paced = OriginRollout.paced(pool, bySlot.values(), clients);
     for (AoeBootSlot slot : bySlot.values()) {
       int number = slot.getSpec().getSlot();
       boolean nodeGone = !existingNodes.contains(slot.getSpec().getNodeName());
@@ -192,7 +193,9 @@ public record SlotSetPlan(
       } else {
         AoeBootSlot desired = DesiredSlots.build(pool, number, slot.getSpec().getNodeName(),
             allowedMacs.getOrDefault(number, List.of()));
-        OriginRollout.apply(pool, slot, desired, Optional.ofNullable(updateRequests.get(number)));
+        OriginRollout.apply(pool, slot, desired, clients.of(number), clients.now(),
+            Optional.ofNullable(paced.get(number)));
+        SlotCaptures.apply(slot, desired, clients.of(number), clients.now());
         if (!DesiredSlots.upToDate(slot, desired)) {
           updates.add(desired);
         }

@@ -95,6 +95,41 @@ class PoolAdmissionApiTest {
         .hasMessageContaining("OnReboot");
   }
 
+  static Stream<Arguments> badIdleUpdates() {
+    return Stream.of(
+        Arguments.of(Map.of("silentFor", "30s"), "at least 60s"),
+        Arguments.of(Map.of("silentFor", "soon"), "spec.idleUpdate.silentFor"),
+        Arguments.of(Map.of("silentFor", ""), "spec.idleUpdate.silentFor"),
+        Arguments.of(Map.of("maxUnavailable", 1), "spec.idleUpdate.silentFor"),
+        Arguments.of(Map.of("silentFor", "30m", "maxUnavailable", 0), "spec.idleUpdate.maxUnavailable"));
+  }
+
+  @ParameterizedTest(name = "idleUpdate {0} is rejected naming {1}")
+  @MethodSource("badIdleUpdates")
+  void badIdlePacingIsRejectedAtAdmission(Map<String, Object> idleUpdate, String expected) {
+    AoeBootPool pool = Pools.aPool().named("idle-bad").inNamespace(NAMESPACE).buildForCreate();
+    Map<String, Object> raw = Serialization.jsonMapper().convertValue(pool, new TypeReference<Map<String, Object>>() {});
+    @SuppressWarnings("unchecked")
+    Map<String, Object> spec = (Map<String, Object>) raw.get("spec");
+    spec.put("idleUpdate", idleUpdate);
+    GenericKubernetesResource bad = Serialization.jsonMapper().convertValue(raw, GenericKubernetesResource.class);
+    assertThatThrownBy(() -> client.resource(bad).create())
+        .isInstanceOf(KubernetesClientException.class)
+        .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422))
+        .hasMessageContaining(expected);
+  }
+
+  @Test
+  void idlePacingTakesADurationAndDefaultsToOneAtATime() {
+    AoeBootPool pool = Pools.aPool().named("idle-good").inNamespace(NAMESPACE).buildForCreate();
+    pool.getSpec().setIdleUpdate(new io.cowherd.api.v1alpha1.IdleUpdateSpec("1h30m", null));
+
+    AoeBootPool created = client.resource(pool).dryRun().create();
+
+    assertThat(created.getSpec().getIdleUpdate().getMaxUnavailable()).isEqualTo(1);
+    assertThat(created.getSpec().getIdleUpdate().silentForDuration()).isEqualTo(java.time.Duration.ofMinutes(90));
+  }
+
   @Test
   void imageMayChangeOnALivePoolButStaysAnAbsolutePathWithoutDotDot() {
     AoeBootPool pool = client.resource(Pools.aPool().named("image-change").inNamespace(NAMESPACE).buildForCreate()).create();

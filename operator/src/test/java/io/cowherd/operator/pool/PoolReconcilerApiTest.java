@@ -236,6 +236,105 @@ class PoolReconcilerApiTest {
   }
 
   @Test
+  void aResetIsRefusedWhileTheClientIsSeenWritingAndMovesOnlyWhenForced() {
+    createPool("reset-busy", "boot", 314, 1, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("reset-busy", "boot")).containsExactly(0));
+    pinClient("reset-busy", "pc-0", "52:54:00:ab:00:00", 0);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(client.resources(AoeBootClient.class).inNamespace("reset-busy")
+        .withName("pc-0").get().getStatus().getSlot()).isEqualTo(0));
+    Cluster.mergePatch(pools("reset-busy").withName("boot"), Map.of("spec", Map.of("image", "/srv/images/v2.img")));
+    bootProgress("reset-busy", "pc-0", Map.of("stage", "Writing", "writingAt", java.time.Instant.now().toString()));
+
+    annotateReset("reset-busy", "boot-0", "20261202T1500Z");
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      assertThat(client.v1().events().inNamespace("reset-busy").list().getItems()).anySatisfy(e -> {
+        assertThat(e.getReason()).isEqualTo(PoolReconciler.RESET_REFUSED);
+        assertThat(e.getType()).isEqualTo("Warning");
+        assertThat(e.getInvolvedObject().getName()).isEqualTo("boot-0");
+        assertThat(e.getMessage()).contains("client pc-0 was seen writing").contains("cowherd.io/reset-force=20261202T1500Z");
+      });
+      assertThat(slot("reset-busy", "boot-0").getMetadata().getAnnotations())
+          .containsEntry(SlotOrigins.RESET_REFUSED_ANNOTATION, "20261202T1500Z");
+    });
+    assertThat(slot("reset-busy", "boot-0").getSpec().getImage()).isEqualTo("/srv/images/origin.img");
+    assertThat(slot("reset-busy", "boot-0").getSpec().getRebuild()).isNull();
+
+    bootProgress("reset-busy", "pc-0", Map.of("stage", "Silent", "writingAt", "2026-01-01T00:00:00Z")); // a reconcile
+    await().during(Duration.ofSeconds(3)).atMost(TIMEOUT).untilAsserted(() ->
+        assertThat(slot("reset-busy", "boot-0").getSpec().getRebuild()).as("a refused value stays refused").isNull());
+
+    Cluster.mergePatch(client.resources(AoeBootSlot.class).inNamespace("reset-busy").withName("boot-0"),
+        Map.of("metadata", Map.of("annotations", Map.of(SlotOrigins.RESET_FORCE_ANNOTATION, "20261202T1500Z"))));
+    await().atMost(TIMEOUT).untilAsserted(() -> {
+      AoeBootSlot moved = slot("reset-busy", "boot-0");
+      assertThat(moved.getSpec().getImage()).isEqualTo("/srv/images/v2.img");
+      assertThat(moved.getSpec().getRebuild()).isEqualTo("reset-20261202T1500Z");
+      assertThat(moved.getMetadata().getAnnotations()).doesNotContainKey(SlotOrigins.RESET_REFUSED_ANNOTATION);
+    });
+  }
+
+  @Test
+  void idlePacingMovesStaleSlotsOfSilentClientsOneAtATime() {
+    createPool("idle", "boot", 315, 3, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("idle", "boot")).containsExactly(0, 1, 2));
+    for (int n = 0; n < 3; n++) {
+      pinClient("idle", "pc-" + n, "52:54:00:ac:00:0" + n, n);
+    }
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(client.resources(AoeBootClient.class).inNamespace("idle")
+        .withName("pc-2").get().getStatus().getSlot()).isEqualTo(2));
+    bootProgress("idle", "pc-0", Map.of("stage", "Silent", "writingAt", "2026-01-01T00:00:00Z"));
+    bootProgress("idle", "pc-1", Map.of("stage", "Silent", "readingAt", "2026-01-01T00:00:00Z"));
+    bootProgress("idle", "pc-2", Map.of("stage", "Writing", "writingAt", java.time.Instant.now().toString()));
+    Cluster.mergePatch(pools("idle").withName("boot"), Map.of("spec", Map.of("image", "/srv/images/v2.img",
+        "idleUpdate", Map.of("silentFor", "60s", "maxUnavailable", 1))));
+
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("idle", "boot-0").getSpec().getImage())
+        .isEqualTo("/srv/images/v2.img"));
+    assertThat(slot("idle", "boot-0").getSpec().getRebuild()).startsWith("idle-g");
+    await().during(Duration.ofSeconds(3)).atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("idle", "boot-1")
+        .getSpec().getImage()).as("one at a time: boot-0 is rebuilding").isEqualTo("/srv/images/origin.img"));
+
+    servingRebuilt("idle", "boot-0");
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("idle", "boot-1").getSpec().getImage())
+        .isEqualTo("/srv/images/v2.img"));
+    servingRebuilt("idle", "boot-1");
+    await().during(Duration.ofSeconds(3)).atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("idle", "boot-2")
+        .getSpec().getImage()).as("its client is writing").isEqualTo("/srv/images/origin.img"));
+  }
+
+  @Test
+  void aCaptureWaitsWhileTheClientIsSeenReadingAndGoesOnceItIsSilentOrForced() {
+    createPool("capture", "boot", 316, 2, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("capture", "boot")).containsExactly(0, 1));
+    pinClient("capture", "pc-0", "52:54:00:ad:00:00", 0);
+    pinClient("capture", "pc-1", "52:54:00:ad:00:01", 1);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(client.resources(AoeBootClient.class).inNamespace("capture")
+        .withName("pc-1").get().getStatus().getSlot()).isEqualTo(1));
+    bootProgress("capture", "pc-0", Map.of("stage", "Reading", "readingAt", java.time.Instant.now().toString()));
+    bootProgress("capture", "pc-1", Map.of("stage", "Writing", "writingAt", java.time.Instant.now().toString()));
+
+    annotate("capture", "boot-0", SlotOrigins.CAPTURE_ANNOTATION, "/srv/images/golden.img");
+    annotate("capture", "boot-1", SlotOrigins.CAPTURE_ANNOTATION, "golden.img");
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(client.v1().events().inNamespace("capture").list().getItems())
+        .filteredOn(e -> PoolReconciler.CAPTURE_REFUSED.equals(e.getReason()))
+        .anySatisfy(e -> assertThat(e.getMessage()).contains("boot-0").contains("client pc-0 was seen reading")
+            .contains("cowherd.io/capture-force=/srv/images/golden.img"))
+        .anySatisfy(e -> assertThat(e.getMessage()).contains("boot-1").contains("not an absolute path")));
+    assertThat(slot("capture", "boot-0").getSpec().getCapture()).isNull();
+
+    bootProgress("capture", "pc-0", Map.of("stage", "Silent", "readingAt", "2026-01-01T00:00:00Z"));
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("capture", "boot-0").getSpec().getCapture())
+        .isEqualTo("/srv/images/golden.img"));
+    assertThat(slot("capture", "boot-1").getSpec().getCapture()).as("ill-formed: never passed on").isNull();
+
+    annotate("capture", "boot-1", SlotOrigins.CAPTURE_ANNOTATION, "/srv/images/golden-1.img");
+    annotate("capture", "boot-1", SlotOrigins.CAPTURE_FORCE_ANNOTATION, "/srv/images/golden-1.img");
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("capture", "boot-1").getSpec().getCapture())
+        .as("forced while writing").isEqualTo("/srv/images/golden-1.img"));
+    assertThat(slot("capture", "boot-0").getSpec().getImage()).as("a capture moves nothing").isEqualTo("/srv/images/origin.img");
+  }
+
+  @Test
   void onRebootMovesAStaleSlotWhenItsClientAsksForItsScriptAndManualDoesNot() {
     createPool("reboot", "boot", 312, 2, p -> p);
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("reboot", "boot")).containsExactly(0, 1));
@@ -494,6 +593,29 @@ class PoolReconcilerApiTest {
   private static void annotateReset(String namespace, String slot, String value) {
     Cluster.mergePatch(client.resources(AoeBootSlot.class).inNamespace(namespace).withName(slot),
         Map.of("metadata", Map.of("annotations", Map.of(SlotOrigins.RESET_ANNOTATION, value))));
+  }
+
+  private static void annotate(String namespace, String slot, String key, String value) {
+    Cluster.mergePatch(client.resources(AoeBootSlot.class).inNamespace(namespace).withName(slot),
+        Map.of("metadata", Map.of("annotations", Map.of(key, value))));
+  }
+
+  /** An AoeBootClient pinned to {@code slot} of pool {@code boot}. */
+  private static void pinClient(String namespace, String name, String mac, int slot) {
+    AoeBootClient c = new AoeBootClient();
+    c.setMetadata(new ObjectMetaBuilder().withNamespace(namespace).withName(name).build());
+    AoeBootClientSpec spec = new AoeBootClientSpec();
+    spec.setMac(mac);
+    spec.setPool("boot");
+    spec.setSlot(slot);
+    c.setSpec(spec);
+    client.resource(c).create();
+  }
+
+  /** What a node agent writes when it sees a client's frames on the wire ({@code status.boot}). */
+  private static void bootProgress(String namespace, String clientName, Map<String, Object> boot) {
+    client.resources(AoeBootClient.class).inNamespace(namespace).withName(clientName).subresource("status")
+        .patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(Map.of("status", Map.of("boot", boot))));
   }
 
   /** What a boot endpoint writes when it holds back a stale slot's script under OnReboot. */

@@ -9,11 +9,13 @@ import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.LoopDevice;
 import io.cowherd.agent.host.SlotId;
 import io.cowherd.agent.host.SnapshotStatus;
+import io.cowherd.api.SlotOrigins;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootPoolSpec;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.CowSpec;
+import io.cowherd.api.v1alpha1.SlotCapture;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.cowherd.e2e.support.Commands;
 import io.cowherd.e2e.support.Exporters;
@@ -43,6 +45,8 @@ import java.util.stream.Collectors;
  * kept, write kept) and then serves a third slot. Pool {@code small}, whose COW file was left at
  * 1 MiB, overflows: its slot turns Failed with a message and a Warning Event. Scaling {@code
  * kernel} to 0 and deleting {@code small} leave no cowherd loop device, dm device or vblade.
+ * Between the restart and the overflow check, the origin lifecycle ({@link #originLifecycle}):
+ * capture, reset onto a new origin, an origin rewritten in place, rollback and loop release.
  *
  * <p>Arguments: {@code KUBECONFIG WORK_DIR NODE_NAME AGENT} where AGENT is the agent jar or a
  * class path (then its main class is run).
@@ -168,6 +172,8 @@ public final class NodeAgentScenario {
     assertThat(BlockIo.read(targets.get(1), offset, written.length)).as("the write survived the SIGKILL").isEqualTo(written);
     step("restarted agent adopted everything");
 
+    originLifecycle(origin, offset, written);
+
     await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
       AoeBootSlot small = slot("small", 0);
       assertThat(small.getStatus().getPhase()).isEqualTo(SlotPhase.Failed);
@@ -207,6 +213,122 @@ public final class NodeAgentScenario {
       assertThat(GuestHost.filesUnder(STATE)).as("files left in the state dir").isEmpty();
     });
     step("no cowherd loop device, dm device or vblade left");
+  }
+
+  /**
+   * The origin lifecycle on dm-snapshot, with the real operator and agent: slot kernel-1 (holding
+   * the write) is captured into a new origin file (exporter stopped during the copy, started again);
+   * the pool moves to a new origin v2 and a reset rebuilds kernel-0 on it while v1 keeps its loop
+   * device for the other slots; v2 rewritten in place under the live slot turns it Failed
+   * (OriginChanged) with its exporter stopped; rolling the pool back and resetting kernel-0 again
+   * moves it back to v1 and releases v2's loop device, its last user gone. Prints the time from the
+   * reset annotation to the slot Serving on the new origin and the page cache of both origins
+   * ({@code fincore}; caches are never dropped).
+   */
+  private void originLifecycle(byte[] origin, long offset, byte[] written) throws Exception {
+    Path captured = ORIGIN.resolveSibling("captured.img");
+    long exporterBefore = slot("kernel", 1).getStatus().getExporterPid();
+    long started = System.nanoTime();
+    annotate("kernel-1", SlotOrigins.CAPTURE_ANNOTATION, captured.toString());
+    await().atMost(SLOW).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+      var c = slot("kernel", 1).getStatus().getCapture();
+      assertThat(c).as("status.capture of kernel-1").isNotNull();
+      assertThat(c.getResult()).as(c.getMessage()).isEqualTo(SlotCapture.CAPTURED);
+    });
+    var capture = slot("kernel", 1).getStatus().getCapture();
+    System.out.printf("[measure] dm-snapshot capture of a %d MiB slot: %d ms copy, %.1f s from annotation to status%n",
+        ORIGIN_BYTES >> 20, capture.getDurationMillis(), secondsSince(started));
+    byte[] expected = origin.clone();
+    System.arraycopy(written, 0, expected, (int) offset, written.length);
+    assertThat(GuestHost.fileEquals(captured, expected)).as("the capture is the origin plus slot 1's write").isTrue();
+    assertThat(capture.getSizeBytes()).isEqualTo(ORIGIN_BYTES);
+    assertThat(Files.getPosixFilePermissions(captured)).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
+    awaitServing("kernel", 3);
+    assertThat(slot("kernel", 1).getStatus().getExporterPid()).as("exporter stopped for the copy and started again")
+        .isNotEqualTo(exporterBefore);
+    assertThat(BlockIo.read(Path.of(slot("kernel", 1).getStatus().getExportPath()), offset, written.length))
+        .as("slot 1 keeps its write").isEqualTo(written);
+    step("slot kernel-1 captured into " + captured);
+
+    Path v2 = ORIGIN.resolveSibling("origin-v2.img");
+    byte[] v2Bytes = GuestHost.writeOrigin(v2, ORIGIN_BYTES, 5);
+    client.resources(AoeBootPool.class).inNamespace(NS).withName("kernel").edit(p -> {
+      p.getSpec().setImage(v2.toString());
+      return p;
+    });
+    await().atMost(SLOW).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+        assertThat(client.resources(AoeBootPool.class).inNamespace(NS).withName("kernel").get().getStatus()
+            .getStaleReplicas()).as("a new image moves no slot").isEqualTo(3));
+    started = System.nanoTime();
+    annotate("kernel-0", SlotOrigins.RESET_ANNOTATION, "to-v2");
+    await().atMost(SLOW).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+      AoeBootSlot s0 = slot("kernel", 0);
+      assertThat(s0.getStatus().getPhase()).isEqualTo(SlotPhase.Serving);
+      assertThat(s0.getStatus().getOrigin().getPath()).isEqualTo(v2.toString());
+      assertThat(s0.getStatus().getOrigin().getRebuild()).isEqualTo("reset-to-v2");
+    });
+    System.out.printf("[measure] dm-snapshot reset onto a new origin (64 MiB, TCG guest): annotation -> Serving %.1f s%n",
+        secondsSince(started));
+    Path s0Device = Path.of(slot("kernel", 0).getStatus().getExportPath());
+    assertThat(BlockIo.firstDifference(s0Device, v2Bytes)).as("kernel-0 serves v2").isEqualTo(-1);
+    assertThat(BlockIo.read(Path.of(slot("kernel", 1).getStatus().getExportPath()), offset, written.length))
+        .as("kernel-1 untouched").isEqualTo(written);
+    assertThat(GuestHost.loops()).filteredOn(LoopDevice::readOnly).extracting(LoopDevice::backFile)
+        .as("both origins attached while both are used").contains(ORIGIN, v2);
+    // Read both origins through their slots' dm devices once, as booting clients would.
+    assertThat(BlockIo.firstDifference(Path.of(slot("kernel", 1).getStatus().getExportPath()), expected)).isEqualTo(-1);
+    // The guest's /tmp is tmpfs: its files are always resident, so this shows the upper bound (the whole
+    // origin), not what reads cached; fincore cannot look into a loop device's own cache (size 0).
+    System.out.println("[measure] page cache of the old and the new origin while both are served (fincore, tmpfs:"
+        + " always resident):\n" + Commands.run("fincore", "--bytes", ORIGIN.toString(), v2.toString()).strip());
+    step("kernel-0 reset onto v2; v1 still attached for the other slots");
+
+    byte[] overwrite = GuestHost.pattern(64 << 10, 99);
+    java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(v2);
+    try (RandomAccessFile f = new RandomAccessFile(v2.toFile(), "rw")) {
+      f.seek(1 << 20);
+      f.write(overwrite);
+      f.getFD().sync();
+    }
+    Files.setLastModifiedTime(v2, mtime); // what rsync -t or a careless tool leaves: same size, same mtime
+    await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+      AoeBootSlot s0 = slot("kernel", 0);
+      assertThat(s0.getStatus().getPhase()).as(phaseOf(s0)).isEqualTo(SlotPhase.Failed);
+      assertThat(s0.getStatus().getOrigin().getChanged()).isTrue();
+      assertThat(exporterPids()).as("kernel-0's exporter stopped").doesNotContainKey("e7.0");
+    });
+    System.out.println("slot kernel-0: " + slot("kernel", 0).getStatus().getMessage());
+    assertThat(client.v1().events().inNamespace(NS).list().getItems()).as("Warning Event on kernel-0")
+        .anySatisfy(e -> {
+          assertThat(e.getInvolvedObject().getName()).isEqualTo("kernel-0");
+          assertThat(e.getReason()).isEqualTo("OriginChanged");
+        });
+    step("v2 rewritten in place under live kernel-0: Failed, OriginChanged, exporter stopped");
+
+    client.resources(AoeBootPool.class).inNamespace(NS).withName("kernel").edit(p -> {
+      p.getSpec().setImage(ORIGIN.toString());
+      return p;
+    });
+    annotate("kernel-0", SlotOrigins.RESET_ANNOTATION, "back-to-v1");
+    await().atMost(SLOW).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+      AoeBootSlot s0 = slot("kernel", 0);
+      assertThat(s0.getStatus().getPhase()).as(phaseOf(s0)).isEqualTo(SlotPhase.Serving);
+      assertThat(s0.getStatus().getOrigin().getPath()).isEqualTo(ORIGIN.toString());
+    });
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+        assertThat(GuestHost.loops()).extracting(LoopDevice::backFile).as("v2's loop released with its last slot")
+            .doesNotContain(v2).contains(ORIGIN));
+    assertThat(BlockIo.firstDifference(Path.of(slot("kernel", 0).getStatus().getExportPath()), origin))
+        .as("kernel-0 serves v1 again, a fresh disk").isEqualTo(-1);
+    Files.delete(v2);
+    step("rolled back: kernel-0 on v1 again, v2's loop device released");
+  }
+
+  private void annotate(String slot, String key, String value) {
+    // A merge patch without resourceVersion, as kubectl annotate sends: the operator writes the slot meanwhile.
+    client.resources(AoeBootSlot.class).inNamespace(NS).withName(slot).patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        io.fabric8.kubernetes.client.utils.Serialization.asJson(Map.of("metadata", Map.of("annotations", Map.of(key, value)))));
   }
 
   private static AoeBootPool pool(String name, int shelf, int replicas) {
