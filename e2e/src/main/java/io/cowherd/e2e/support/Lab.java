@@ -115,7 +115,13 @@ public final class Lab implements AutoCloseable {
 
   /** Starts (or restarts) the node agent for {@link #NODE}. */
   public ManagedProcess startAgent() {
+    return startAgent(List.of());
+  }
+
+  /** Starts (or restarts) the node agent for {@link #NODE} with {@code extraJvmOptions} (e.g. an AOT cache). */
+  public ManagedProcess startAgent(List<String> extraJvmOptions) {
     ManagedProcess p = ManagedProcess.startJar("node-agent", repo.resolve("node-agent/target/cowherd-node-agent.jar"),
+        extraJvmOptions,
         List.of("--node-name", NODE, "--state-dir", scratch.stateDir().toString(),
             "--image-root", scratch.images().toString(), "--lease-namespace", LEASE_NAMESPACE),
         Map.of("KUBECONFIG", controlPlane.kubeconfig().toString()),

@@ -242,7 +242,10 @@ public final class VbladeSupervisor implements AutoCloseable {
       // the new one) answering for the target: only one sent after the stop counts.
       duplicate = segment.duplicateOf(target, segment.now());
     } else {
-      duplicate = segment.duplicateOf(target, SegmentScanner.BEFORE_START);
+      // Adopting starts nothing new: the process has been answering on the wire all along, so a scan
+      // as old as for any running exporter (the observer's rule) will do; a start needs a fresh one.
+      duplicate = segment.duplicateOf(target, adoptable(target) ? SegmentScanner.WHILE_RUNNING
+          : SegmentScanner.BEFORE_START);
     }
     synchronized (this) {
       Exporter ex = exporters.get(id);
@@ -260,6 +263,12 @@ public final class VbladeSupervisor implements AutoCloseable {
       }
       return ex.state(processes);
     }
+  }
+
+  /** Whether a process with exactly {@code target}'s argv runs (the next start would adopt it; {@link TargetClaims}). */
+  private synchronized boolean adoptable(VbladeTarget target) {
+    return !TargetClaims.judge(processes.snapshot(SNAPSHOT_AGE), target, List.of(target.path()), dying.keySet())
+        .exact().isEmpty();
   }
 
   /**
