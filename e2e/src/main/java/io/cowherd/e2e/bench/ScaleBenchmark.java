@@ -539,8 +539,50 @@ public final class ScaleBenchmark {
   private void sampleProcs(List<ProcSample> procs, int slots, String note) {
     for (ManagedProcess p : List.of(lab.agent(), lab.operator())) {
       Map<String, String> status = procStatus(p.pid());
+      writeMemoryDetail(p, (p == lab.agent() ? "agent" : "operator") + note.replace(" ", "-").replace("(", "")
+          .replace(")", "") + "-" + slots);
       procs.add(new ProcSample((p == lab.agent() ? "agent" : "operator") + note, slots,
           Long.parseLong(status.get("VmRSS").replace("kB", "").strip()), Integer.parseInt(status.get("Threads").strip())));
+    }
+  }
+
+  /**
+   * Writes beside the logs where a JVM's memory and threads go: its threads by name (from {@code
+   * /proc/<pid>/task/<tid>/comm}, digits folded) and, when the JVM runs with {@code
+   * -XX:NativeMemoryTracking=summary} (for example through {@code JDK_JAVA_OPTIONS}), {@code jcmd
+   * VM.native_memory summary}. Diagnostics only; the table does not depend on them.
+   */
+  private void writeMemoryDetail(ManagedProcess p, String label) {
+    StringBuilder b = new StringBuilder();
+    Map<String, Integer> byName = new TreeMap<>();
+    try (var tasks = Files.list(Path.of("/proc", Long.toString(p.pid()), "task"))) {
+      tasks.forEach(t -> {
+        try {
+          byName.merge(Files.readString(t.resolve("comm")).strip().replaceAll("[0-9]+", "#"), 1, Integer::sum);
+        } catch (IOException e) {
+          // thread ended meanwhile
+        }
+      });
+    } catch (IOException e) {
+      b.append("cannot list threads: ").append(e.getMessage()).append('\n');
+    }
+    byName.forEach((k, v) -> b.append(String.format(Locale.ROOT, "%4d  %s%n", v, k)));
+    try {
+      Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+          Long.toString(p.pid()), "VM.native_memory", "summary").redirectErrorStream(true).start();
+      String out = new String(jcmd.getInputStream().readAllBytes());
+      if (jcmd.waitFor(30, TimeUnit.SECONDS)) {
+        b.append('\n').append(out);
+      }
+    } catch (IOException e) {
+      b.append("jcmd failed: ").append(e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      Files.writeString(lab.agent().log().getParent().resolve("memory-" + label + ".txt"), b);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 
