@@ -326,11 +326,22 @@ public final class ScaleBenchmark {
   private Idle idle(int n, int settleSeconds, int seconds) throws InterruptedException {
     Thread.sleep(settleSeconds * 1000L); // a measurement window, not a wait for a condition
     Map<String, Long> before = ApiWrites.read(lab.controlPlane());
+    Map<String, Long> threadTicks = threadTicks(lab.agent().pid());
+    long childTicks = childTicks(lab.agent().pid());
     double[] cpu = cpuSeconds();
     long t0 = System.nanoTime();
     Thread.sleep(seconds * 1000L);
     double[] cpuAfter = cpuSeconds();
     double elapsed = (System.nanoTime() - t0) / 1e9;
+    Map<String, Long> threadDelta = new TreeMap<>();
+    threadTicks(lab.agent().pid()).forEach((k, v) -> {
+      long d = v - threadTicks.getOrDefault(k, 0L);
+      if (d > 0) {
+        threadDelta.put(k, d);
+      }
+    });
+    System.out.printf("[bench] idle agent CPU by thread (ticks of 10 ms over %.0f s): %s; waited-for children: %d%n",
+        elapsed, threadDelta, childTicks(lab.agent().pid()) - childTicks);
     Map<String, Long> writes = ApiWrites.delta(before, ApiWrites.read(lab.controlPlane()));
     long serving = slots().stream().filter(s -> s.getStatus() != null && s.getStatus().getPhase() == SlotPhase.Serving)
         .count();
@@ -581,6 +592,37 @@ public final class ScaleBenchmark {
     }
     try {
       Files.writeString(lab.agent().log().getParent().resolve("memory-" + label + ".txt"), b);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** CPU ticks (utime + stime) of each thread of {@code pid}, summed by name with digits folded. */
+  private static Map<String, Long> threadTicks(long pid) {
+    Map<String, Long> ticks = new TreeMap<>();
+    try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      tasks.forEach(t -> {
+        try {
+          String stat = Files.readString(t.resolve("stat"));
+          String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("[0-9]+", "#");
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          ticks.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum);
+        } catch (IOException e) {
+          // thread ended
+        }
+      });
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return ticks;
+  }
+
+  /** CPU ticks of {@code pid}'s waited-for children ({@code /proc/<pid>/stat} cutime + cstime). */
+  private static long childTicks(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(f[13]) + Long.parseLong(f[14]);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

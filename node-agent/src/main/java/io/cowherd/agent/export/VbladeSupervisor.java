@@ -88,6 +88,12 @@ public final class VbladeSupervisor implements AutoCloseable {
   /** How often the {@code /proc} sweep runs beside the pidfd watcher (safety net, cgroup retries). */
   public static final Duration SWEEP_PERIOD = Duration.ofSeconds(10);
   /**
+   * How old the full {@code /proc} scan behind the sweep's claims re-check may be ({@link
+   * VbladeProcesses#snapshot}: in between only new pids are read; a process seen before it exec'd
+   * vblade is found at the next full scan or slot reconcile).
+   */
+  static final Duration SWEEP_FULL_SCAN = Duration.ofSeconds(60);
+  /**
    * How old the full {@code /proc} scan behind a shared snapshot may be ({@link
    * VbladeProcesses#snapshot}): one full scan serves a whole batch of observations and starts; within
    * it each caller still sees every process of now (new pids are read, vanished ones dropped).
@@ -636,7 +642,9 @@ public final class VbladeSupervisor implements AutoCloseable {
       }
       VbladeProcesses.Snapshot seen;
       try {
-        seen = processes.snapshot(SNAPSHOT_AGE);
+        // Incremental between full scans (one readdir, only new pids read): a full read of every
+        // cmdline each sweep was a large part of the idle cost at 255 slots.
+        seen = processes.snapshot(SWEEP_FULL_SCAN);
       } catch (IllegalStateException e) {
         LOG.warn("claims re-check skipped: {}", e.getMessage());
         return;
