@@ -19,6 +19,7 @@ import io.cowherd.agent.host.ExecCommandRunner;
 import io.cowherd.agent.host.ExporterCgroup;
 import io.cowherd.agent.host.ExporterCgroupException;
 import io.cowherd.agent.host.Fallocate;
+import io.cowherd.agent.host.Fiemap;
 import io.cowherd.agent.host.Filefrag;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.Losetup;
@@ -93,6 +94,12 @@ public final class Main implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
   /** Period of the unclaimed COW store scan (a store is reported after two scans in a row). */
   private static final Duration UNCLAIMED_SCAN = Duration.ofSeconds(60);
+  /**
+   * JOSDK's reconciler threads (its default, 50, made the agent's thread count grow with slots to
+   * about 110 at 255; issue 11). Slot reconciles mostly wait for subprocesses and the API server,
+   * and exporter starts are serialised by the supervisor, so a few threads keep two cores busy.
+   */
+  static final int RECONCILER_THREADS = 8;
 
   @Spec
   private CommandLine.Model.CommandSpec spec;
@@ -278,6 +285,23 @@ public final class Main implements Callable<Integer> {
     return new AgentConfig(nodeName, stateDir, roots, vblade, new HashSet<>(namespaces));
   }
 
+  /**
+   * On agent start, one segment scan per interface that running exporters use, on virtual threads
+   * while the JVM connects to the API server: the adoptions that follow share it ({@link
+   * SegmentScanner#WHILE_RUNNING}) instead of each waiting {@link SegmentScanner#ANSWER_WAIT} for
+   * the first one (issue 11: restart until all adopted). Failures only log; the adoption scans again.
+   */
+  private static void prewarmSegmentScans(VbladeProcesses processes, SegmentScanner segment) {
+    processes.snapshot(VbladeSupervisor.SNAPSHOT_AGE).all().stream().map(p -> p.target().iface()).distinct()
+        .forEach(iface -> Thread.ofVirtual().name("segment-prewarm-" + iface).start(() -> {
+          try {
+            segment.scan(iface, SegmentScanner.WHILE_RUNNING);
+          } catch (RuntimeException e) {
+            LOG.debug("segment pre-scan of {}: {}", iface, e.getMessage());
+          }
+        }));
+  }
+
   private static void run(AgentConfig config, Integer httpPort, Boot boot, String nftProgram, boolean noIngressGuard,
       ExporterCgroup cgroup, Heartbeat heartbeat)
       throws InterruptedException, IOException {
@@ -300,6 +324,7 @@ public final class Main implements Callable<Integer> {
     ExporterEvents exporterEvents = new ExporterEvents();
     SegmentScanner segment = new SegmentScanner(new AoeSegmentProbe(Clock.systemUTC()), Clock.systemUTC(),
         SegmentScanner.ANSWER_WAIT);
+    prewarmSegmentScans(processes, segment);
     VbladeSupervisor supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(),
         Backoff.DEFAULT, exporterEvents, segment, cgroup);
     // One loop allocation lock for every agent process on this node: a file in the state dir.
@@ -307,7 +332,8 @@ public final class Main implements Callable<Integer> {
     BackendRegistry backends = new BackendRegistry(
         new DmSnapshotBackend(names, losetup, new Dmsetup(runner), Path.of("/dev/mapper/control"),
             Path.of("/sys/class/misc/device-mapper"), new Fallocate(runner)),
-        new ReflinkBackend(names, new Cp(runner), new Filefrag(runner)),
+        new ReflinkBackend(names, new Cp(runner),
+            Fiemap.open().<io.cowherd.agent.host.ExtentReader>map(f -> f).orElseGet(() -> new Filefrag(runner))),
         names);
 
     IngressGuard guard = new IngressGuard(new Nft(runner, nftProgram), Clock.systemUTC(), exporterEvents,
@@ -334,6 +360,7 @@ public final class Main implements Callable<Integer> {
     StateDirWatch stateDirWatch = new StateDirWatch(new StateDirSpace(config.stateDir()), exporterEvents::resync);
     telemetry.stateDir(stateDirWatch);
     Operator operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(true)
+        .withConcurrentReconciliationThreads(RECONCILER_THREADS)
         .withMetrics(telemetry.operatorMetrics()));
     RegisteredController<AoeBootSlot> controller = operator.register(reconciler, o -> {
       o.withLabelSelector(SlotReconciler.labelSelector(config.nodeName()));

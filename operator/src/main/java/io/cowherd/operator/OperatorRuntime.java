@@ -42,7 +42,10 @@ public final class OperatorRuntime {
       boolean exitOnLostLease) {
     this.config = config;
     this.operator = new Operator(o -> {
-      o.withKubernetesClient(client).withCloseClientOnStop(false).withMetrics(MicrometerMetrics.withoutPerResourceMetrics(registry));
+      // JOSDK's default of 50 reconciler threads grew the thread count with pools (issue 11); slot writes
+      // run on virtual threads (SlotSetExecutor), so a few reconciler threads suffice.
+      o.withKubernetesClient(client).withCloseClientOnStop(false).withMetrics(MicrometerMetrics.withoutPerResourceMetrics(registry))
+          .withConcurrentReconciliationThreads(8);
       if (config.leaderElection()) {
         o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(config.leaseName(), config.operatorNamespace(),
             LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE, LeaderElectionConfiguration.RENEW_DEADLINE_DEFAULT_VALUE,

@@ -67,7 +67,7 @@ import java.util.concurrent.TimeUnit;
  * writes cowherd needs per slot (3 up, 4 down), on ConfigMaps, with the operator's bound of requests
  * in flight ({@link #apiAlone}).
  *
- * <p>Arguments: {@code --slots 64[,255]} {@code --rounds 3} {@code --idle 60} {@code --settle 70}
+ * <p>Arguments: {@code --slots 64[,255]} {@code --rounds 3} {@code --idle 60} {@code --settle 70} {@code --aot-dir DIR}
  * {@code --out target/bench/results.json} {@code --work target/bench}.
  */
 public final class ScaleBenchmark {
@@ -90,8 +90,11 @@ public final class ScaleBenchmark {
   private final AoeInitiator client;
   private final Path floorDir;
   private final List<Process> floorExporters = new ArrayList<>();
+  /** Where the agent's JDK AOT cache is trained and kept ({@code --aot-dir}); null: plain JVM restarts only. */
+  private final Path aotDir;
 
-  private ScaleBenchmark(Lab lab, AoeInitiator client, Path floorDir) {
+  private ScaleBenchmark(Lab lab, AoeInitiator client, Path floorDir, Path aotDir) {
+    this.aotDir = aotDir;
     this.lab = lab;
     this.client = client;
     this.floorDir = floorDir;
@@ -141,6 +144,26 @@ public final class ScaleBenchmark {
     }
   }
 
+  /**
+   * One agent restart with {@code slots} Serving (issue 11, goal 3): {@code jvm} names how the new
+   * agent JVM ran; {@code seconds} from its process start until it had adopted every exporter
+   * (its log's "adopted running exporter" lines), {@code controllerSeconds} until its slot
+   * controller started; exporters restarted (pids before vs after); API writes by resource from the
+   * kill until {@link #AFTER_ADOPTION} after the last adoption (goal: no status writes).
+   */
+  private record Restart(int slots, String jvm, double seconds, double controllerSeconds, int exportersRestarted,
+      Map<String, Long> writes, double load) {
+    /** Writes to slot status and slots (goal 0); leases (the new agent's heartbeat) and Events are counted apart. */
+    long slotWrites() {
+      return writes.entrySet().stream().filter(e -> e.getKey().startsWith("aoebootslots"))
+          .mapToLong(Map.Entry::getValue).sum();
+    }
+  }
+
+  /** How long after the last adoption API writes are still counted (status patches and Events land late). */
+  private static final Duration AFTER_ADOPTION = Duration.ofSeconds(10);
+  private static final String ADOPTED_LINE = "adopted running exporter pid";
+
   /** A process sample: resident set in KiB and thread count, from {@code /proc/<pid>/status}. */
   private record ProcSample(String who, int slots, long rssKiB, int threads) {}
 
@@ -150,6 +173,7 @@ public final class ScaleBenchmark {
     int rounds = Integer.parseInt(opts.getOrDefault("--rounds", "3"));
     int idleSeconds = Integer.parseInt(opts.getOrDefault("--idle", "60"));
     int settleSeconds = Integer.parseInt(opts.getOrDefault("--settle", "70"));
+    Path aotDir = opts.containsKey("--aot-dir") ? Path.of(opts.get("--aot-dir")).toAbsolutePath() : null;
     Path out = Path.of(opts.getOrDefault("--out", "target/bench/results.json")).toAbsolutePath();
     Path work = Path.of(opts.getOrDefault("--work", "target/bench")).toAbsolutePath();
     if (sizes.stream().anyMatch(n -> n < 1 || n > 255)) {
@@ -162,7 +186,7 @@ public final class ScaleBenchmark {
             InitiatorOptions.defaults())) {
       Path floorDir = lab.scratch().images().getParent().resolve("floor");
       Files.createDirectories(floorDir);
-      new ScaleBenchmark(lab, client, floorDir).run(sizes, rounds, idleSeconds, settleSeconds, out);
+      new ScaleBenchmark(lab, client, floorDir, aotDir).run(sizes, rounds, idleSeconds, settleSeconds, out);
     }
   }
 
@@ -172,6 +196,7 @@ public final class ScaleBenchmark {
     List<Figure> figures = new ArrayList<>();
     List<ProcSample> procs = new ArrayList<>();
     List<Idle> idles = new ArrayList<>();
+    List<Restart> restarts = new ArrayList<>();
     sampleProcs(procs, 0);
     for (int n : sizes) {
       Figure up = new Figure("scale 0→" + n + " until all Serving and answering");
@@ -204,6 +229,10 @@ public final class ScaleBenchmark {
           System.out.printf("[bench] idle at %d slots over %d s: agent %.2f s CPU (%.2f%% of a core), operator %.2f s;"
               + " writes %s%n", n, idleSeconds, idle.agentCpu(), idle.agentPercent(), idle.operatorCpu(), idle.writes());
         }
+        if (r == rounds - 1) {
+          restarts.addAll(restarts(n));
+          sampleProcs(procs, n, " (agent restarted)");
+        }
         for (int side = 0; side < 2; side++) {
           if ((side == 0) == floorFirst) {
             down.floor().add(floorDown(n));
@@ -222,10 +251,10 @@ public final class ScaleBenchmark {
       }
     }
     sampleProcs(procs, 0);
-    String table = table(figures, idles, procs, rounds);
+    String table = table(figures, idles, restarts, procs, rounds);
     System.out.println(table);
     Files.createDirectories(out.getParent());
-    Files.writeString(out, json(figures, idles, procs, rounds));
+    Files.writeString(out, json(figures, idles, restarts, procs, rounds));
     System.out.println("[bench] results written to " + out);
   }
 
@@ -297,11 +326,22 @@ public final class ScaleBenchmark {
   private Idle idle(int n, int settleSeconds, int seconds) throws InterruptedException {
     Thread.sleep(settleSeconds * 1000L); // a measurement window, not a wait for a condition
     Map<String, Long> before = ApiWrites.read(lab.controlPlane());
+    Map<String, Long> threadTicks = threadTicks(lab.agent().pid());
+    long childTicks = childTicks(lab.agent().pid());
     double[] cpu = cpuSeconds();
     long t0 = System.nanoTime();
     Thread.sleep(seconds * 1000L);
     double[] cpuAfter = cpuSeconds();
     double elapsed = (System.nanoTime() - t0) / 1e9;
+    Map<String, Long> threadDelta = new TreeMap<>();
+    threadTicks(lab.agent().pid()).forEach((k, v) -> {
+      long d = v - threadTicks.getOrDefault(k, 0L);
+      if (d > 0) {
+        threadDelta.put(k, d);
+      }
+    });
+    System.out.printf("[bench] idle agent CPU by thread (ticks of 10 ms over %.0f s): %s; waited-for children: %d%n",
+        elapsed, threadDelta, childTicks(lab.agent().pid()) - childTicks);
     Map<String, Long> writes = ApiWrites.delta(before, ApiWrites.read(lab.controlPlane()));
     long serving = slots().stream().filter(s -> s.getStatus() != null && s.getStatus().getPhase() == SlotPhase.Serving)
         .count();
@@ -309,6 +349,87 @@ public final class ScaleBenchmark {
       throw new IllegalStateException("idle window at " + n + " slots ended with only " + serving + " Serving");
     }
     return new Idle(n, elapsed, cpuAfter[0] - cpu[0], cpuAfter[1] - cpu[1], writes, load1());
+  }
+
+  // ---- agent restart -----------------------------------------------------------------------
+
+  /**
+   * SIGKILL the agent with {@code n} slots Serving and start it again, as a plain JVM; with {@code
+   * --aot-dir}, then once more with a JDK AOT cache (JEP 483/514, {@code -XX:AOTCacheOutput}: the
+   * plain restart's successor trains it and writes it at its exit, a SIGTERM; the next restart maps
+   * it with {@code -XX:AOTCache}, as the agent image does).
+   */
+  private List<Restart> restarts(int n) throws Exception {
+    List<Restart> done = new ArrayList<>();
+    done.add(agentRestart(n, "plain JVM, SIGKILL", List.of(), true));
+    report(done.getLast());
+    if (aotDir != null) {
+      Files.createDirectories(aotDir);
+      Path cache = aotDir.resolve("cowherd-node-agent.aot");
+      Files.deleteIfExists(cache);
+      done.add(agentRestart(n, "AOT training run, SIGKILL", List.of("-XX:AOTCacheOutput=" + cache), true));
+      lab.agent().stop(Duration.ofSeconds(60)); // SIGTERM: the JVM writes the cache as it exits
+      if (!Files.isRegularFile(cache)) {
+        throw new IllegalStateException("the AOT training run wrote no " + cache + "; see " + lab.agent().log());
+      }
+      done.add(agentRestart(n, "AOT cache, after SIGTERM", List.of("-XX:AOTCache=" + cache), false));
+      report(done.getLast());
+    }
+    return done;
+  }
+
+  private static void report(Restart r) {
+    System.out.printf("[bench] agent restart at %d slots (%s): all adopted %.2f s after process start (controller"
+        + " started at %.2f s); exporters restarted %d; writes %s%n", r.slots(), r.jvm(), r.seconds(),
+        r.controllerSeconds(), r.exportersRestarted(), r.writes());
+  }
+
+  /**
+   * Kills the running agent ({@code kill}: SIGKILL; else it was already stopped), starts a new one
+   * with {@code extraJvm} and waits until its log shows {@code n} adoptions.
+   */
+  private Restart agentRestart(int n, String jvm, List<String> extraJvm, boolean kill) throws Exception {
+    Map<Integer, Long> before = exporterPids();
+    if (before.size() != n) {
+      throw new IllegalStateException("agent restart: " + before.size() + " exporters of shelf " + COWHERD_SHELF
+          + " run, not " + n);
+    }
+    Map<String, Long> writes = ApiWrites.read(lab.controlPlane());
+    if (kill) {
+      lab.agent().kill();
+    }
+    long t0 = System.nanoTime();
+    ManagedProcess agent = lab.startAgent(extraJvm, List.of()); // returns once its slot controller has started
+    double controller = (System.nanoTime() - t0) / 1e9;
+    long deadline = t0 + LIMIT.toNanos();
+    while (count(agent.log(), ADOPTED_LINE) < n) {
+      if (System.nanoTime() > deadline || !agent.isAlive()) {
+        throw new IllegalStateException("agent restart: only " + count(agent.log(), ADOPTED_LINE) + " of " + n
+            + " adopted; see " + agent.log());
+      }
+      Thread.sleep(10);
+    }
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    Thread.sleep(AFTER_ADOPTION.toMillis()); // a counting window for late writes, not a wait for a condition
+    Map<Integer, Long> after = exporterPids();
+    int restarted = (int) before.entrySet().stream().filter(e -> !e.getValue().equals(after.get(e.getKey()))).count();
+    return new Restart(n, jvm, seconds, controller, restarted,
+        ApiWrites.delta(writes, ApiWrites.read(lab.controlPlane())), load1());
+  }
+
+  private Map<Integer, Long> exporterPids() {
+    Map<Integer, Long> pids = new TreeMap<>();
+    exportersOfShelf(COWHERD_SHELF).forEach(e -> pids.put(e.slot(), e.pid()));
+    return pids;
+  }
+
+  private static int count(Path log, String marker) throws IOException {
+    String text = Files.readString(log);
+    int found = 0;
+    for (int at = text.indexOf(marker); at >= 0; at = text.indexOf(marker, at + 1)) {
+      found++;
+    }
+    return found;
   }
 
   // ---- the API server alone ----------------------------------------------------------------
@@ -423,10 +544,87 @@ public final class ScaleBenchmark {
   }
 
   private void sampleProcs(List<ProcSample> procs, int slots) {
+    sampleProcs(procs, slots, "");
+  }
+
+  private void sampleProcs(List<ProcSample> procs, int slots, String note) {
     for (ManagedProcess p : List.of(lab.agent(), lab.operator())) {
       Map<String, String> status = procStatus(p.pid());
-      procs.add(new ProcSample(p == lab.agent() ? "agent" : "operator", slots,
+      writeMemoryDetail(p, (p == lab.agent() ? "agent" : "operator") + note.replace(" ", "-").replace("(", "")
+          .replace(")", "") + "-" + slots);
+      procs.add(new ProcSample((p == lab.agent() ? "agent" : "operator") + note, slots,
           Long.parseLong(status.get("VmRSS").replace("kB", "").strip()), Integer.parseInt(status.get("Threads").strip())));
+    }
+  }
+
+  /**
+   * Writes beside the logs where a JVM's memory and threads go: its threads by name (from {@code
+   * /proc/<pid>/task/<tid>/comm}, digits folded) and, when the JVM runs with {@code
+   * -XX:NativeMemoryTracking=summary} (for example through {@code JDK_JAVA_OPTIONS}), {@code jcmd
+   * VM.native_memory summary}. Diagnostics only; the table does not depend on them.
+   */
+  private void writeMemoryDetail(ManagedProcess p, String label) {
+    StringBuilder b = new StringBuilder();
+    Map<String, Integer> byName = new TreeMap<>();
+    try (var tasks = Files.list(Path.of("/proc", Long.toString(p.pid()), "task"))) {
+      tasks.forEach(t -> {
+        try {
+          byName.merge(Files.readString(t.resolve("comm")).strip().replaceAll("[0-9]+", "#"), 1, Integer::sum);
+        } catch (IOException e) {
+          // thread ended meanwhile
+        }
+      });
+    } catch (IOException e) {
+      b.append("cannot list threads: ").append(e.getMessage()).append('\n');
+    }
+    byName.forEach((k, v) -> b.append(String.format(Locale.ROOT, "%4d  %s%n", v, k)));
+    try {
+      Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+          Long.toString(p.pid()), "VM.native_memory", "summary").redirectErrorStream(true).start();
+      String out = new String(jcmd.getInputStream().readAllBytes());
+      if (jcmd.waitFor(30, TimeUnit.SECONDS)) {
+        b.append('\n').append(out);
+      }
+    } catch (IOException e) {
+      b.append("jcmd failed: ").append(e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      Files.writeString(lab.agent().log().getParent().resolve("memory-" + label + ".txt"), b);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** CPU ticks (utime + stime) of each thread of {@code pid}, summed by name with digits folded. */
+  private static Map<String, Long> threadTicks(long pid) {
+    Map<String, Long> ticks = new TreeMap<>();
+    try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      tasks.forEach(t -> {
+        try {
+          String stat = Files.readString(t.resolve("stat"));
+          String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("[0-9]+", "#");
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          ticks.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum);
+        } catch (IOException e) {
+          // thread ended
+        }
+      });
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return ticks;
+  }
+
+  /** CPU ticks of {@code pid}'s waited-for children ({@code /proc/<pid>/stat} cutime + cstime). */
+  private static long childTicks(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(f[13]) + Long.parseLong(f[14]);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 
@@ -445,7 +643,12 @@ public final class ScaleBenchmark {
     return fields;
   }
 
-  /** CPU seconds (user + system, {@code /proc/<pid>/stat} fields 14 and 15) of the agent and the operator. */
+  /**
+   * CPU seconds of the agent and the operator: user + system of the JVM and of its waited-for
+   * children ({@code /proc/<pid>/stat} fields 14-17, utime, stime, cutime, cstime; proc(5)), so
+   * the {@code nft}, {@code cp} and {@code filefrag} runs count too; exporters are not children
+   * ({@code setsid --fork}) and do not.
+   */
   private double[] cpuSeconds() {
     return new double[] {cpuSeconds(lab.agent().pid()), cpuSeconds(lab.operator().pid())};
   }
@@ -461,7 +664,8 @@ public final class ScaleBenchmark {
       String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
       // Fields after the parenthesised command name, which may hold spaces: state is field 3.
       String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / (double) CLOCK_TICKS;
+      return (Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]))
+          / (double) CLOCK_TICKS;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read /proc/" + pid + "/stat", e);
     }
@@ -481,7 +685,8 @@ public final class ScaleBenchmark {
     return sorted.size() % 2 == 1 ? sorted.get(m) : (sorted.get(m - 1) + sorted.get(m)) / 2;
   }
 
-  private static String table(List<Figure> figures, List<Idle> idles, List<ProcSample> procs, int rounds) {
+  private static String table(List<Figure> figures, List<Idle> idles, List<Restart> restarts, List<ProcSample> procs,
+      int rounds) {
     StringBuilder b = new StringBuilder();
     b.append(String.format(Locale.ROOT, "%ncowherd vs floor, medians of %d interleaved rounds (s)%n", rounds));
     b.append(String.format(Locale.ROOT, "%-52s %9s %9s %7s %12s%n", "figure", "cowherd", "floor", "ratio", "load avg 1m"));
@@ -507,6 +712,13 @@ public final class ScaleBenchmark {
       b.append(String.format(Locale.ROOT, "    over %.0f s: operator CPU %.2f s; heartbeat Lease writes/min %.1f; by resource %s%n",
           i.seconds(), i.operatorCpu(), i.leaseWritesPerMinute(), i.writes()));
     }
+    for (Restart r : restarts) {
+      b.append(String.format(Locale.ROOT, "%-52s %8.2f s %9s %7s %6.2f%n",
+          "agent restart at " + r.slots() + " slots, all adopted", r.seconds(), "—", "—", r.load()));
+      b.append(String.format(Locale.ROOT, "    %s; controller started at %.2f s; exporters restarted %d; slot writes %d;"
+          + " writes by resource %s%n", r.jvm(), r.controllerSeconds(), r.exportersRestarted(), r.slotWrites(),
+          r.writes()));
+    }
     for (ProcSample p : procs) {
       b.append(String.format(Locale.ROOT, "%-52s %6d MiB RSS, %d threads%n", p.who() + " at " + p.slots() + " slots",
           p.rssKiB() / 1024, p.threads()));
@@ -514,7 +726,8 @@ public final class ScaleBenchmark {
     return b.toString();
   }
 
-  private static String json(List<Figure> figures, List<Idle> idles, List<ProcSample> procs, int rounds) {
+  private static String json(List<Figure> figures, List<Idle> idles, List<Restart> restarts, List<ProcSample> procs,
+      int rounds) {
     StringBuilder b = new StringBuilder("{\n  \"rounds\": ").append(rounds).append(",\n  \"figures\": [\n");
     for (int i = 0; i < figures.size(); i++) {
       Figure f = figures.get(i);
@@ -538,6 +751,15 @@ public final class ScaleBenchmark {
               + " \"writes_by_resource\": %s, \"load_avg_1m\": %.2f}%s%n",
           d.slots(), d.seconds(), d.agentCpu(), d.agentPercent(), d.operatorCpu(), d.objectWritesPerMinute(),
           d.leaseWritesPerMinute(), w, d.load(), i + 1 < idles.size() ? "," : ""));
+    }
+    b.append("  ],\n  \"restarts\": [\n");
+    for (int i = 0; i < restarts.size(); i++) {
+      Restart r = restarts.get(i);
+      b.append(String.format(Locale.ROOT,
+          "    {\"slots\": %d, \"jvm\": \"%s\", \"all_adopted_s\": %.3f, \"controller_started_s\": %.3f,"
+              + " \"exporters_restarted\": %d, \"slot_writes\": %d, \"writes_by_resource\": %s, \"load_avg_1m\": %.2f}%s%n",
+          r.slots(), r.jvm(), r.seconds(), r.controllerSeconds(), r.exportersRestarted(), r.slotWrites(),
+          jsonCounts(r.writes()), r.load(), i + 1 < restarts.size() ? "," : ""));
     }
     b.append("  ],\n  \"processes\": [\n");
     for (int i = 0; i < procs.size(); i++) {

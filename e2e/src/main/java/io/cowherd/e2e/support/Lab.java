@@ -126,12 +126,20 @@ public final class Lab implements AutoCloseable {
    * {@code --dhcp-mode proxy}).
    */
   public ManagedProcess startAgent(List<String> extraArgs) {
+    return startAgent(List.of(), extraArgs);
+  }
+
+  /**
+   * Like {@link #startAgent(List)}, with {@code extraJvmOptions} after the usual JVM options (e.g. an
+   * AOT cache).
+   */
+  public ManagedProcess startAgent(List<String> extraJvmOptions, List<String> extraArgs) {
     List<String> args = new ArrayList<>(List.of("--node-name", NODE, "--state-dir", scratch.stateDir().toString(),
         "--image-root", scratch.images().toString(), "--lease-namespace", LEASE_NAMESPACE,
         "--boot-port", Integer.toString(bootPort)));
     args.addAll(extraArgs);
     ManagedProcess p = ManagedProcess.startJar("node-agent", repo.resolve("node-agent/target/cowherd-node-agent.jar"),
-        args,
+        extraJvmOptions, args,
         Map.of("KUBECONFIG", controlPlane.kubeconfig().toString()),
         workDir.resolve("logs/node-agent-" + System.currentTimeMillis() + ".log"));
     toClose.add(p);

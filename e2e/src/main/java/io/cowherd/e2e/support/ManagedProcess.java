@@ -27,22 +27,51 @@ public final class ManagedProcess implements AutoCloseable {
 
   /**
    * Starts {@code java -jar jar args…} with {@code env} added to this process's environment; stdout
-   * and stderr go to {@code log}.
+   * and stderr go to {@code log}. JVM options: see {@link #jvmOptions}.
    */
   public static ManagedProcess startJar(String name, Path jar, List<String> args, Map<String, String> env, Path log) {
+    return startJar(name, jar, List.of(), args, env, log);
+  }
+
+  /**
+   * Like {@link #startJar(String, Path, List, Map, Path)} with {@code extraJvmOptions} after the
+   * usual ones (for example {@code -XX:AOTCache=FILE}).
+   */
+  public static ManagedProcess startJar(String name, Path jar, List<String> extraJvmOptions, List<String> args,
+      Map<String, String> env, Path log) {
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(jar + " is missing: build with ./mvnw package first");
     }
     List<String> argv = new ArrayList<>();
     argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    argv.add("--enable-native-access=ALL-UNNAMED");
-    argv.add("-XX:+UseSerialGC");
-    argv.add("-Xmx384m");
+    argv.addAll(jvmOptions(jar));
+    argv.addAll(extraJvmOptions);
     argv.add("-jar");
     argv.add(jar.toString());
     argv.addAll(args);
     return start(name, argv, env, log);
   }
+
+  /**
+   * The JVM options for {@code jar}: with the system property {@value #IMAGE_JVM_OPTIONS} set to
+   * {@code true} (the benchmark), the image's own argfile {@code
+   * hack/images/<jar name without .jar>.jvm-options} (what the container entrypoint passes); else a
+   * roomy heap for tests.
+   */
+  public static List<String> jvmOptions(Path jar) {
+    if (Boolean.getBoolean(IMAGE_JVM_OPTIONS)) {
+      String stem = jar.getFileName().toString().replaceFirst("\\.jar$", "");
+      Path argfile = Lab.findRepo().resolve("hack/images").resolve(stem + ".jvm-options");
+      if (!Files.isRegularFile(argfile)) {
+        throw new IllegalStateException(IMAGE_JVM_OPTIONS + ": no " + argfile);
+      }
+      return List.of("--enable-native-access=ALL-UNNAMED", "@" + argfile);
+    }
+    return List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx384m");
+  }
+
+  /** System property: run cowherd's JVMs with the images' JVM options ({@link #jvmOptions}). */
+  public static final String IMAGE_JVM_OPTIONS = "cowherd.lab.image-jvm-options";
 
   /**
    * Starts any long-running program {@code argv} (a daemon such as containerd or kubelet) with

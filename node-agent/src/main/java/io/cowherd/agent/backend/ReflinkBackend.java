@@ -3,7 +3,7 @@ package io.cowherd.agent.backend;
 import io.cowherd.agent.host.CommandFailedException;
 import io.cowherd.agent.host.Cp;
 import io.cowherd.agent.host.FileExtents;
-import io.cowherd.agent.host.Filefrag;
+import io.cowherd.agent.host.ExtentReader;
 import io.cowherd.agent.host.HostNames;
 import io.cowherd.agent.host.SlotId;
 import java.io.IOException;
@@ -61,7 +61,7 @@ public final class ReflinkBackend implements CowBackend {
 
   private final HostNames names;
   private final Cp cp;
-  private final Filefrag filefrag;
+  private final ExtentReader filefrag;
   /** Source of {@link System#nanoTime()}-like readings, for {@link #REMEASURE_AFTER}. */
   private final LongSupplier nanoTime;
   /** Bytes each clone no longer shares with its origin, as last measured by {@link #usage}. */
@@ -98,12 +98,12 @@ public final class ReflinkBackend implements CowBackend {
   /** Clones admitted and being made, with the bytes promised to each until its file exists. */
   private final Map<Path, Long> cloning = new ConcurrentHashMap<>();
 
-  public ReflinkBackend(HostNames names, Cp cp, Filefrag filefrag) {
+  public ReflinkBackend(HostNames names, Cp cp, ExtentReader filefrag) {
     this(names, cp, filefrag, System::nanoTime);
   }
 
   /** For tests: {@code nanoTime} replaces {@link System#nanoTime()}. */
-  ReflinkBackend(HostNames names, Cp cp, Filefrag filefrag, LongSupplier nanoTime) {
+  ReflinkBackend(HostNames names, Cp cp, ExtentReader filefrag, LongSupplier nanoTime) {
     this.names = names;
     this.cp = cp;
     this.filefrag = filefrag;
@@ -285,10 +285,11 @@ public final class ReflinkBackend implements CowBackend {
   }
 
   /**
-   * Used = bytes of extents no longer shared (FIEMAP via {@code filefrag -s -v}), rounded up to
+   * Used = bytes of extents no longer shared (FIEMAP: the ioctl in production, {@link
+   * io.cowherd.agent.host.Fiemap}, or {@code filefrag -s -v}), rounded up to
    * 512-byte sectors; total = the clone's size in sectors.
    *
-   * <p>Cheap when idle: the measurement (a {@code filefrag} process and a sync of the file) is
+   * <p>Cheap when idle: the measurement (a FIEMAP and a sync of the file) is
    * reused while the clone's inode, size, mtime and ctime are what they were when it was taken, for
    * at most {@link #REMEASURE_AFTER}; a clone modified within {@link #QUIET_BEFORE_REUSE} of a
    * measurement is measured again on the next call. One {@code stat} per call otherwise.

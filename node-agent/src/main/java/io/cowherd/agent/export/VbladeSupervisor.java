@@ -2,6 +2,7 @@ package io.cowherd.agent.export;
 
 import io.cowherd.agent.host.ExporterCgroup;
 import io.cowherd.agent.host.ExporterCgroupException;
+import io.cowherd.agent.host.ExitWatcher;
 import io.cowherd.agent.host.LivePid;
 import io.cowherd.agent.host.SlotId;
 import io.cowherd.agent.host.Vblade;
@@ -56,10 +57,17 @@ import org.slf4j.LoggerFactory;
  * Since no exporter is a child, its exit code is unknown ({@link ExporterState#lastExitCode()} is
  * null); its last stderr line is kept.
  *
- * <p>One watcher for all exporters, not a thread per process: every {@link #WATCH_PERIOD} one task
- * on the scheduler reads each exporter's {@code /proc/<pid>/stat} ({@link VbladeProcesses#alive},
- * pid reuse and zombies detected by start time and state) and handles exits, and retries the
- * cgroup move of any exporter not yet inside. Thread count does not grow with exporters.
+ * <p>One watcher for all exporters, not a thread per process: an {@link ExitWatcher} (one thread,
+ * one pidfd per exporter in one {@code poll(2)}) reports each exit as it happens and costs nothing
+ * while none exits. A sweep on the scheduler every {@link #SWEEP_PERIOD} reads each exporter's
+ * {@code /proc/<pid>/stat} ({@link VbladeProcesses#alive}, pid reuse and zombies detected by start
+ * time and state) as a safety net, forgets SIGKILLed pids once gone, retries the cgroup move of
+ * any exporter not yet inside, and re-checks every exporter's claims in one batch (one {@code
+ * /proc} snapshot through {@link TargetClaims}, one segment scan per interface every {@link
+ * SegmentScanner#WHILE_RUNNING}), handing a slot with another exporter of its target to the
+ * listener; where pidfds are unavailable (Linux before 5.3, or a {@code /proc}
+ * other than the host's, as in unit tests) it runs every {@link #WATCH_PERIOD} instead and is the
+ * only watcher. Thread count does not grow with exporters.
  *
  * <p>On agent shutdown ({@link #close()}) exporters are LEFT RUNNING, so clients keep their disks
  * across agent restarts; the next agent adopts them. Only {@link #stop} ends an exporter.
@@ -75,8 +83,16 @@ public final class VbladeSupervisor implements AutoCloseable {
   public static final Duration SERVING_AFTER = Duration.ofSeconds(1);
   /** A signal death this soon after {@link #restore} or {@link #wireAttempt} was caused from the wire. */
   static final Duration WIRE_CAUSE_WINDOW = Duration.ofSeconds(2);
-  /** How often the one watcher checks that every exporter still runs (exits are seen at most this late). */
+  /** How often the {@code /proc} sweep checks every exporter when no pidfd watcher runs (exits are seen at most this late). */
   public static final Duration WATCH_PERIOD = Duration.ofMillis(500);
+  /** How often the {@code /proc} sweep runs beside the pidfd watcher (safety net, cgroup retries). */
+  public static final Duration SWEEP_PERIOD = Duration.ofSeconds(10);
+  /**
+   * How old the full {@code /proc} scan behind the sweep's claims re-check may be ({@link
+   * VbladeProcesses#snapshot}: in between only new pids are read; a process seen before it exec'd
+   * vblade is found at the next full scan or slot reconcile).
+   */
+  static final Duration SWEEP_FULL_SCAN = Duration.ofSeconds(60);
   /**
    * How old the full {@code /proc} scan behind a shared snapshot may be ({@link
    * VbladeProcesses#snapshot}): one full scan serves a whole batch of observations and starts; within
@@ -98,7 +114,11 @@ public final class VbladeSupervisor implements AutoCloseable {
   /** Pids SIGKILLed by {@link #restore} that may not have exited yet: never adopted. */
   private final Map<Long, LivePid> dying = new HashMap<>();
   private final ScheduledFuture<?> watcher;
+  /** Reports exits as they happen; empty where pidfds cannot be used (the sweep then runs every {@link #WATCH_PERIOD}). */
+  private final Optional<ExitWatcher> exits;
   private boolean closed;
+  /** When {@link #checkClaims} last started a segment re-check; only its thread reads it. */
+  private Instant lastSegmentCheck;
 
   /** One supervised exporter; guarded by the supervisor's monitor. */
   private static final class Exporter {
@@ -166,8 +186,29 @@ public final class VbladeSupervisor implements AutoCloseable {
     this.backoff = backoff;
     this.listener = listener;
     this.segment = segment;
-    this.watcher = scheduler.scheduleWithFixedDelay(this::watch, WATCH_PERIOD.toMillis(), WATCH_PERIOD.toMillis(),
-        TimeUnit.MILLISECONDS);
+    this.exits = processes.isHostProc() ? ExitWatcher.open(processes, this::processExited) : Optional.empty();
+    long period = (exits.isPresent() ? SWEEP_PERIOD : WATCH_PERIOD).toMillis();
+    this.watcher = scheduler.scheduleWithFixedDelay(this::watch, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  /** Whether exits are reported by pidfd as they happen ({@link ExitWatcher}), not only by the periodic sweep. */
+  public boolean watchesByPidfd() {
+    return exits.isPresent();
+  }
+
+  /** From the {@link ExitWatcher} thread: {@code pid} ended; handled as the sweep would. */
+  private void processExited(LivePid pid) {
+    Exporter ex;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      dying.remove(pid.pid(), pid);
+      ex = exporters.values().stream().filter(e -> pid.equals(e.handle)).findFirst().orElse(null);
+    }
+    if (ex != null) {
+      exited(ex, pid);
+    }
   }
 
   /**
@@ -207,7 +248,10 @@ public final class VbladeSupervisor implements AutoCloseable {
       // the new one) answering for the target: only one sent after the stop counts.
       duplicate = segment.duplicateOf(target, segment.now());
     } else {
-      duplicate = segment.duplicateOf(target, SegmentScanner.BEFORE_START);
+      // Adopting starts nothing new: the process has been answering on the wire all along, so a scan
+      // as old as for any running exporter (the observer's rule) will do; a start needs a fresh one.
+      duplicate = segment.duplicateOf(target, adoptable(target) ? SegmentScanner.WHILE_RUNNING
+          : SegmentScanner.BEFORE_START);
     }
     synchronized (this) {
       Exporter ex = exporters.get(id);
@@ -225,6 +269,12 @@ public final class VbladeSupervisor implements AutoCloseable {
       }
       return ex.state(processes);
     }
+  }
+
+  /** Whether a process with exactly {@code target}'s argv runs (the next start would adopt it; {@link TargetClaims}). */
+  private synchronized boolean adoptable(VbladeTarget target) {
+    return !TargetClaims.judge(processes.snapshot(SNAPSHOT_AGE), target, List.of(target.path()), dying.keySet())
+        .exact().isEmpty();
   }
 
   /**
@@ -386,6 +436,10 @@ public final class VbladeSupervisor implements AutoCloseable {
     if (ex.pendingRestart != null) {
       ex.pendingRestart.cancel(false);
     }
+    if (ex.handle != null) {
+      LivePid left = ex.handle;
+      exits.ifPresent(w -> w.forget(left));
+    }
     LOG.info("slot {}: exporter {} left running, no longer supervised", id,
         ex.handle != null && processes.alive(ex.handle) ? "pid " + ex.handle.pid() : "(not running)");
     return true;
@@ -393,16 +447,19 @@ public final class VbladeSupervisor implements AutoCloseable {
 
   /** Stops supervising; exporters keep running (clients keep their disks) and are adopted later. */
   @Override
-  public synchronized void close() {
-    closed = true;
-    watcher.cancel(false);
-    for (Exporter ex : exporters.values()) {
-      ex.stopped = true;
-      if (ex.pendingRestart != null) {
-        ex.pendingRestart.cancel(false);
+  public void close() {
+    synchronized (this) {
+      closed = true;
+      watcher.cancel(false);
+      for (Exporter ex : exporters.values()) {
+        ex.stopped = true;
+        if (ex.pendingRestart != null) {
+          ex.pendingRestart.cancel(false);
+        }
       }
+      LOG.info("supervisor closed; {} exporter(s) left running for the next agent to adopt", exporters.size());
     }
-    LOG.info("supervisor closed; {} exporter(s) left running for the next agent to adopt", exporters.size());
+    exits.ifPresent(ExitWatcher::close); // outside the monitor: its thread may be waiting for it
   }
 
   /**
@@ -508,6 +565,7 @@ public final class VbladeSupervisor implements AutoCloseable {
     ex.cgroupError = null;
     ex.startedAt = clock.instant();
     contain(ex);
+    exits.ifPresent(w -> w.watch(handle));
   }
 
   /** Moves {@code ex}'s process into the exporter cgroup if it is not there; a failure is retried by the watcher. */
@@ -561,6 +619,65 @@ public final class VbladeSupervisor implements AutoCloseable {
       if (handle != null) {
         exited(ex, handle);
       }
+    }
+    if (exits.isPresent()) { // the slow sweep beside the pidfd watcher also re-checks claims
+      checkClaims();
+    }
+  }
+
+  /**
+   * The batched safety re-check between slot reconciles: one shared {@code /proc} snapshot judged by
+   * {@link TargetClaims} for every running exporter, and (at most every {@link
+   * SegmentScanner#WHILE_RUNNING}, on a virtual thread: network I/O) one segment scan per interface.
+   * A slot with another vblade of its target or path on this host, or another MAC answering for it,
+   * is handed to the listener (its reconcile then stops or reports it, as on any event); nothing is
+   * decided or stopped here.
+   */
+  private void checkClaims() {
+    List<SlotId> suspect = new ArrayList<>();
+    List<Exporter> running = new ArrayList<>();
+    synchronized (this) {
+      if (closed || exporters.isEmpty()) {
+        return;
+      }
+      VbladeProcesses.Snapshot seen;
+      try {
+        // Incremental between full scans (one readdir, only new pids read): a full read of every
+        // cmdline each sweep was a large part of the idle cost at 255 slots.
+        seen = processes.snapshot(SWEEP_FULL_SCAN);
+      } catch (IllegalStateException e) {
+        LOG.warn("claims re-check skipped: {}", e.getMessage());
+        return;
+      }
+      for (Exporter ex : exporters.values()) {
+        if (ex.handle == null || ex.conflict != null || ex.duplicate != null) {
+          continue;
+        }
+        running.add(ex);
+        List<Long> ignore = new ArrayList<>(dying.keySet());
+        ignore.add(ex.handle.pid());
+        TargetClaims.Verdict v = TargetClaims.judge(seen, ex.target, List.of(ex.target.path()), ignore);
+        if (v.conflict().isPresent() || !v.exact().isEmpty() || !v.stale().isEmpty()) {
+          suspect.add(ex.id);
+        }
+      }
+    }
+    suspect.forEach(listener::exporterChanged);
+    Instant now = clock.instant();
+    if (!running.isEmpty() && (lastSegmentCheck == null
+        || !now.isBefore(lastSegmentCheck.plus(SegmentScanner.WHILE_RUNNING)))) {
+      lastSegmentCheck = now;
+      Thread.ofVirtual().name("segment-recheck").start(() -> {
+        for (Exporter ex : running) {
+          try {
+            if (segment.duplicateOf(ex.target, SegmentScanner.WHILE_RUNNING).isPresent()) {
+              listener.exporterChanged(ex.id);
+            }
+          } catch (SegmentScanException e) {
+            LOG.debug("segment re-check of {}: {}", ex.target.iface(), e.getMessage());
+          }
+        }
+      });
     }
   }
 

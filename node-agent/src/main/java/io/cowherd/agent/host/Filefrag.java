@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
  * {@code filefrag(8)} from e2fsprogs: {@code filefrag -s -v FILE} syncs the file (so delayed
  * allocations and XFS copy-on-write forks are mapped) and prints its FIEMAP extents with flags.
  */
-public final class Filefrag {
+public final class Filefrag implements ExtentReader {
   private static final Pattern SIZE = Pattern.compile("^File size of .* is (\\d+) \\((\\d+) blocks? of (\\d+) bytes\\)", Pattern.MULTILINE);
   private static final Pattern EXTENT = Pattern.compile(
       "^\\s*\\d+:\\s*(\\d+)\\.\\.\\s*\\d+:\\s*(?:\\d+\\.\\.\\s*\\d+:)?\\s*(\\d+):(?:\\s*\\d+:)?\\s*(\\S*)\\s*$");
@@ -30,6 +30,7 @@ public final class Filefrag {
   }
 
   /** The extent map of {@code file}. @throws CommandFailedException if filefrag fails */
+  @Override
   public FileExtents extents(Path file) {
     return parse(runner.run(extentsCommand(file)).stdout());
   }

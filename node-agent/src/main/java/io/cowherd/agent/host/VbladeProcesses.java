@@ -92,6 +92,14 @@ public final class VbladeProcesses {
     this.programName = vblade.programName();
   }
 
+  /**
+   * Whether this reads the host's own {@code /proc} (pids it reports are real, so a pidfd of one
+   * refers to that process; not so for a directory a test fills in).
+   */
+  public boolean isHostProc() {
+    return procRoot.toAbsolutePath().normalize().equals(Path.of("/proc"));
+  }
+
   /** Every vblade process now running (processes that exit during the scan are skipped). */
   public List<VbladeProcess> scan() {
     List<VbladeProcess> found = new ArrayList<>();

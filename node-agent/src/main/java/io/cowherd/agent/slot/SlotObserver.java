@@ -102,10 +102,13 @@ public final class SlotObserver {
     VbladeTarget wanted = slot.target(exportPath);
     List<Path> ours = backends.exportPaths(slot.id());
     // One indexed /proc scan shared by every slot of a reconcile batch and the supervisor's starts.
-    Optional<VbladeProcess> foreign = TargetClaims.judge(processes.snapshot(VbladeSupervisor.SNAPSHOT_AGE), wanted, ours,
-        List.of()).conflict();
+    TargetClaims.Verdict claims = TargetClaims.judge(processes.snapshot(VbladeSupervisor.SNAPSHOT_AGE), wanted, ours,
+        List.of());
+    Optional<VbladeProcess> foreign = claims.conflict();
     Optional<ExporterState> exporter = supervisor.state(slot.id());
-    boolean running = exporter.filter(ExporterState::running).isPresent();
+    // Ours runs, or will be adopted (a process with exactly its argv, e.g. after an agent restart): it
+    // has been answering on the wire all along, so the running exporter's scan age applies.
+    boolean running = exporter.filter(ExporterState::running).isPresent() || !claims.exact().isEmpty();
     NetLinks.State link = links.state(slot.iface());
     // No wire check on a link that is not up (nothing to probe), nor while our exporter moves to
     // another interface: the old one may answer on the new segment until the supervisor stopped it,

@@ -39,10 +39,15 @@ import org.slf4j.LoggerFactory;
  * Registered with label selector {@code cowherd.io/node=<node>} (set at registration); slots whose
  * {@code spec.nodeName} is another node are skipped. Exporter changes, link changes of a slot's
  * interface ({@link io.cowherd.agent.export.LinkWatcher}) and state dir level changes ({@link
- * io.cowherd.agent.inventory.StateDirWatch}) arrive through {@link ExporterEvents}; a reconcile
- * every 60 s refreshes COW usage, re-checks failed slots, the segment
- * for other exporters of each target ({@link io.cowherd.agent.export.SegmentScanner}) and the state
- * dir's free space ({@link io.cowherd.agent.inventory.StateDirSpace}).
+ * io.cowherd.agent.inventory.StateDirWatch}) arrive through {@link ExporterEvents}, and so do the
+ * supervisor's batched claim re-checks every {@link io.cowherd.agent.export.VbladeSupervisor#SWEEP_PERIOD}
+ * (another vblade of a slot's target or path on this host, another MAC answering for it on the
+ * segment: only those slots are reconciled). A reconcile of every slot every {@value
+ * #RESYNC_SECONDS} s (JOSDK's maximum reconciliation interval) refreshes COW usage, re-checks failed
+ * slots, the segment for other exporters of each target ({@link
+ * io.cowherd.agent.export.SegmentScanner}) and the state dir's free space ({@link
+ * io.cowherd.agent.inventory.StateDirSpace}); it was 60 s, and was most of the agent's idle CPU at
+ * 255 slots (issue 11).
  *
  * <p>Only slots their pool made are acted on ({@link SlotOwnership}: name {@code <pool>-<slot>},
  * controller owner reference to that pool); any other slot object is reported {@code Failed} and
@@ -59,10 +64,13 @@ import org.slf4j.LoggerFactory;
 @ControllerConfiguration(
     name = SlotReconciler.NAME,
     finalizerName = Names.SLOT_FINALIZER,
-    maxReconciliationInterval = @MaxReconciliationInterval(interval = 60, timeUnit = TimeUnit.SECONDS))
+    maxReconciliationInterval = @MaxReconciliationInterval(interval = SlotReconciler.RESYNC_SECONDS,
+        timeUnit = TimeUnit.SECONDS))
 public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<AoeBootSlot> {
   /** Controller name. */
   public static final String NAME = "aoebootslot-agent";
+  /** Seconds between two periodic reconciles of a slot with no event in between. */
+  public static final int RESYNC_SECONDS = 300;
   private static final Logger LOG = LoggerFactory.getLogger(SlotReconciler.class);
   /** Delay before a teardown that could not finish is tried again. */
   static final Duration TEARDOWN_RETRY = Duration.ofSeconds(5);

@@ -161,6 +161,46 @@ class VbladeSupervisorHostTest {
     });
   }
 
+  /**
+   * Exits are seen through the exporter's pidfd as they happen (one poll(2) thread for all), not by
+   * the {@code /proc} sweep, which runs only every {@link VbladeSupervisor#SWEEP_PERIOD} beside it.
+   */
+  @Test
+  void killedExporterIsSeenByItsPidfdLongBeforeTheSweep() {
+    VbladeSupervisor s = supervisor();
+    assertThat(s.watchesByPidfd()).as("pidfd_open(2) works on this kernel (Linux >= 5.3)").isTrue();
+    long firstPid = s.ensure(id, target(), log).pid();
+    changes.clear();
+    long killedAt = System.nanoTime();
+
+    ProcessHandle.of(firstPid).orElseThrow().destroyForcibly();
+
+    await().atMost(VbladeSupervisor.SWEEP_PERIOD.dividedBy(4)).pollInterval(Duration.ofMillis(5))
+        .until(() -> changes.contains(id));
+    System.out.printf("exporter exit reported %.1f ms after SIGKILL%n", (System.nanoTime() - killedAt) / 1e6);
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      ExporterState now = s.state(id).orElseThrow();
+      assertThat(now.running()).isTrue();
+      assertThat(now.pid()).isNotEqualTo(firstPid);
+    });
+  }
+
+  /**
+   * Between slot reconciles (every {@link io.cowherd.agent.slot.SlotReconciler#RESYNC_SECONDS} s),
+   * the sweep's batched claims re-check hands a slot with a second vblade of its exact argv to the
+   * listener (its reconcile then stops it through {@link VbladeSupervisor#stopOthers}).
+   */
+  @Test
+  void aSecondExporterOfOurTargetIsHandedToTheListenerByTheSweep() throws IOException {
+    VbladeSupervisor s = supervisor();
+    s.ensure(id, target(), log);
+    changes.clear();
+
+    startManually(target());
+
+    await().atMost(VbladeSupervisor.SWEEP_PERIOD.plusSeconds(5)).until(() -> changes.contains(id));
+  }
+
   @Test
   void exporterDyingRightAfterStartKeepsItsBackoff() {
     VbladeSupervisor s = supervisor();
@@ -298,11 +338,11 @@ class VbladeSupervisorHostTest {
     assertThat(s.ensure(otherId, other, tmp.resolve("slot-4.vblade.log")).pid()).as("other slot untouched").isEqualTo(otherPid);
 
     long cachedPid = now.pid();
+    s.close(); // the agent ends (its pidfd watcher would otherwise restart what the next one replaces)
     VbladeSupervisor next = supervisor(); // a restarted agent adopts the cached exporter it asks for
     assertThat(next.ensure(id, cached, log).pid()).isEqualTo(cachedPid);
     assertThat(next.ensure(id, target(), log).pid()).as("and replaces it when durable is asked for").isNotEqualTo(cachedPid);
     assertThat(exportersOfOurTarget()).singleElement().satisfies(p -> assertThat(p.options()).containsExactly("-s"));
-    s.close();
     next.stop(id, List.of(disk));
     next.stop(otherId, List.of(otherDisk));
   }
