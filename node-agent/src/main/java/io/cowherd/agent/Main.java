@@ -45,6 +45,7 @@ import io.cowherd.agent.metrics.AgentTelemetry;
 import io.cowherd.agent.slot.AttackReporter;
 import io.cowherd.agent.slot.BackendRegistry;
 import io.cowherd.agent.slot.ExporterEvents;
+import io.cowherd.agent.slot.OriginWatch;
 import io.cowherd.agent.slot.KubernetesSlotEvents;
 import io.cowherd.agent.slot.SlotExecutor;
 import io.cowherd.agent.slot.SlotObserver;
@@ -439,6 +440,9 @@ public final class Main implements Callable<Integer> {
     lease.start(heartbeatThread);
     links.start();
     stateDirWatch.start(scheduler);
+    // An origin written under live slots is judged within seconds, not at the 300 s resync.
+    new OriginWatch(() -> AgentTelemetry.cachedSlots(operator, controller), exporterEvents::exporterChanged)
+        .start(reports);
     if (ioStages != null) {
       ioStages.start(ioTicks);
     }
