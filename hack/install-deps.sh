@@ -32,6 +32,8 @@ packages=(
   dnsmasq-base      # proxy DHCP + TFTP (agent --dhcp-mode proxy) and the test DHCP servers
   syslinux          # boot loader of the bootable origin image
   syslinux-common
+  systemd-boot-efi  # UEFI loader of the bootable origin image (EFI/BOOT/BOOTX64.EFI)
+  ovmf              # UEFI firmware for the UEFI client VM (PxeFrontDoorE2E)
   mtools            # FAT partition contents without mounting
   dosfstools        # mkfs.fat
   fdisk             # partition table of the bootable origin image

@@ -6,11 +6,18 @@
 # COWHERD_BOOT_AFTER=writeloop makes the clients run a write-and-verify loop after their marker
 # instead of powering off (boot-image/init, write_loop); default poweroff.
 #
-# Layout of OUTPUT (raw disk, SIZE_MiB MiB, sectors of 512 bytes):
+# Layout of OUTPUT (raw disk, SIZE_MiB MiB, sectors of 512 bytes), bootable by BIOS and UEFI:
 #   sector 0             SYSLINUX MBR boot code (mbr.bin) + a DOS partition table
-#   sectors 2048..       partition 1, FAT16 (FAT32 above 1 GiB), active: ldlinux.sys/.c32 (SYSLINUX, loads files through
-#                        BIOS int 13h), syslinux.cfg, vmlinuz (Debian's linux-image-amd64) and
-#                        initrd.img (busybox + the aoe and NIC modules + hack/boot-image/init)
+#   sectors 2048..       partition 1, FAT16 (FAT32 above 1 GiB), active, holding
+#                        - for BIOS: ldlinux.sys/.c32 (SYSLINUX, loads files through BIOS int 13h)
+#                          and syslinux.cfg;
+#                        - for UEFI: EFI/BOOT/BOOTX64.EFI (Debian's systemd-boot, the file UEFI
+#                          firmware and iPXE's UEFI `sanboot` start from a disk), loader/loader.conf
+#                          and loader/entries/cowherd.conf (same kernel, initramfs and command line
+#                          as syslinux.cfg). UEFI reads FAT on an MBR partition of any type, so
+#                          no GPT is needed and BIOS booting is unchanged;
+#                        - for both: vmlinuz (Debian's linux-image-amd64) and initrd.img
+#                          (busybox + the aoe and NIC modules + hack/boot-image/init)
 #   last 2048 sectors    client marker area, outside every partition; the initramfs keeps its
 #                        client marker in the first sector of it (sector SIZE_MiB*2048 - 2048)
 #
@@ -58,7 +65,7 @@ modules=(virtio_pci virtio_net e1000 e1000e igb r8169 aoe)
 read -r -a extra_modules <<< "${COWHERD_EXTRA_MODULES:-}"
 modules+=("${extra_modules[@]}")
 
-packages=(syslinux syslinux-common mtools dosfstools busybox-static linux-image-amd64 kmod cpio fdisk
+packages=(syslinux syslinux-common systemd-boot-efi mtools dosfstools busybox-static linux-image-amd64 kmod cpio fdisk
   ipxe qemu-system-x86)
 missing=()
 for p in "${packages[@]}"; do
@@ -86,6 +93,7 @@ inputs="$(printf '%s\n' \
   "kernel=$kernel_version $(version_of "linux-image-$kernel_version")" \
   "busybox-static=$(version_of busybox-static)" \
   "syslinux=$(version_of syslinux) $(version_of syslinux-common)" \
+  "systemd-boot-efi=$(version_of systemd-boot-efi)" \
   "modules=${modules[*]}" \
   "after=$after" \
   "scripts=$(cat "$0" "$here/boot-image/init" "$here/boot-image/syslinux.cfg" | sha256sum | cut -d' ' -f1)")"
@@ -130,6 +138,15 @@ sed "0,/cowherd.after=poweroff/s//cowherd.after=$after/" "$here/boot-image/sysli
 mcopy -m -i "$fat" "$work/syslinux.cfg" ::/syslinux.cfg
 mcopy -m -i "$fat" /usr/lib/syslinux/modules/bios/ldlinux.c32 ::/ldlinux.c32
 syslinux --install "$fat"
+# UEFI: systemd-boot as the removable-media loader, one entry with syslinux.cfg's default label
+# (same kernel, initramfs and APPEND line), no menu.
+append="$(awk '$1 == "APPEND" { sub(/^[ \t]*APPEND[ \t]+/, ""); print; exit }' "$work/syslinux.cfg")"
+printf 'default cowherd.conf\ntimeout 0\neditor no\n' > "$work/loader.conf"
+printf 'title cowherd\nlinux /vmlinuz\ninitrd /initrd.img\noptions %s\n' "$append" > "$work/cowherd.conf"
+mmd -i "$fat" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries
+mcopy -m -i "$fat" /usr/lib/systemd/boot/efi/systemd-bootx64.efi ::/EFI/BOOT/BOOTX64.EFI
+mcopy -m -i "$fat" "$work/loader.conf" ::/loader/loader.conf
+mcopy -m -i "$fat" "$work/cowherd.conf" ::/loader/entries/cowherd.conf
 
 mkdir -p "$(dirname "$output")"
 tmp="$output.tmp.$$"

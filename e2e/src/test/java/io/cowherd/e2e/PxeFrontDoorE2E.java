@@ -49,6 +49,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  *   <li>the user's own DHCP server with the dnsmasq snippet of docs/booting-clients.md (agent without
  *       proxy): a client boots into its slot again; after scale-up, a client pinned to slot 2
  *       ({@code AoeBootClient} with {@code slot}) boots into slot 2.
+ *   <li>a UEFI client (OVMF, native UEFI PXE, no NIC option ROM) loads Debian's {@code ipxe.efi} over
+ *       TFTP, is enrolled into a new slot after scale-up, SAN-boots it through the image's EFI loader
+ *       and its initramfs finds the target in the aBFT iPXE installed as an ACPI table.
  * </ol>
  *
  * <p>{@code [measure]} lines compare power-on → {@code COWHERD-BOOT-OK} through PXE ROM + DHCP +
@@ -68,6 +71,7 @@ class PxeFrontDoorE2E {
   private static final String MAC_B = "52:54:00:fd:00:0b";
   private static final String MAC_FULL = "52:54:00:fd:00:0f";
   private static final String MAC_PINNED = "52:54:00:fd:00:0c";
+  private static final String MAC_UEFI = "52:54:00:fd:00:0e";
   private static final Pattern BOOT_OK = Pattern.compile(Pattern.quote(QemuClient.BOOT_OK) + "(e[0-9]+\\.[0-9]+) mac=(\\S+) via=aBFT");
 
   private Lab lab;
@@ -226,6 +230,38 @@ class PxeFrontDoorE2E {
     targetOf.put(MAC_PINNED, "e" + SHELF + ".2");
     assertThat(c.after(QemuClient.MARKER_WRITTEN)).as(c.tail(15))
         .hasValueSatisfying(m -> assertThat(m).startsWith(BootImage.expectedMarker("e" + SHELF + ".2", MAC_PINNED, 1) + " "));
+    assertThat(markersByTarget()).isEqualTo(expectedMarkers());
+  }
+
+  @Test
+  @Order(7)
+  void aUefiClientBootsFromItsNicThroughIpxeEfiIntoANewSlotAndWritesItsMarker() {
+    // One free slot for the new MAC (automatic enrollment); works after step 6 or on its own.
+    int replicas = lab.controlPlane().client().resources(AoeBootPool.class).inNamespace(NS).withName(POOL).get()
+        .getSpec().getReplicas() + 1;
+    lab.controlPlane().kubectlOk("scale", "aoebootpool/" + POOL, "-n", NS, "--replicas=" + replicas);
+    await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> assertThat(
+        lab.controlPlane().client().resources(AoeBootPool.class).inNamespace(NS).withName(POOL).get()
+            .getStatus().getReadyReplicas()).isEqualTo(replicas));
+    int boot = bootsOf.merge(MAC_UEFI, 1, Integer::sum);
+    QemuClient c = QemuClient.powerOnUefiFromNic(lab.network(), LOG_DIR,
+        "uefi-" + MAC_UEFI.replace(":", "") + "-boot-" + boot, MAC_UEFI, null);
+    try {
+      awaitPoweredOff(List.of(c));
+    } finally {
+      c.close();
+    }
+    measure(c, "UEFI PXE + ipxe.efi + HTTP", 1);
+    AoeBootClient enrolled = lab.controlPlane().client().resources(AoeBootClient.class).inNamespace(NS)
+        .withName("mac-" + MAC_UEFI.replace(":", "")).get();
+    assertThat(enrolled).as("the UEFI client was enrolled; %s", c.tail(30)).isNotNull();
+    String target = enrolled.getStatus().getTarget();
+    assertThat(c.line("Features:")).as("ipxe.efi's banner; %s", c.tail(30))
+        .hasValueSatisfying(l -> assertThat(l.text()).contains("AoE", "EFI"));
+    assertThat(bootedTarget(c)).isEqualTo(target);
+    targetOf.put(MAC_UEFI, target);
+    assertThat(c.after(QemuClient.MARKER_WRITTEN)).as(c.tail(15))
+        .hasValueSatisfying(m -> assertThat(m).startsWith(BootImage.expectedMarker(target, MAC_UEFI, boot) + " "));
     assertThat(markersByTarget()).isEqualTo(expectedMarkers());
   }
 

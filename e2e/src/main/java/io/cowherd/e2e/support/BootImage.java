@@ -11,7 +11,8 @@ import java.util.Optional;
 
 /**
  * The bootable origin image that {@code hack/make-boot-image.sh} builds (SYSLINUX MBR, a FAT
- * partition with Debian's kernel and a busybox initramfs that loads {@code aoe}), cached between
+ * partition with SYSLINUX for BIOS, systemd-boot as {@code EFI/BOOT/BOOTX64.EFI} for UEFI, Debian's
+ * kernel and a busybox initramfs that loads {@code aoe}), cached between
  * runs, and the client marker its initramfs keeps on every client's disk.
  *
  * <p>Layout the script documents and this class relies on: the last {@link #MARKER_AREA_SECTORS}

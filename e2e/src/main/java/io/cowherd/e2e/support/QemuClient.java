@@ -32,6 +32,10 @@ import java.util.regex.Pattern;
 public final class QemuClient implements AutoCloseable {
   /** Debian's iPXE as a Linux kernel image (package {@code ipxe}); its build includes AoE. */
   public static final Path IPXE_LKRN = Path.of("/usr/lib/ipxe/ipxe.lkrn");
+  /** OVMF's firmware code (Debian package {@code ovmf}), 4 MiB flash layout, no Secure Boot. */
+  public static final Path OVMF_CODE = Path.of("/usr/share/OVMF/OVMF_CODE_4M.fd");
+  /** OVMF's empty variable store; each UEFI client boots with its own copy. */
+  public static final Path OVMF_VARS = Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd");
   /** Guest memory in MiB. */
   public static final int MEMORY_MIB = 512;
 
@@ -66,6 +70,8 @@ public final class QemuClient implements AutoCloseable {
   /** The target of the client's own script, or null for a client booting from its NIC's PXE ROM. */
   private final AoeTarget target;
   private final String mac;
+  /** True for a UEFI (OVMF) client, false for SeaBIOS. */
+  private final boolean uefi;
   private final String bridgeNamespace;
   private final String tap;
   private final Path consoleLog;
@@ -75,10 +81,11 @@ public final class QemuClient implements AutoCloseable {
   private Thread reader;
   private long startNanos;
 
-  private QemuClient(String name, AoeTarget target, String mac, String bridgeNamespace, Path logDir) {
+  private QemuClient(String name, AoeTarget target, String mac, boolean uefi, String bridgeNamespace, Path logDir) {
     this.name = name;
     this.target = target;
     this.mac = mac;
+    this.uefi = uefi;
     this.bridgeNamespace = bridgeNamespace;
     this.tap = "qt" + mac.replace(":", "").substring(6);
     this.consoleLog = logDir.resolve(name + ".console.log");
@@ -102,7 +109,7 @@ public final class QemuClient implements AutoCloseable {
    */
   public static QemuClient powerOn(NetworkLab network, Path logDir, String name, AoeTarget target, String mac,
       Consumer<ConsoleLine> onLine) {
-    QemuClient client = new QemuClient(name, target, mac, network.bridgeNamespace(), logDir);
+    QemuClient client = new QemuClient(name, target, mac, false, network.bridgeNamespace(), logDir);
     if (onLine != null) {
       client.listeners.add(onLine);
     }
@@ -126,7 +133,27 @@ public final class QemuClient implements AutoCloseable {
    */
   public static QemuClient powerOnFromNic(NetworkLab network, Path logDir, String name, String mac,
       Consumer<ConsoleLine> onLine) {
-    QemuClient client = new QemuClient(name, null, mac, network.bridgeNamespace(), logDir);
+    return powerOnFromNic(network, logDir, name, mac, false, onLine);
+  }
+
+  /**
+   * Powers on a UEFI client (OVMF, QEMU q35) that boots from its NIC through OVMF's own native UEFI
+   * PXE: the virtio-net NIC has no option ROM ({@code romfile=}), so OVMF's virtio-net driver and
+   * PXE base code ask DHCP (client architecture 7, x86-64 UEFI) and load what it names over TFTP,
+   * as a real UEFI machine does. OVMF's variable store is a fresh copy of {@link #OVMF_VARS} in
+   * {@code logDir}. {@link #target()} is null.
+   *
+   * @throws Commands.CommandException when the tap cannot be made
+   * @throws UncheckedIOException when the variable store cannot be copied
+   */
+  public static QemuClient powerOnUefiFromNic(NetworkLab network, Path logDir, String name, String mac,
+      Consumer<ConsoleLine> onLine) {
+    return powerOnFromNic(network, logDir, name, mac, true, onLine);
+  }
+
+  private static QemuClient powerOnFromNic(NetworkLab network, Path logDir, String name, String mac, boolean uefi,
+      Consumer<ConsoleLine> onLine) {
+    QemuClient client = new QemuClient(name, null, mac, uefi, network.bridgeNamespace(), logDir);
     if (onLine != null) {
       client.listeners.add(onLine);
     }
@@ -147,10 +174,15 @@ public final class QemuClient implements AutoCloseable {
         script = logDir.resolve(name + ".ipxe");
         Files.writeString(script, ipxeScript(target));
       }
+      Path vars = null;
+      if (uefi) {
+        vars = logDir.resolve(name + ".OVMF_VARS.fd");
+        Files.copy(OVMF_VARS, vars, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
       Commands.exec(Commands.DEFAULT_TIMEOUT, List.of("ip", "-n", bridgeNamespace, "link", "del", tap));
       Commands.run("ip", "-n", bridgeNamespace, "tuntap", "add", "dev", tap, "mode", "tap");
       Commands.run("ip", "-n", bridgeNamespace, "link", "set", "dev", tap, "master", "br0", "up");
-      ProcessBuilder pb = new ProcessBuilder(argv(script)).redirectErrorStream(true);
+      ProcessBuilder pb = new ProcessBuilder(argv(script, vars)).redirectErrorStream(true);
       startNanos = System.nanoTime();
       process = pb.start();
       Writer log = Files.newBufferedWriter(consoleLog, StandardCharsets.UTF_8);
@@ -170,14 +202,20 @@ public final class QemuClient implements AutoCloseable {
         + "echo " + SANBOOT_FAILED + target + "\n";
   }
 
-  private List<String> argv(Path script) {
+  private List<String> argv(Path script, Path ovmfVars) {
     List<String> argv = new java.util.ArrayList<>(List.of("ip", "netns", "exec", bridgeNamespace,
         "qemu-system-x86_64", "-name", "cowherd-" + name,
         "-accel", "tcg", "-smp", "1", "-m", Integer.toString(MEMORY_MIB),
-        "-machine", "pc,graphics=off", "-nodefaults", "-no-user-config", "-display", "none",
+        "-machine", (uefi ? "q35" : "pc") + ",graphics=off", "-nodefaults", "-no-user-config", "-display", "none",
         "-serial", "stdio", "-monitor", "none", "-no-reboot",
         "-netdev", "tap,id=net0,ifname=" + tap + ",script=no,downscript=no"));
-    if (script != null) {
+    if (uefi) {
+      // OVMF's own UEFI PXE (no option ROM on the NIC).
+      argv.addAll(List.of(
+          "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMF_CODE,
+          "-drive", "if=pflash,format=raw,unit=1,file=" + ovmfVars,
+          "-device", "virtio-net-pci,netdev=net0,mac=" + mac + ",romfile=,bootindex=1"));
+    } else if (script != null) {
       argv.addAll(List.of("-kernel", IPXE_LKRN.toString(), "-initrd", script.toString(),
           "-device", "virtio-net-pci,netdev=net0,mac=" + mac + ",romfile="));
     } else {
