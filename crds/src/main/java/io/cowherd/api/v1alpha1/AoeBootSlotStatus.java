@@ -61,6 +61,12 @@ public class AoeBootSlotStatus {
   /** COW store capacity in 512-byte sectors. */
   private Long cowTotalSectors;
 
+  /**
+   * {@code cowUsedSectors} as a whole percent of {@code cowTotalSectors} (rounded down, 0–100),
+   * for {@code kubectl get}; absent while either is unknown.
+   */
+  private Integer cowUsedPercent;
+
   /** Size of the exported device in 512-byte sectors. */
   private Long sizeSectors;
 
@@ -259,6 +265,25 @@ public class AoeBootSlotStatus {
     this.guard = guard;
   }
 
+  public Integer getCowUsedPercent() {
+    return cowUsedPercent;
+  }
+
+  public void setCowUsedPercent(Integer cowUsedPercent) {
+    this.cowUsedPercent = cowUsedPercent;
+  }
+
+  /**
+   * Sets both COW figures (512-byte sectors) and {@link #getCowUsedPercent()} from them: {@code
+   * used * 100 / total} rounded down and capped at 100, or absent when {@code total} is 0.
+   */
+  public void setCowUsage(long usedSectors, long totalSectors) {
+    this.cowUsedSectors = usedSectors;
+    this.cowTotalSectors = totalSectors;
+    // used * 100 cannot overflow below 2^63 / 100 sectors (about 46 EB).
+    this.cowUsedPercent = totalSectors <= 0 ? null : (int) Math.clamp(usedSectors * 100 / totalSectors, 0L, 100L);
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof AoeBootSlotStatus s
@@ -277,6 +302,7 @@ public class AoeBootSlotStatus {
         && Objects.equals(lastExporterError, s.lastExporterError)
         && Objects.equals(cowUsedSectors, s.cowUsedSectors)
         && Objects.equals(cowTotalSectors, s.cowTotalSectors)
+        && Objects.equals(cowUsedPercent, s.cowUsedPercent)
         && Objects.equals(sizeSectors, s.sizeSectors)
         && Objects.equals(message, s.message)
         && Objects.equals(guard, s.guard)

@@ -339,8 +339,7 @@ public final class SlotStatusWriter {
       s.setDmName(st.dmName());
     });
     if (done.usage().orElse(null) instanceof CowUsage.Sectors u) {
-      s.setCowUsedSectors(u.usedSectors());
-      s.setCowTotalSectors(u.totalSectors());
+      s.setCowUsage(u.usedSectors(), u.totalSectors());
     }
     done.exporter().ifPresent(e -> exporterFields(s, e));
     done.guard().ifPresent(g -> s.setGuard(g.summary()));
