@@ -23,13 +23,15 @@ public final class BootNetwork implements AutoCloseable {
   private final Path logDir;
   private final String subnet;
   private final int bootPort;
+  private final List<String> agentArgs;
   private DhcpServer dhcp;
 
-  private BootNetwork(Lab lab, Path logDir, String subnet, int bootPort) {
+  private BootNetwork(Lab lab, Path logDir, String subnet, int bootPort, List<String> agentArgs) {
     this.lab = lab;
     this.logDir = logDir;
     this.subnet = subnet;
     this.bootPort = bootPort;
+    this.agentArgs = List.copyOf(agentArgs);
   }
 
   /**
@@ -39,6 +41,14 @@ public final class BootNetwork implements AutoCloseable {
    * the plain server.
    */
   public static BootNetwork withProxyDhcp(Lab lab, Path logDir) {
+    return withProxyDhcp(lab, logDir, List.of());
+  }
+
+  /**
+   * As {@link #withProxyDhcp(Lab, Path)}, the agent started (now and on every restart by this
+   * object) with {@code agentArgs} after the boot and DHCP ones, e.g. {@code --silent-after-seconds 5}.
+   */
+  public static BootNetwork withProxyDhcp(Lab lab, Path logDir, List<String> agentArgs) {
     String subnet = "198.18." + (1 + new SecureRandom().nextInt(250));
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
@@ -46,7 +56,7 @@ public final class BootNetwork implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    BootNetwork net = new BootNetwork(lab, logDir, subnet, port);
+    BootNetwork net = new BootNetwork(lab, logDir, subnet, port, agentArgs);
     lab.closeWithLab(net);
     Commands.run("ip", "addr", "add", net.agentAddress() + "/24", "dev", lab.network().exporterInterface());
     Commands.run("ip", "-n", lab.network().bridgeNamespace(), "addr", "add", subnet + ".2/24", "dev", "br0");
@@ -78,6 +88,7 @@ public final class BootNetwork implements AutoCloseable {
     if (proxy) {
       args.addAll(List.of("--dhcp-mode", "proxy", "--dhcp-interface", lab.network().exporterInterface()));
     }
+    args.addAll(agentArgs);
     ManagedProcess agent = lab.startAgent(args);
     if (proxy) {
       agent.awaitLogLine("proxy DHCP on " + lab.network().exporterInterface(), Duration.ofSeconds(30));
@@ -87,6 +98,11 @@ public final class BootNetwork implements AutoCloseable {
   /** The agent's address on the boot segment. */
   public String agentAddress() {
     return subnet + ".1";
+  }
+
+  /** Address {@code host} of the boot segment's /24 (3–99 are free: .1 agent, .2 bridge, .100–.199 DHCP), e.g. for a client namespace. */
+  public String address(int host) {
+    return subnet + "." + host;
   }
 
   /** The agent's boot endpoint port. */
