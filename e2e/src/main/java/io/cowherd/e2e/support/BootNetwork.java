@@ -19,12 +19,14 @@ public final class BootNetwork implements AutoCloseable {
   private final Lab lab;
   private final Path logDir;
   private final String subnet;
+  private final List<String> agentArgs;
   private DhcpServer dhcp;
 
-  private BootNetwork(Lab lab, Path logDir, String subnet) {
+  private BootNetwork(Lab lab, Path logDir, String subnet, List<String> agentArgs) {
     this.lab = lab;
     this.logDir = logDir;
     this.subnet = subnet;
+    this.agentArgs = List.copyOf(agentArgs);
   }
 
   /**
@@ -34,8 +36,16 @@ public final class BootNetwork implements AutoCloseable {
    * the plain server.
    */
   public static BootNetwork withProxyDhcp(Lab lab, Path logDir) {
+    return withProxyDhcp(lab, logDir, List.of());
+  }
+
+  /**
+   * As {@link #withProxyDhcp(Lab, Path)}, the agent started (now and on every restart by this
+   * object) with {@code agentArgs} after the boot and DHCP ones, e.g. {@code --silent-after-seconds 5}.
+   */
+  public static BootNetwork withProxyDhcp(Lab lab, Path logDir, List<String> agentArgs) {
     String subnet = "198.18." + (1 + new SecureRandom().nextInt(250));
-    BootNetwork net = new BootNetwork(lab, logDir, subnet);
+    BootNetwork net = new BootNetwork(lab, logDir, subnet, agentArgs);
     lab.closeWithLab(net);
     Commands.run("ip", "addr", "add", net.agentAddress() + "/24", "dev", lab.network().exporterInterface());
     Commands.run("ip", "-n", lab.network().bridgeNamespace(), "addr", "add", subnet + ".2/24", "dev", "br0");
@@ -67,6 +77,7 @@ public final class BootNetwork implements AutoCloseable {
     if (proxy) {
       args.addAll(List.of("--dhcp-mode", "proxy", "--dhcp-interface", lab.network().exporterInterface()));
     }
+    args.addAll(agentArgs);
     ManagedProcess agent = lab.startAgent(args);
     if (proxy) {
       agent.awaitLogLine("proxy DHCP on " + lab.network().exporterInterface(), Duration.ofSeconds(30));
@@ -76,6 +87,11 @@ public final class BootNetwork implements AutoCloseable {
   /** The agent's address on the boot segment. */
   public String agentAddress() {
     return subnet + ".1";
+  }
+
+  /** Address {@code host} of the boot segment's /24 (3–99 are free: .1 agent, .2 bridge, .100–.199 DHCP), e.g. for a client namespace. */
+  public String address(int host) {
+    return subnet + "." + host;
   }
 
   /** The agent's boot endpoint port (the lab's: every lab agent runs a boot endpoint). */
