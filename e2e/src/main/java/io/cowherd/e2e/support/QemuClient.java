@@ -109,17 +109,7 @@ public final class QemuClient implements AutoCloseable {
    */
   public static QemuClient powerOn(NetworkLab network, Path logDir, String name, AoeTarget target, String mac,
       Consumer<ConsoleLine> onLine) {
-    QemuClient client = new QemuClient(name, target, mac, false, network.bridgeNamespace(), logDir);
-    if (onLine != null) {
-      client.listeners.add(onLine);
-    }
-    try {
-      client.start(logDir);
-    } catch (RuntimeException e) {
-      client.close();
-      throw e;
-    }
-    return client;
+    return started(new QemuClient(name, target, mac, false, network.bridgeNamespace(), logDir), logDir, onLine);
   }
 
   /**
@@ -153,7 +143,11 @@ public final class QemuClient implements AutoCloseable {
 
   private static QemuClient powerOnFromNic(NetworkLab network, Path logDir, String name, String mac, boolean uefi,
       Consumer<ConsoleLine> onLine) {
-    QemuClient client = new QemuClient(name, null, mac, uefi, network.bridgeNamespace(), logDir);
+    return started(new QemuClient(name, null, mac, uefi, network.bridgeNamespace(), logDir), logDir, onLine);
+  }
+
+  /** Starts {@code client} with {@code onLine} (or null) listening; closes it if it cannot start. */
+  private static QemuClient started(QemuClient client, Path logDir, Consumer<ConsoleLine> onLine) {
     if (onLine != null) {
       client.listeners.add(onLine);
     }

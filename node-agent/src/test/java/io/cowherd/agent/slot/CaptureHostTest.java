@@ -11,7 +11,6 @@ import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.SlotCapture;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,7 +59,7 @@ class CaptureHostTest {
     Path clone = lab.stateDir.resolve("lab/debian/slot-0.img");
     AoeBootSlotStatus before = lab.reconcile(slot);
     assertThat(before.getPhase()).isEqualTo(SlotPhase.Serving);
-    writeAt(clone, ORIGIN_BYTES / 2, CLIENT_WRITE);
+    ReflinkHostLab.writeAt(clone, ORIGIN_BYTES / 2, CLIENT_WRITE);
     OriginIdentity originBefore = OriginIdentity.of(lab.origin);
     Path golden = lab.images.resolve("debian-golden.img");
 
@@ -76,8 +75,8 @@ class CaptureHostTest {
     assertThat(c.getDurationMillis()).isNotNull().isNotNegative();
     assertThat(c.getFinishedAt()).isNotBlank();
     System.out.printf("reflink capture of a 16 MiB slot (XFS on loop): %d ms%n", c.getDurationMillis());
-    assertThat(read(golden, 0, V1.length)).isEqualTo(V1);
-    assertThat(read(golden, ORIGIN_BYTES / 2, CLIENT_WRITE.length)).as("the client's data").isEqualTo(CLIENT_WRITE);
+    assertThat(ReflinkHostLab.read(golden, 0, V1.length)).isEqualTo(V1);
+    assertThat(ReflinkHostLab.read(golden, ORIGIN_BYTES / 2, CLIENT_WRITE.length)).as("the client's data").isEqualTo(CLIENT_WRITE);
     assertThat(Files.getPosixFilePermissions(golden)).isEqualTo(PosixFilePermissions.fromString("r--r--r--"));
     assertThat(lab.images).isDirectoryNotContaining("glob:**.capture-partial");
     assertThat(after.getExporterPid()).as("reflink: the exporter keeps running").isEqualTo(before.getExporterPid());
@@ -86,8 +85,8 @@ class CaptureHostTest {
     assertThat(lab.eventMessages).filteredOn(e -> e.startsWith("Normal Captured")).singleElement().asString()
         .contains(golden.toString()).contains(c.getIdentity());
 
-    writeAt(clone, ORIGIN_BYTES / 4, LATER);
-    assertThat(read(golden, ORIGIN_BYTES / 4, LATER.length)).as("a copy, not a link to the clone").isNotEqualTo(LATER);
+    ReflinkHostLab.writeAt(clone, ORIGIN_BYTES / 4, LATER);
+    assertThat(ReflinkHostLab.read(golden, ORIGIN_BYTES / 4, LATER.length)).as("a copy, not a link to the clone").isNotEqualTo(LATER);
     OriginIdentity goldenIdentity = OriginIdentity.of(golden);
     lab.reconcile(slot);
     assertThat(lab.eventMessages).as("once per path").filteredOn(e -> e.contains("Captured")).hasSize(1);
@@ -96,7 +95,7 @@ class CaptureHostTest {
     AoeBootSlot onGolden = aSlot().shelf(9).slot(1).iface(lab.iface).image(golden.toString())
         .backend(CowBackend.REFLINK).build();
     assertThat(lab.reconcile(onGolden).getPhase()).as("the capture serves as an origin").isEqualTo(SlotPhase.Serving);
-    assertThat(read(lab.stateDir.resolve("lab/debian/slot-1.img"), ORIGIN_BYTES / 2, CLIENT_WRITE.length))
+    assertThat(ReflinkHostLab.read(lab.stateDir.resolve("lab/debian/slot-1.img"), ORIGIN_BYTES / 2, CLIENT_WRITE.length))
         .isEqualTo(CLIENT_WRITE);
   }
 
@@ -131,20 +130,4 @@ class CaptureHostTest {
     assertThat(c.getMessage()).contains(why).contains("nothing written");
   }
 
-  private static void writeAt(Path file, long offset, byte[] bytes) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-      f.seek(offset);
-      f.write(bytes);
-      f.getFD().sync();
-    }
-  }
-
-  private static byte[] read(Path file, long offset, int bytes) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
-      byte[] b = new byte[bytes];
-      f.seek(offset);
-      f.readFully(b);
-      return b;
-    }
-  }
 }

@@ -64,12 +64,12 @@ class OriginRebuildHostTest {
     assertThat(before.getOrigin().getStale()).isFalse();
     assertThat(openers(lab.origin)).as("a reflink slot holds nothing of its origin open (agent, vblade)").isEmpty();
     OriginIdentity v1Identity = OriginIdentity.of(lab.origin);
-    writeAt(clone, ORIGIN_BYTES / 2, CLIENT_WRITE);
+    ReflinkHostLab.writeAt(clone, ORIGIN_BYTES / 2, CLIENT_WRITE);
 
     slot.getSpec().setPoolImage(v2.toString());
     slot.getMetadata().setGeneration(2L);
     assertThat(reconcile(slot).getOrigin().getStale()).as("the pool moved on; the slot did not").isTrue();
-    assertThat(read(clone, 0, V1.length)).isEqualTo(V1);
+    assertThat(ReflinkHostLab.read(clone, 0, V1.length)).isEqualTo(V1);
 
     slot.getSpec().setImage(v2.toString());
     slot.getSpec().setRebuild("reset-20261202T1400Z");
@@ -85,8 +85,8 @@ class OriginRebuildHostTest {
     assertThat(after.getOrigin().getIdentity()).isEqualTo(OriginIdentity.of(v2).format());
     assertThat(after.getOrigin().getRebuild()).isEqualTo("reset-20261202T1400Z");
     assertThat(after.getOrigin().getStale()).isFalse();
-    assertThat(read(clone, 0, V2.length)).as("the clone is of v2").isEqualTo(V2);
-    assertThat(read(clone, ORIGIN_BYTES / 2, CLIENT_WRITE.length)).as("the client's writes are gone")
+    assertThat(ReflinkHostLab.read(clone, 0, V2.length)).as("the clone is of v2").isEqualTo(V2);
+    assertThat(ReflinkHostLab.read(clone, ORIGIN_BYTES / 2, CLIENT_WRITE.length)).as("the client's writes are gone")
         .isNotEqualTo(CLIENT_WRITE);
     assertThat(Files.readAllLines(lab.stateDir.resolve("lab/debian/slot-0.img.origin")))
         .contains(v2.toRealPath().toString(), "rebuild reset-20261202T1400Z");
@@ -96,7 +96,7 @@ class OriginRebuildHostTest {
     assertThat(lab.origin).as("the old origin is never touched").exists();
     assertThat(openers(lab.origin)).as("nothing keeps the old origin attached").isEmpty();
     assertThat(openers(v2)).as("nor the new one: the clone is independent").isEmpty();
-    read(clone, 0, ORIGIN_BYTES); // as a booting client reads its disk through the exporter
+    ReflinkHostLab.read(clone, 0, ORIGIN_BYTES); // as a booting client reads its disk through the exporter
     System.out.printf("reflink page cache while a slot on v2 is read (fincore: bytes cached per file; page cache is"
         + " per inode, so a clone's reads never cache its origin's pages):%n%s%n", io.cowherd.agent.support.HostTools
         .run("fincore", "--bytes", lab.origin.toString(), v2.toString(), clone.toString()).stdout());
@@ -112,7 +112,7 @@ class OriginRebuildHostTest {
         .backend(CowBackend.REFLINK).build();
     Path clone = lab.stateDir.resolve("lab/debian/slot-1.img");
     long pid = reconcile(slot).getExporterPid();
-    writeAt(clone, ORIGIN_BYTES / 2, CLIENT_WRITE);
+    ReflinkHostLab.writeAt(clone, ORIGIN_BYTES / 2, CLIENT_WRITE);
     Path outside = Files.createDirectories(tmp.resolve("elsewhere")).resolve("v3.img");
     writeImage(outside, V2);
 
@@ -121,7 +121,7 @@ class OriginRebuildHostTest {
     assertThatThrownBy(() -> lab.agent.reconciler.reconcile(slot, null)).isInstanceOf(InvalidSlotException.class)
         .hasMessageContaining(outside.toString());
 
-    assertThat(read(clone, ORIGIN_BYTES / 2, CLIENT_WRITE.length)).as("old store kept").isEqualTo(CLIENT_WRITE);
+    assertThat(ReflinkHostLab.read(clone, ORIGIN_BYTES / 2, CLIENT_WRITE.length)).as("old store kept").isEqualTo(CLIENT_WRITE);
     assertThat(ProcessHandle.of(pid)).as("old exporter still serving").hasValueSatisfying(p -> assertThat(p.isAlive()).isTrue());
     assertThat(lab.eventMessages).noneMatch(e -> e.startsWith("Normal Rebuilt"));
   }
@@ -159,20 +159,4 @@ class OriginRebuildHostTest {
     }
   }
 
-  private static void writeAt(Path file, long offset, byte[] bytes) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-      f.seek(offset);
-      f.write(bytes);
-      f.getFD().sync();
-    }
-  }
-
-  private static byte[] read(Path file, long offset, int bytes) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
-      byte[] b = new byte[bytes];
-      f.seek(offset);
-      f.readFully(b);
-      return b;
-    }
-  }
 }

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -105,6 +106,25 @@ public final class ReflinkHostLab implements AutoCloseable {
       client.close();
     } finally {
       fs.close();
+    }
+  }
+
+  /** Writes {@code bytes} into {@code file} at byte {@code offset} and fsyncs it. */
+  public static void writeAt(Path file, long offset, byte[] bytes) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+      f.seek(offset);
+      f.write(bytes);
+      f.getFD().sync();
+    }
+  }
+
+  /** {@code bytes} bytes of {@code file} from byte {@code offset}. */
+  public static byte[] read(Path file, long offset, int bytes) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+      byte[] b = new byte[bytes];
+      f.seek(offset);
+      f.readFully(b);
+      return b;
     }
   }
 }
