@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -25,6 +26,10 @@ public final class BootImage {
   public static final int MARKER_AREA_SECTORS = 2048;
   /** Bytes per sector. */
   public static final int SECTOR_BYTES = 512;
+  /** Sectors before the FAT partition that holds SYSLINUX, the kernel and the initramfs: 1 MiB. */
+  public static final int PARTITION_START_SECTORS = 2048;
+  /** Kernel parameter that {@link #copyWithOriginLabel} sets; the kernel prints it on the console. */
+  public static final String ORIGIN_LABEL_PARAM = "cowherd.origin=";
   /** Time limit for the build, which may install Debian packages first. */
   public static final Duration BUILD_TIMEOUT = Duration.ofMinutes(15);
 
@@ -61,6 +66,59 @@ public final class BootImage {
       throw new Commands.CommandException("make-boot-image.sh (writeloop) exited " + r.exitCode() + ": " + r.stderr().strip());
     }
     return image;
+  }
+
+  /**
+   * Copies the boot image {@code source} to the new file {@code target} and labels the copy: every
+   * {@code APPEND} line of its {@code syslinux.cfg} (in the FAT partition at sector {@link
+   * #PARTITION_START_SECTORS}) gets {@code cowherd.origin=<label>} (replacing a label it had), so a
+   * client booted from the copy prints {@code Kernel command line: … cowherd.origin=<label>} (the
+   * kernel echoes its command line on the serial console; the initramfs ignores the parameter). The
+   * file is changed with mtools ({@code mcopy -i <file>@@<offset>}, no loop mount); {@code source} is
+   * only read. This is how a test publishes "the next version" of an origin as a new file.
+   *
+   * @param label 1 to 32 of {@code [A-Za-z0-9._-]}
+   * @return {@code target}
+   * @throws IllegalArgumentException for a bad label
+   * @throws UncheckedIOException when {@code target} exists or cannot be written
+   * @throws Commands.CommandException when mcopy fails
+   */
+  public static Path copyWithOriginLabel(Path source, Path target, String label) {
+    if (!label.matches("[A-Za-z0-9._-]{1,32}")) {
+      throw new IllegalArgumentException("origin label must be 1 to 32 of [A-Za-z0-9._-]: " + label);
+    }
+    String fat = target + "@@" + (long) PARTITION_START_SECTORS * SECTOR_BYTES;
+    java.util.Map<String, String> env = java.util.Map.of("MTOOLS_SKIP_CHECK", "1");
+    try {
+      Files.copy(source, target);
+      Path cfg = Files.createTempFile(target.getParent(), ".syslinux", ".cfg");
+      try {
+        Files.delete(cfg);
+        mtools(List.of("mcopy", "-n", "-i", fat, "::/syslinux.cfg", cfg.toString()), env);
+        StringBuilder out = new StringBuilder();
+        for (String line : Files.readAllLines(cfg, StandardCharsets.US_ASCII)) {
+          if (line.strip().startsWith("APPEND ")) {
+            line = line.replaceAll(" " + java.util.regex.Pattern.quote(ORIGIN_LABEL_PARAM) + "\\S*", "")
+                + " " + ORIGIN_LABEL_PARAM + label;
+          }
+          out.append(line).append('\n');
+        }
+        Files.writeString(cfg, out, StandardCharsets.US_ASCII);
+        mtools(List.of("mcopy", "-o", "-i", fat, cfg.toString(), "::/syslinux.cfg"), env);
+      } finally {
+        Files.deleteIfExists(cfg);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot make " + target + " from " + source, e);
+    }
+    return target;
+  }
+
+  private static void mtools(List<String> argv, java.util.Map<String, String> env) {
+    Commands.Result r = Commands.exec(Commands.DEFAULT_TIMEOUT, argv, env);
+    if (!r.ok()) {
+      throw new Commands.CommandException(String.join(" ", argv) + " exited " + r.exitCode() + ": " + r.stderr().strip());
+    }
   }
 
   /** Where built images are kept between runs. */
