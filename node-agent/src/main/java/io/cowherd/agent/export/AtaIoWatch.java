@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * full are read from {@code PACKET_STATISTICS} once per second ({@link #droppedFrames}): the
  * exporter still got them, only the counts miss them.
  *
- * <p>Requests from a MAC a slot is not bound to ({@link Exported#macs} non-empty) are not counted:
+ * <p>A request to the broadcast shelf (0xffff) or slot (0xff) counts on every slot it matches: each
+ * exporter there serves it. Requests from a MAC a slot is not bound to ({@link Exported#macs} non-empty) are not counted:
  * the exporter ignores them (vblade {@code -m}). For an unbound slot the first {@link
  * #MAX_UNBOUND_MACS} senders are tracked per MAC (all are counted).
  *
@@ -46,6 +47,8 @@ public final class AtaIoWatch implements AutoCloseable {
   /** Senders tracked per MAC on a slot not bound to MACs. */
   public static final int MAX_UNBOUND_MACS = 8;
   private static final Duration RECEIVE_TIMEOUT = Duration.ofMillis(500);
+  private static final int BROADCAST_SHELF = 0xffff;
+  private static final int BROADCAST_SLOT = 0xff;
   private static final long STATISTICS_PERIOD_MILLIS = 1000;
 
   /** Bytes per block of an interface's ring. */
@@ -241,12 +244,17 @@ public final class AtaIoWatch implements AutoCloseable {
       boolean failing = false;
       while (!stopped) {
         try (PacketRing ring = opener.open(iface)) {
-          LOG.info("{}: watching ATA requests from the wire", iface);
-          failing = false;
+          if (!failing) {
+            LOG.info("{}: watching ATA requests from the wire", iface);
+          }
           long statisticsDue = 0;
           while (!stopped) {
             now = clock.millis();
             ring.receive(sink, RECEIVE_TIMEOUT);
+            if (failing) { // a down interface opens fine and fails at the first receive: not yet recovered
+              LOG.info("{}: watching ATA requests from the wire again", iface);
+              failing = false;
+            }
             if (now >= statisticsDue) {
               drops.addAndGet(ring.takeStatistics().drops());
               statisticsDue = now + STATISTICS_PERIOD_MILLIS;
@@ -277,10 +285,16 @@ public final class AtaIoWatch implements AutoCloseable {
       }
       int shelf = AtaRequests.shelf(classified);
       int slot = AtaRequests.slot(classified);
+      // Shelf 0xffff and slot 0xff address every exporter (AoEr11 §2.5); vblade serves ATA requests
+      // so addressed too, so each slot that matches counts them.
+      boolean anyShelf = shelf == BROADCAST_SHELF;
+      boolean anySlot = slot == BROADCAST_SLOT;
       for (SlotIo s : slots) {
-        if (s.shelf == shelf && s.slot == slot) {
+        if ((anyShelf || s.shelf == shelf) && (anySlot || s.slot == slot)) {
           s.count(classified, AtaRequests.source(frame), now);
-          return;
+          if (!anyShelf && !anySlot) {
+            return;
+          }
         }
       }
     }
