@@ -41,13 +41,17 @@ public final class PacketRing implements AutoCloseable {
     // u32 tp_status; u16 tp_mac; u16 tp_net; ... }
     private static final long PACKET_NEXT = 0;
     private static final long PACKET_SNAPLEN = 12;
+    private static final long PACKET_LEN = 16;
     private static final long PACKET_MAC = 24;
 
     /** Receives the frames of a block, one at a time; must not keep {@code frame}, which is reused. */
     @FunctionalInterface
     public interface FrameSink {
-        /** @param frame the frame from its Ethernet header on, {@code lengthBytes} valid (the snap) */
-        void frame(byte[] frame, int lengthBytes);
+        /**
+         * @param frame the frame from its Ethernet header on, {@code lengthBytes} valid (the snap)
+         * @param wireBytes the frame's length on the wire ({@code tp_len}), of which the snap is the start
+         */
+        void frame(byte[] frame, int lengthBytes, int wireBytes);
     }
 
     /**
@@ -204,7 +208,7 @@ public final class PacketRing implements AutoCloseable {
                 int mac = Short.toUnsignedInt(ring.get(JAVA_SHORT, packet + PACKET_MAC));
                 int length = Math.min(snap, frame.length);
                 MemorySegment.copy(ring, JAVA_BYTE, packet + mac, frame, 0, length);
-                sink.frame(frame, length);
+                sink.frame(frame, length, ring.get(JAVA_INT, packet + PACKET_LEN));
                 frames++;
                 packet += Integer.toUnsignedLong(ring.get(JAVA_INT, packet + PACKET_NEXT));
             }

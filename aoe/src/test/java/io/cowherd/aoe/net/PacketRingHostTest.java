@@ -46,7 +46,7 @@ class PacketRingHostTest {
                         AtaCommand.IDENTIFY_DEVICE, 0, 1, null));
                 List<Long> seen = new ArrayList<>();
                 List<Integer> lengths = new ArrayList<>();
-                PacketRing.FrameSink sink = (frame, length) -> {
+                PacketRing.FrameSink sink = (frame, length, wire) -> {
                     lengths.add(length);
                     seen.add(AtaRequests.classify(frame, length));
                 };
@@ -103,7 +103,7 @@ class PacketRingHostTest {
                 bed.ip("-n", watcher.namespace(), "link", "set", watcher.interfaceName(), "down");
                 bed.ip("-n", watcher.namespace(), "link", "set", watcher.interfaceName(), "up");
                 List<Long> seen = new ArrayList<>();
-                PacketRing.FrameSink sink = (frame, length) -> seen.add(AtaRequests.classify(frame, length));
+                PacketRing.FrameSink sink = (frame, length, wire) -> seen.add(AtaRequests.classify(frame, length));
                 assertThatThrownBy(() -> ring.receive(sink, Duration.ofMillis(300)))
                         .isInstanceOfSatisfying(SyscallException.class,
                                 e -> assertThat(e.errnoName()).isEqualTo("ENETDOWN"));

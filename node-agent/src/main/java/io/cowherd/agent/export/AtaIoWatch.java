@@ -274,12 +274,12 @@ public final class AtaIoWatch implements AutoCloseable {
       }
     }
 
-    private void seen(byte[] frame, int lengthBytes) {
-      seen(frame, lengthBytes, now);
+    private void seen(byte[] frame, int lengthBytes, int wireBytes) {
+      seen(frame, lengthBytes, wireBytes, now);
     }
 
-    private void seen(byte[] frame, int lengthBytes, long now) {
-      long classified = AtaRequests.classify(frame, lengthBytes);
+    private void seen(byte[] frame, int lengthBytes, int wireBytes, long now) {
+      long classified = AtaRequests.classify(frame, lengthBytes, wireBytes);
       if (classified < 0) {
         return;
       }

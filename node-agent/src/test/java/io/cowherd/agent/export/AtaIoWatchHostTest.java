@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
 class AtaIoWatchHostTest {
   private static final int SHELF = 7;
   private static final int READ_SECTORS = 0x20;
+  private static final int WRITE_SECTORS = 0x30;
   private static final int WRITE_SECTORS_EXT = 0x34;
   private static final int IDENTIFY = 0xEC;
 
@@ -35,7 +36,8 @@ class AtaIoWatchHostTest {
    * served and requests from a MAC a slot is not bound to count nothing; a flood from invented MACs
    * on the unbound slot is counted but tracks at most {@link AtaIoWatch#MAX_UNBOUND_MACS} senders;
    * a request to the broadcast shelf and slot (0xffff.0xff), which every exporter on the
-   * interface serves (vblade's aoe(): shelf 0xffff and slot 0xff match any), counts on each slot.
+   * interface serves (vblade's aoe(): shelf 0xffff and slot 0xff match any), counts on each slot;
+   * a write whose frame is shorter than its sector count announces (vblade refuses it) counts nothing.
    */
   @Test
   void hostileFramesCountOnlyWhatTheExportersServe() throws Exception {
@@ -64,6 +66,8 @@ class AtaIoWatchHostTest {
         }
         c.send(ata(client, 0xffff, 0xff, 0, 0, 0, 2, READ_SECTORS, 36)); //     broadcast: both exporters serve it
         c.send(ata(client, SHELF, 1, 0, 0, 0, 0, READ_SECTORS, 36)); //         sector count 0
+        c.send(ata(client, SHELF, 1, 0, 0, AoeConstants.AFLAG_WRITE, 255, WRITE_SECTORS, 36)); // no data
+        c.send(ata(client, SHELF, 1, 0, 0, AoeConstants.AFLAG_WRITE, 2, WRITE_SECTORS, 36 + 512)); // short
         c.send(ata(client, SHELF, 1, 0, 0, AoeConstants.AFLAG_EXTENDED | AoeConstants.AFLAG_WRITE, 2, WRITE_SECTORS_EXT,
             36 + 1024));
       }
