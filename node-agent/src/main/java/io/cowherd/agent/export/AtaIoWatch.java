@@ -36,8 +36,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A request to the broadcast shelf (0xffff) or slot (0xff) counts on every slot it matches: each
  * exporter there serves it. Requests from a MAC a slot is not bound to ({@link Exported#macs} non-empty) are not counted:
- * the exporter ignores them (vblade {@code -m}). For an unbound slot the first {@link
- * #MAX_UNBOUND_MACS} senders are tracked per MAC (all are counted).
+ * the exporter ignores them (vblade {@code -m}). For an unbound slot up to {@link
+ * #MAX_UNBOUND_MACS} senders are tracked per MAC (all are counted); a new sender takes the place of
+ * one idle for {@link #UNBOUND_IDLE_MILLIS}.
  *
  * <p>A packet socket of the AoE protocol sees frames arriving from other hosts only (see {@link
  * ControlFrameWatch}): what clients send to this node's exporters.
@@ -46,6 +47,12 @@ public final class AtaIoWatch implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AtaIoWatch.class);
   /** Senders tracked per MAC on a slot not bound to MACs. */
   public static final int MAX_UNBOUND_MACS = 8;
+  /**
+   * Idle time after which a sender tracked on an unbound slot gives its place to a new one when
+   * the table is full (ms): senders that sent once (a burst from invented MACs) do not keep the
+   * slot's real client untracked for good.
+   */
+  public static final long UNBOUND_IDLE_MILLIS = 60_000;
   private static final Duration RECEIVE_TIMEOUT = Duration.ofMillis(500);
   private static final int BROADCAST_SHELF = 0xffff;
   private static final int BROADCAST_SLOT = 0xff;
@@ -170,8 +177,11 @@ public final class AtaIoWatch implements AutoCloseable {
       clients = next.toArray(ClientIo[]::new);
     }
 
-    /** The tracked sender {@code mac}, added on first sight for an unbound slot (rare: allocates). */
-    private ClientIo client(long mac) {
+    /**
+     * The tracked sender {@code mac}, added on first sight for an unbound slot (rare: allocates); when
+     * the table is full, in place of the sender idle longest if that is {@link #UNBOUND_IDLE_MILLIS}.
+     */
+    private ClientIo client(long mac, long nowMillis) {
       ClientIo[] cs = clients;
       for (ClientIo c : cs) {
         if (c.mac == mac) {
@@ -183,10 +193,25 @@ public final class AtaIoWatch implements AutoCloseable {
       }
       synchronized (this) {
         cs = clients;
-        if (!bound && cs.length < MAX_UNBOUND_MACS) {
-          ClientIo c = new ClientIo(mac);
+        if (bound) {
+          return null;
+        }
+        ClientIo c = new ClientIo(mac);
+        if (cs.length < MAX_UNBOUND_MACS) {
           ClientIo[] next = Arrays.copyOf(cs, cs.length + 1);
           next[cs.length] = c;
+          clients = next;
+          return c;
+        }
+        int idlest = 0;
+        for (int i = 1; i < cs.length; i++) {
+          if (lastSeen(cs[i]) < lastSeen(cs[idlest])) {
+            idlest = i;
+          }
+        }
+        if (nowMillis - lastSeen(cs[idlest]) >= UNBOUND_IDLE_MILLIS) {
+          ClientIo[] next = cs.clone();
+          next[idlest] = c;
           clients = next;
           return c;
         }
@@ -194,9 +219,13 @@ public final class AtaIoWatch implements AutoCloseable {
       return null;
     }
 
+    private static long lastSeen(ClientIo c) {
+      return Math.max(c.lastReadMillis, c.lastWriteMillis);
+    }
+
     /** Counts one classified request (listener thread only). */
     void count(long classified, long source, long nowMillis) {
-      ClientIo c = client(source);
+      ClientIo c = client(source, nowMillis);
       if (c == null && bound) {
         return; // the exporter ignores this sender
       }
