@@ -70,6 +70,13 @@ public record DhcpProxyConfig(String iface, Inet4Address address, int prefixLeng
     if (prefixLength < 0 || prefixLength > 32) {
       throw new IllegalArgumentException("prefix length must be 0-32, got " + prefixLength);
     }
+    // every value reaches dnsmasq's config: none may carry its syntax (see dnsmasqConf)
+    if (iface == null || !IFACE.matcher(iface).matches()) {
+      throw new IllegalArgumentException("interface name of [A-Za-z0-9_.:-]{1,15}, got '" + iface + "'");
+    }
+    if (tftpRoot == null || !TFTP_ROOT.matcher(tftpRoot.toString()).matches()) {
+      throw new IllegalArgumentException("TFTP root of [A-Za-z0-9_./+@=-], got '" + tftpRoot + "'");
+    }
   }
 
   /**

@@ -93,7 +93,11 @@ class DhcpProxyConfigTest {
       assertThatThrownBy(() -> DhcpProxyConfig.resolve("eth1", null, 8067, root, addresses))
           .as("tftp root %s", name)
           .isInstanceOf(DhcpProxyConfigException.class).hasMessageContaining("--tftp-root");
+      assertThatThrownBy(() -> new DhcpProxyConfig("eth1", ipv4("192.0.2.10", 24).address(), 24, 8067, root))
+          .as("made directly, tftp root %s", name).isInstanceOf(IllegalArgumentException.class);
     }
+    assertThatThrownBy(() -> new DhcpProxyConfig("eth1\nport=53", ipv4("192.0.2.10", 24).address(), 24, 8067, tftp))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   private static DhcpProxyConfig.Ipv4 ipv4(String a, int prefix) {
