@@ -81,6 +81,26 @@ public final class AtaRequests {
      *     {@link #slot}, {@link #shelf}
      */
     public static long classify(byte[] frame, int lengthBytes) {
+        return classify(frame, lengthBytes, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Classifies like {@link #classify(byte[], int)}, knowing the frame's length on the wire: a write
+     * request whose frame is too short for the data its Sector Count announces (AoEr11 §3.6: the
+     * data follows the ATA header) is refused by the exporter (vblade answers with an error; checked
+     * with a 255-sector write without data) and moves no data, so it is not I/O: -1.
+     *
+     * @param wireBytes the frame's length on the wire, of which {@code frame} may hold only a snap
+     */
+    public static long classify(byte[] frame, int lengthBytes, int wireBytes) {
+        long c = classifyHeader(frame, lengthBytes);
+        if (c >= 0 && isWrite(c) && wireBytes < AoeConstants.OFFSET_ATA_DATA + bytes(c)) {
+            return -1;
+        }
+        return c;
+    }
+
+    private static long classifyHeader(byte[] frame, int lengthBytes) {
         if (lengthBytes < MIN_BYTES || frame.length < MIN_BYTES
                 || (((frame[AoeConstants.OFFSET_ETHERTYPE] & 0xFF) << 8) | (frame[AoeConstants.OFFSET_ETHERTYPE + 1] & 0xFF))
                         != AoeConstants.ETHERTYPE_AOE

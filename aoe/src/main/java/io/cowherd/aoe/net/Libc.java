@@ -28,6 +28,8 @@ final class Libc {
     static final int SOCK_CLOEXEC = 0x80000;
     static final int SOL_SOCKET = 1;
     static final int SO_RCVBUF = 8;
+    /** socket(7): the pending error, read and cleared. */
+    static final int SO_ERROR = 4;
     static final int SO_RCVBUFFORCE = 33;
     /** SO_ATTACH_FILTER: a classic BPF program on a socket; socket(7), asm-generic/socket.h. */
     static final int SO_ATTACH_FILTER = 26;

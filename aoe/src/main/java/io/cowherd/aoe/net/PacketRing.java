@@ -41,13 +41,17 @@ public final class PacketRing implements AutoCloseable {
     // u32 tp_status; u16 tp_mac; u16 tp_net; ... }
     private static final long PACKET_NEXT = 0;
     private static final long PACKET_SNAPLEN = 12;
+    private static final long PACKET_LEN = 16;
     private static final long PACKET_MAC = 24;
 
     /** Receives the frames of a block, one at a time; must not keep {@code frame}, which is reused. */
     @FunctionalInterface
     public interface FrameSink {
-        /** @param frame the frame from its Ethernet header on, {@code lengthBytes} valid (the snap) */
-        void frame(byte[] frame, int lengthBytes);
+        /**
+         * @param frame the frame from its Ethernet header on, {@code lengthBytes} valid (the snap)
+         * @param wireBytes the frame's length on the wire ({@code tp_len}), of which the snap is the start
+         */
+        void frame(byte[] frame, int lengthBytes, int wireBytes);
     }
 
     /**
@@ -175,7 +179,9 @@ public final class PacketRing implements AutoCloseable {
      * to {@code sink}, waiting up to {@code timeout} for the first block.
      *
      * @return frames passed on (0: none within the timeout)
-     * @throws SyscallException if poll fails
+     * @throws SyscallException if poll fails, or with the error the kernel left on the socket (ENETDOWN:
+     *     the interface went down or away; the error is then cleared, the ring may be read again
+     *     but receives nothing if the interface was deleted, reopen it)
      * @throws ClosedChannelException if the ring is closed
      */
     public int receive(FrameSink sink, Duration timeout) throws IOException {
@@ -189,6 +195,9 @@ public final class PacketRing implements AutoCloseable {
             if (ready < 0 && Libc.errno(capture) != Libc.EINTR) {
                 throw new SyscallException("poll(packet ring " + interfaceName + ")", Libc.errno(capture));
             }
+            if (ready > 0 && (pollFd.get(JAVA_SHORT, 6) & Libc.POLLERR) != 0) {
+                throwPendingError();
+            }
         }
         for (int taken = 0; taken < blocks && ((int) INT.getAcquire(ring, block + BLOCK_STATUS) & TP_STATUS_USER) != 0;
                 taken++) {
@@ -199,7 +208,7 @@ public final class PacketRing implements AutoCloseable {
                 int mac = Short.toUnsignedInt(ring.get(JAVA_SHORT, packet + PACKET_MAC));
                 int length = Math.min(snap, frame.length);
                 MemorySegment.copy(ring, JAVA_BYTE, packet + mac, frame, 0, length);
-                sink.frame(frame, length);
+                sink.frame(frame, length, ring.get(JAVA_INT, packet + PACKET_LEN));
                 frames++;
                 packet += Integer.toUnsignedLong(ring.get(JAVA_INT, packet + PACKET_NEXT));
             }
@@ -208,6 +217,26 @@ public final class PacketRing implements AutoCloseable {
             block = (long) current * blockBytes;
         }
         return frames;
+    }
+
+    /**
+     * Takes the error the kernel left pending on the socket ({@code SO_ERROR}, which clears it) and
+     * throws it. af_packet sets ENETDOWN when the interface goes down or away; while it is pending
+     * every poll(2) returns at once, so a ring that ignored it would be read in a busy loop, and
+     * after the interface is deleted the socket stays bound to nothing: the caller reopens.
+     */
+    private void throwPendingError() throws IOException {
+        int error;
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment value = call.allocate(JAVA_INT);
+            MemorySegment length = call.allocateFrom(JAVA_INT, 4);
+            MemorySegment c = Libc.allocateCapture(call);
+            if (Libc.getsockopt(c, fd, Libc.SOL_SOCKET, Libc.SO_ERROR, value, length) != 0) {
+                throw new SyscallException("getsockopt(SO_ERROR) on \"" + interfaceName + "\"", Libc.errno(c));
+            }
+            error = value.get(JAVA_INT, 0);
+        }
+        throw new SyscallException("poll(packet ring " + interfaceName + "): pending socket error", error);
     }
 
     /**

@@ -44,6 +44,18 @@ class AtaRequestsTest {
   }
 
   @Test
+  void aWriteWhoseFrameLacksTheAnnouncedDataIsNotIo() {
+    byte[] data = new byte[2 * 512];
+    byte[] frame = request(AtaFlags.EXTENDED_WRITE, AtaCommand.WRITE_SECTORS_EXT, 5, 2, data);
+    byte[] snap = Arrays.copyOf(frame, AtaRequests.SNAP_BYTES);
+    assertThat(AtaRequests.classify(snap, snap.length, frame.length)).as("the whole frame on the wire").isNotNegative();
+    assertThat(AtaRequests.classify(snap, snap.length, frame.length - 1)).as("one byte short").isEqualTo(-1);
+    assertThat(AtaRequests.classify(snap, snap.length, AoeConstants.OFFSET_ATA_DATA)).as("no data").isEqualTo(-1);
+    byte[] read = request(AtaFlags.NONE, AtaCommand.READ_SECTORS, 5, 2, null);
+    assertThat(AtaRequests.classify(read, read.length, read.length)).as("a read carries no data").isNotNegative();
+  }
+
+  @Test
   void anExtendedLbaReadIsARead() {
     byte[] frame = request(AtaFlags.EXTENDED, AtaCommand.READ_SECTORS_EXT, 1L << 33, 255, null);
     long c = AtaRequests.classify(frame, frame.length);

@@ -1,6 +1,7 @@
 package io.cowherd.aoe.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.cowherd.aoe.frame.AoeTarget;
@@ -45,7 +46,7 @@ class PacketRingHostTest {
                         AtaCommand.IDENTIFY_DEVICE, 0, 1, null));
                 List<Long> seen = new ArrayList<>();
                 List<Integer> lengths = new ArrayList<>();
-                PacketRing.FrameSink sink = (frame, length) -> {
+                PacketRing.FrameSink sink = (frame, length, wire) -> {
                     lengths.add(length);
                     seen.add(AtaRequests.classify(frame, length));
                 };
@@ -81,6 +82,42 @@ class PacketRingHostTest {
                 assertThat(lengths).as("reads are 36 bytes on veth, writes snapped to the headers")
                         .containsOnly(36, AtaRequests.SNAP_BYTES);
                 assertThat(ring.takeStatistics().drops()).isZero();
+            }
+        }
+    }
+
+    /**
+     * An interface going down leaves ENETDOWN pending on the socket (af_packet's netdev notifier),
+     * which makes every poll(2) return at once, even once the interface is up again: the ring
+     * reports it as an error instead of returning "no frames" at once forever (a reader looping on
+     * receive would spin a core), and once reported the ring waits and receives again.
+     */
+    @Test
+    void interfaceDownAndUpIsReportedOnceNotSpunOn() throws Exception {
+        try (AoeTestBed bed = AoeTestBed.create(1500)) {
+            Host watcher = bed.addHost("w");
+            Host client = bed.addHost("c");
+            try (PacketRing ring = NetNs.callIn(watcher.namespace(), () -> PacketRing.open(watcher.interfaceName(),
+                    AtaRequests.bpfFilter(), 64 << 10, 4, Duration.ofMillis(20), AtaRequests.SNAP_BYTES));
+                    RawSocket sender = NetNs.openRawSocket(client.namespace(), client.interfaceName())) {
+                bed.ip("-n", watcher.namespace(), "link", "set", watcher.interfaceName(), "down");
+                bed.ip("-n", watcher.namespace(), "link", "set", watcher.interfaceName(), "up");
+                List<Long> seen = new ArrayList<>();
+                PacketRing.FrameSink sink = (frame, length, wire) -> seen.add(AtaRequests.classify(frame, length));
+                assertThatThrownBy(() -> ring.receive(sink, Duration.ofMillis(300)))
+                        .isInstanceOfSatisfying(SyscallException.class,
+                                e -> assertThat(e.errnoName()).isEqualTo("ENETDOWN"));
+                long start = System.nanoTime();
+                assertThat(ring.receive(sink, Duration.ofMillis(300))).isZero();
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).as("an idle ring waits its timeout")
+                        .isGreaterThanOrEqualTo(Duration.ofMillis(250));
+                EthernetHeader eth = new EthernetHeader(watcher.mac(), client.mac());
+                sender.send(FrameEncoder.INSTANCE.encode(AtaMessage.request(eth, new AoeTarget(1, 2), 1, AtaFlags.NONE,
+                        AtaCommand.READ_SECTORS, 0, 1, null)));
+                await().atMost(Duration.ofSeconds(5)).until(() -> {
+                    ring.receive(sink, Duration.ofMillis(50));
+                    return seen.size() == 1;
+                });
             }
         }
     }

@@ -38,6 +38,8 @@ public record DhcpProxyConfig(String iface, Inet4Address address, int prefixLeng
   /** Where Debian's {@code ipxe} package puts them. */
   public static final Path DEBIAN_IPXE = Path.of("/usr/lib/ipxe");
   private static final Pattern IFACE = Pattern.compile("[A-Za-z0-9_.:-]{1,15}");
+  /** A TFTP root written into dnsmasq's config: no newline, comma (tftp-root's field separator), space or '#'. */
+  private static final Pattern TFTP_ROOT = Pattern.compile("[A-Za-z0-9_./+@=-]{1,4000}");
 
   /** Looks up an interface's IPv4 addresses with prefix lengths (the JDK's {@link NetworkInterface}, or a fake in tests). */
   @FunctionalInterface
@@ -68,6 +70,13 @@ public record DhcpProxyConfig(String iface, Inet4Address address, int prefixLeng
     if (prefixLength < 0 || prefixLength > 32) {
       throw new IllegalArgumentException("prefix length must be 0-32, got " + prefixLength);
     }
+    // every value reaches dnsmasq's config: none may carry its syntax (see dnsmasqConf)
+    if (iface == null || !IFACE.matcher(iface).matches()) {
+      throw new IllegalArgumentException("interface name of [A-Za-z0-9_.:-]{1,15}, got '" + iface + "'");
+    }
+    if (tftpRoot == null || !TFTP_ROOT.matcher(tftpRoot.toString()).matches()) {
+      throw new IllegalArgumentException("TFTP root of [A-Za-z0-9_./+@=-], got '" + tftpRoot + "'");
+    }
   }
 
   /**
@@ -79,7 +88,8 @@ public record DhcpProxyConfig(String iface, Inet4Address address, int prefixLeng
    * @param tftpRoot where the iPXE binaries are
    * @throws DhcpProxyConfigException naming what is wrong: no boot port, a malformed or missing
    *     interface, no IPv4 address or several without {@code address}, an address the interface
-   *     does not hold, a missing iPXE binary
+   *     does not hold, a TFTP root with characters dnsmasq's config would read as syntax, a missing
+   *     iPXE binary
    */
   public static DhcpProxyConfig resolve(String iface, String address, Integer bootPort, Path tftpRoot, Addresses addresses)
       throws DhcpProxyConfigException {
@@ -110,6 +120,10 @@ public record DhcpProxyConfig(String iface, Inet4Address address, int prefixLeng
       chosen = held.stream().filter(a -> a.address().equals(wanted)).findFirst().orElseThrow(() ->
           new DhcpProxyConfigException("interface " + iface + " does not hold " + address.strip() + " (it has "
               + held.stream().map(a -> a.address().getHostAddress() + "/" + a.prefixLength()).toList() + ")"));
+    }
+    if (tftpRoot == null || !TFTP_ROOT.matcher(tftpRoot.toString()).matches()) {
+      throw new DhcpProxyConfigException("--tftp-root must be a path of letters, digits and _ . / + @ = - (it goes"
+          + " into dnsmasq's configuration), got '" + tftpRoot + "'");
     }
     for (String file : List.of(BIOS_BOOT_FILE, UEFI_BOOT_FILE)) {
       if (!Files.isReadable(tftpRoot.resolve(file))) {
@@ -160,7 +174,7 @@ public record DhcpProxyConfig(String iface, Inet4Address address, int prefixLeng
   /**
    * The dnsmasq configuration file (dnsmasq(8) long options without the leading {@code --}, one a
    * line). Every value was checked by {@link #resolve}: an interface name of {@code [A-Za-z0-9_.:-]},
-   * dotted quads, a port number and a path that exists.
+   * dotted quads, a port number and a path of {@code [A-Za-z0-9_./+@=-]} that exists.
    */
   public String dnsmasqConf() {
     String url = bootUrl();

@@ -34,9 +34,11 @@ import org.slf4j.LoggerFactory;
  * full are read from {@code PACKET_STATISTICS} once per second ({@link #droppedFrames}): the
  * exporter still got them, only the counts miss them.
  *
- * <p>Requests from a MAC a slot is not bound to ({@link Exported#macs} non-empty) are not counted:
- * the exporter ignores them (vblade {@code -m}). For an unbound slot the first {@link
- * #MAX_UNBOUND_MACS} senders are tracked per MAC (all are counted).
+ * <p>A request to the broadcast shelf (0xffff) or slot (0xff) counts on every slot it matches: each
+ * exporter there serves it. Requests from a MAC a slot is not bound to ({@link Exported#macs} non-empty) are not counted:
+ * the exporter ignores them (vblade {@code -m}). For an unbound slot up to {@link
+ * #MAX_UNBOUND_MACS} senders are tracked per MAC (all are counted); a new sender takes the place of
+ * one idle for {@link #UNBOUND_IDLE_MILLIS}.
  *
  * <p>A packet socket of the AoE protocol sees frames arriving from other hosts only (see {@link
  * ControlFrameWatch}): what clients send to this node's exporters.
@@ -45,7 +47,15 @@ public final class AtaIoWatch implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AtaIoWatch.class);
   /** Senders tracked per MAC on a slot not bound to MACs. */
   public static final int MAX_UNBOUND_MACS = 8;
+  /**
+   * Idle time after which a sender tracked on an unbound slot gives its place to a new one when
+   * the table is full (ms): senders that sent once (a burst from invented MACs) do not keep the
+   * slot's real client untracked for good.
+   */
+  public static final long UNBOUND_IDLE_MILLIS = 60_000;
   private static final Duration RECEIVE_TIMEOUT = Duration.ofMillis(500);
+  private static final int BROADCAST_SHELF = 0xffff;
+  private static final int BROADCAST_SLOT = 0xff;
   private static final long STATISTICS_PERIOD_MILLIS = 1000;
 
   /** Bytes per block of an interface's ring. */
@@ -167,8 +177,11 @@ public final class AtaIoWatch implements AutoCloseable {
       clients = next.toArray(ClientIo[]::new);
     }
 
-    /** The tracked sender {@code mac}, added on first sight for an unbound slot (rare: allocates). */
-    private ClientIo client(long mac) {
+    /**
+     * The tracked sender {@code mac}, added on first sight for an unbound slot (rare: allocates); when
+     * the table is full, in place of the sender idle longest if that is {@link #UNBOUND_IDLE_MILLIS}.
+     */
+    private ClientIo client(long mac, long nowMillis) {
       ClientIo[] cs = clients;
       for (ClientIo c : cs) {
         if (c.mac == mac) {
@@ -180,10 +193,25 @@ public final class AtaIoWatch implements AutoCloseable {
       }
       synchronized (this) {
         cs = clients;
-        if (!bound && cs.length < MAX_UNBOUND_MACS) {
-          ClientIo c = new ClientIo(mac);
+        if (bound) {
+          return null;
+        }
+        ClientIo c = new ClientIo(mac);
+        if (cs.length < MAX_UNBOUND_MACS) {
           ClientIo[] next = Arrays.copyOf(cs, cs.length + 1);
           next[cs.length] = c;
+          clients = next;
+          return c;
+        }
+        int idlest = 0;
+        for (int i = 1; i < cs.length; i++) {
+          if (lastSeen(cs[i]) < lastSeen(cs[idlest])) {
+            idlest = i;
+          }
+        }
+        if (nowMillis - lastSeen(cs[idlest]) >= UNBOUND_IDLE_MILLIS) {
+          ClientIo[] next = cs.clone();
+          next[idlest] = c;
           clients = next;
           return c;
         }
@@ -191,9 +219,13 @@ public final class AtaIoWatch implements AutoCloseable {
       return null;
     }
 
+    private static long lastSeen(ClientIo c) {
+      return Math.max(c.lastReadMillis, c.lastWriteMillis);
+    }
+
     /** Counts one classified request (listener thread only). */
     void count(long classified, long source, long nowMillis) {
-      ClientIo c = client(source);
+      ClientIo c = client(source, nowMillis);
       if (c == null && bound) {
         return; // the exporter ignores this sender
       }
@@ -241,12 +273,17 @@ public final class AtaIoWatch implements AutoCloseable {
       boolean failing = false;
       while (!stopped) {
         try (PacketRing ring = opener.open(iface)) {
-          LOG.info("{}: watching ATA requests from the wire", iface);
-          failing = false;
+          if (!failing) {
+            LOG.info("{}: watching ATA requests from the wire", iface);
+          }
           long statisticsDue = 0;
           while (!stopped) {
             now = clock.millis();
             ring.receive(sink, RECEIVE_TIMEOUT);
+            if (failing) { // a down interface opens fine and fails at the first receive: not yet recovered
+              LOG.info("{}: watching ATA requests from the wire again", iface);
+              failing = false;
+            }
             if (now >= statisticsDue) {
               drops.addAndGet(ring.takeStatistics().drops());
               statisticsDue = now + STATISTICS_PERIOD_MILLIS;
@@ -266,21 +303,27 @@ public final class AtaIoWatch implements AutoCloseable {
       }
     }
 
-    private void seen(byte[] frame, int lengthBytes) {
-      seen(frame, lengthBytes, now);
+    private void seen(byte[] frame, int lengthBytes, int wireBytes) {
+      seen(frame, lengthBytes, wireBytes, now);
     }
 
-    private void seen(byte[] frame, int lengthBytes, long now) {
-      long classified = AtaRequests.classify(frame, lengthBytes);
+    private void seen(byte[] frame, int lengthBytes, int wireBytes, long now) {
+      long classified = AtaRequests.classify(frame, lengthBytes, wireBytes);
       if (classified < 0) {
         return;
       }
       int shelf = AtaRequests.shelf(classified);
       int slot = AtaRequests.slot(classified);
+      // Shelf 0xffff and slot 0xff address every exporter (AoEr11 §2.5); vblade serves ATA requests
+      // so addressed too, so each slot that matches counts them.
+      boolean anyShelf = shelf == BROADCAST_SHELF;
+      boolean anySlot = slot == BROADCAST_SLOT;
       for (SlotIo s : slots) {
-        if (s.shelf == shelf && s.slot == slot) {
+        if ((anyShelf || s.shelf == shelf) && (anySlot || s.slot == slot)) {
           s.count(classified, AtaRequests.source(frame), now);
-          return;
+          if (!anyShelf && !anySlot) {
+            return;
+          }
         }
       }
     }

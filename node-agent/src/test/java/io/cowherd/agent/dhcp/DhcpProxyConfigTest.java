@@ -79,6 +79,27 @@ class DhcpProxyConfigTest {
         .hasMessageContaining("undionly.kpxe over TFTP, but it is missing");
   }
 
+  /**
+   * A TFTP root that exists but whose name would change dnsmasq's configuration (a newline starts
+   * another option, a comma adds tftp-root's interface field, " #" starts a comment) is refused
+   * before the file is written, not passed on.
+   */
+  @Test
+  void aTftpRootThatWouldInjectIntoTheDnsmasqConfigIsRefused() throws Exception {
+    for (String name : List.of("x\nconf-file=/etc/evil.conf\ny", "a,eth0", "a #b", "a\tb", "a\rb")) {
+      Path root = Files.createDirectories(tftp.resolve(name));
+      Files.writeString(root.resolve("undionly.kpxe"), "x");
+      Files.writeString(root.resolve("ipxe.efi"), "x");
+      assertThatThrownBy(() -> DhcpProxyConfig.resolve("eth1", null, 8067, root, addresses))
+          .as("tftp root %s", name)
+          .isInstanceOf(DhcpProxyConfigException.class).hasMessageContaining("--tftp-root");
+      assertThatThrownBy(() -> new DhcpProxyConfig("eth1", ipv4("192.0.2.10", 24).address(), 24, 8067, root))
+          .as("made directly, tftp root %s", name).isInstanceOf(IllegalArgumentException.class);
+    }
+    assertThatThrownBy(() -> new DhcpProxyConfig("eth1\nport=53", ipv4("192.0.2.10", 24).address(), 24, 8067, tftp))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
   private static DhcpProxyConfig.Ipv4 ipv4(String a, int prefix) {
     try {
       return new DhcpProxyConfig.Ipv4((Inet4Address) InetAddress.getByName(a), prefix);

@@ -336,6 +336,15 @@ class ChartRenderTest {
     assertThat(env(off)).containsEntry("COWHERD_SILENT_AFTER_SECONDS", "45").containsEntry("COWHERD_NO_IO_WATCH", "true");
   }
 
+  /** A values file's numbers are floats to Helm: a million must reach the agent as digits, not "1e+06". */
+  @Test
+  void aLargeSilentAfterFromAValuesFileReachesTheAgentAsAnInteger(@TempDir Path dir) throws IOException {
+    Path values = Files.writeString(dir.resolve("values.yaml"), "agent:\n  ioWatch:\n    silentAfterSeconds: 1000000\n");
+    Container agent = agentContainer(Charts.template("cowherd", NS, t -> t.withValuesFile(values)));
+
+    assertThat(env(agent)).containsEntry("COWHERD_SILENT_AFTER_SECONDS", "1000000");
+  }
+
   @ParameterizedTest(name = "image.pullPolicy={0} reaches both pods")
   @CsvSource({"Never", "IfNotPresent", "Always"})
   void pullPolicyForImagesWithoutARegistryReachesBothPods(String policy) {
