@@ -389,7 +389,7 @@ public final class Main implements Callable<Integer> {
         frontDoor.onQuery(ioStages::queried);
       }
     }
-    DnsmasqProxy dhcpProxy = boot.dhcp() == null ? null : DnsmasqProxy.start(boot.dnsmasq(), config.stateDir(),
+    DnsmasqProxy dhcpProxy = boot.dhcp() == null ? null : DnsmasqProxy.startOrRetry(boot.dnsmasq(), config.stateDir(),
         boot.dhcp(), scheduler, Backoff.DEFAULT, Clock.systemUTC(), DnsmasqProxy.START_TIMEOUT);
     UnclaimedStateReporter unclaimed = new UnclaimedStateReporter(names, inventory,
         () -> AgentTelemetry.cachedSlots(operator, controller),

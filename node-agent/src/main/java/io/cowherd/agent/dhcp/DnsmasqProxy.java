@@ -74,13 +74,45 @@ public final class DnsmasqProxy implements AutoCloseable {
   public static DnsmasqProxy start(String program, Path stateDir, DhcpProxyConfig config,
       ScheduledExecutorService scheduler, Backoff backoff, Clock clock, Duration startTimeout)
       throws IOException, InterruptedException {
+    DnsmasqProxy proxy = prepared(program, stateDir, config, scheduler, backoff, clock, startTimeout);
+    proxy.startOnce();
+    return proxy;
+  }
+
+  /** Writes the config, kills a dnsmasq a previous agent left with it, and makes the (not started) proxy. */
+  private static DnsmasqProxy prepared(String program, Path stateDir, DhcpProxyConfig config,
+      ScheduledExecutorService scheduler, Backoff backoff, Clock clock, Duration startTimeout) throws IOException {
     Path dir = stateDir.resolve("dhcp-proxy");
     Files.createDirectories(dir);
     Path conf = dir.resolve("dnsmasq.conf");
     Files.writeString(conf, config.dnsmasqConf(), StandardCharsets.UTF_8);
     DnsmasqProxy proxy = new DnsmasqProxy(program, conf, config, scheduler, backoff, clock, startTimeout);
     killLeftovers(Path.of("/proc"), conf);
-    proxy.startOnce();
+    return proxy;
+  }
+
+  /**
+   * Like {@link #start}, but a dnsmasq that cannot start now (a port in use, the interface not up
+   * yet) is logged as an error and tried again with {@code backoff}, as after an exit: the node's
+   * slots are managed either way, and proxy DHCP comes up when the host lets it.
+   *
+   * @throws IOException when the config cannot be written (the state dir is unusable: nothing works)
+   */
+  public static DnsmasqProxy startOrRetry(String program, Path stateDir, DhcpProxyConfig config,
+      ScheduledExecutorService scheduler, Backoff backoff, Clock clock, Duration startTimeout)
+      throws IOException, InterruptedException {
+    DnsmasqProxy proxy = prepared(program, stateDir, config, scheduler, backoff, clock, startTimeout);
+    try {
+      proxy.startOnce();
+    } catch (IOException e) {
+      Duration delay;
+      synchronized (proxy) {
+        proxy.failures = 1;
+        delay = backoff.delay(proxy.failures);
+      }
+      LOG.error("proxy DHCP is not serving: {}; next try in {} ms", e.getMessage(), delay.toMillis());
+      scheduler.schedule(proxy::restart, delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
     return proxy;
   }
 

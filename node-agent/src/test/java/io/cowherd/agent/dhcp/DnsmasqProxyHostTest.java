@@ -93,6 +93,19 @@ class DnsmasqProxyHostTest {
         .isInstanceOf(IOException.class).hasMessageContaining("exited during start");
   }
 
+  @Test
+  void theAgentsStartKeepsTryingAProxyThatCannotStartInsteadOfFailing() throws Exception {
+    DnsmasqProxy proxy = DnsmasqProxy.startOrRetry("false", stateDir, config, scheduler, Backoff.DEFAULT,
+        Clock.systemUTC(), DnsmasqProxy.START_TIMEOUT);
+    try {
+      assertThat(proxy.pid()).as("nothing serving").isEqualTo(-1);
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(proxy.restarts()).isGreaterThanOrEqualTo(1));
+      assertThat(proxy.pid()).isEqualTo(-1);
+    } finally {
+      proxy.close();
+    }
+  }
+
   private static String cmdline(long pid) throws IOException {
     return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"))).replace('\0', ' ');
   }
