@@ -14,8 +14,11 @@ import java.util.stream.Stream;
  * AoeBootClient} ({@code status.boot}, {@link BootProgress}). Pure; the one home of the rule every
  * disk-pulling action of the operator (a reset, a paced move) checks first.
  *
- * <p>A client is <b>busy</b> when a node agent saw a read or a write from its MAC less than {@link
- * #BUSY_WINDOW} ago ({@code status.boot.readingAt} / {@code writingAt}, RFC 3339), or when its
+ * <p>A client is <b>busy</b> when a node agent saw a read, a write or an AoE Query Config from its
+ * MAC less than {@link #BUSY_WINDOW} ago ({@code status.boot.readingAt} / {@code writingAt} /
+ * {@code queriedAt}, RFC 3339: a client that queried its target is booting or re-attaching, and a
+ * query during a long transfer moves the recorded stage back to {@code Queried} for a moment, so
+ * it must not open a gap), or when its
  * latest stage is still {@code Reading} or {@code Writing} (the agent has not yet declared it {@code
  * Silent}, so a long-running transfer whose timestamps are written only on stage changes is busy
  * too). A client with no recorded boot progress, or no {@code AoeBootClient} at all, is never seen
@@ -45,7 +48,8 @@ public final class ClientActivity {
     String name = client.get().getMetadata().getName();
     BootProgress boot = boot(client.get()).get();
     Optional<String> io = Stream.of(seen("reading", "readingAt", boot.getReadingAt(), now),
-            seen("writing", "writingAt", boot.getWritingAt(), now))
+            seen("writing", "writingAt", boot.getWritingAt(), now),
+            seen("querying its target", "queriedAt", boot.getQueriedAt(), now))
         .flatMap(Optional::stream)
         .filter(s -> s.age().compareTo(BUSY_WINDOW) <= 0) // a time ahead of ours (clock skew) counts as now
         .min(java.util.Comparator.comparing(Seen::age))

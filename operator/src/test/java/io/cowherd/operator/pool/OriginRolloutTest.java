@@ -130,6 +130,14 @@ class OriginRolloutTest {
     existing.getMetadata().getAnnotations().put(SlotOrigins.RESET_REFUSED_ANNOTATION, "t1");
     assertThat(OriginRollout.due(pool, existing, silent, NOW)).as("refused once: stays refused").isEmpty();
     assertThat(OriginRollout.due(pool, existing, client(b -> b.setStage("Reading")), NOW)).as("stage Reading").isEmpty();
+    // A query during a long transfer moves the recorded stage to Queried for a moment: still busy.
+    Optional<AoeBootClient> queried = client(b -> {
+      b.setWritingAt(NOW.minus(ClientActivity.BUSY_WINDOW).minusSeconds(300).toString());
+      b.setQueriedAt(NOW.minusSeconds(2).toString());
+      b.setStage("Queried");
+    });
+    assertThat(OriginRollout.refusal(existing, queried, NOW)).hasValueSatisfying(r ->
+        assertThat(r.message()).contains("pc-0 was seen querying its target 2 s ago").contains("status.boot.queriedAt"));
 
     existing.getMetadata().getAnnotations().put(SlotOrigins.RESET_FORCE_ANNOTATION, "t0");
     assertThat(OriginRollout.due(pool, existing, writing, NOW)).as("a force for another value").isEmpty();
