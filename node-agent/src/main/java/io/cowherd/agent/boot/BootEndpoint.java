@@ -86,9 +86,9 @@ public final class BootEndpoint implements AutoCloseable {
       boolean get = "GET".equals(exchange.getRequestMethod());
       boolean exact = FIRST_PATH.equals(exchange.getRequestURI().getRawPath());
       endpoint.reply(exchange, !get ? 405 : exact ? 200 : 404, !get ? BootScripts.error("only GET")
-          : exact ? BootScripts.first() : BootScripts.error("no such path; use " + FIRST_PATH));
+          : exact ? BootScripts.first() : BootScripts.error("no such path, use " + FIRST_PATH));
     });
-    server.createContext("/", exchange -> endpoint.reply(exchange, 404, BootScripts.error("no such path; use " + PATH)));
+    server.createContext("/", exchange -> endpoint.reply(exchange, 404, BootScripts.error("no such path, use " + PATH)));
     server.start();
     LOG.info("boot endpoint serving http://{}:{}{}?mac=${{net0/mac}}", address.getHostString(),
         server.getAddress().getPort(), PATH);
@@ -106,7 +106,7 @@ public final class BootEndpoint implements AutoCloseable {
       return;
     }
     if (!PATH.equals(exchange.getRequestURI().getRawPath())) {
-      reply(exchange, 404, BootScripts.error("no such path; use " + PATH));
+      reply(exchange, 404, BootScripts.error("no such path, use " + PATH));
       return;
     }
     String address = exchange.getRemoteAddress().getAddress().getHostAddress();

@@ -39,7 +39,7 @@ public final class BootScripts {
     }
     s.append("sanboot aoe:").append(printable(target)).append(" || goto failed\n");
     s.append(":failed\n");
-    s.append("echo cowherd: sanboot aoe:").append(printable(target)).append(" failed; trying again in 10 s\n");
+    s.append("echo cowherd: sanboot aoe:").append(printable(target)).append(" failed, trying again in 10 s\n");
     s.append("sleep 10\n");
     s.append("chain --replace --autofree ").append(retryUri(1)).append('\n');
     return bounded(s.toString());
@@ -56,7 +56,7 @@ public final class BootScripts {
     StringBuilder s = new StringBuilder("#!ipxe\n");
     s.append("echo cowherd: ").append(printable(mac + ": " + message)).append('\n');
     if (tryNumber + 1 >= MAX_TRIES) {
-      s.append("echo cowherd: giving up after ").append(MAX_TRIES).append(" tries; powering off\n");
+      s.append("echo cowherd: giving up after ").append(MAX_TRIES).append(" tries, powering off\n");
       s.append("sleep 5\n");
       s.append("poweroff || exit 1\n");
       return bounded(s.toString());
@@ -83,12 +83,15 @@ public final class BootScripts {
     return "ipxe?mac=${net0/mac:hexhyp}&try=" + tryNumber; // no colon: see BootEndpoint.colonForm
   }
 
-  /** {@code text} with every character outside printable ASCII, and iPXE's $ # | & ' " \ ; replaced by {@code ?}. */
+  /**
+   * {@code text} with {@code ;} as {@code ,} (cowherd's messages use it between clauses) and every
+   * other character outside printable ASCII, and iPXE's $ # | & ' " \, replaced by {@code ?}.
+   */
   public static String printable(String text) {
     StringBuilder out = new StringBuilder(Math.min(text.length(), 512));
     for (int i = 0; i < text.length() && i < 512; i++) {
       char c = text.charAt(i);
-      out.append(c < 0x20 || c > 0x7e || "$#|&'\"\\;".indexOf(c) >= 0 ? '?' : c);
+      out.append(c == ';' ? ',' : c < 0x20 || c > 0x7e || "$#|&'\"\\".indexOf(c) >= 0 ? '?' : c);
     }
     return out.toString();
   }

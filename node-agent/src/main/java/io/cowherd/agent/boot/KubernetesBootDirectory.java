@@ -195,7 +195,7 @@ public final class KubernetesBootDirectory implements BootDirectory, AutoCloseab
         return new Wait("could not enrol into pool " + poolName + " (HTTP " + e.getCode() + "); trying again", 10);
       }
     }
-    return new Wait("enrolled into pool " + poolName + "; waiting for a slot", 2);
+    return new Wait("enrolled into pool " + poolName + ", waiting for a slot", 2);
   }
 
   @Override
