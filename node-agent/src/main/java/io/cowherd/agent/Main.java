@@ -348,11 +348,12 @@ public final class Main implements Callable<Integer> {
     NodeLease lease = new NodeLease(client, heartbeat.namespace(), config.nodeName(), heartbeat.renewInterval(),
         heartbeat.leaseDuration(), Clock.systemUTC());
     KubernetesSlotEvents events = new KubernetesSlotEvents(client, config.nodeName(), Clock.systemUTC());
+    SlotStatusWriter statusWriter = new SlotStatusWriter(events, client);
     SlotReconciler reconciler = new SlotReconciler(config.nodeName(),
         new SlotObserver(new SlotValidator(config.imageRoots(), Path.of("/sys")), backends, supervisor, processes,
             segment, new StateDirSpace(config.stateDir()), new NetLinks(Path.of("/sys"))),
         new SlotExecutor(backends, supervisor, names, guard, watch),
-        new SlotStatusWriter(events, client),
+        statusWriter,
         exporterEvents,
         new AttackReporter(guard, watch, events, Clock.systemUTC()));
 
@@ -388,6 +389,9 @@ public final class Main implements Callable<Integer> {
       if (frontDoor != null) {
         frontDoor.onQuery(ioStages::queried);
       }
+      // The slot's STAGE column: its bound client's stage, written by the slot's reconcile on each change.
+      statusWriter.clientStages(ioStages::stageOf);
+      ioStages.onSlotStageChange(exporterEvents::slotChanged);
     }
     DnsmasqProxy dhcpProxy = boot.dhcp() == null ? null : DnsmasqProxy.startOrRetry(boot.dnsmasq(), config.stateDir(),
         boot.dhcp(), scheduler, Backoff.DEFAULT, Clock.systemUTC(), DnsmasqProxy.START_TIMEOUT);

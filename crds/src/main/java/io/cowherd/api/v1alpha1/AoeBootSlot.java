@@ -23,6 +23,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "CLIENT-MAC", jsonPath = ".spec.allowedMacs[0]", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "RESTARTS", jsonPath = ".status.restarts", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "COW%", jsonPath = ".status.cowUsedPercent", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "STAGE", jsonPath = ".status.clientStage", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "AGENT", jsonPath = ".status.conditions[?(@.type==\"AgentAlive\")].reason",
     type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "NODE-STATUS", jsonPath = ".status.conditions[?(@.type==\"NodeAvailable\")].reason",

@@ -67,6 +67,14 @@ public class AoeBootSlotStatus {
    */
   private Integer cowUsedPercent;
 
+  /**
+   * Boot stage of the slot's bound client as this slot's node agent sees it on the wire ({@code
+   * Queried}, {@code Reading}, {@code Writing}, {@code Silent}; the client's full record is its
+   * {@code AoeBootClient.status.boot}); absent for a slot bound to no MAC or a client not seen
+   * since the agent started.
+   */
+  private String clientStage;
+
   /** Size of the exported device in 512-byte sectors. */
   private Long sizeSectors;
 
@@ -265,6 +273,14 @@ public class AoeBootSlotStatus {
     this.guard = guard;
   }
 
+  public String getClientStage() {
+    return clientStage;
+  }
+
+  public void setClientStage(String clientStage) {
+    this.clientStage = clientStage;
+  }
+
   public Integer getCowUsedPercent() {
     return cowUsedPercent;
   }
@@ -303,6 +319,7 @@ public class AoeBootSlotStatus {
         && Objects.equals(cowUsedSectors, s.cowUsedSectors)
         && Objects.equals(cowTotalSectors, s.cowTotalSectors)
         && Objects.equals(cowUsedPercent, s.cowUsedPercent)
+        && Objects.equals(clientStage, s.clientStage)
         && Objects.equals(sizeSectors, s.sizeSectors)
         && Objects.equals(message, s.message)
         && Objects.equals(guard, s.guard)

@@ -52,6 +52,7 @@ public final class IoStageReporter implements AutoCloseable {
   private final Function<MacAddress, Optional<BootStages.Stage>> recorded;
   private final Clock clock;
   private final List<BootStages.Change> changes = new ArrayList<>();
+  private volatile java.util.function.Consumer<AoeBootSlot> slotStageChanged = slot -> { };
 
   /**
    * @param watch the watch to point at this node's exporters
@@ -90,6 +91,37 @@ public final class IoStageReporter implements AutoCloseable {
   /** A Query Config from {@code mac} was seen (a new boot): the next I/O moves it on from Queried. */
   public void queried(MacAddress mac, java.time.Instant at) {
     stages.queried(io.cowherd.aoe.frame.MacAddress.parse(mac.value()).value(), at);
+  }
+
+  /** Also tells {@code listener} of every slot whose client changed stage (after the change is recorded). */
+  public void onSlotStageChange(java.util.function.Consumer<AoeBootSlot> listener) {
+    this.slotStageChanged = java.util.Objects.requireNonNull(listener);
+  }
+
+  /**
+   * The stage of {@code slot}'s bound client (one of {@code spec.allowedMacs}) that changed stage
+   * last, as seen on the wire; empty for a slot bound to no MAC, or before its client was seen.
+   */
+  public Optional<String> stageOf(AoeBootSlot slot) {
+    if (slot.getSpec() == null || slot.getSpec().getInterface() == null || slot.getSpec().getShelf() == null
+        || slot.getSpec().getSlot() == null || slot.getSpec().getAllowedMacs() == null
+        || slot.getSpec().getAllowedMacs().isEmpty()) {
+      return Optional.empty();
+    }
+    Set<Long> bound = new HashSet<>();
+    for (String m : slot.getSpec().getAllowedMacs()) {
+      try {
+        bound.add(io.cowherd.aoe.frame.MacAddress.parse(m).value());
+      } catch (IllegalArgumentException e) {
+        // not a MAC: nothing of it is seen
+      }
+    }
+    return watch.slot(slot.getSpec().getInterface(), slot.getSpec().getShelf(), slot.getSpec().getSlot()).stream()
+        .flatMap(io -> io.clients().stream())
+        .filter(c -> bound.contains(c.mac()))
+        .flatMap(c -> stages.stage(c.mac()).stream())
+        .max(Map.Entry.comparingByValue(Comparator.naturalOrder()))
+        .map(e -> e.getKey().name());
   }
 
   /** The stages this reporter decides (for tests and the stage gauge). */
@@ -167,6 +199,7 @@ public final class IoStageReporter implements AutoCloseable {
       default -> change.stage().name();
     };
     events.record(slot, SlotEventRecorder.NORMAL, "Client" + change.stage().name(), "client " + mac + " " + what);
+    slotStageChanged.accept(slot);
   }
 
   private static MacAddress macAddress(long mac) {

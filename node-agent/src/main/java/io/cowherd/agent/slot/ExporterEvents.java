@@ -62,6 +62,11 @@ public final class ExporterEvents implements ExporterListener, LinkWatcher.Liste
     slots.keySet().forEach(this::exporterChanged);
   }
 
+  /** Reconciles {@code slot} (e.g. its client's boot stage changed), if its spec names a host identity. */
+  public void slotChanged(AoeBootSlot slot) {
+    SlotReconciler.slotId(slot).ifPresent(this::exporterChanged);
+  }
+
   @Override
   public void exporterChanged(SlotId id) {
     ResourceID slot = slots.get(id);

@@ -33,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -65,6 +66,7 @@ public final class SlotStatusWriter {
   private final Set<String> unreservedWarned = ConcurrentHashMap.newKeySet();
   /** Serving slots ({@code namespace/name}) already warned that their origin changed under them. */
   private final Set<String> originWarned = ConcurrentHashMap.newKeySet();
+  private volatile Function<AoeBootSlot, Optional<String>> clientStages = slot -> Optional.empty();
   /** The state dir level last warned about (one Event per rise for the whole node). */
   private SpaceLevel stateDirWarned = SpaceLevel.OK;
 
@@ -76,6 +78,14 @@ public final class SlotStatusWriter {
   public SlotStatusWriter(SlotEventRecorder events, KubernetesClient client) {
     this.events = events;
     this.client = client;
+  }
+
+  /**
+   * Where {@code status.clientStage} comes from: the boot stage of a slot's bound client as the
+   * I/O watch sees it (e.g. {@link io.cowherd.agent.boot.IoStageReporter#stageOf}); none until set.
+   */
+  public void clientStages(Function<AoeBootSlot, Optional<String>> stages) {
+    this.clientStages = Objects.requireNonNull(stages);
   }
 
   /** How an exception is reported. */
@@ -97,6 +107,7 @@ public final class SlotStatusWriter {
     SlotPlan.Verdict verdict = SlotPlan.judge(plan, done);
     AoeBootSlotStatus status = statusOf(slot, seen, done, verdict);
     status.setCapture(captured.orElse(slot.getStatus() == null ? null : slot.getStatus().getCapture()));
+    status.setClientStage(clientStages.apply(slot).orElse(null));
     warnAboutSpace(slot, seen, done);
     warnAboutOrigin(slot, done, verdict);
     if (sameAgentFields(status, slot.getStatus())) {

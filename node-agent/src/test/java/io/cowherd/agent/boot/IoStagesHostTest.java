@@ -81,6 +81,8 @@ class IoStagesHostTest {
             statusMacs.add(mac);
             statusChanges.add(change);
           }, mac -> Optional.empty(), Clock.systemUTC())) {
+        List<String> slotStages = new java.util.concurrent.CopyOnWriteArrayList<>();
+        reporter.onSlotStageChange(s -> slotStages.add(reporter.stageOf(s).orElse("none"))); // as the slot's reconcile reads it
         reporter.start(ticks);
         await().atMost(Duration.ofSeconds(5)).until(() -> watch.watching(segment.agentIface()));
 
@@ -108,6 +110,8 @@ class IoStagesHostTest {
         assertThat(stages(statusChanges)).as("one status change per stage, none per request")
             .containsExactly(BootStages.Stage.Reading, BootStages.Stage.Writing, BootStages.Stage.Silent);
         assertThat(statusMacs).containsOnly(clientMac);
+        assertThat(slotStages).as("the slot's STAGE column (status.clientStage) after each change")
+            .containsExactly("Reading", "Writing", "Silent");
         AtaIoWatch.SlotIo io = watch.slot(segment.agentIface(), TARGET.shelf(), TARGET.slot()).orElseThrow();
         long slack = retransmissions * 2 * 512; // a retransmitted request is seen twice (2 sectors per 1500-byte frame)
         assertThat(io.readBytes()).as("bytes the client asked to read").isBetween((long) READ_BYTES, READ_BYTES + slack);
