@@ -70,8 +70,8 @@ public class AoeBootSlotStatus {
   /**
    * Boot stage of the slot's bound client as this slot's node agent sees it on the wire ({@code
    * Queried}, {@code Reading}, {@code Writing}, {@code Silent}; the client's full record is its
-   * {@code AoeBootClient.status.boot}); absent for a slot bound to no MAC or a client not seen
-   * since the agent started.
+   * {@code AoeBootClient.status.boot}); absent for a slot bound to no MAC or a client never
+   * seen; an agent restart keeps the last stage until the client's next request.
    */
   private String clientStage;
 

@@ -107,7 +107,12 @@ public final class SlotStatusWriter {
     SlotPlan.Verdict verdict = SlotPlan.judge(plan, done);
     AoeBootSlotStatus status = statusOf(slot, seen, done, verdict);
     status.setCapture(captured.orElse(slot.getStatus() == null ? null : slot.getStatus().getCapture()));
-    status.setClientStage(clientStages.apply(slot).orElse(null));
+    // A bound slot whose client the watch has not seen since the agent started keeps its last stage
+    // (an agent restart writes no status); a slot bound to no MAC shows none.
+    boolean bound = slot.getSpec() != null && slot.getSpec().getAllowedMacs() != null
+        && !slot.getSpec().getAllowedMacs().isEmpty();
+    status.setClientStage(clientStages.apply(slot)
+        .orElse(bound && slot.getStatus() != null ? slot.getStatus().getClientStage() : null));
     warnAboutSpace(slot, seen, done);
     warnAboutOrigin(slot, done, verdict);
     if (sameAgentFields(status, slot.getStatus())) {
