@@ -83,6 +83,12 @@ public final class ExitWatcher implements AutoCloseable {
   private final MemorySegment wakeValue;
   /** Watched processes by their pidfd; guarded by this. */
   private final Map<Integer, LivePid> watched = new HashMap<>();
+  /**
+   * pidfds of forgotten processes, closed by the watcher thread once its poll(2) returned: closing
+   * one while a poll holds it would let its number be reused by the next {@link #watch} and a
+   * wake-up meant for the old file be taken for the new process's exit; guarded by this.
+   */
+  private final List<Integer> retired = new ArrayList<>();
   /** Processes found gone when registered, reported by the thread (never on the caller's); guarded by this. */
   private final List<LivePid> goneAtOnce = new ArrayList<>();
   private final Thread thread;
@@ -174,7 +180,7 @@ public final class ExitWatcher implements AutoCloseable {
     synchronized (this) {
       watched.entrySet().removeIf(e -> {
         if (e.getValue().equals(process)) {
-          closeFd(e.getKey());
+          retired.add(e.getKey()); // closed by the watcher thread after its poll returns
           return true;
         }
         return false;
@@ -235,6 +241,8 @@ public final class ExitWatcher implements AutoCloseable {
       }
       List<LivePid> ended = new ArrayList<>();
       synchronized (this) {
+        retired.forEach(this::closeFd); // not in the next snapshot: their numbers may be reused from now on
+        retired.clear();
         ended.addAll(goneAtOnce);
         goneAtOnce.clear();
         for (int i = 0; i < order.size(); i++) {
@@ -242,7 +250,7 @@ public final class ExitWatcher implements AutoCloseable {
             continue;
           }
           int fd = order.get(i);
-          LivePid p = watched.remove(fd); // null: forgotten meanwhile (fd already closed)
+          LivePid p = watched.remove(fd); // null: forgotten meanwhile (its fd was retired and is closed above)
           if (p != null) {
             closeFd(fd);
             ended.add(p);
@@ -294,6 +302,8 @@ public final class ExitWatcher implements AutoCloseable {
     synchronized (this) {
       watched.keySet().forEach(this::closeFd);
       watched.clear();
+      retired.forEach(this::closeFd);
+      retired.clear();
     }
     closeFd(wakeFd);
     if (!thread.isAlive()) {
