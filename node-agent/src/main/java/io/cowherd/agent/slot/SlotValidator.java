@@ -169,7 +169,13 @@ public final class SlotValidator {
   }
 
   private static Path absoluteWithoutDotDot(String value, String field) {
-    Path given = Path.of(value);
+    Path given;
+    try {
+      given = Path.of(value);
+    } catch (java.nio.file.InvalidPathException e) {
+      // the CRD forbids NUL; a spec that slipped past it is a spec error, not a reconcile crash
+      throw new InvalidSlotException(field + " is not a valid path: " + e.getReason());
+    }
     if (!given.isAbsolute()) {
       throw new InvalidSlotException(field + " " + value + " is not an absolute path");
     }

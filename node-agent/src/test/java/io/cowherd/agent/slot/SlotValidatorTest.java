@@ -156,4 +156,12 @@ class SlotValidatorTest {
     assertThat(validator.captureTarget(images.resolve("new.img").toString()))
         .isEqualTo(images.toRealPath().resolve("new.img"));
   }
+
+  @Test
+  void rejectsAPathWithANulAsASpecErrorNotAnUncaughtException() {
+    // the CRD forbids NUL, but the agent reports, not crashes, on a spec that slipped past it
+    assertThatThrownBy(() -> validator.captureTarget(images + "/a\0b"))
+        .isInstanceOf(InvalidSlotException.class).hasMessageContaining("not a valid path");
+    assertInvalid(aSlot().image(images + "/ok.img\0").build().getSpec(), "not a valid path");
+  }
 }
