@@ -250,7 +250,7 @@ public final class SlotExecutor {
   public Captured capture(SlotObservation seen, CowStore store, Path target) {
     ValidatedSlot slot = seen.slot();
     CowBackend backend = backends.forKind(slot.backend());
-    Path partial = target.resolveSibling("." + target.getFileName() + ".capture-partial");
+    Path partial = SlotValidator.capturePartial(target);
     boolean stop = backend.copyNeedsStoppedExporter() && supervisor.state(slot.id()).isPresent();
     long started = System.nanoTime();
     try {

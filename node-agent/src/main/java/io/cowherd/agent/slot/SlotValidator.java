@@ -29,6 +29,10 @@ public final class SlotValidator {
   private static final Pattern IFACE = Pattern.compile("[A-Za-z0-9._-]{1,15}");
   private static final int S_IFMT = 0170000;
   private static final int S_IFBLK = 0060000;
+  /** Suffix of a capture's hidden partial file ({@link #capturePartial}); reserved: no origin, no capture. */
+  static final String PARTIAL_SUFFIX = ".capture-partial";
+  /** Longest file name, in bytes, on Linux file systems (NAME_MAX, limits.h). */
+  private static final int NAME_MAX = 255;
 
   private final List<Path> imageRoots;
   private final Path sysRoot;
@@ -133,6 +137,16 @@ public final class SlotValidator {
           + " does not exist on this node or cannot be resolved");
     }
     Path target = dir.resolve(given.getFileName());
+    String name = given.getFileName().toString();
+    if (name.endsWith(PARTIAL_SUFFIX)) {
+      throw new InvalidSlotException("capture " + capture + ": names ending in " + PARTIAL_SUFFIX
+          + " are reserved for the hidden file a capture copies into");
+    }
+    if (capturePartial(target).getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+        > NAME_MAX) {
+      throw new InvalidSlotException("capture " + capture + ": file name is too long (the partial file '."
+          + "<name>" + PARTIAL_SUFFIX + "' must fit in " + NAME_MAX + " bytes)");
+    }
     if (realRoots().stream().noneMatch(root -> target.startsWith(root) && !target.equals(root))) {
       throw new InvalidSlotException("capture " + capture + " (real path " + target
           + ") is not under an allowed image root " + imageRoots);
@@ -144,8 +158,24 @@ public final class SlotValidator {
     return target;
   }
 
+  /**
+   * The hidden file a capture to {@code target} copies into before linking it in place: {@code
+   * .<name>.capture-partial} in the same directory (same file system, so link(2) works). The
+   * suffix is reserved: {@link #validate} refuses it as an image and {@link #captureTarget} as a
+   * target, so a capture that removes a partial left by a crash never removes an origin.
+   */
+  public static Path capturePartial(Path target) {
+    return target.resolveSibling("." + target.getFileName() + PARTIAL_SUFFIX);
+  }
+
   private static Path absoluteWithoutDotDot(String value, String field) {
-    Path given = Path.of(value);
+    Path given;
+    try {
+      given = Path.of(value);
+    } catch (java.nio.file.InvalidPathException e) {
+      // the CRD forbids NUL; a spec that slipped past it is a spec error, not a reconcile crash
+      throw new InvalidSlotException(field + " is not a valid path: " + e.getReason());
+    }
     if (!given.isAbsolute()) {
       throw new InvalidSlotException(field + " " + value + " is not an absolute path");
     }
@@ -171,6 +201,10 @@ public final class SlotValidator {
     if (roots.stream().noneMatch(root -> real.startsWith(root) && !real.equals(root))) {
       throw new InvalidSlotException("image " + image + " (real path " + real + ") is not under an allowed image root "
           + imageRoots);
+    }
+    if (real.getFileName().toString().endsWith(PARTIAL_SUFFIX)) {
+      throw new InvalidSlotException("image " + image + " (real path " + real + ") is a capture's partial file"
+          + " (in progress or left by a crash), not an origin");
     }
     if (!Files.isRegularFile(real) && !isBlockDevice(real)) {
       throw new InvalidSlotException("image " + real + " is neither a regular file nor a block device");

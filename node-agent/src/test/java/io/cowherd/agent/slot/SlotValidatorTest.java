@@ -132,4 +132,36 @@ class SlotValidatorTest {
     spec.setImage(null);
     assertInvalid(spec, "spec.image is missing");
   }
+
+  @Test
+  void rejectsAnImageThatIsACapturesPartialFile() throws IOException {
+    // a copy in progress or left by a crash: incomplete, and the next capture to that name deletes it
+    sized(images.resolve(".new.img.capture-partial"), 1 << 20);
+    assertInvalid(aSlot().image(images.resolve(".new.img.capture-partial").toString()).build().getSpec(),
+        "capture-partial");
+  }
+
+  @Test
+  void rejectsACaptureWhoseNameIsReservedForPartialFilesOrTooLongForOne() {
+    assertThatThrownBy(() -> validator.captureTarget(images.resolve("x.capture-partial").toString()))
+        .isInstanceOf(InvalidSlotException.class).hasMessageContaining("capture-partial");
+    String longName = "a".repeat(250);
+    assertThatThrownBy(() -> validator.captureTarget(images.resolve(longName).toString()))
+        .isInstanceOf(InvalidSlotException.class).hasMessageContaining("too long");
+  }
+
+  @Test
+  void capturePartialIsAHiddenSiblingOfTheTarget() throws IOException {
+    assertThat(SlotValidator.capturePartial(images.resolve("new.img"))).isEqualTo(images.resolve(".new.img.capture-partial"));
+    assertThat(validator.captureTarget(images.resolve("new.img").toString()))
+        .isEqualTo(images.toRealPath().resolve("new.img"));
+  }
+
+  @Test
+  void rejectsAPathWithANulAsASpecErrorNotAnUncaughtException() {
+    // the CRD forbids NUL, but the agent reports, not crashes, on a spec that slipped past it
+    assertThatThrownBy(() -> validator.captureTarget(images + "/a\0b"))
+        .isInstanceOf(InvalidSlotException.class).hasMessageContaining("not a valid path");
+    assertInvalid(aSlot().image(images + "/ok.img\0").build().getSpec(), "not a valid path");
+  }
 }
