@@ -243,8 +243,9 @@ public final class SlotExecutor {
    * CowBackend#copyNeedsStoppedExporter}, dm-snapshot) the exporter is stopped during the copy and
    * started again afterwards, whatever the outcome.
    *
-   * @throws java.io.UncheckedIOException when the copy, the link or a sync fails (nothing is left
-   *     at {@code target}, the partial file is removed)
+   * @throws java.io.UncheckedIOException when the copy, the link or a sync fails (the partial file is
+   *     removed; the message says whether the complete copy is at {@code target} already: a failure
+   *     after the link, e.g. the directory sync)
    * @throws io.cowherd.agent.host.CommandFailedException when the reflink clone fails
    */
   public Captured capture(SlotObservation seen, CowStore store, Path target) {
@@ -253,6 +254,7 @@ public final class SlotExecutor {
     Path partial = SlotValidator.capturePartial(target);
     boolean stop = backend.copyNeedsStoppedExporter() && supervisor.state(slot.id()).isPresent();
     long started = System.nanoTime();
+    boolean linked = false;
     try {
       Files.deleteIfExists(partial);
       if (stop) {
@@ -261,6 +263,7 @@ public final class SlotExecutor {
       backend.copyDisk(store, partial, slot.sizeBytes());
       Files.setPosixFilePermissions(partial, java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
       Files.createLink(target, partial);
+      linked = true;
       Files.delete(partial);
       try (java.nio.channels.FileChannel dir = java.nio.channels.FileChannel.open(target.getParent(),
           java.nio.file.StandardOpenOption.READ)) {
@@ -271,7 +274,9 @@ public final class SlotExecutor {
       stop = false;
       return new Captured(target, OriginIdentity.of(target), Files.size(target), took, exporter.isPresent(), exporter);
     } catch (IOException e) {
-      throw new UncheckedIOException("capture to " + target + " failed: " + e, e);
+      throw new UncheckedIOException(linked
+          ? "the copy is complete at " + target + " (read-only) but a step after linking it failed: " + e
+          : "capture to " + target + " failed, nothing written there: " + e, e);
     } finally {
       try {
         Files.deleteIfExists(partial);

@@ -260,7 +260,10 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
       result.setSizeBytes(c.sizeBytes());
       result.setDurationMillis(c.took().toMillis());
       statusWriter.captured(slot, true, result.getMessage());
-    } catch (InvalidSlotException | UncheckedIOException | CommandFailedException | CommandTimedOutException e) {
+    } catch (UncheckedIOException e) { // says itself whether the copy reached the target
+      result = new SlotCapture(wanted, SlotCapture.FAILED, e.getMessage());
+      statusWriter.captured(slot, false, result.getMessage());
+    } catch (InvalidSlotException | CommandFailedException | CommandTimedOutException e) {
       result = new SlotCapture(wanted, SlotCapture.FAILED, "capture to " + wanted + " failed, nothing written: "
           + e.getMessage());
       statusWriter.captured(slot, false, result.getMessage());
