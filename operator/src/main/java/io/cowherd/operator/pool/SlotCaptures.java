@@ -65,6 +65,9 @@ public final class SlotCaptures {
     if (path.length() > 4096 || path.indexOf('\0') >= 0) {
       return Optional.of("longer than 4096 characters or holding a NUL");
     }
+    if (path.chars().anyMatch(Character::isISOControl)) {
+      return Optional.of("holding a control character (a newline, a tab, ...)");
+    }
     for (String part : path.split("/")) {
       if (part.equals("..")) {
         return Optional.of("a '..' path segment");

@@ -36,7 +36,7 @@ class SlotCapturesTest {
 
   @Test
   void illFormedPathsAreNeverPassedOnAndAnAcceptedOneStays() {
-    for (String bad : new String[] {"new.img", "/srv/../etc/new.img", "/srv/images/"}) {
+    for (String bad : new String[] {"new.img", "/srv/../etc/new.img", "/srv/images/", "/srv/images/new\n.img", "/srv/images/a\tb.img"}) {
       AoeBootSlot existing = withAnnotations(Map.of(SlotOrigins.CAPTURE_ANNOTATION, bad));
       assertThat(captureAfter(existing, Optional.empty())).as(bad).isNull();
       assertThat(SlotCaptures.refusal(existing, Optional.empty(), NOW)).as(bad).hasValueSatisfying(m ->
