@@ -131,6 +131,11 @@ public final class Main implements Callable<Integer> {
           + "COWHERD_BOOT_PORT; unset: no boot endpoint). See docs/booting-clients.md.")
   private Integer bootPort;
 
+  @Option(names = "--boot-address", defaultValue = "${env:COWHERD_BOOT_ADDRESS}",
+      description = "IP address (a literal) the boot endpoint listens on (default: env COWHERD_BOOT_ADDRESS; unset: "
+          + "every host address).")
+  private String bootAddress;
+
   @Option(names = "--boot-requests-per-second", defaultValue = "2",
       description = "Boot endpoint requests per second per client address, bursts of ten times that (default: ${DEFAULT-VALUE}).")
   private double bootRequestsPerSecond;
@@ -236,6 +241,15 @@ public final class Main implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--silent-after-seconds must be at least 1, got "
           + silentAfterSeconds);
     }
+    java.net.InetAddress bootListen = null;
+    if (bootAddress != null && !bootAddress.isBlank()) {
+      try {
+        bootListen = java.net.InetAddress.ofLiteral(bootAddress.strip());
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--boot-address must be an IP address literal, got '"
+            + bootAddress + "'");
+      }
+    }
     DhcpProxyConfig dhcp;
     try {
       dhcp = dhcpProxy();
@@ -244,7 +258,7 @@ public final class Main implements Callable<Integer> {
       spec.commandLine().getErr().println("cowherd-node-agent: " + e.getMessage());
       return 2;
     }
-    run(config, httpPort, new Boot(bootPort, bootRequestsPerSecond,
+    run(config, httpPort, new Boot(bootListen, bootPort, bootRequestsPerSecond,
             noIoWatch ? null : Duration.ofSeconds(silentAfterSeconds), dhcp, dnsmasq), nft, noIngressGuard, cgroup,
         new Heartbeat(leaseNamespace.trim(), Duration.ofSeconds(leaseRenewSeconds),
         Duration.ofSeconds(leaseDurationSeconds)));
@@ -252,10 +266,10 @@ public final class Main implements Callable<Integer> {
   }
 
   /**
-   * The boot endpoint's port (null: none) and per-address rate; the I/O watch's silent time (null: no
+   * The boot endpoint's address (null: every one), port (null: none) and per-address rate; the I/O watch's silent time (null: no
    * watch); proxy DHCP (null: off) with its program.
    */
-  private record Boot(Integer port, double requestsPerSecond, Duration silentAfter, DhcpProxyConfig dhcp,
+  private record Boot(java.net.InetAddress address, Integer port, double requestsPerSecond, Duration silentAfter, DhcpProxyConfig dhcp,
       String dnsmasq) {}
 
   /** The proxy DHCP settings checked against this node, or null for mode none. */
@@ -374,8 +388,8 @@ public final class Main implements Callable<Integer> {
     });
     AgentHttpServer http = httpPort == null ? null : telemetry.serve(httpPort, operator, controller, guard, watch);
     BootFrontDoor frontDoor = boot.port() == null ? null : BootFrontDoor.start(client,
-        namespace -> config.allNamespaces() || config.namespaces().contains(namespace), config.nodeName(), boot.port(),
-        boot.requestsPerSecond());
+        namespace -> config.allNamespaces() || config.namespaces().contains(namespace), config.nodeName(), boot.address(),
+        boot.port(), boot.requestsPerSecond());
     ScheduledExecutorService ioTicks = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("boot-stages").daemon(true).factory());
     IoStageReporter ioStages = null;

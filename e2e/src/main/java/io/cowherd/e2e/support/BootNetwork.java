@@ -73,7 +73,7 @@ public final class BootNetwork implements AutoCloseable {
 
   private void restartAgent(boolean proxy) {
     lab.agent().close();
-    List<String> args = new ArrayList<>();
+    List<String> args = new ArrayList<>(List.of("--boot-address", agentAddress())); // the boot segment only
     if (proxy) {
       args.addAll(List.of("--dhcp-mode", "proxy", "--dhcp-interface", lab.network().exporterInterface()));
     }

@@ -122,8 +122,8 @@ public final class Lab implements AutoCloseable {
 
   /**
    * Starts (or restarts, after {@code agent().close()}) the node agent for {@link #NODE} with
-   * {@code extraArgs} after the lab's own (which include {@code --boot-port} {@link #bootPort()}; e.g.
-   * {@code --dhcp-mode proxy}).
+   * {@code extraArgs} after the lab's own (which include {@code --boot-port} {@link #bootPort()}, and
+   * {@code --boot-address 127.0.0.1} unless {@code extraArgs} name another; e.g. {@code --dhcp-mode proxy}).
    */
   public ManagedProcess startAgent(List<String> extraArgs) {
     return startAgent(List.of(), extraArgs);
@@ -137,6 +137,9 @@ public final class Lab implements AutoCloseable {
     List<String> args = new ArrayList<>(List.of("--node-name", NODE, "--state-dir", scratch.stateDir().toString(),
         "--image-root", scratch.images().toString(), "--lease-namespace", LEASE_NAMESPACE,
         "--boot-port", Integer.toString(bootPort)));
+    if (!extraArgs.contains("--boot-address")) {
+      args.addAll(List.of("--boot-address", "127.0.0.1")); // the lab listens on loopback only
+    }
     args.addAll(extraArgs);
     ManagedProcess p = ManagedProcess.startJar("node-agent", repo.resolve("node-agent/target/cowherd-node-agent.jar"),
         extraJvmOptions, args,

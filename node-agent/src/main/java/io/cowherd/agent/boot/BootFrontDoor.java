@@ -53,12 +53,22 @@ public final class BootFrontDoor implements AutoCloseable {
    */
   public static BootFrontDoor start(KubernetesClient client, Predicate<String> servedNamespace, String nodeName,
       int port, double requestsPerSecond) throws IOException {
+    return start(client, servedNamespace, nodeName, null, port, requestsPerSecond);
+  }
+
+  /**
+   * {@link #start(KubernetesClient, Predicate, String, int, double)} listening on {@code address}
+   * only (null: every host address).
+   */
+  public static BootFrontDoor start(KubernetesClient client, Predicate<String> servedNamespace, String nodeName,
+      java.net.InetAddress address, int port, double requestsPerSecond) throws IOException {
     Clock clock = Clock.systemUTC();
     KubernetesBootDirectory directory = KubernetesBootDirectory.start(client, servedNamespace, nodeName, clock);
     KubernetesBootProgress progress = new KubernetesBootProgress(client, nodeName);
     RateLimiter limiter = new RateLimiter(requestsPerSecond, Math.max(5, requestsPerSecond * 10),
         MAX_TRACKED_ADDRESSES, clock);
-    BootEndpoint endpoint = BootEndpoint.start(new InetSocketAddress(port), THREADS, directory, progress, limiter, clock);
+    BootEndpoint endpoint = BootEndpoint.start(address == null ? new InetSocketAddress(port)
+        : new InetSocketAddress(address, port), THREADS, directory, progress, limiter, clock);
     java.util.concurrent.atomic.AtomicReference<java.util.function.BiConsumer<io.cowherd.api.MacAddress, java.time.Instant>>
         onQuery = new java.util.concurrent.atomic.AtomicReference<>((mac, at) -> { });
     QueryWatch queries = new QueryWatch(io.cowherd.aoe.net.RawSocket::open, (mac, at) -> {
