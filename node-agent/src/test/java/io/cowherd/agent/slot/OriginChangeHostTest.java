@@ -55,7 +55,7 @@ class OriginChangeHostTest {
 
   @BeforeEach
   void setUp() throws IOException {
-    lab = ReflinkHostLab.start(tmp, o -> writeImage(o, MARKER));
+    lab = ReflinkHostLab.start(tmp, ReflinkHostLab.sparseOrigin(ORIGIN_BYTES, MARKER));
     origin = lab.origin;
   }
 
@@ -104,7 +104,7 @@ class OriginChangeHostTest {
       }
       case REPLACED_AT_SAME_PATH -> {
         Path v2 = lab.images.resolve("debian.img.new");
-        writeImage(v2, "origin v2 boot sector".getBytes(StandardCharsets.US_ASCII));
+        ReflinkHostLab.sparseOrigin(ORIGIN_BYTES, "origin v2 boot sector".getBytes(StandardCharsets.US_ASCII)).write(v2);
         Files.move(v2, origin, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         yield "replaced by another file";
       }
@@ -120,7 +120,7 @@ class OriginChangeHostTest {
         .contains(expected).contains("keeps serving its own clone");
     reconcile(slot0);
     assertThat(lab.eventMessages).as("warned once").filteredOn(e -> e.startsWith("Warning OriginChanged")).hasSize(1);
-    assertThat(readStart(clone, MARKER.length)).as("the clone still holds origin v1").isEqualTo(MARKER);
+    assertThat(ReflinkHostLab.read(clone, 0, MARKER.length)).as("the clone still holds origin v1").isEqualTo(MARKER);
 
     AoeBootSlot slot1 = slot(1);
     Exception refused = null;
@@ -147,21 +147,6 @@ class OriginChangeHostTest {
 
   private AoeBootSlotStatus reconcile(AoeBootSlot slot) {
     return lab.reconcile(slot);
-  }
-
-  private static void writeImage(Path file, byte[] marker) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-      f.setLength(ORIGIN_BYTES);
-      f.write(marker);
-    }
-  }
-
-  private static byte[] readStart(Path file, int bytes) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
-      byte[] b = new byte[bytes];
-      f.readFully(b);
-      return b;
-    }
   }
 
   private static void run(String... argv) throws IOException, InterruptedException {

@@ -11,7 +11,6 @@ import io.cowherd.api.v1alpha1.AoeBootSlotStatus;
 import io.cowherd.api.v1alpha1.CowBackend;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,9 +41,9 @@ class OriginRebuildHostTest {
 
   @BeforeEach
   void setUp() throws IOException {
-    lab = ReflinkHostLab.start(tmp, o -> writeImage(o, V1));
+    lab = ReflinkHostLab.start(tmp, ReflinkHostLab.sparseOrigin(ORIGIN_BYTES, V1));
     v2 = lab.images.resolve("debian-v2.img");
-    writeImage(v2, V2);
+    ReflinkHostLab.sparseOrigin(ORIGIN_BYTES, V2).write(v2);
   }
 
   @AfterEach
@@ -114,7 +113,7 @@ class OriginRebuildHostTest {
     long pid = reconcile(slot).getExporterPid();
     ReflinkHostLab.writeAt(clone, ORIGIN_BYTES / 2, CLIENT_WRITE);
     Path outside = Files.createDirectories(tmp.resolve("elsewhere")).resolve("v3.img");
-    writeImage(outside, V2);
+    ReflinkHostLab.sparseOrigin(ORIGIN_BYTES, V2).write(outside);
 
     slot.getSpec().setImage(outside.toString());
     slot.getSpec().setRebuild("reset-2");
@@ -152,11 +151,5 @@ class OriginRebuildHostTest {
     return lab.reconcile(slot);
   }
 
-  private static void writeImage(Path file, byte[] marker) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-      f.setLength(ORIGIN_BYTES);
-      f.write(marker);
-    }
-  }
 
 }
