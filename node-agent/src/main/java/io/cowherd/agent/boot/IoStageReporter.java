@@ -104,24 +104,12 @@ public final class IoStageReporter implements AutoCloseable {
    */
   public Optional<String> stageOf(AoeBootSlot slot) {
     if (slot.getSpec() == null || slot.getSpec().getInterface() == null || slot.getSpec().getShelf() == null
-        || slot.getSpec().getSlot() == null || slot.getSpec().getAllowedMacs() == null
-        || slot.getSpec().getAllowedMacs().isEmpty()) {
+        || slot.getSpec().getSlot() == null) {
       return Optional.empty();
     }
-    Set<Long> bound = new HashSet<>();
-    for (String m : slot.getSpec().getAllowedMacs()) {
-      try {
-        bound.add(io.cowherd.aoe.frame.MacAddress.parse(m).value());
-      } catch (IllegalArgumentException e) {
-        // not a MAC: nothing of it is seen
-      }
-    }
-    return watch.slot(slot.getSpec().getInterface(), slot.getSpec().getShelf(), slot.getSpec().getSlot()).stream()
-        .flatMap(io -> io.clients().stream())
-        .filter(c -> bound.contains(c.mac()))
-        .flatMap(c -> stages.stage(c.mac()).stream())
-        .max(Map.Entry.comparingByValue(Comparator.naturalOrder()))
-        .map(e -> e.getKey().name());
+    Set<Long> bound = boundMacs(slot);
+    return bound.isEmpty() ? Optional.empty()
+        : stageOf(slot.getSpec().getInterface(), slot.getSpec().getShelf(), slot.getSpec().getSlot(), bound::contains);
   }
 
   /** The stages this reporter decides (for tests and the stage gauge). */
@@ -138,17 +126,8 @@ public final class IoStageReporter implements AutoCloseable {
         .toList();
     List<AtaIoWatch.Exported> exported = new ArrayList<>();
     for (AoeBootSlot s : served) {
-      Set<Long> macs = new LinkedHashSet<>();
-      for (String m : s.getSpec().getAllowedMacs() == null ? List.<String>of() : s.getSpec().getAllowedMacs()) {
-        try {
-          macs.add(io.cowherd.aoe.frame.MacAddress.parse(m).value());
-        } catch (IllegalArgumentException e) {
-          LOG.debug("slot {}/{}: ignoring MAC {}: {}", s.getMetadata().getNamespace(), s.getMetadata().getName(), m,
-              e.getMessage());
-        }
-      }
       exported.add(new AtaIoWatch.Exported(s.getSpec().getInterface(), s.getSpec().getShelf(), s.getSpec().getSlot(),
-          macs));
+          boundMacs(s)));
     }
     watch.update(exported);
     Set<Long> tracked = new HashSet<>();
@@ -170,16 +149,31 @@ public final class IoStageReporter implements AutoCloseable {
         changes.clear();
       }
       series.put(SlotMetrics.tags(s), new SlotIoMetrics.Source(() -> watch.slot(iface, shelf, slot),
-          () -> currentStage(iface, shelf, slot)));
+          () -> stageOf(iface, shelf, slot, mac -> true)));
     }
     stages.retain(tracked);
     metrics.ifPresent(m -> m.update(series));
   }
 
-  /** The stage of the slot's client that changed stage last. */
-  private Optional<String> currentStage(String iface, int shelf, int slot) {
+  /** The MACs {@code slot} is bound to ({@code spec.allowedMacs}), in order; one that is not a MAC is ignored. */
+  private static Set<Long> boundMacs(AoeBootSlot slot) {
+    Set<Long> macs = new LinkedHashSet<>();
+    for (String m : slot.getSpec().getAllowedMacs() == null ? List.<String>of() : slot.getSpec().getAllowedMacs()) {
+      try {
+        macs.add(io.cowherd.aoe.frame.MacAddress.parse(m).value());
+      } catch (IllegalArgumentException e) {
+        LOG.debug("slot {}/{}: ignoring MAC {}: {}", slot.getMetadata().getNamespace(), slot.getMetadata().getName(), m,
+            e.getMessage());
+      }
+    }
+    return macs;
+  }
+
+  /** The stage of the slot's client (among those {@code counted}) that changed stage last. */
+  private Optional<String> stageOf(String iface, int shelf, int slot, java.util.function.LongPredicate counted) {
     return watch.slot(iface, shelf, slot).stream()
         .flatMap(io -> io.clients().stream())
+        .filter(c -> counted.test(c.mac()))
         .flatMap(c -> stages.stage(c.mac()).stream())
         .max(Map.Entry.comparingByValue(Comparator.naturalOrder()))
         .map(e -> e.getKey().name());
