@@ -105,13 +105,7 @@ public final class DnsmasqProxy implements AutoCloseable {
     try {
       proxy.startOnce();
     } catch (IOException e) {
-      Duration delay;
-      synchronized (proxy) {
-        proxy.failures = 1;
-        delay = backoff.delay(proxy.failures);
-      }
-      LOG.error("proxy DHCP is not serving: {}; next try in {} ms", e.getMessage(), delay.toMillis());
-      scheduler.schedule(proxy::restart, delay.toMillis(), TimeUnit.MILLISECONDS);
+      proxy.retryLater("proxy DHCP is not serving", e);
     }
     return proxy;
   }
@@ -230,6 +224,19 @@ public final class DnsmasqProxy implements AutoCloseable {
     scheduler.schedule(this::restart, delay.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /** A start failed: counts it and tries {@link #restart} again after the backoff for that many failures. */
+  private void retryLater(String what, IOException e) {
+    Duration delay;
+    synchronized (this) {
+      failures++;
+      delay = backoff.delay(failures);
+    }
+    LOG.error("{}: {}; next try in {} ms", what, e.getMessage(), delay.toMillis());
+    if (!closed) {
+      scheduler.schedule(this::restart, delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
   private void restart() {
     if (closed) {
       return;
@@ -240,15 +247,7 @@ public final class DnsmasqProxy implements AutoCloseable {
       }
       startOnce();
     } catch (IOException e) {
-      Duration delay;
-      synchronized (this) {
-        failures++;
-        delay = backoff.delay(failures);
-      }
-      LOG.warn("restarting dnsmasq failed: {}; next try in {} ms", e.getMessage(), delay.toMillis());
-      if (!closed) {
-        scheduler.schedule(this::restart, delay.toMillis(), TimeUnit.MILLISECONDS);
-      }
+      retryLater("restarting dnsmasq failed", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
