@@ -14,8 +14,8 @@ import java.util.function.Consumer;
  *
  * <ul>
  *   <li>{@link Stage#Reading}: a read request came within the last {@link #activeWindow()} and
- *       after the stage began (from Queried, Silent, or no stage yet);
- *   <li>{@link Stage#Writing}: a write request came within the window after the stage began;
+ *       in the current active period (from Queried, Silent, or no stage yet);
+ *   <li>{@link Stage#Writing}: a write request came within the window in the current active period;
  *       a client that wrote stays Writing (reads after writes do not go back to Reading) until it
  *       falls silent: a boot's stages only move forward, so a client costs at most three status
  *       writes per active period;
@@ -24,7 +24,8 @@ import java.util.function.Consumer;
  * </ul>
  *
  * <p>{@link #queried} (a Query Config from the MAC) starts a new boot: stage Queried, which the
- * next I/O moves on. Decisions are made by {@link #observe}, called periodically (the agent: once
+ * next I/O moves on. An active period begins at a Query Config or at the fall into Silent; requests
+ * from before it never move the stage. Decisions are made by {@link #observe}, called periodically (the agent: once
  * a second) off the data path; each change goes to the sink once, so a client's status is written
  * once per change and never while nothing changes. Thread-safe.
  */
@@ -60,6 +61,8 @@ public final class BootStages {
   private static final class State {
     Stage stage;
     long sinceMillis;
+    /** Start of the active period: the Query Config, the fall into Silent, or a seed; 0: none. */
+    long periodStartMillis;
     long lastReadMillis;
     long lastWriteMillis;
   }
@@ -93,6 +96,7 @@ public final class BootStages {
     State s = states.computeIfAbsent(mac, m -> new State());
     s.stage = Stage.Queried;
     s.sinceMillis = at.toEpochMilli();
+    s.periodStartMillis = s.sinceMillis;
   }
 
   /** Whether {@code mac} has a state here (seen, queried or seeded). */
@@ -110,6 +114,7 @@ public final class BootStages {
       State s = new State();
       s.stage = stage;
       s.sinceMillis = nowMillis;
+      s.periodStartMillis = nowMillis;
       states.put(mac, s);
     }
   }
@@ -122,10 +127,14 @@ public final class BootStages {
     State s = states.computeIfAbsent(mac, m -> new State());
     s.lastReadMillis = Math.max(s.lastReadMillis, lastReadMillis);
     s.lastWriteMillis = Math.max(s.lastWriteMillis, lastWriteMillis);
+    // A request counts if it came in this active period, not only since this stage began: request
+    // times are stamped when their batch was taken off the ring, up to a receive timeout before the
+    // tick that judges them, so a write stamped before the tick that moved the client to Reading must
+    // still move it to Writing (CI once saw a boot's stages skip Writing so).
     boolean writeNow = s.lastWriteMillis > 0 && nowMillis - s.lastWriteMillis <= activeMillis
-        && s.lastWriteMillis >= s.sinceMillis;
+        && s.lastWriteMillis >= s.periodStartMillis;
     boolean readNow = s.lastReadMillis > 0 && nowMillis - s.lastReadMillis <= activeMillis
-        && s.lastReadMillis >= s.sinceMillis;
+        && s.lastReadMillis >= s.periodStartMillis;
     Stage next = s.stage;
     if (writeNow && s.stage != Stage.Writing) {
       next = Stage.Writing;
@@ -138,6 +147,9 @@ public final class BootStages {
     if (next != s.stage) {
       s.stage = next;
       s.sinceMillis = nowMillis;
+      if (next == Stage.Silent) {
+        s.periodStartMillis = nowMillis;
+      }
       sink.accept(new Change(mac, next, Instant.ofEpochMilli(nowMillis), instant(s.lastReadMillis),
           instant(s.lastWriteMillis)));
     }

@@ -73,6 +73,15 @@ class BootStagesTest {
   }
 
   @Test
+  void aWriteStampedBeforeTheTickThatSawReadingStillMovesTheClientToWriting() {
+    stages.queried(MAC, Instant.ofEpochMilli(10_000));
+    stages.observe(MAC, 10_500, 0, 11_000); // Reading since 11 000
+    // a write at 10 800 (its batch was taken off the ring before the tick) is seen only now
+    stages.observe(MAC, 11_500, 10_800, 12_000);
+    assertThat(seen()).containsExactly(Stage.Reading, Stage.Writing);
+  }
+
+  @Test
   void aQueriedClientThatNeverReadsFallsSilent() {
     stages.queried(MAC, Instant.ofEpochMilli(0));
     stages.observe(MAC, 0, 0, 29_000);
