@@ -53,8 +53,10 @@ import org.junit.jupiter.api.io.TempDir;
  * reader's exporter, runs alone, start the idle exporters (other shelf), runs beside them, stop
  * them, runs alone again; ratio = beside / best alone of the same arm, and also beside / best alone
  * of the {@link Placement#SHARED} arm with the same count (today's placement, the figure the goal
- * compares with). During
- * the runs beside, it records the idle vblades' CPU ({@code /proc/<pid>/stat} utime+stime) and
+ * compares with, but measured up to a minute earlier). Last, {@link #headToHead}: today's placement
+ * alone in a second lab, alternating run by run with {@link Placement#MACVLAN} beside the largest
+ * count, so load bursts from other work on the machine hit both alike. During the runs beside, each
+ * arm records the idle vblades' CPU ({@code /proc/<pid>/stat} utime+stime) and
  * context switches ({@code /proc/<pid>/status}: an idle vblade that woke per frame would show one
  * per frame), softirq CPU ({@code /proc/stat}) and NET_RX softirqs ({@code /proc/softirqs}),
  * machine-wide (other work on the machine counts too: compare within one run), and the 1-minute
