@@ -39,10 +39,20 @@ public final class ManagedProcess implements AutoCloseable {
    */
   public static ManagedProcess startJar(String name, Path jar, List<String> extraJvmOptions, List<String> args,
       Map<String, String> env, Path log) {
+    return startJar(name, List.of(), jar, extraJvmOptions, args, env, log);
+  }
+
+  /**
+   * Like {@link #startJar(String, Path, List, List, Map, Path)}, the {@code java} command run by
+   * {@code launcher} (an argv prefix that execs its arguments in place, so that {@link #pid()} and
+   * {@link #kill()} still reach the JVM: e.g. {@code ip netns exec NS}).
+   */
+  public static ManagedProcess startJar(String name, List<String> launcher, Path jar, List<String> extraJvmOptions,
+      List<String> args, Map<String, String> env, Path log) {
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(jar + " is missing: build with ./mvnw package first");
     }
-    List<String> argv = new ArrayList<>();
+    List<String> argv = new ArrayList<>(launcher);
     argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     argv.addAll(jvmOptions(jar));
     argv.addAll(extraJvmOptions);

@@ -1,0 +1,367 @@
+package io.cowherd.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.cowherd.api.Names;
+import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.SlotPhase;
+import io.cowherd.aoe.frame.AoeTarget;
+import io.cowherd.aoe.frame.MacAddress;
+import io.cowherd.e2e.support.Exporters;
+import io.cowherd.e2e.support.Lab;
+import io.cowherd.e2e.support.LabNode;
+import io.cowherd.e2e.support.PlainVblade;
+import io.cowherd.e2e.support.WireMonitor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * One pool spread over two node agents (issue 11, goal 6): the lab's own host and a second
+ * simulated host ({@link Lab#addNode}: its own network namespace, exporter NIC on the same segment
+ * under the same name, state dir and Node object), one operator. A {@link WireMonitor} in a client
+ * namespace of the segment broadcasts a Query Config every 200 ms from the first step to the last
+ * and records every round in which a target answered twice (two MACs, or two exporters of one
+ * host); each step checks it. Steps run in order on one lab: placement and serving, scale up,
+ * scale down, a SIGKILLed agent restarted (adoption), deletion; then a bring-up time of the same N
+ * slots on two nodes and on one ({@code [measure]} lines); last, a second monitor is shown to catch
+ * duplicates made on purpose with plain vblade.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class TwoNodePoolE2E {
+  private static final String NS = "default";
+  private static final String POOL = "spread";
+  private static final int SHELF = 9;
+  private static final String NODE_B = "cowherd-e2e-node-b";
+  /** Slots of the bring-up measurement, on two nodes and then on one (property {@code cowherd.twonode.slots}). */
+  private static final int MEASURED_SLOTS = Integer.getInteger("cowherd.twonode.slots", 8);
+
+  private Lab lab;
+  private LabNode nodeB;
+  private WireMonitor wire;
+  private Map<String, MacAddress> macOf;
+  private Map<String, Path> stateDirOf;
+  private long wireStarted;
+
+  @BeforeAll
+  void startLab() throws Exception {
+    lab = Lab.start(Path.of("target", "e2e-two-nodes"), 16);
+    nodeB = lab.addNode(NODE_B);
+    lab.awaitPlaceable(Lab.NODE);
+    macOf = Map.of(Lab.NODE, MacAddress.parse(lab.exporterMac()), NODE_B, MacAddress.parse(nodeB.exporterMac()));
+    assertThat(macOf.get(Lab.NODE)).as("two hosts, two NICs").isNotEqualTo(macOf.get(NODE_B));
+    stateDirOf = Map.of(Lab.NODE, lab.scratch().stateDir(), NODE_B, nodeB.stateDir());
+    wire = WireMonitor.start(lab.network().addClientNamespace(), "eth0", Duration.ofMillis(200));
+    wireStarted = System.nanoTime();
+  }
+
+  @AfterAll
+  void stopLab() {
+    if (wire != null) {
+      wire.close();
+    }
+    if (lab != null) {
+      lab.close();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void aPoolOfSixIsSpreadThreeAndThreeAndEachSlotIsServedByOneExporterOnItsNode() {
+    lab.controlPlane().kubectlOk("apply", "-f", lab.writePoolYaml(POOL, SHELF, 6).toString());
+    awaitServing(POOL, 6, Duration.ofSeconds(90));
+    assertPlacedAndServed(6);
+    assertThat(slotsPerNode(POOL)).isEqualTo(Map.of(Lab.NODE, 3L, NODE_B, 3L));
+  }
+
+  @Test
+  @Order(2)
+  void scalingUpToEightPlacesTheNewSlotsOnBothNodesAndLeavesEveryExporterRunning() {
+    Map<Integer, Long> before = exporterPids();
+    lab.controlPlane().kubectlOk("scale", "aoebootpool/" + POOL, "-n", NS, "--replicas=8");
+    awaitServing(POOL, 8, Duration.ofSeconds(60));
+    assertPlacedAndServed(8);
+    assertThat(slotsPerNode(POOL)).isEqualTo(Map.of(Lab.NODE, 4L, NODE_B, 4L));
+    assertThat(exporterPids()).as("no exporter restarted").containsAllEntriesOf(before);
+  }
+
+  @Test
+  @Order(3)
+  void scalingDownToThreeRemovesTheHighestSlotsFromTheNodesTheyWereOn() {
+    Map<Integer, AoeBootSlot> before = slots(POOL).stream().collect(Collectors.toMap(s -> s.getSpec().getSlot(), s -> s));
+    Map<Integer, Long> pids = exporterPids();
+    lab.controlPlane().kubectlOk("scale", "aoebootpool/" + POOL, "-n", NS, "--replicas=3");
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+      assertThat(slots(POOL)).extracting(s -> s.getSpec().getSlot()).containsExactly(0, 1, 2);
+      assertThat(exporterPids()).containsOnlyKeys(0, 1, 2);
+    });
+    assertPlacedAndServed(3);
+    for (int slot = 0; slot < 3; slot++) {
+      assertThat(slots(POOL).get(slot).getSpec().getNodeName()).as("slot %d stays on its node", slot)
+          .isEqualTo(before.get(slot).getSpec().getNodeName());
+      assertThat(exporterPids().get(slot)).as("slot %d's exporter keeps running", slot).isEqualTo(pids.get(slot));
+    }
+    for (int slot = 3; slot < 8; slot++) {
+      AoeBootSlot gone = before.get(slot);
+      Path store = Path.of(gone.getStatus().getCowStorePath());
+      assertThat(store).as("slot %d's COW store was in its node's state dir", slot)
+          .startsWithRaw(stateDirOf.get(gone.getSpec().getNodeName()));
+      assertThat(store).as("slot %d's COW store is removed from node %s", slot, gone.getSpec().getNodeName())
+          .doesNotExist();
+    }
+  }
+
+  @Test
+  @Order(4)
+  void aSigkilledAgentRestartedAdoptsItsSlotsWithoutRestartingAnExporter() {
+    List<AoeBootSlot> onB = slots(POOL).stream().filter(s -> NODE_B.equals(s.getSpec().getNodeName())).toList();
+    assertThat(onB).as("node B holds slots of the pool").isNotEmpty();
+    Map<Integer, Long> pids = exporterPids();
+    Map<Integer, Integer> restarts = slots(POOL).stream()
+        .collect(Collectors.toMap(s -> s.getSpec().getSlot(), TwoNodePoolE2E::restarts));
+
+    nodeB.agent().kill();
+    assertThat(exporterPids()).as("exporters outlive their agent").isEqualTo(pids);
+    long restarted = System.nanoTime();
+    nodeB.startAgent();
+    for (AoeBootSlot slot : onB) {
+      int n = slot.getSpec().getSlot();
+      nodeB.agent().awaitLogLine("slot " + NS + "/" + POOL + "/" + n + ": adopted running exporter pid " + pids.get(n),
+          Duration.ofSeconds(60));
+    }
+    System.out.printf("[measure] two nodes: node B's agent SIGKILLed and restarted -> its %d slot(s) adopted: %.2f s%n",
+        onB.size(), (System.nanoTime() - restarted) / 1e9);
+    assertPlacedAndServed(3);
+    assertThat(exporterPids()).as("no exporter restarted").isEqualTo(pids);
+    assertThat(slots(POOL)).allSatisfy(s -> assertThat(restarts(s))
+        .as("restarts of slot %d", s.getSpec().getSlot()).isEqualTo(restarts.get(s.getSpec().getSlot())));
+
+    lab.controlPlane().kubectlOk("scale", "aoebootpool/" + POOL, "-n", NS, "--replicas=5");
+    awaitServing(POOL, 5, Duration.ofSeconds(60));
+    assertPlacedAndServed(5);
+    assertThat(slotsPerNode(POOL)).as("the restarted agent takes new slots").containsKey(NODE_B);
+  }
+
+  @Test
+  @Order(5)
+  void deletingThePoolLeavesNoExporterOrCowStoreOnEitherNode() throws Exception {
+    lab.controlPlane().kubectlOk("delete", "aoebootpool/" + POOL, "-n", NS, "--wait=false");
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+      assertThat(slots(POOL)).isEmpty();
+      assertThat(Exporters.on(lab.network().exporterInterface())).isEmpty();
+    });
+    assertThat(cowStoreFiles(lab.scratch().stateDir())).as("node A's state dir").isEmpty();
+    assertThat(cowStoreFiles(nodeB.stateDir())).as("node B's state dir").isEmpty();
+    assertThat(wire.nextRound().answers()).as("nothing answers on the segment").isEmpty();
+    assertThat(wire.violations()).isEmpty();
+  }
+
+  /**
+   * The same N slots brought up on two nodes and on one (node B cordoned): from {@code kubectl
+   * apply} until each node's last slot is Serving. Prints the figures and each node's rate (slots
+   * per second) on two nodes against the one node's; asserts only that both runs complete and the
+   * two-node run used both nodes. Both simulated hosts share this machine's cores, the API server
+   * and the operator, so two nodes are not expected to be twice as fast here.
+   */
+  @Test
+  @Order(6)
+  void measureBringUpOfTheSameSlotsOnTwoNodesAndOnOne() {
+    BringUp two = bringUp("two", SHELF + 1, MEASURED_SLOTS);
+    assertThat(two.lastServing()).containsOnlyKeys(Lab.NODE, NODE_B);
+    lab.controlPlane().kubectlOk("cordon", NODE_B);
+    try {
+      BringUp one = bringUp("one", SHELF + 2, MEASURED_SLOTS);
+      assertThat(one.lastServing()).containsOnlyKeys(Lab.NODE);
+      double oneRate = MEASURED_SLOTS / one.all();
+      StringBuilder perNode = new StringBuilder();
+      two.lastServing().forEach((node, seconds) -> {
+        double rate = two.slotsPerNode().get(node) / seconds;
+        perNode.append(String.format("; node %s: %d slots by %.2f s, %.1f slots/s, %.2f of one node's rate", node,
+            two.slotsPerNode().get(node), seconds, rate, rate / oneRate));
+      });
+      System.out.printf("[measure] bring-up of %d slots (kubectl apply -> all Serving): one node %.2f s (%.1f slots/s),"
+              + " two nodes %.2f s (two/one %.2f)%s; both agents share this machine's 2 cores%n",
+          MEASURED_SLOTS, one.all(), oneRate, two.all(), two.all() / one.all(), perNode);
+    } finally {
+      lab.controlPlane().kubectlOk("uncordon", NODE_B);
+    }
+  }
+
+  @Test
+  @Order(7)
+  void theWireNeverShowedTwoExportersOfOneTargetDuringTheWholeRun() {
+    long rounds = wire.rounds();
+    double seconds = (System.nanoTime() - wireStarted) / 1e9;
+    System.out.printf("[measure] wire monitor: %d Query Config rounds in %.1f s, %d duplicate(s)%n", rounds, seconds,
+        wire.violations().size());
+    assertThat(rounds).as("the monitor ran throughout (a round every 200 ms, at least 2 per second)")
+        .isGreaterThanOrEqualTo((long) (seconds * 2));
+    assertThat(wire.violations()).isEmpty();
+    wire.close(); // the next step starts duplicates on purpose
+  }
+
+  /**
+   * The check above can fail: a second monitor sees two plain vblades of one target on one NIC
+   * (one MAC answering twice) and then on two NICs (two MACs).
+   */
+  @Test
+  @Order(8)
+  void theWireMonitorCatchesTwoExportersOfOneTargetOnOneNicAndOnTwo() throws Exception {
+    AoeTarget rogue = new AoeTarget(SHELF + 3, 0);
+    String nic1 = lab.network().addExporterInterface();
+    String nic2 = lab.network().addExporterInterface();
+    Path logs = Path.of("target", "e2e-two-nodes", "logs");
+    try (WireMonitor check = WireMonitor.start(lab.network().addClientNamespace(), "eth0", Duration.ofMillis(200));
+        PlainVblade first = PlainVblade.startReadOnly(rogue, nic1, lab.originImage(), logs.resolve("rogue-1.log"))) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> check.nextRound().answers().containsKey(rogue));
+      assertThat(check.violations()).as("one exporter is no duplicate").isEmpty();
+      MacAddress mac1 = MacAddress.parse(Files.readString(Path.of("/sys/class/net", nic1, "address")).strip());
+      MacAddress mac2 = MacAddress.parse(Files.readString(Path.of("/sys/class/net", nic2, "address")).strip());
+      try (PlainVblade second = PlainVblade.startReadOnly(rogue, nic1, lab.originImage(), logs.resolve("rogue-2.log"))) {
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(check.violations())
+            .anySatisfy(d -> assertThat(d.macs()).containsExactly(mac1, mac1)));
+      }
+      try (PlainVblade third = PlainVblade.startReadOnly(rogue, nic2, lab.originImage(), logs.resolve("rogue-3.log"))) {
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(check.violations())
+            .anySatisfy(d -> assertThat(d.macs()).containsExactlyInAnyOrder(mac1, mac2)));
+      }
+      assertThat(check.violations()).allSatisfy(d -> assertThat(d.target()).isEqualTo(rogue));
+    }
+  }
+
+  /**
+   * One bring-up: seconds from apply until all slots were Serving, until each node's last slot was,
+   * and slots per node.
+   */
+  private record BringUp(double all, Map<String, Double> lastServing, Map<String, Long> slotsPerNode) {}
+
+  /** Applies pool {@code name} of {@code n} slots, waits for all Serving (polling every 50 ms), deletes it. */
+  private BringUp bringUp(String name, int shelf, int n) {
+    long started = System.nanoTime();
+    lab.controlPlane().kubectlOk("apply", "-f", lab.writePoolYaml(name, shelf, n).toString());
+    Map<String, Double> lastServing = new TreeMap<>();
+    double[] all = new double[1];
+    await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+      List<AoeBootSlot> slots = slots(name);
+      double now = (System.nanoTime() - started) / 1e9;
+      assertThat(slots).hasSize(n);
+      slots.stream().collect(Collectors.groupingBy(s -> s.getSpec().getNodeName())).forEach((node, onNode) -> {
+        if (onNode.stream().allMatch(TwoNodePoolE2E::serving)) {
+          lastServing.putIfAbsent(node, now);
+        } else {
+          lastServing.remove(node);
+        }
+      });
+      assertThat(slots).allMatch(TwoNodePoolE2E::serving);
+      all[0] = now;
+    });
+    Map<String, Long> perNode = slotsPerNode(name);
+    assertThat(wire.violations()).isEmpty();
+    lab.controlPlane().kubectlOk("delete", "aoebootpool/" + name, "-n", NS, "--wait=true", "--timeout=120s");
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+      assertThat(slots(name)).isEmpty();
+      assertThat(Exporters.on(lab.network().exporterInterface())).isEmpty();
+    });
+    return new BringUp(all[0], lastServing, perNode);
+  }
+
+  /**
+   * Slots 0..n-1 exist, each Serving on one of the two nodes; each has exactly one exporter on this
+   * machine, in its node's network namespace and serving from its node's state dir; no other exporter
+   * runs on the segment's NIC name; on the wire every target answers once, from its node's MAC; and
+   * the monitor has seen no duplicate.
+   */
+  private void assertPlacedAndServed(int n) {
+    List<AoeBootSlot> slots = slots(POOL);
+    assertThat(slots).extracting(s -> s.getSpec().getSlot()).containsExactlyElementsOf(IntStream.range(0, n).boxed().toList());
+    Map<String, String> netnsOf = Map.of(Lab.NODE, netnsOfPid(lab.agent().pid()), NODE_B, netnsOfPid(nodeB.agent().pid()));
+    Map<Integer, List<Exporters.Exporter>> exporters = exportersBySlot();
+    assertThat(exporters).as("exporters on the segment's NIC name").containsOnlyKeys(IntStream.range(0, n).boxed().toList());
+    Map<AoeTarget, List<MacAddress>> expected = new TreeMap<>();
+    for (AoeBootSlot slot : slots) {
+      int number = slot.getSpec().getSlot();
+      String node = slot.getSpec().getNodeName();
+      assertThat(slot.getStatus().getPhase()).as("slot %d", number).isEqualTo(SlotPhase.Serving);
+      assertThat(macOf).as("slot %d is placed on one of the two nodes", number).containsKey(node);
+      assertThat(exporters.get(number)).as("exporters of slot %d", number).singleElement().satisfies(e -> {
+        assertThat(Path.of(e.path())).as("slot %d serves from node %s's state dir", number, node)
+            .startsWithRaw(stateDirOf.get(node));
+        assertThat(netnsOfPid(e.pid())).as("slot %d's exporter runs in node %s's network namespace", number, node)
+            .isEqualTo(netnsOf.get(node));
+      });
+      expected.put(new AoeTarget(SHELF, number), List.of(macOf.get(node)));
+    }
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(wire.nextRound().answers()).as("Query Config answers on the wire").isEqualTo(expected));
+    assertThat(wire.violations()).as("duplicates seen on the wire so far").isEmpty();
+  }
+
+  private static String netnsOfPid(long pid) {
+    try {
+      return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "ns", "net")).toString();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("network namespace of pid " + pid, e);
+    }
+  }
+
+  private Map<Integer, List<Exporters.Exporter>> exportersBySlot() {
+    return Exporters.on(lab.network().exporterInterface()).stream().filter(e -> e.shelf() == SHELF)
+        .collect(Collectors.groupingBy(Exporters.Exporter::slot));
+  }
+
+  private Map<Integer, Long> exporterPids() {
+    Map<Integer, Long> pids = new HashMap<>();
+    exportersBySlot().forEach((slot, list) -> {
+      assertThat(list).as("exporters of slot %d", slot).hasSize(1);
+      pids.put(slot, list.getFirst().pid());
+    });
+    return pids;
+  }
+
+  private Map<String, Long> slotsPerNode(String pool) {
+    return slots(pool).stream().collect(Collectors.groupingBy(s -> s.getSpec().getNodeName(), Collectors.counting()));
+  }
+
+  private void awaitServing(String pool, int n, Duration limit) {
+    await().atMost(limit).pollInterval(Duration.ofMillis(200)).untilAsserted(() ->
+        assertThat(slots(pool)).hasSize(n).allMatch(TwoNodePoolE2E::serving));
+  }
+
+  private static int restarts(AoeBootSlot slot) {
+    Integer restarts = slot.getStatus().getRestarts();
+    return restarts == null ? 0 : restarts;
+  }
+
+  private static boolean serving(AoeBootSlot slot) {
+    return slot.getStatus() != null && slot.getStatus().getPhase() == SlotPhase.Serving;
+  }
+
+  private List<AoeBootSlot> slots(String pool) {
+    return lab.controlPlane().client().resources(AoeBootSlot.class).inNamespace(NS).withLabel(Names.POOL_LABEL, pool)
+        .list().getItems().stream().sorted(Comparator.comparingInt(s -> s.getSpec().getSlot())).toList();
+  }
+
+  private static List<Path> cowStoreFiles(Path stateDir) throws Exception {
+    try (Stream<Path> files = Files.walk(stateDir)) {
+      // Dot-files are the agent's node lock files (.cowherd-agent.lock, .losetup.lock), not COW data.
+      return files.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith(".")).toList();
+    }
+  }
+}
