@@ -52,6 +52,8 @@ class TwoNodePoolE2E {
   private static final String NODE_B = "cowherd-e2e-node-b";
   /** Slots of the bring-up measurement, on two nodes and then on one (property {@code cowherd.twonode.slots}). */
   private static final int MEASURED_SLOTS = Integer.getInteger("cowherd.twonode.slots", 8);
+  /** How many times the one-node and two-node bring-ups are measured (property {@code cowherd.twonode.pairs}). */
+  private static final int MEASURED_PAIRS = Integer.getInteger("cowherd.twonode.pairs", 1);
 
   private Lab lab;
   private LabNode nodeB;
@@ -174,33 +176,40 @@ class TwoNodePoolE2E {
   }
 
   /**
-   * The same N slots brought up on two nodes and on one (node B cordoned): from {@code kubectl
-   * apply} until each node's last slot is Serving. Prints the figures and each node's rate (slots
-   * per second) on two nodes against the one node's; asserts only that both runs complete and the
-   * two-node run used both nodes. Both simulated hosts share this machine's cores, the API server
-   * and the operator, so two nodes are not expected to be twice as fast here.
+   * The same N slots brought up on one node (node B cordoned) and on two, {@link #MEASURED_PAIRS}
+   * times: from {@code kubectl apply} until each node's last slot is Serving, and each agent's CPU
+   * seconds per slot. Prints the figures; asserts only that every run completes and the two-node
+   * runs use both nodes. Both simulated hosts share this machine's cores, the API server and the
+   * operator, so two nodes are not expected to be twice as fast here; per-slot agent CPU is what a
+   * node pays wherever it runs.
    */
   @Test
   @Order(6)
-  void measureBringUpOfTheSameSlotsOnTwoNodesAndOnOne() {
-    BringUp two = bringUp("two", SHELF + 1, MEASURED_SLOTS);
-    assertThat(two.lastServing()).containsOnlyKeys(Lab.NODE, NODE_B);
-    lab.controlPlane().kubectlOk("cordon", NODE_B);
-    try {
-      BringUp one = bringUp("one", SHELF + 2, MEASURED_SLOTS);
+  void measureBringUpOfTheSameSlotsOnOneNodeAndOnTwo() {
+    int shelf = SHELF + 10;
+    for (int pair = 1; pair <= MEASURED_PAIRS; pair++) {
+      lab.controlPlane().kubectlOk("cordon", NODE_B);
+      BringUp one;
+      try {
+        one = bringUp("one", shelf++, MEASURED_SLOTS);
+      } finally {
+        lab.controlPlane().kubectlOk("uncordon", NODE_B);
+      }
       assertThat(one.lastServing()).containsOnlyKeys(Lab.NODE);
+      BringUp two = bringUp("two", shelf++, MEASURED_SLOTS);
+      assertThat(two.lastServing()).containsOnlyKeys(Lab.NODE, NODE_B);
       double oneRate = MEASURED_SLOTS / one.all();
       StringBuilder perNode = new StringBuilder();
       two.lastServing().forEach((node, seconds) -> {
-        double rate = two.slotsPerNode().get(node) / seconds;
-        perNode.append(String.format("; node %s: %d slots by %.2f s, %.1f slots/s, %.2f of one node's rate", node,
-            two.slotsPerNode().get(node), seconds, rate, rate / oneRate));
+        long slots = two.slotsPerNode().get(node);
+        perNode.append(String.format("; node %s: %d slots by %.2f s (%.1f slots/s, %.2f of one node's rate),"
+            + " agent CPU %.1f ms/slot", node, slots, seconds, slots / seconds, slots / seconds / oneRate,
+            1000 * two.agentCpu().get(node) / slots));
       });
-      System.out.printf("[measure] bring-up of %d slots (kubectl apply -> all Serving): one node %.2f s (%.1f slots/s),"
-              + " two nodes %.2f s (two/one %.2f)%s; both agents share this machine's 2 cores%n",
-          MEASURED_SLOTS, one.all(), oneRate, two.all(), two.all() / one.all(), perNode);
-    } finally {
-      lab.controlPlane().kubectlOk("uncordon", NODE_B);
+      System.out.printf("[measure] bring-up %d of %d slots (kubectl apply -> all Serving, load %.1f): one node %.2f s"
+              + " (%.1f slots/s, agent CPU %.1f ms/slot), two nodes %.2f s (two/one %.2f)%s%n",
+          pair, MEASURED_SLOTS, load1(), one.all(), oneRate, 1000 * one.agentCpu().get(Lab.NODE) / MEASURED_SLOTS,
+          two.all(), two.all() / one.all(), perNode);
     }
   }
 
@@ -248,12 +257,14 @@ class TwoNodePoolE2E {
 
   /**
    * One bring-up: seconds from apply until all slots were Serving, until each node's last slot was,
-   * and slots per node.
+   * slots per node, and each node agent's CPU seconds meanwhile.
    */
-  private record BringUp(double all, Map<String, Double> lastServing, Map<String, Long> slotsPerNode) {}
+  private record BringUp(double all, Map<String, Double> lastServing, Map<String, Long> slotsPerNode,
+      Map<String, Double> agentCpu) {}
 
   /** Applies pool {@code name} of {@code n} slots, waits for all Serving (polling every 50 ms), deletes it. */
   private BringUp bringUp(String name, int shelf, int n) {
+    Map<String, Double> cpuBefore = Map.of(Lab.NODE, lab.agent().cpuSeconds(), NODE_B, nodeB.agent().cpuSeconds());
     long started = System.nanoTime();
     lab.controlPlane().kubectlOk("apply", "-f", lab.writePoolYaml(name, shelf, n).toString());
     Map<String, Double> lastServing = new TreeMap<>();
@@ -272,6 +283,8 @@ class TwoNodePoolE2E {
       assertThat(slots).allMatch(TwoNodePoolE2E::serving);
       all[0] = now;
     });
+    Map<String, Double> cpu = Map.of(Lab.NODE, lab.agent().cpuSeconds() - cpuBefore.get(Lab.NODE),
+        NODE_B, nodeB.agent().cpuSeconds() - cpuBefore.get(NODE_B));
     Map<String, Long> perNode = slotsPerNode(name);
     assertThat(wire.violations()).isEmpty();
     lab.controlPlane().kubectlOk("delete", "aoebootpool/" + name, "-n", NS, "--wait=true", "--timeout=120s");
@@ -279,7 +292,15 @@ class TwoNodePoolE2E {
       assertThat(slots(name)).isEmpty();
       assertThat(Exporters.on(lab.network().exporterInterface())).isEmpty();
     });
-    return new BringUp(all[0], lastServing, perNode);
+    return new BringUp(all[0], lastServing, perNode, cpu);
+  }
+
+  private static double load1() {
+    try {
+      return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /**
