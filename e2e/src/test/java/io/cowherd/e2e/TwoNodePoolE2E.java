@@ -176,6 +176,79 @@ class TwoNodePoolE2E {
   }
 
   /**
+   * A slot moved off a lost host never runs beside the exporter that host left running: node B's
+   * agent is SIGKILLed and its Node deleted, its slot abandoned ({@code cowherd.io/abandon-lost-data})
+   * and recreated on node A; while B's exporter still answers, A's stays down; once it is gone
+   * (the host "powered off": its vblade killed), A serves the slot. Node B then comes back (Node object,
+   * agent) for the steps after.
+   */
+  @Test
+  @Order(6)
+  void aSlotMovedOffALostNodeWaitsUntilTheLostNodesExporterIsGone() throws Exception {
+    String pool = "moved";
+    int shelf = SHELF + 4;
+    lab.controlPlane().kubectlOk("apply", "-f", lab.writePoolYaml(pool, shelf, 2).toString());
+    awaitServing(pool, 2, Duration.ofSeconds(60));
+    AoeBootSlot onB = slots(pool).stream().filter(s -> NODE_B.equals(s.getSpec().getNodeName())).findFirst().orElseThrow();
+    AoeTarget target = new AoeTarget(shelf, onB.getSpec().getSlot());
+    Exporters.Exporter left = Exporters.on(lab.network().exporterInterface()).stream()
+        .filter(e -> e.target().equals("e" + shelf + "." + target.slot())).findFirst().orElseThrow();
+
+    try {
+      nodeB.agent().kill();
+      lab.controlPlane().kubectlOk("delete", "node", NODE_B);
+      lab.controlPlane().kubectlOk("annotate", "aoebootslot/" + onB.getMetadata().getName(), "-n", NS,
+          io.cowherd.api.SlotReclaim.ABANDON_ANNOTATION + "=" + io.cowherd.api.SlotReclaim.ABANDON_VALUE);
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() ->
+          assertThat(slots(pool)).filteredOn(s -> s.getSpec().getSlot() == target.slot()).singleElement().satisfies(s -> {
+            assertThat(s.getMetadata().getUid()).isNotEqualTo(onB.getMetadata().getUid());
+            assertThat(s.getSpec().getNodeName()).isEqualTo(Lab.NODE);
+            assertThat(s.getStatus()).isNotNull();
+            assertThat(s.getStatus().getPhase()).isNotNull();
+          }));
+      // Give node A's agent time to act on the recreated slot: it must hold back.
+      long heldFrom = System.nanoTime();
+      await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200))
+          .untilAsserted(() -> {
+            assertThat(exportersBySlot(shelf).get(target.slot())).as("only the lost host's exporter of %s", target)
+                .extracting(Exporters.Exporter::pid).containsExactly(left.pid());
+            assertThat(slotStatusPhase(pool, target.slot())).isNotEqualTo(SlotPhase.Serving);
+          });
+      AoeBootSlot held = slots(pool).stream().filter(s -> s.getSpec().getSlot() == target.slot()).findFirst().orElseThrow();
+      System.out.printf("[measure] slot %s recreated on %s while %s's exporter still runs: %s (%s) for %.1f s%n", target,
+          Lab.NODE, NODE_B, held.getStatus().getPhase(), held.getStatus().getMessage(), (System.nanoTime() - heldFrom) / 1e9);
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(wire.nextRound().answers().get(target))
+          .as("%s on the wire", target).containsExactly(macOf.get(NODE_B)));
+
+      ProcessHandle.of(left.pid()).ifPresent(ProcessHandle::destroyForcibly); // the lost host goes dark
+      long gone = System.nanoTime();
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
+        assertThat(slotStatusPhase(pool, target.slot())).isEqualTo(SlotPhase.Serving);
+        assertThat(wire.nextRound().answers().get(target)).containsExactly(macOf.get(Lab.NODE));
+      });
+      System.out.printf("[measure] lost host's exporter gone -> %s served from %s: %.2f s%n", target, Lab.NODE,
+          (System.nanoTime() - gone) / 1e9);
+      assertThat(wire.violations()).isEmpty();
+      lab.controlPlane().kubectlOk("delete", "aoebootpool/" + pool, "-n", NS, "--wait=true", "--timeout=120s");
+      await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+          assertThat(Exporters.on(lab.network().exporterInterface())).isEmpty());
+    } finally {
+      if (lab.controlPlane().client().nodes().withName(NODE_B).get() == null) {
+        lab.controlPlane().createReadyNode(NODE_B, Map.of("kubernetes.io/hostname", NODE_B));
+      }
+      if (!nodeB.agent().isAlive()) {
+        nodeB.startAgent();
+      }
+      lab.awaitPlaceable(NODE_B);
+    }
+  }
+
+  private SlotPhase slotStatusPhase(String pool, int slot) {
+    return slots(pool).stream().filter(s -> s.getSpec().getSlot() == slot).findFirst()
+        .map(s -> s.getStatus() == null ? null : s.getStatus().getPhase()).orElse(null);
+  }
+
+  /**
    * The same N slots brought up on one node (node B cordoned) and on two, {@link #MEASURED_PAIRS}
    * times: from {@code kubectl apply} until each node's last slot is Serving, and each agent's CPU
    * seconds per slot. Prints the figures; asserts only that every run completes and the two-node
@@ -184,7 +257,7 @@ class TwoNodePoolE2E {
    * node pays wherever it runs.
    */
   @Test
-  @Order(6)
+  @Order(7)
   void measureBringUpOfTheSameSlotsOnOneNodeAndOnTwo() {
     int shelf = SHELF + 10;
     for (int pair = 1; pair <= MEASURED_PAIRS; pair++) {
@@ -214,7 +287,7 @@ class TwoNodePoolE2E {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void theWireNeverShowedTwoExportersOfOneTargetDuringTheWholeRun() {
     long rounds = wire.rounds();
     double seconds = (System.nanoTime() - wireStarted) / 1e9;
@@ -231,7 +304,7 @@ class TwoNodePoolE2E {
    * (one MAC answering twice) and then on two NICs (two MACs).
    */
   @Test
-  @Order(8)
+  @Order(9)
   void theWireMonitorCatchesTwoExportersOfOneTargetOnOneNicAndOnTwo() throws Exception {
     AoeTarget rogue = new AoeTarget(SHELF + 3, 0);
     String nic1 = lab.network().addExporterInterface();
@@ -343,7 +416,11 @@ class TwoNodePoolE2E {
   }
 
   private Map<Integer, List<Exporters.Exporter>> exportersBySlot() {
-    return Exporters.on(lab.network().exporterInterface()).stream().filter(e -> e.shelf() == SHELF)
+    return exportersBySlot(SHELF);
+  }
+
+  private Map<Integer, List<Exporters.Exporter>> exportersBySlot(int shelf) {
+    return Exporters.on(lab.network().exporterInterface()).stream().filter(e -> e.shelf() == shelf)
         .collect(Collectors.groupingBy(Exporters.Exporter::slot));
   }
 
