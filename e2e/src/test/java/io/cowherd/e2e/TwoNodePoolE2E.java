@@ -39,7 +39,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * namespace of the segment broadcasts a Query Config every 200 ms from the first step to the last
  * and records every round in which a target answered twice (two MACs, or two exporters of one
  * host); each step checks it. Steps run in order on one lab: placement and serving, scale up,
- * scale down, a SIGKILLed agent restarted (adoption), deletion; then a bring-up time of the same N
+ * scale down, a SIGKILLed agent restarted (adoption), deletion, a slot moved off a lost node while
+ * that node's exporter still runs; then a bring-up time of the same N
  * slots on two nodes and on one ({@code [measure]} lines); last, a second monitor is shown to catch
  * duplicates made on purpose with plain vblade.
  */

@@ -13,7 +13,8 @@ import java.util.function.UnaryOperator;
 /**
  * Everything one end-to-end run needs on this host, started in order and closed in reverse: a local
  * control plane, a reflink-capable scratch filesystem with an ext4 origin image, a private Ethernet
- * segment, and the operator and one node agent as separate JVMs (as in production).
+ * segment, and the operator and one node agent as separate JVMs (as in production); {@link #addNode}
+ * adds more simulated hosts with agents of their own ({@link LabNode}).
  *
  * <p>Needs root (mount, netns, vblade). Closing kills leftover exporters on the lab's interface:
  * the agent deliberately leaves them running when it exits.

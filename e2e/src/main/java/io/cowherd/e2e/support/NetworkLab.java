@@ -13,6 +13,9 @@ import java.util.List;
  *   [cwaID] (exporter NIC) ─── [exporter] ─ br0 ─ [cN] ───────────────── [eth0]
  * </pre>
  *
+ * ({@link #addHostNamespace} adds a simulated host's namespace {@code cwh-<ID>-<N>} whose exporter
+ * NIC, a port of {@code br0}, has the same name as {@code cwa<ID>}.)
+ *
  * The exporter end {@code cwa<ID>} stays in the root namespace so that the node agent (which also
  * talks to the API server on the loopback address) can run vblade on it, as on a host NIC. No
  * address is configured anywhere: AoE is plain Ethernet (ethertype 0x88A2).
