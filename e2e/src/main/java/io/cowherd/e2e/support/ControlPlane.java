@@ -90,6 +90,11 @@ public final class ControlPlane implements AutoCloseable {
     return kubeconfig;
   }
 
+  /** TCP port kube-apiserver listens on at {@link #BIND_ADDRESS} (the kubeconfig's server URL). */
+  public int apiPort() {
+    return java.net.URI.create(client.getConfiguration().getMasterUrl()).getPort();
+  }
+
   /** An admin client for the test itself. */
   public KubernetesClient client() {
     return client;

@@ -13,7 +13,8 @@ import java.util.function.UnaryOperator;
 /**
  * Everything one end-to-end run needs on this host, started in order and closed in reverse: a local
  * control plane, a reflink-capable scratch filesystem with an ext4 origin image, a private Ethernet
- * segment, and the operator and one node agent as separate JVMs (as in production).
+ * segment, and the operator and one node agent as separate JVMs (as in production); {@link #addNode}
+ * adds more simulated hosts with agents of their own ({@link LabNode}).
  *
  * <p>Needs root (mount, netns, vblade). Closing kills leftover exporters on the lab's interface:
  * the agent deliberately leaves them running when it exits.
@@ -134,21 +135,79 @@ public final class Lab implements AutoCloseable {
    * AOT cache).
    */
   public ManagedProcess startAgent(List<String> extraJvmOptions, List<String> extraArgs) {
-    List<String> args = new ArrayList<>(List.of("--node-name", NODE, "--state-dir", scratch.stateDir().toString(),
+    agent = startAgentProcess(NODE, scratch.stateDir(), List.of(), extraJvmOptions, extraArgs);
+    return agent;
+  }
+
+  /**
+   * Starts a node agent JVM for {@code nodeName} with {@code stateDir}, the lab's image root, Lease
+   * namespace and boot port, run by {@code launcher} (empty: on this host's namespaces; {@code ip
+   * netns exec NS}: on a {@link LabNode}'s), closed with the lab; returns once its controller runs.
+   */
+  ManagedProcess startAgentProcess(String nodeName, Path stateDir, List<String> launcher,
+      List<String> extraJvmOptions, List<String> extraArgs) {
+    List<String> args = new ArrayList<>(List.of("--node-name", nodeName, "--state-dir", stateDir.toString(),
         "--image-root", scratch.images().toString(), "--lease-namespace", LEASE_NAMESPACE,
         "--boot-port", Integer.toString(bootPort)));
     if (!extraArgs.contains("--boot-address")) {
       args.addAll(List.of("--boot-address", "127.0.0.1")); // the lab listens on loopback only
     }
     args.addAll(extraArgs);
-    ManagedProcess p = ManagedProcess.startJar("node-agent", repo.resolve("node-agent/target/cowherd-node-agent.jar"),
+    String stem = NODE.equals(nodeName) ? "node-agent" : "node-agent-" + nodeName;
+    ManagedProcess p = ManagedProcess.startJar(stem, launcher, repo.resolve("node-agent/target/cowherd-node-agent.jar"),
         extraJvmOptions, args,
         Map.of("KUBECONFIG", controlPlane.kubeconfig().toString()),
-        workDir.resolve("logs/node-agent-" + System.currentTimeMillis() + ".log"));
+        workDir.resolve("logs/" + stem + "-" + System.currentTimeMillis() + ".log"));
     toClose.add(p);
-    agent = p;
     p.awaitLogLine("'" + AGENT_CONTROLLER + "' controller started", Duration.ofSeconds(60));
     return p;
+  }
+
+  /**
+   * Adds one more simulated host running a node agent: a Ready Node object {@code nodeName}, a
+   * network namespace with its own exporter NIC on the lab's segment under the same name as the
+   * lab's ({@link NetworkLab#addHostNamespace}, so one pool's {@code spec.interface} fits both), its
+   * own state dir {@code state-<nodeName>} on the scratch filesystem (reflink clones need the origin's
+   * filesystem; the image root is shared, as an image copied to every node at one path), the API
+   * server relayed into the namespace ({@link ApiRelay}), and its agent started there. Everything
+   * goes with the lab.
+   *
+   * @throws IllegalArgumentException when {@code nodeName} is the lab's own {@link #NODE}
+   */
+  public LabNode addNode(String nodeName) {
+    if (NODE.equals(nodeName)) {
+      throw new IllegalArgumentException(nodeName + " is the lab's own node");
+    }
+    controlPlane.createReadyNode(nodeName, Map.of("kubernetes.io/hostname", nodeName));
+    String netns = network.addHostNamespace(network.exporterInterface());
+    Path stateDir;
+    try {
+      stateDir = Files.createDirectories(scratch.stateDir().resolveSibling("state-" + nodeName));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    toClose.add(ApiRelay.into(netns, controlPlane.apiPort(), workDir.resolve(netns + ".api.sock"), workDir.resolve("logs")));
+    LabNode node = new LabNode(this, nodeName, netns, stateDir);
+    node.startAgent();
+    awaitPlaceable(nodeName);
+    return node;
+  }
+
+  /**
+   * Waits until the operator may place new slots on {@code nodeName}: its agent's heartbeat Lease
+   * shows a renewal after its creation ({@code spec.renewTime} after {@code spec.acquireTime}). The
+   * operator places slots on an agent only from the first renewal it sees (operator's {@code
+   * AgentHeartbeats}: a Lease left by a dead agent must not attract slots), 10 s after the agent
+   * starts by default; a pool applied before lands on the other nodes.
+   */
+  public void awaitPlaceable(String nodeName) {
+    org.awaitility.Awaitility.await("a renewal of node " + nodeName + "'s heartbeat Lease")
+        .atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+        .until(() -> {
+          var spec = controlPlane.client().leases().inNamespace(LEASE_NAMESPACE)
+              .withName(io.cowherd.api.Names.agentLeaseName(nodeName)).get().getSpec();
+          return spec.getRenewTime().isAfter(spec.getAcquireTime());
+        });
   }
 
   /** Closes {@code c} when the lab closes, before everything started so far (e.g. a {@link BootNetwork}). */

@@ -39,10 +39,20 @@ public final class ManagedProcess implements AutoCloseable {
    */
   public static ManagedProcess startJar(String name, Path jar, List<String> extraJvmOptions, List<String> args,
       Map<String, String> env, Path log) {
+    return startJar(name, List.of(), jar, extraJvmOptions, args, env, log);
+  }
+
+  /**
+   * Like {@link #startJar(String, Path, List, List, Map, Path)}, the {@code java} command run by
+   * {@code launcher} (an argv prefix that execs its arguments in place, so that {@link #pid()} and
+   * {@link #kill()} still reach the JVM: e.g. {@code ip netns exec NS}).
+   */
+  public static ManagedProcess startJar(String name, List<String> launcher, Path jar, List<String> extraJvmOptions,
+      List<String> args, Map<String, String> env, Path log) {
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(jar + " is missing: build with ./mvnw package first");
     }
-    List<String> argv = new ArrayList<>();
+    List<String> argv = new ArrayList<>(launcher);
     argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     argv.addAll(jvmOptions(jar));
     argv.addAll(extraJvmOptions);
@@ -91,6 +101,24 @@ public final class ManagedProcess implements AutoCloseable {
   /** The JVM's process id. */
   public long pid() {
     return process.pid();
+  }
+
+  /**
+   * CPU seconds used so far by the process and its children it has waited for (utime + stime +
+   * cutime + cstime of {@code /proc/<pid>/stat}, proc(5), in clock ticks of 1/100 s: USER_HZ on
+   * Linux x86-64).
+   *
+   * @throws UncheckedIOException when the process is gone
+   */
+  public double cpuSeconds() {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+      // Fields after the parenthesised command name (which may hold spaces): state is field 3, utime 14.
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14])) / 100.0;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read /proc/" + process.pid() + "/stat of " + name, e);
+    }
   }
 
   /** True while the process runs. */

@@ -13,6 +13,9 @@ import java.util.List;
  *   [cwaID] (exporter NIC) ─── [exporter] ─ br0 ─ [cN] ───────────────── [eth0]
  * </pre>
  *
+ * ({@link #addHostNamespace} adds a simulated host's namespace {@code cwh-<ID>-<N>} whose exporter
+ * NIC, a port of {@code br0}, has the same name as {@code cwa<ID>}.)
+ *
  * The exporter end {@code cwa<ID>} stays in the root namespace so that the node agent (which also
  * talks to the API server on the loopback address) can run vblade on it, as on a host NIC. No
  * address is configured anywhere: AoE is plain Ethernet (ethertype 0x88A2).
@@ -26,6 +29,7 @@ public final class NetworkLab implements AutoCloseable {
   private final String exporterInterface;
   private final List<String> clientNamespaces = new ArrayList<>();
   private final List<String> extraBridgePorts = new ArrayList<>();
+  private final List<String> hostNamespaces = new ArrayList<>();
   private int extraPorts;
 
   private NetworkLab(String id) {
@@ -114,8 +118,43 @@ public final class NetworkLab implements AutoCloseable {
     Commands.run("ip", "-n", netns, "link", "set", "dev", name, "up");
   }
 
+  /**
+   * Adds the network namespace {@code cwh-<ID>-<n>} of one more simulated host, with loopback up and
+   * an exporter NIC named {@code interfaceName} (a veth whose peer is a port of the bridge, IPv6 off
+   * inside the namespace): a second node agent there serves a pool on the same segment under the
+   * same {@code spec.interface} as the lab's own agent. Removed when the lab's network closes.
+   *
+   * @return the namespace name
+   */
+  public String addHostNamespace(String interfaceName) {
+    int n = hostNamespaces.size();
+    String ns = "cwh-" + id + "-" + n;
+    Commands.run("ip", "netns", "add", ns);
+    hostNamespaces.add(ns);
+    Commands.run("ip", "-n", ns, "link", "set", "dev", "lo", "up");
+    addExporterInterfaceIn(ns, interfaceName);
+    Commands.run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf." + interfaceName + ".disable_ipv6=1");
+    return ns;
+  }
+
+  /**
+   * MAC address of {@code interfaceName} inside network namespace {@code netns}, lower-case colon
+   * notation (from {@code ip -br link show}: name, state, address, flags).
+   */
+  public static String macIn(String netns, String interfaceName) {
+    String line = Commands.run("ip", "-n", netns, "-br", "link", "show", "dev", interfaceName).strip();
+    String[] fields = line.split("\\s+");
+    if (fields.length < 3 || !fields[2].matches("[0-9a-f]{2}(:[0-9a-f]{2}){5}")) {
+      throw new IllegalStateException("no MAC address for " + interfaceName + " in " + netns + ": " + line);
+    }
+    return fields[2];
+  }
+
   @Override
   public void close() {
+    for (String ns : hostNamespaces) {
+      Commands.exec(Commands.DEFAULT_TIMEOUT, List.of("ip", "netns", "del", ns));
+    }
     for (String name : extraBridgePorts) {
       Commands.exec(Commands.DEFAULT_TIMEOUT, List.of("ip", "link", "del", name));
     }

@@ -77,7 +77,20 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optio
    * @param reason one CamelCase word, also the Event reason
    * @param message for humans
    */
-  public record Verdict(SlotPhase phase, String reason, String message) {}
+  public record Verdict(SlotPhase phase, String reason, String message) {
+    /**
+     * True when the slot is held back by another exporter of its target, on this host ({@code
+     * ExporterConflict}) or on the segment ({@link #DUPLICATE_EXPORTER}): nothing on this slot
+     * changes when that one goes away (another node's exporter, a process the agent does not
+     * watch), so the slot must be looked at again soon rather than at the periodic reconcile.
+     */
+    public boolean heldByAnotherExporter() {
+      return EXPORTER_CONFLICT.equals(reason) || DUPLICATE_EXPORTER.equals(reason);
+    }
+  }
+
+  /** Reason of a slot whose target another vblade on this host exports. */
+  public static final String EXPORTER_CONFLICT = "ExporterConflict";
 
   /** Decides the steps for {@code seen}. */
   public static SlotPlan decide(SlotObservation seen) {
@@ -113,7 +126,7 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optio
     // Another exporter of the target: ours must not run beside it (a duplicate corrupts client data).
     List<Step> stopOurs = seen.exporterRunning() ? List.of(Step.STOP_EXPORTER) : List.of();
     if (seen.foreignExporter().isPresent()) {
-      return blocked(stopOurs, "ExporterConflict", conflictMessage(target, seen.foreignExporter().get()));
+      return blocked(stopOurs, EXPORTER_CONFLICT, conflictMessage(target, seen.foreignExporter().get()));
     }
     if (seen.duplicate().isPresent()) {
       return blocked(stopOurs, DUPLICATE_EXPORTER, seen.duplicate().get().message());
@@ -159,7 +172,7 @@ public record SlotPlan(List<Step> steps, Optional<Blocked> blockedBecause, Optio
     }
     ExporterState e = ex.get();
     if (e.conflict() != null) {
-      return new Verdict(SlotPhase.Failed, "ExporterConflict", conflictMessage(e.target().aoeName(), e.conflict()));
+      return new Verdict(SlotPhase.Failed, EXPORTER_CONFLICT, conflictMessage(e.target().aoeName(), e.conflict()));
     }
     if (e.duplicate() != null) {
       return new Verdict(SlotPhase.Failed, DUPLICATE_EXPORTER, e.duplicate().message());

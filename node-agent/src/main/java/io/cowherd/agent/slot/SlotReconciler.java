@@ -44,7 +44,8 @@ import org.slf4j.LoggerFactory;
  * (another vblade of a slot's target or path on this host, another MAC answering for it on the
  * segment: only those slots are reconciled). A reconcile of every slot every {@value
  * #RESYNC_SECONDS} s (JOSDK's maximum reconciliation interval) refreshes COW usage, re-checks failed
- * slots, the segment for other exporters of each target ({@link
+ * slots (a slot held back by another exporter of its target, on this host or on the segment, every
+ * {@link #HELD_RECHECK} instead: it starts soon after that one is gone), the segment for other exporters of each target ({@link
  * io.cowherd.agent.export.SegmentScanner}) and the state dir's free space ({@link
  * io.cowherd.agent.inventory.StateDirSpace}); it was 60 s, and was most of the agent's idle CPU at
  * 255 slots (issue 11).
@@ -74,6 +75,12 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
   private static final Logger LOG = LoggerFactory.getLogger(SlotReconciler.class);
   /** Delay before a teardown that could not finish is tried again. */
   static final Duration TEARDOWN_RETRY = Duration.ofSeconds(5);
+  /**
+   * Delay before a slot held back by another exporter of its target ({@link
+   * SlotPlan.Verdict#heldByAnotherExporter}) is reconciled again: one observation, with a segment
+   * scan of its interface at most {@link io.cowherd.agent.export.SegmentScanner#BEFORE_START} old.
+   */
+  static final Duration HELD_RECHECK = Duration.ofSeconds(10);
   /** Delay before a finalizer that could not be released is tried again (teardown done: it is idempotent). */
   static final Duration FINALIZER_RETRY = Duration.ofSeconds(1);
 
@@ -130,7 +137,14 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
       done = new SlotOutcome(done.store(), done.usage(), captured.get().exporter(), done.guard(), done.unreserved(),
           done.origin());
     }
-    return statusWriter.patchIfChanged(slot, seen, plan, done, captured.map(Captured::result));
+    UpdateControl<AoeBootSlot> control = statusWriter.patchIfChanged(slot, seen, plan, done,
+        captured.map(Captured::result));
+    if (SlotPlan.judge(plan, done).heldByAnotherExporter()) {
+      // Held back by another exporter of the target (e.g. the one a lost node left running when
+      // the slot moved here): look again soon, not only at the periodic reconcile RESYNC_SECONDS later.
+      control.rescheduleAfter(HELD_RECHECK.toMillis());
+    }
+    return control;
   }
 
   @Override

@@ -83,7 +83,9 @@ class SlotPlanTest {
         assertThat(plan.steps()).as("%s %s", store, exporter).isEqualTo(running(exporter) ? List.of(STOP_EXPORTER) : List.of());
         assertThat(plan.blockedBecause().orElseThrow().message())
             .contains("e7.3", "eth1", "pid 4242", "/srv/other.img", "not starting a second exporter");
-        assertThat(SlotPlan.judge(plan, outcome(Optional.empty(), Optional.empty())).phase()).isEqualTo(SlotPhase.Failed);
+        SlotPlan.Verdict v = SlotPlan.judge(plan, outcome(Optional.empty(), Optional.empty()));
+        assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
+        assertThat(v.heldByAnotherExporter()).as("looked at again soon (SlotReconciler.HELD_RECHECK)").isTrue();
       }
     }
   }
@@ -169,6 +171,7 @@ class SlotPlanTest {
         SlotPlan.Verdict v = SlotPlan.judge(plan, outcome(Optional.empty(), Optional.empty()));
         assertThat(v.phase()).isEqualTo(SlotPhase.Failed);
         assertThat(v.reason()).isEqualTo("DuplicateExporter");
+        assertThat(v.heldByAnotherExporter()).as("looked at again soon (SlotReconciler.HELD_RECHECK)").isTrue();
         assertThat(v.message()).isEqualTo(
             "another exporter of e7.3 answers from MAC 02:aa:bb:cc:dd:ee on eth1; refusing to export a duplicate");
       }
