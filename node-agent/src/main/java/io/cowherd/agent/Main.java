@@ -70,6 +70,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -317,6 +318,18 @@ public final class Main implements Callable<Integer> {
         }));
   }
 
+  /** The started boot front door (null: none), or its start's failure as thrown there. */
+  private static BootFrontDoor joinStart(CompletableFuture<BootFrontDoor> start) throws IOException {
+    try {
+      return start.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
+  }
+
   private static void run(AgentConfig config, Integer httpPort, Boot boot, String nftProgram, boolean noIngressGuard,
       ExporterCgroup cgroup, Heartbeat heartbeat)
       throws InterruptedException, IOException {
@@ -387,9 +400,23 @@ public final class Main implements Callable<Integer> {
       }
     });
     AgentHttpServer http = httpPort == null ? null : telemetry.serve(httpPort, operator, controller, guard, watch);
-    BootFrontDoor frontDoor = boot.port() == null ? null : BootFrontDoor.start(client,
-        namespace -> config.allNamespaces() || config.namespaces().contains(namespace), config.nodeName(), boot.address(),
-        boot.port(), boot.requestsPerSecond());
+    // The boot endpoint's informers (clients, pools, slots) sync on their own thread while the slot
+    // controller starts: in line they took about 1 s of an agent restart before any adoption (issue 11).
+    // Its users below reach it only after the join that follows operator.start().
+    CompletableFuture<BootFrontDoor> frontDoorStart = new CompletableFuture<>();
+    if (boot.port() == null) {
+      frontDoorStart.complete(null);
+    } else {
+      Thread.ofPlatform().name("boot-front-door-start").daemon(true).start(() -> {
+        try {
+          frontDoorStart.complete(BootFrontDoor.start(client,
+              namespace -> config.allNamespaces() || config.namespaces().contains(namespace), config.nodeName(),
+              boot.address(), boot.port(), boot.requestsPerSecond()));
+        } catch (IOException | RuntimeException e) {
+          frontDoorStart.completeExceptionally(e);
+        }
+      });
+    }
     ScheduledExecutorService ioTicks = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("boot-stages").daemon(true).factory());
     IoStageReporter ioStages = null;
@@ -397,12 +424,9 @@ public final class Main implements Callable<Integer> {
       AtaIoWatch ioWatch = new AtaIoWatch(AtaIoWatch::ring, Clock.systemUTC());
       ioStages = new IoStageReporter(ioWatch, () -> AgentTelemetry.cachedSlots(operator, controller), boot.silentAfter(),
           Optional.of(new SlotIoMetrics(telemetry.registry(), ioWatch)), events,
-          frontDoor == null ? (mac, change) -> { } : frontDoor::recordIoStage,
-          mac -> frontDoor == null ? Optional.empty() : frontDoor.recordedIoStage(mac, config.nodeName()),
+          (mac, change) -> Optional.ofNullable(frontDoorStart.join()).ifPresent(d -> d.recordIoStage(mac, change)),
+          mac -> Optional.ofNullable(frontDoorStart.join()).flatMap(d -> d.recordedIoStage(mac, config.nodeName())),
           Clock.systemUTC());
-      if (frontDoor != null) {
-        frontDoor.onQuery(ioStages::queried);
-      }
       // The slot's STAGE column: its bound client's stage, written by the slot's reconcile on each change.
       statusWriter.clientStages(ioStages::stageOf);
       ioStages.onSlotStageChange(exporterEvents::slotChanged);
@@ -443,15 +467,21 @@ public final class Main implements Callable<Integer> {
       if (http != null) {
         http.close();
       }
-      if (frontDoor != null) {
-        frontDoor.close();
-      }
+      frontDoorStart.thenAccept(d -> {
+        if (d != null) {
+          d.close();
+        }
+      });
       if (dhcpProxy != null) {
         dhcpProxy.close();
       }
       stopped.countDown();
     }, "agent-shutdown"));
     operator.start();
+    BootFrontDoor frontDoor = joinStart(frontDoorStart);
+    if (frontDoor != null && finalIoStages != null) {
+      frontDoor.onQuery(finalIoStages::queried);
+    }
     // Its own thread, so exporter restarts never delay a renewal.
     ScheduledExecutorService heartbeatThread = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("heartbeat").daemon(true).factory());

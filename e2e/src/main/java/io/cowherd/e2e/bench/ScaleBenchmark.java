@@ -68,7 +68,7 @@ import java.util.concurrent.TimeUnit;
  * in flight ({@link #apiAlone}).
  *
  * <p>Arguments: {@code --slots 64[,255]} {@code --rounds 3} {@code --idle 60} {@code --settle 70} {@code --aot-dir DIR}
- * {@code --out target/bench/results.json} {@code --work target/bench}.
+ * {@code --pools 50} (0: none; see {@link #acrossPools}) {@code --out target/bench/results.json} {@code --work target/bench}.
  */
 public final class ScaleBenchmark {
   private static final String NS = "default";
@@ -173,6 +173,7 @@ public final class ScaleBenchmark {
     int rounds = Integer.parseInt(opts.getOrDefault("--rounds", "3"));
     int idleSeconds = Integer.parseInt(opts.getOrDefault("--idle", "60"));
     int settleSeconds = Integer.parseInt(opts.getOrDefault("--settle", "70"));
+    int pools = Integer.parseInt(opts.getOrDefault("--pools", "50"));
     Path aotDir = opts.containsKey("--aot-dir") ? Path.of(opts.get("--aot-dir")).toAbsolutePath() : null;
     Path out = Path.of(opts.getOrDefault("--out", "target/bench/results.json")).toAbsolutePath();
     Path work = Path.of(opts.getOrDefault("--work", "target/bench")).toAbsolutePath();
@@ -186,11 +187,12 @@ public final class ScaleBenchmark {
             InitiatorOptions.defaults())) {
       Path floorDir = lab.scratch().images().getParent().resolve("floor");
       Files.createDirectories(floorDir);
-      new ScaleBenchmark(lab, client, floorDir, aotDir).run(sizes, rounds, idleSeconds, settleSeconds, out);
+      new ScaleBenchmark(lab, client, floorDir, aotDir).run(sizes, rounds, idleSeconds, settleSeconds, pools, out);
     }
   }
 
-  private void run(List<Integer> sizes, int rounds, int idleSeconds, int settleSeconds, Path out) throws Exception {
+  private void run(List<Integer> sizes, int rounds, int idleSeconds, int settleSeconds, int pools, Path out)
+      throws Exception {
     lab.controlPlane().kubectlOk("apply", "-f", lab.writePoolYaml(POOL, COWHERD_SHELF, 0).toString());
     awaitPoolObserved();
     List<Figure> figures = new ArrayList<>();
@@ -249,6 +251,9 @@ public final class ScaleBenchmark {
         System.out.printf("[bench] round %d, %d slots down: cowherd %.2f s, floor %.2f s, API server alone %.2f s%n",
             r + 1, n, down.cowherd().getLast(), down.floor().getLast(), down.api().getLast());
       }
+    }
+    if (pools > 0) {
+      acrossPools(sizes.getLast(), pools, procs);
     }
     sampleProcs(procs, 0);
     String table = table(figures, idles, restarts, procs, rounds);
@@ -349,6 +354,63 @@ public final class ScaleBenchmark {
       throw new IllegalStateException("idle window at " + n + " slots ended with only " + serving + " Serving");
     }
     return new Idle(n, elapsed, cpuAfter[0] - cpu[0], cpuAfter[1] - cpu[1], writes, load1());
+  }
+
+  // ---- many pools ---------------------------------------------------------------------------
+
+  /** First shelf of the pools of {@link #acrossPools} (the main pool uses {@link #COWHERD_SHELF}). */
+  private static final int POOLS_FIRST_SHELF = 100;
+  /** How long after the last slot is Serving the sizes are sampled (status writes and Events land). */
+  private static final Duration POOLS_SETTLE = Duration.ofSeconds(20);
+
+  /**
+   * The operator's size with {@code slots} slots spread over {@code pools} pools (issue 11, goal 2:
+   * operator RSS at 255 slots across 50 pools): creates the pools at once (one {@code kubectl apply},
+   * replicas as even as they go), waits until every slot is {@code Serving}, lets status writes land
+   * for {@link #POOLS_SETTLE}, samples RSS and threads of both JVMs ("... across N pools"), then
+   * scales every pool to 0, waits until no slot is left and deletes the pools.
+   */
+  private void acrossPools(int slots, int pools, List<ProcSample> procs) throws Exception {
+    StringBuilder all = new StringBuilder();
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < pools; i++) {
+      String name = String.format(Locale.ROOT, "%s-p%02d", POOL, i);
+      names.add(name);
+      int replicas = slots / pools + (i < slots % pools ? 1 : 0);
+      all.append(Files.readString(lab.writePoolYaml(name, POOLS_FIRST_SHELF + i, replicas))).append("---\n");
+    }
+    Path file = lab.agent().log().getParent().resolve("pools-" + pools + ".yaml");
+    Files.writeString(file, all);
+    long t0 = System.nanoTime();
+    lab.controlPlane().kubectlOk("apply", "-f", file.toString());
+    long deadline = t0 + LIMIT.toNanos();
+    while (true) {
+      List<AoeBootSlot> now = slots();
+      if (now.size() == slots && now.stream()
+          .allMatch(s -> s.getStatus() != null && s.getStatus().getPhase() == SlotPhase.Serving)) {
+        break;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(pools + " pools: " + now.size() + " of " + slots + " slots after " + LIMIT);
+      }
+      Thread.sleep(200);
+    }
+    System.out.printf(Locale.ROOT, "[bench] %d slots across %d pools Serving after %.2f s%n", slots, pools,
+        (System.nanoTime() - t0) / 1e9);
+    Thread.sleep(POOLS_SETTLE.toMillis()); // a settling window before a sample, not a wait for a condition
+    sampleProcs(procs, slots, " (across " + pools + " pools)");
+    for (String name : names) {
+      lab.controlPlane().client().resources(AoeBootPool.class).inNamespace(NS).withName(name)
+          .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"replicas\":0}}");
+    }
+    deadline = System.nanoTime() + LIMIT.toNanos();
+    while (!slots().isEmpty()) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(pools + " pools: " + slots().size() + " slots left after " + LIMIT);
+      }
+      Thread.sleep(200);
+    }
+    lab.controlPlane().kubectlOk("delete", "-f", file.toString());
   }
 
   // ---- agent restart -----------------------------------------------------------------------
@@ -784,7 +846,7 @@ public final class ScaleBenchmark {
     Map<String, String> opts = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
       if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        throw new IllegalArgumentException("usage: ScaleBenchmark [--slots 64,255] [--rounds 3] [--idle 60] [--settle 70] [--out FILE] [--work DIR]");
+        throw new IllegalArgumentException("usage: ScaleBenchmark [--slots 64,255] [--rounds 3] [--idle 60] [--settle 70] [--pools 50] [--out FILE] [--work DIR]");
       }
       opts.put(args[i], args[++i]);
     }

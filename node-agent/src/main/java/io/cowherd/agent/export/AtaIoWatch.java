@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -165,8 +166,11 @@ public final class AtaIoWatch implements AutoCloseable {
     }
 
     synchronized void bind(Set<Long> macs) {
-      bound = !macs.isEmpty();
       ClientIo[] old = clients;
+      if (bound == !macs.isEmpty() && (!bound || sameMacs(old, macs))) {
+        return; // unchanged (every tick re-binds every slot): no allocation
+      }
+      bound = !macs.isEmpty();
       List<ClientIo> next = new ArrayList<>();
       for (long mac : macs) {
         next.add(Arrays.stream(old).filter(c -> c.mac == mac).findFirst().orElseGet(() -> new ClientIo(mac)));
@@ -175,6 +179,19 @@ public final class AtaIoWatch implements AutoCloseable {
         next.addAll(Arrays.asList(old).subList(0, Math.min(old.length, MAX_UNBOUND_MACS)));
       }
       clients = next.toArray(ClientIo[]::new);
+    }
+
+    private static boolean sameMacs(ClientIo[] clients, Set<Long> macs) {
+      if (clients.length != macs.size()) {
+        return false;
+      }
+      int i = 0;
+      for (long mac : macs) {
+        if (clients[i++].mac != mac) {
+          return false;
+        }
+      }
+      return true;
     }
 
     /**
@@ -257,6 +274,8 @@ public final class AtaIoWatch implements AutoCloseable {
   private final class Listener {
     final String iface;
     volatile SlotIo[] slots = new SlotIo[0];
+    /** The same slots by {@link #key}, for {@link #slot} and {@link #update} (a linear search per slot per tick was O(N²)). */
+    volatile Map<Integer, SlotIo> index = Map.of();
     volatile boolean stopped;
     Thread thread;
 
@@ -363,16 +382,26 @@ public final class AtaIoWatch implements AutoCloseable {
         n.thread = Thread.ofPlatform().daemon().name("aoe-io-watch-" + i).start(n::run);
         return n;
       });
-      List<SlotIo> next = new ArrayList<>();
+      Map<Integer, SlotIo> old = l.index;
+      Map<Integer, SlotIo> next = new LinkedHashMap<>();
+      boolean same = old.size() == list.size();
       for (Exported e : list) {
-        SlotIo s = Arrays.stream(l.slots).filter(x -> x.shelf == e.shelf() && x.slot == e.slot()).findFirst()
-            .orElseGet(() -> new SlotIo(e.shelf(), e.slot()));
-        s.bind(e.macs());
-        if (next.stream().noneMatch(x -> x == s)) {
-          next.add(s);
+        int key = key(e.shelf(), e.slot());
+        SlotIo s = next.get(key);
+        if (s == null) {
+          s = old.get(key);
+          if (s == null) {
+            s = new SlotIo(e.shelf(), e.slot());
+            same = false;
+          }
+          next.put(key, s);
         }
+        s.bind(e.macs());
       }
-      l.slots = next.toArray(SlotIo[]::new);
+      if (!same || next.size() != old.size()) {
+        l.index = Map.copyOf(next);
+        l.slots = next.values().toArray(SlotIo[]::new);
+      }
     });
   }
 
@@ -385,7 +414,12 @@ public final class AtaIoWatch implements AutoCloseable {
     if (l == null) {
       return Optional.empty();
     }
-    return Arrays.stream(l.slots).filter(s -> s.shelf == shelf && s.slot == slot).findFirst();
+    return Optional.ofNullable(l.index.get(key(shelf, slot)));
+  }
+
+  /** A slot's key in {@link Listener#index}: shelf (16 bits) and slot (8 bits). */
+  private static int key(int shelf, int slot) {
+    return shelf << 8 | slot;
   }
 
   /** Whether {@code iface}'s listener runs. */

@@ -47,6 +47,12 @@ public final class VbladeProcesses {
   private final Map<Long, VbladeProcess> vblades = new HashMap<>();
   private long fullScanAtNanos;
   private boolean scanned;
+  /**
+   * The snapshot last handed out, handed out again while no vblade pid came or went: building the
+   * index for every caller was half the cost of the idle agent's periodic reconcile at 255 slots
+   * (issue 11, JFR).
+   */
+  private Snapshot last;
 
   /** One scan of {@code /proc}, indexed by AoE address (shelf, slot, interface) and by exported path. */
   public static final class Snapshot {
@@ -129,30 +135,45 @@ public final class VbladeProcesses {
   public synchronized Snapshot snapshot(Duration maxAge) {
     long now = System.nanoTime();
     boolean full = !scanned || maxAge.isZero() || now - fullScanAtNanos > maxAge.toNanos();
-    List<Long> pids = new ArrayList<>();
-    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(procRoot, p -> isPid(p.getFileName().toString()))) {
-      for (Path dir : dirs) {
-        pid(dir).ifPresent(pids::add);
-      }
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot list " + procRoot + ": " + e.getMessage(), e);
+    // File.list: names only, no Path per entry (this runs for every slot a reconcile batch observes).
+    String[] names = procRoot.toFile().list();
+    if (names == null) {
+      throw new IllegalStateException("cannot list " + procRoot);
     }
+    java.util.Set<Long> current = new java.util.HashSet<>(names.length * 2);
+    for (String name : names) {
+      if (isPid(name)) {
+        try {
+          current.add(Long.parseLong(name));
+        } catch (NumberFormatException e) {
+          // digits only, but too many for a pid
+        }
+      }
+    }
+    boolean changed = last == null;
     if (full) {
+      changed |= !vblades.isEmpty();
       seen.clear();
       vblades.clear();
       fullScanAtNanos = now;
       scanned = true;
     }
-    java.util.Set<Long> current = new java.util.HashSet<>(pids);
-    vblades.keySet().retainAll(current);
+    changed |= vblades.keySet().retainAll(current);
     seen.retainAll(current);
-    for (long pid : pids) {
+    for (long pid : current) {
       if (seen.add(pid)) {
-        readArgv(procRoot.resolve(Long.toString(pid)).resolve("cmdline")).flatMap(this::asVblade)
-            .ifPresent(a -> vblades.put(pid, new VbladeProcess(pid, a.target(), a.options())));
+        Optional<Vblade.ParsedArgs> a = readArgv(procRoot.resolve(Long.toString(pid)).resolve("cmdline"))
+            .flatMap(this::asVblade);
+        if (a.isPresent()) {
+          vblades.put(pid, new VbladeProcess(pid, a.get().target(), a.get().options()));
+          changed = true;
+        }
       }
     }
-    return new Snapshot(List.copyOf(vblades.values()));
+    if (changed) {
+      last = new Snapshot(List.copyOf(vblades.values()));
+    }
+    return last;
   }
 
   /** Records in the shared snapshot an exporter this agent just started (or adopted). */
@@ -160,12 +181,15 @@ public final class VbladeProcesses {
     if (scanned) {
       seen.add(p.pid());
       vblades.put(p.pid(), p);
+      last = null;
     }
   }
 
   /** Removes from the shared snapshot a process this agent ended (its pid is read again if it shows up). */
   public synchronized void ended(long pid) {
-    vblades.remove(pid);
+    if (vblades.remove(pid) != null) {
+      last = null;
+    }
     seen.remove(pid);
   }
 
@@ -362,6 +386,15 @@ public final class VbladeProcesses {
   }
 
   private static boolean isPid(String name) {
-    return !name.isEmpty() && name.chars().allMatch(Character::isDigit);
+    if (name.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c < '0' || c > '9') {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -143,4 +143,32 @@ class VbladeProcessesTest {
     scanner.ended(300);
     assertThat(scanner.snapshot(java.time.Duration.ofHours(1)).claiming(t)).isEmpty();
   }
+
+  @Test
+  void anUnchangedScanHandsOutTheSameSnapshotAndAnyChangeANewOne() throws IOException {
+    process("400", argv("/usr/sbin/vblade", "-s", "--", "7", "5", "eth1", "/s/c.img"));
+    process("401", argv("sleep", "60"));
+    VbladeProcesses scanner = new VbladeProcesses(proc, vblade);
+    VbladeProcesses.Snapshot first = scanner.snapshot(java.time.Duration.ofHours(1));
+    assertThat(scanner.snapshot(java.time.Duration.ofHours(1))).as("nothing came or went").isSameAs(first);
+
+    process("402", argv("/usr/sbin/vblade", "-s", "--", "7", "6", "eth1", "/s/d.img"));
+    VbladeProcesses.Snapshot second = scanner.snapshot(java.time.Duration.ofHours(1));
+    assertThat(second).isNotSameAs(first);
+    assertThat(second.all()).extracting(VbladeProcess::pid).containsExactlyInAnyOrder(400L, 402L);
+
+    process("403", argv("sleep", "60")); // not a vblade: the same snapshot
+    assertThat(scanner.snapshot(java.time.Duration.ofHours(1))).isSameAs(second);
+
+    Files.delete(proc.resolve("402/cmdline"));
+    Files.delete(proc.resolve("402"));
+    scanner.ended(402);
+    assertThat(scanner.snapshot(java.time.Duration.ofHours(1)).all()).extracting(VbladeProcess::pid)
+        .containsExactly(400L);
+    VbladeTarget t = new VbladeTarget(7, 7, "eth1", Path.of("/s/e.img"));
+    process("404", argv("setsid", "--fork", "--", "/usr/sbin/vblade", "-s", "--", "7", "7", "eth1", "/s/e.img"));
+    scanner.started(new VbladeProcess(404, t, Vblade.options(t)));
+    assertThat(scanner.snapshot(java.time.Duration.ofHours(1)).claiming(t)).extracting(VbladeProcess::pid)
+        .containsExactly(404L);
+  }
 }
