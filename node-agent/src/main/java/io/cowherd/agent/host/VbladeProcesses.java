@@ -47,6 +47,8 @@ public final class VbladeProcesses {
   private final Map<Long, VbladeProcess> vblades = new HashMap<>();
   private long fullScanAtNanos;
   private boolean scanned;
+  /** The snapshot of {@link #vblades} as last handed out; null once they changed. */
+  private Snapshot current;
 
   /** One scan of {@code /proc}, indexed by AoE address (shelf, slot, interface) and by exported path. */
   public static final class Snapshot {
@@ -129,30 +131,42 @@ public final class VbladeProcesses {
   public synchronized Snapshot snapshot(Duration maxAge) {
     long now = System.nanoTime();
     boolean full = !scanned || maxAge.isZero() || now - fullScanAtNanos > maxAge.toNanos();
-    List<Long> pids = new ArrayList<>();
-    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(procRoot, p -> isPid(p.getFileName().toString()))) {
-      for (Path dir : dirs) {
-        pid(dir).ifPresent(pids::add);
+    // File.list: names only (no Path per entry); called for every slot of a bring-up (issue 11).
+    String[] names = procRoot.toFile().list();
+    if (names == null) {
+      throw new IllegalStateException("cannot list " + procRoot);
+    }
+    java.util.Set<Long> pids = new java.util.HashSet<>(names.length * 2);
+    for (String name : names) {
+      if (isPid(name)) {
+        pid(name).ifPresent(pids::add);
       }
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot list " + procRoot + ": " + e.getMessage(), e);
     }
     if (full) {
       seen.clear();
       vblades.clear();
       fullScanAtNanos = now;
       scanned = true;
+      this.current = null;
     }
-    java.util.Set<Long> current = new java.util.HashSet<>(pids);
-    vblades.keySet().retainAll(current);
-    seen.retainAll(current);
+    if (vblades.keySet().retainAll(pids)) {
+      this.current = null;
+    }
+    seen.retainAll(pids);
     for (long pid : pids) {
       if (seen.add(pid)) {
-        readArgv(procRoot.resolve(Long.toString(pid)).resolve("cmdline")).flatMap(this::asVblade)
-            .ifPresent(a -> vblades.put(pid, new VbladeProcess(pid, a.target(), a.options())));
+        Optional<Vblade.ParsedArgs> args = readArgv(procRoot.resolve(Long.toString(pid)).resolve("cmdline"))
+            .flatMap(this::asVblade);
+        if (args.isPresent()) {
+          vblades.put(pid, new VbladeProcess(pid, args.get().target(), args.get().options()));
+          this.current = null;
+        }
       }
     }
-    return new Snapshot(List.copyOf(vblades.values()));
+    if (this.current == null) { // indexed again only when the vblade processes changed
+      this.current = new Snapshot(List.copyOf(vblades.values()));
+    }
+    return this.current;
   }
 
   /** Records in the shared snapshot an exporter this agent just started (or adopted). */
@@ -160,12 +174,15 @@ public final class VbladeProcesses {
     if (scanned) {
       seen.add(p.pid());
       vblades.put(p.pid(), p);
+      current = null;
     }
   }
 
   /** Removes from the shared snapshot a process this agent ended (its pid is read again if it shows up). */
   public synchronized void ended(long pid) {
-    vblades.remove(pid);
+    if (vblades.remove(pid) != null) {
+      current = null;
+    }
     seen.remove(pid);
   }
 
@@ -354,8 +371,12 @@ public final class VbladeProcesses {
   }
 
   private static Optional<Long> pid(Path dir) {
+    return pid(dir.getFileName().toString());
+  }
+
+  private static Optional<Long> pid(String name) {
     try {
-      return Optional.of(Long.parseLong(dir.getFileName().toString()));
+      return Optional.of(Long.parseLong(name));
     } catch (NumberFormatException e) {
       return Optional.empty(); // digits only, but too many for a pid
     }
