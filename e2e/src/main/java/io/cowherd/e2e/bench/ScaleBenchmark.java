@@ -52,6 +52,12 @@ import java.util.concurrent.TimeUnit;
  * every {@code e9.i} answers; teardown: SIGTERM and {@code rm} per slot, until every vblade has
  * exited.
  *
+ * <p>Each cowherd run also prints its timeline: when the first slot, a quarter, half and all of them
+ * were created, {@code Serving} and answering (up), or marked for deletion, without exporter and gone
+ * (down). Before the first measurement the benchmark waits for the agent's first heartbeat renewal:
+ * the operator places slots only on a node whose agent it saw renew, so the first bring-up would
+ * otherwise time that (up to 10 s) instead of the bring-up.
+ *
  * <p>Each round measures floor and cowherd back to back, alternating which goes first. Prints one
  * table (medians over rounds; the 1-minute load average read at the end of each measurement) and
  * writes it as JSON. Also reports the CPU seconds the agent and the operator used during each
