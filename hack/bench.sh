@@ -5,7 +5,8 @@
 # initiator), and the idle cost at N Serving slots (agent CPU, API writes per minute by resource).
 # Prints one table (figure, cowherd, floor, ratio, load average) and writes it as JSON.
 # Needs root.
-#   hack/bench.sh [--slots 64,255] [--rounds 3] [--idle 60] [--settle 70] [--aot-dir target/bench/aot] [--pools 50] [--out target/bench/results.json] [--no-build]
+#   hack/bench.sh [--slots 64,255] [--rounds 3] [--idle 60] [--settle 70] [--restart yes|no] [--pools 50]
+#     [--aot-dir target/bench/aot] [--out target/bench/results.json] [--no-build]
 # The agent and operator JVMs run with the images' own options (hack/images/*.jvm-options).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -19,7 +20,7 @@ build=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --no-build) build=0; shift ;;
-    --slots|--rounds|--idle|--settle|--out|--work|--aot-dir|--pools) args+=("$1" "$2"); shift 2 ;;
+    --slots|--rounds|--idle|--settle|--out|--work|--aot-dir|--restart|--pools) args+=("$1" "$2"); shift 2 ;;
     *) echo "hack/bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done

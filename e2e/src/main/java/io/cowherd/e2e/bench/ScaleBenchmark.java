@@ -1,5 +1,6 @@
 package io.cowherd.e2e.bench;
 
+import io.cowherd.api.Names;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.SlotPhase;
@@ -11,6 +12,7 @@ import io.cowherd.e2e.support.Lab;
 import io.cowherd.e2e.support.ManagedProcess;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -50,6 +52,12 @@ import java.util.concurrent.TimeUnit;
  * every {@code e9.i} answers; teardown: SIGTERM and {@code rm} per slot, until every vblade has
  * exited.
  *
+ * <p>Each cowherd run also prints its timeline: when the first slot, a quarter, half and all of them
+ * were created, {@code Serving} and answering (up), or marked for deletion, without exporter and gone
+ * (down). Before the first measurement the benchmark waits for the agent's first heartbeat renewal:
+ * the operator places slots only on a node whose agent it saw renew, so the first bring-up would
+ * otherwise time that (up to 10 s) instead of the bring-up.
+ *
  * <p>Each round measures floor and cowherd back to back, alternating which goes first. Prints one
  * table (medians over rounds; the 1-minute load average read at the end of each measurement) and
  * writes it as JSON. Also reports the CPU seconds the agent and the operator used during each
@@ -68,7 +76,8 @@ import java.util.concurrent.TimeUnit;
  * in flight ({@link #apiAlone}).
  *
  * <p>Arguments: {@code --slots 64[,255]} {@code --rounds 3} {@code --idle 60} {@code --settle 70} {@code --aot-dir DIR}
- * {@code --pools 50} (0: none; see {@link #acrossPools}) {@code --out target/bench/results.json} {@code --work target/bench}.
+ * {@code --pools 50} (0: none; see {@link #acrossPools}) {@code --restart yes|no} (the agent restart figures, in the last round),
+ * {@code --out target/bench/results.json} {@code --work target/bench}.
  */
 public final class ScaleBenchmark {
   private static final String NS = "default";
@@ -174,6 +183,11 @@ public final class ScaleBenchmark {
     int idleSeconds = Integer.parseInt(opts.getOrDefault("--idle", "60"));
     int settleSeconds = Integer.parseInt(opts.getOrDefault("--settle", "70"));
     int pools = Integer.parseInt(opts.getOrDefault("--pools", "50"));
+    boolean restart = switch (opts.getOrDefault("--restart", "yes")) {
+      case "yes" -> true;
+      case "no" -> false;
+      default -> throw new IllegalArgumentException("--restart must be yes or no");
+    };
     Path aotDir = opts.containsKey("--aot-dir") ? Path.of(opts.get("--aot-dir")).toAbsolutePath() : null;
     Path out = Path.of(opts.getOrDefault("--out", "target/bench/results.json")).toAbsolutePath();
     Path work = Path.of(opts.getOrDefault("--work", "target/bench")).toAbsolutePath();
@@ -187,14 +201,16 @@ public final class ScaleBenchmark {
             InitiatorOptions.defaults())) {
       Path floorDir = lab.scratch().images().getParent().resolve("floor");
       Files.createDirectories(floorDir);
-      new ScaleBenchmark(lab, client, floorDir, aotDir).run(sizes, rounds, idleSeconds, settleSeconds, pools, out);
+      new ScaleBenchmark(lab, client, floorDir, aotDir).run(sizes, rounds, idleSeconds, settleSeconds, restart, pools, out);
     }
   }
 
-  private void run(List<Integer> sizes, int rounds, int idleSeconds, int settleSeconds, int pools, Path out)
+  private void run(List<Integer> sizes, int rounds, int idleSeconds, int settleSeconds, boolean restart, int pools,
+      Path out)
       throws Exception {
     lab.controlPlane().kubectlOk("apply", "-f", lab.writePoolYaml(POOL, COWHERD_SHELF, 0).toString());
     awaitPoolObserved();
+    awaitAgentRenewal();
     List<Figure> figures = new ArrayList<>();
     List<ProcSample> procs = new ArrayList<>();
     List<Idle> idles = new ArrayList<>();
@@ -231,7 +247,7 @@ public final class ScaleBenchmark {
           System.out.printf("[bench] idle at %d slots over %d s: agent %.2f s CPU (%.2f%% of a core), operator %.2f s;"
               + " writes %s%n", n, idleSeconds, idle.agentCpu(), idle.agentPercent(), idle.operatorCpu(), idle.writes());
         }
-        if (r == rounds - 1) {
+        if (r == rounds - 1 && restart) {
           restarts.addAll(restarts(n));
           sampleProcs(procs, n, " (agent restarted)");
         }
@@ -271,32 +287,85 @@ public final class ScaleBenchmark {
     Set<Integer> answered = new HashSet<>();
     boolean serving = false;
     long deadline = t0 + LIMIT.toNanos();
+    Timeline timeline = new Timeline(t0);
     while (!(serving && answered.size() == n)) {
       if (System.nanoTime() > deadline) {
         throw new IllegalStateException("cowherd 0→" + n + ": " + answered.size() + " answering, serving=" + serving
             + " after " + LIMIT);
       }
       collectAnswers(COWHERD_SHELF, answered);
+      timeline.reached("answering", answered.size(), n);
       if (!serving) {
         List<AoeBootSlot> slots = slots();
-        serving = slots.size() == n && slots.stream()
-            .allMatch(s -> s.getStatus() != null && s.getStatus().getPhase() == SlotPhase.Serving);
+        long servingNow = slots.stream()
+            .filter(s -> s.getStatus() != null && s.getStatus().getPhase() == SlotPhase.Serving).count();
+        timeline.reached("slot objects", slots.size(), n);
+        timeline.reached("Serving", servingNow, n);
+        serving = slots.size() == n && servingNow == n;
       }
     }
-    return (System.nanoTime() - t0) / 1e9;
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    System.out.printf("[bench] cowherd 0→%d timeline: %s%n", n, timeline);
+    return seconds;
   }
 
   private double cowherdDown() throws InterruptedException {
     long t0 = System.nanoTime();
+    int n = slots().size();
     setReplicas(0);
     long deadline = t0 + LIMIT.toNanos();
-    while (!slots().isEmpty() || !exportersOfShelf(COWHERD_SHELF).isEmpty()) {
+    Timeline timeline = new Timeline(t0);
+    while (true) {
+      List<AoeBootSlot> slots = slots();
+      int exporters = exportersOfShelf(COWHERD_SHELF).size();
+      timeline.reached("slots marked for deletion", slots.stream()
+          .filter(s -> s.getMetadata().getDeletionTimestamp() != null).count() + n - slots.size(), n);
+      timeline.reached("exporters gone", n - exporters, n);
+      timeline.reached("slot objects gone", n - slots.size(), n);
+      if (slots.isEmpty() && exporters == 0) {
+        break;
+      }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("cowherd →0: " + slots().size() + " slots left after " + LIMIT);
+        throw new IllegalStateException("cowherd →0: " + slots.size() + " slots left after " + LIMIT);
       }
       Thread.sleep(20);
     }
-    return (System.nanoTime() - t0) / 1e9;
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    System.out.printf("[bench] cowherd %d→0 timeline: %s%n", n, timeline);
+    return seconds;
+  }
+
+  /**
+   * When a count first reached 1, a quarter, half and all of {@code n} (seconds since {@code t0}):
+   * where a bring-up or teardown spends its time, printed beside the figure (diagnostics only).
+   */
+  private static final class Timeline {
+    private final long t0;
+    private final Map<String, TreeMap<Long, Double>> marks = new LinkedHashMap<>();
+
+    Timeline(long t0) {
+      this.t0 = t0;
+    }
+
+    void reached(String what, long count, long n) {
+      TreeMap<Long, Double> seen = marks.computeIfAbsent(what, k -> new TreeMap<>());
+      double at = (System.nanoTime() - t0) / 1e9;
+      for (long step : new long[] {1, Math.max(1, n / 4), Math.max(1, n / 2), n}) {
+        if (count >= step) {
+          seen.putIfAbsent(step, at);
+        }
+      }
+    }
+
+    @Override
+    public String toString() {
+      StringBuilder b = new StringBuilder();
+      marks.forEach((what, seen) -> {
+        b.append(b.isEmpty() ? "" : "; ").append(what).append(':');
+        seen.forEach((count, at) -> b.append(String.format(Locale.ROOT, " %d@%.2fs", count, at)));
+      });
+      return b.toString();
+    }
   }
 
   private void setReplicas(int n) {
@@ -314,6 +383,34 @@ public final class ScaleBenchmark {
       }
       if (System.nanoTime() > deadline) {
         throw new IllegalStateException("the operator did not observe pool " + POOL);
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /**
+   * Waits until the node agent's heartbeat Lease has been renewed once since the lab started: the
+   * operator places slots only on a node whose agent it saw renew (AgentHeartbeats), so a
+   * measurement started earlier would time the agent's first renewal (up to 10 s), not the
+   * bring-up. In a cluster the agent has long been running when a pool is scaled.
+   */
+  private void awaitAgentRenewal() throws InterruptedException {
+    var lease = lab.controlPlane().client().resources(Lease.class).inNamespace(Lab.LEASE_NAMESPACE)
+        .withName(Names.agentLeaseName(Lab.NODE));
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    String first = null;
+    while (true) {
+      Lease l = lease.get();
+      String renewed = l == null || l.getSpec() == null || l.getSpec().getRenewTime() == null ? null
+          : l.getSpec().getRenewTime().toString();
+      if (first == null) {
+        first = renewed;
+      } else if (renewed != null && !renewed.equals(first)) {
+        Thread.sleep(200); // the operator's Lease informer gets the same update: a margin, not a condition
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the node agent did not renew its heartbeat Lease within 60 s");
       }
       Thread.sleep(100);
     }
@@ -846,7 +943,7 @@ public final class ScaleBenchmark {
     Map<String, String> opts = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
       if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        throw new IllegalArgumentException("usage: ScaleBenchmark [--slots 64,255] [--rounds 3] [--idle 60] [--settle 70] [--pools 50] [--out FILE] [--work DIR]");
+        throw new IllegalArgumentException("usage: ScaleBenchmark [--slots 64,255] [--rounds 3] [--idle 60] [--settle 70] [--restart yes|no] [--pools 50] [--out FILE] [--work DIR]");
       }
       opts.put(args[i], args[++i]);
     }

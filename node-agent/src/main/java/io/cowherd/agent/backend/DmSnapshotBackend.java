@@ -155,12 +155,27 @@ public final class DmSnapshotBackend implements CowBackend {
     };
   }
 
-  /** Order: dm device, COW loop (verified gone), then the origin loop if unused; the COW file stays. */
+  /**
+   * Order: dm device, COW loop (verified gone), then the origin loop if unused; the COW file stays.
+   * A slot with neither a dm device nor a COW file (every slot of another backend) has no loop of
+   * its own to detach (a loop device whose backing file was deleted or renamed no longer shows this
+   * path) and made no origin loop unused: then no {@code losetup} or {@code dmsetup} listing runs
+   * (three process starts per slot of a scale-down otherwise).
+   */
   @Override
   public void detach(SlotId id, Optional<Path> originHint) {
     String name = HostNames.dmName(id);
     Optional<String> originMajMin = Optional.empty();
-    if (dmPresent() && ourDevice(id).isPresent()) {
+    Path cow = names.cowFilePath(id);
+    boolean device = dmPresent() && ourDevice(id).isPresent();
+    if (!device && !Files.exists(cow, LinkOption.NOFOLLOW_LINKS)) {
+      if (dmPresent() && Files.exists(HostNames.dmDevicePath(id), LinkOption.NOFOLLOW_LINKS)) {
+        dmsetup.mknodes(name);
+      }
+      StoreFiles.deleteIfExists(cow.resolveSibling(cow.getFileName() + ".partial"));
+      return;
+    }
+    if (device) {
       originMajMin = Optional.ofNullable(dmsetup.snapshotTables().get(name)).flatMap(DmSnapshotBackend::originOf);
       try {
         dmsetup.remove(name);
@@ -177,7 +192,6 @@ public final class DmSnapshotBackend implements CowBackend {
     if (dmPresent() && Files.exists(HostNames.dmDevicePath(id), LinkOption.NOFOLLOW_LINKS)) {
       dmsetup.mknodes(name); // removes the node udev would have removed: a stale node could reach another device
     }
-    Path cow = names.cowFilePath(id);
     for (LoopDevice loop : losetup.findByBackFile(cow)) {
       detach(loop.name());
     }

@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
  * is younger than the caller's {@code maxAge}: {@link #BEFORE_START} before an exporter starts
  * (so bringing up 32 slots costs one or two scans, not 32), {@link #WHILE_RUNNING} for the
  * periodic re-check of running exporters. Callers needing a scan of one interface at the same
- * time wait for the one in flight and share it.
+ * time wait for the one in flight and share it; a caller whose window the last scan still fits
+ * never waits for one in flight. During a bring-up the next scan is sent ahead, in the background,
+ * once the last one is in the older half of a start's window ({@link #refreshAhead}).
  *
  * <p>Answers from the interface's own MAC are this host's exporters on that interface: they are
  * told apart by {@code /proc} ({@link io.cowherd.agent.host.VbladeProcesses}), not here. Any other
@@ -51,8 +53,11 @@ public final class SegmentScanner {
 
   /** One interface's last scan; its monitor serialises scans of that interface. */
   private static final class Interface {
-    SegmentScan last;
+    /** Written under the monitor; read without it when it is fresh enough for the caller. */
+    volatile SegmentScan last;
     long scans;
+    /** A refresh ahead ({@link #refreshAhead}) is in flight. */
+    final java.util.concurrent.atomic.AtomicBoolean refreshing = new java.util.concurrent.atomic.AtomicBoolean();
   }
 
   /**
@@ -108,6 +113,11 @@ public final class SegmentScanner {
 
   private SegmentScan scanSince(String iface, Instant notBefore) {
     Interface state = interfaces.computeIfAbsent(iface, i -> new Interface());
+    SegmentScan known = state.last;
+    if (known != null && !known.scannedAt().isBefore(notBefore)) {
+      refreshAhead(iface, state, known, notBefore);
+      return known; // not waiting for a scan in flight that the caller does not need
+    }
     synchronized (state) {
       Instant now = clock.instant();
       if (state.last != null && !state.last.scannedAt().isBefore(notBefore)) {
@@ -131,6 +141,32 @@ public final class SegmentScanner {
             + e.getMessage(), e);
       }
     }
+  }
+
+  /**
+   * A caller needing a scan at most {@link #BEFORE_START} old (a start or adoption is near) got one
+   * from the older half of its window: a new scan is sent now on a virtual thread, so that the
+   * next starts of a bring-up find a fresh scan instead of each batch waiting {@link #ANSWER_WAIT}
+   * for one (a stall of every reconcile thread every {@link #BEFORE_START}, issue 11). Callers
+   * with a longer window (the periodic re-check of running exporters) never trigger one, so an
+   * idle node sends no more broadcasts than before; at most one refresh per interface is in flight.
+   */
+  private void refreshAhead(String iface, Interface state, SegmentScan known, Instant notBefore) {
+    Instant now = clock.instant();
+    Duration window = Duration.between(notBefore, now);
+    if (window.compareTo(BEFORE_START) > 0 || known.scannedAt().isAfter(notBefore.plus(window.dividedBy(2)))
+        || !state.refreshing.compareAndSet(false, true)) {
+      return;
+    }
+    Thread.ofVirtual().name("segment-refresh-" + iface).start(() -> {
+      try {
+        scanSince(iface, now);
+      } catch (SegmentScanException e) {
+        LOG.debug("{}: refresh ahead failed (the next caller scans itself): {}", iface, e.getMessage());
+      } finally {
+        state.refreshing.set(false);
+      }
+    });
   }
 
   /** Broadcasts sent on {@code iface} so far (for tests and benchmarks). */

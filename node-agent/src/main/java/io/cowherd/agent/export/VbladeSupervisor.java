@@ -48,6 +48,14 @@ import org.slf4j.LoggerFactory;
  * started and ours are stopped ({@link ExporterState#duplicate()} names it). Restarts after an exit
  * go through the same checks.
  *
+ * <p>The judgement and the decision to start are made under the supervisor's monitor; the launch
+ * itself (fork, exec, finding the forked exporter in {@code /proc}) runs outside it, so starts of
+ * different slots overlap (a bring-up of 64 slots spent most of its time queued on this monitor,
+ * issue 11). While a launch is in flight its exporter is marked {@code starting}: a start of
+ * another slot with the same address or path waits for it and then sees its process (so two
+ * slots claiming one target still never both run), and stop, release and restore of that slot
+ * wait for it or leave it alone.
+ *
  * <p>Exporters outlive the agent and its container. Each is started through {@link
  * Vblade#spawnArgv} ({@code setsid --fork}): it is never the agent's child and leads its own
  * session; right after the start (and on adoption) it is moved into the exporter cgroup ({@link
@@ -141,6 +149,12 @@ public final class VbladeSupervisor implements AutoCloseable {
     DuplicateExporter duplicate;
     boolean stopped;
     Instant wireAttemptAt;
+    /**
+     * A start decided under the monitor is being carried out outside it ({@link Launch}): nothing
+     * else starts, stops, restores or releases this exporter, and no other slot starts one of the
+     * same address or path, until it is finished.
+     */
+    boolean starting;
 
     Exporter(SlotId id, VbladeTarget target, Path logFile) {
       this.id = id;
@@ -253,27 +267,56 @@ public final class VbladeSupervisor implements AutoCloseable {
       duplicate = segment.duplicateOf(target, adoptable(target) ? SegmentScanner.WHILE_RUNNING
           : SegmentScanner.BEFORE_START);
     }
+    Exporter ex;
+    Launch launch;
     synchronized (this) {
-      Exporter ex = exporters.get(id);
+      ex = exporters.get(id);
       if (ex == null) {
         ex = new Exporter(id, target, logFile);
         exporters.put(id, ex);
       }
       try {
-        startOrAdopt(ex, duplicate);
+        launch = prepare(ex, duplicate).orElse(null);
       } catch (RuntimeException e) {
         if (!ex.live(processes)) {
           exporters.remove(id, ex); // nothing runs or is scheduled: the next ensure starts over
         }
         throw e;
       }
+      if (launch == null) {
+        return ex.state(processes);
+      }
+    }
+    // Fork, exec and finding the child outside the monitor: starts of different slots overlap, and
+    // observations, exit events and stops of other slots do not wait for them.
+    Launched launched = null;
+    try {
+      launched = launch(launch);
+    } finally {
+      synchronized (this) {
+        if (launched != null) {
+          finish(launch, launched);
+        } else { // launch threw: nothing was started that we know of
+          ex.starting = false;
+          notifyAll();
+          if (!ex.live(processes)) {
+            exporters.remove(id, ex);
+          }
+        }
+      }
+    }
+    synchronized (this) {
       return ex.state(processes);
     }
   }
 
   /** Whether a process with exactly {@code target}'s argv runs (the next start would adopt it; {@link TargetClaims}). */
-  private synchronized boolean adoptable(VbladeTarget target) {
-    return !TargetClaims.judge(processes.snapshot(SNAPSHOT_AGE), target, List.of(target.path()), dying.keySet())
+  private boolean adoptable(VbladeTarget target) {
+    List<Long> ignore;
+    synchronized (this) {
+      ignore = List.copyOf(dying.keySet());
+    }
+    return !TargetClaims.judge(processes.snapshot(SNAPSHOT_AGE), target, List.of(target.path()), ignore)
         .exact().isEmpty();
   }
 
@@ -313,8 +356,8 @@ public final class VbladeSupervisor implements AutoCloseable {
   public void restore(SlotId id, String why) {
     synchronized (this) {
       Exporter ex = exporters.get(id);
-      if (ex == null || !current(ex) || ex.conflict != null || ex.duplicate != null) {
-        return;
+      if (ex == null || !current(ex) || ex.conflict != null || ex.duplicate != null || ex.starting) {
+        return; // a start in flight: the new process has seen no frame yet
       }
       ex.wireAttemptAt = clock.instant();
       if (ex.pendingRestart != null) {
@@ -390,6 +433,7 @@ public final class VbladeSupervisor implements AutoCloseable {
     Set<Path> paths = new HashSet<>(exportPaths);
     LivePid managed = null;
     synchronized (this) {
+      awaitLaunch(exporters.get(id));
       Exporter ex = exporters.remove(id);
       if (ex != null) {
         ex.stopped = true;
@@ -404,13 +448,16 @@ public final class VbladeSupervisor implements AutoCloseable {
     if (managed != null) {
       terminate(managed);
     }
-    for (VbladeProcess p : processes.scan()) {
+    // The shared snapshot (at most SNAPSHOT_AGE old, new pids read, vanished ones dropped): two full
+    // scans of /proc per stop made a teardown of N slots cost N times the host's process count.
+    for (VbladeProcess p : processes.snapshot(SNAPSHOT_AGE).all()) {
       if (paths.contains(p.target().path())) {
         any = true;
         processes.identify(p.pid()).ifPresent(this::terminate);
       }
     }
-    List<VbladeProcess> left = processes.scan().stream().filter(p -> paths.contains(p.target().path())).toList();
+    List<VbladeProcess> left = processes.snapshot(SNAPSHOT_AGE).all().stream()
+        .filter(p -> paths.contains(p.target().path())).toList();
     if (!left.isEmpty()) {
       throw new ExporterStopException("slot " + id + ": vblade still running after SIGKILL: pid "
           + left.getFirst().pid() + " (" + left.getFirst().target() + ")");
@@ -428,6 +475,7 @@ public final class VbladeSupervisor implements AutoCloseable {
    * @return whether an exporter was supervised for {@code id}
    */
   public synchronized boolean release(SlotId id) {
+    awaitLaunch(exporters.get(id));
     Exporter ex = exporters.remove(id);
     if (ex == null) {
       return false;
@@ -463,11 +511,70 @@ public final class VbladeSupervisor implements AutoCloseable {
   }
 
   /**
-   * Called with the monitor held.
+   * Starts or adopts {@code ex}'s exporter entirely under the monitor (restarts and restores; {@link
+   * #ensure} carries the launch out outside it). Called with the monitor held.
    *
    * @param duplicate what the segment scan found answering for the target from another MAC
    */
   private void startOrAdopt(Exporter ex, Optional<DuplicateExporter> duplicate) {
+    Optional<Launch> launch = prepare(ex, duplicate);
+    if (launch.isPresent()) {
+      Launched launched = null;
+      try {
+        launched = launch(launch.get());
+      } finally {
+        if (launched != null) {
+          finish(launch.get(), launched);
+        } else {
+          ex.starting = false;
+          notifyAll();
+        }
+      }
+    }
+  }
+
+  /** A start decided under the monitor ({@link #prepare}), carried out by {@link #launch}. */
+  private record Launch(Exporter ex, List<String> argv, List<String> spawnArgv, List<Long> exclude) {}
+
+  /**
+   * What {@link #launch} found: the exporter's process, or none (then {@code error} says why, or is
+   * null when it exited right after its start).
+   */
+  private record Launched(Optional<LivePid> process, String error) {}
+
+  /**
+   * Waits (monitor held, released while waiting) until {@code ex}'s launch in flight, if any, is
+   * finished.
+   *
+   * @throws IllegalStateException if interrupted while waiting (nothing was changed)
+   */
+  private void awaitLaunch(Exporter ex) {
+    while (ex != null && ex.starting) {
+      try {
+        wait();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while slot " + ex.id + "'s exporter was being started", e);
+      }
+    }
+  }
+
+  /**
+   * Judges the host's processes for {@code ex} and acts on them: stops stale exporters of its path,
+   * refuses a conflict or a duplicate on the segment, adopts a process with exactly its argv, or
+   * decides a start, marking {@code ex} {@link Exporter#starting}. Before judging it waits for
+   * launches in flight of the same exporter and of any other with the same address (shelf, slot,
+   * interface) or path: their processes are in the shared snapshot once they are finished ({@link
+   * VbladeProcesses#started}), so two slots claiming one target never both start. Called with the
+   * monitor held.
+   *
+   * @param duplicate what the segment scan found answering for the target from another MAC
+   * @return the start to carry out ({@link #launch}, then {@link #finish}); empty when nothing is to start
+   */
+  private Optional<Launch> prepare(Exporter ex, Optional<DuplicateExporter> duplicate) {
+    for (Exporter other = inFlightLike(ex); other != null; other = inFlightLike(ex)) {
+      awaitLaunch(other);
+    }
     ex.pendingRestart = null;
     ex.nextRestartAt = null;
     ex.conflict = null;
@@ -489,24 +596,51 @@ public final class VbladeSupervisor implements AutoCloseable {
       LOG.warn("slot {}: {} is already claimed by vblade pid {} ({}, options {}); not running a second exporter",
           ex.id, ex.target.aoeName(), foreign.get().pid(), foreign.get().target(), foreign.get().options());
       stopOurs(ex, exact, "another exporter of the target runs on this host");
-      return;
+      return Optional.empty();
     }
     if (duplicate.isPresent()) {
       ex.duplicate = duplicate.get();
       LOG.warn("slot {}: {}", ex.id, ex.duplicate.message());
       stopOurs(ex, exact, "another exporter of the target answers on the segment");
-      return;
+      return Optional.empty();
     }
     if (!exact.isEmpty()) {
       watch(ex, exact.getFirst(), true);
       LOG.info("slot {}: adopted running exporter pid {} ({})", ex.id, ex.handle.pid(), ex.target);
       stopOurs(ex, exact.subList(1, exact.size()), "duplicate of adopted pid " + ex.handle.pid());
-      return;
+      return Optional.empty();
     }
-    List<String> argv = vblade.argv(ex.target);
+    List<Long> exclude = new ArrayList<>(dying.keySet());
+    exporters.values().stream().filter(o -> o != ex && o.handle != null).forEach(o -> exclude.add(o.handle.pid()));
+    ex.starting = true;
+    return Optional.of(new Launch(ex, vblade.argv(ex.target), vblade.spawnArgv(ex.target), List.copyOf(exclude)));
+  }
+
+  /** Another exporter whose launch is in flight with {@code ex}'s address or path, or {@code ex} itself; monitor held. */
+  private Exporter inFlightLike(Exporter ex) {
+    if (ex.starting) {
+      return ex;
+    }
+    for (Exporter o : exporters.values()) {
+      if (o != ex && o.starting && (o.target.sameAddress(ex.target) || o.target.path().equals(ex.target.path()))) {
+        return o;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Carries out {@code launch}: runs the launcher ({@link Vblade#spawnArgv}: {@code setsid --fork},
+   * stdin {@code /dev/null}, stderr to the slot's log) and finds the exporter it forked ({@link
+   * VbladeProcesses#findStarted}). Needs no monitor; touches no supervisor state.
+   *
+   * @throws IllegalStateException if {@code /proc} cannot be listed
+   */
+  private Launched launch(Launch launch) {
+    Exporter ex = launch.ex();
     try {
       Files.createDirectories(ex.logFile.getParent());
-      ProcessBuilder pb = new ProcessBuilder(vblade.spawnArgv(ex.target))
+      ProcessBuilder pb = new ProcessBuilder(launch.spawnArgv())
           .redirectInput(Redirect.from(new File("/dev/null")))
           .redirectOutput(Redirect.DISCARD)
           .redirectError(Redirect.to(ex.logFile.toFile()));
@@ -519,31 +653,44 @@ public final class VbladeSupervisor implements AutoCloseable {
       if (launcher.exitValue() != 0) {
         throw new IOException("setsid exited with code " + launcher.exitValue());
       }
-      List<Long> exclude = new ArrayList<>(dying.keySet());
-      exporters.values().stream().filter(o -> o != ex && o.handle != null).forEach(o -> exclude.add(o.handle.pid()));
-      Optional<LivePid> started = processes.findStarted(argv, vblade.spawnArgv(ex.target), launcher.pid(), exclude,
-          LAUNCH_WAIT);
-      if (started.isEmpty()) {
-        ex.lastExitCode = null;
-        ex.lastError = lastLine(ex.logFile).orElse("exited at once");
-        LOG.warn("slot {}: exporter exited right after its start: {}", ex.id, ex.lastError);
-        scheduleRestart(ex, Duration.ZERO);
-        return;
-      }
-      watch(ex, started.get(), false);
-      processes.started(new VbladeProcess(started.get().pid(), ex.target, Vblade.options(ex.target)));
-      LOG.info("slot {}: started exporter pid {}: {}", ex.id, started.get().pid(), String.join(" ", argv));
+      return new Launched(processes.findStarted(launch.argv(), launch.spawnArgv(), launcher.pid(), launch.exclude(),
+          LAUNCH_WAIT), null);
     } catch (IOException e) {
-      ex.lastExitCode = null;
-      ex.lastError = "cannot start " + vblade.program() + ": " + e.getMessage();
-      LOG.warn("slot {}: {}", ex.id, ex.lastError);
-      scheduleRestart(ex, Duration.ZERO);
+      return new Launched(Optional.empty(), "cannot start " + vblade.program() + ": " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      ex.lastExitCode = null;
-      ex.lastError = "interrupted while starting " + vblade.program();
-      scheduleRestart(ex, Duration.ZERO);
+      return new Launched(Optional.empty(), "interrupted while starting " + vblade.program());
     }
+  }
+
+  /**
+   * Records what {@code launch} started (supervised, moved into the exporter cgroup, in the shared
+   * snapshot) or why nothing runs (restart scheduled), and ends {@link Exporter#starting}. After
+   * {@link #close} the process is left running unsupervised, as every exporter is. Monitor held.
+   */
+  private void finish(Launch launch, Launched launched) {
+    Exporter ex = launch.ex();
+    ex.starting = false;
+    notifyAll();
+    if (closed) {
+      return;
+    }
+    if (launched.process().isEmpty()) {
+      ex.lastExitCode = null;
+      if (launched.error() == null) {
+        ex.lastError = lastLine(ex.logFile).orElse("exited at once");
+        LOG.warn("slot {}: exporter exited right after its start: {}", ex.id, ex.lastError);
+      } else {
+        ex.lastError = launched.error();
+        LOG.warn("slot {}: {}", ex.id, ex.lastError);
+      }
+      scheduleRestart(ex, Duration.ZERO);
+      return;
+    }
+    LivePid started = launched.process().get();
+    watch(ex, started, false);
+    processes.started(new VbladeProcess(started.pid(), ex.target, Vblade.options(ex.target)));
+    LOG.info("slot {}: started exporter pid {}: {}", ex.id, started.pid(), String.join(" ", launch.argv()));
   }
 
   /** Stops vblades with exactly our argv (ours by argv); called with the monitor held. */
@@ -601,7 +748,7 @@ public final class VbladeSupervisor implements AutoCloseable {
       }
       dying.values().removeIf(p -> !processes.alive(p));
       for (Exporter ex : exporters.values()) {
-        if (ex.handle == null) {
+        if (ex.handle == null || ex.starting) {
           continue;
         }
         if (!processes.alive(ex.handle)) {
@@ -650,7 +797,7 @@ public final class VbladeSupervisor implements AutoCloseable {
         return;
       }
       for (Exporter ex : exporters.values()) {
-        if (ex.handle == null || ex.conflict != null || ex.duplicate != null) {
+        if (ex.handle == null || ex.starting || ex.conflict != null || ex.duplicate != null) {
           continue;
         }
         running.add(ex);
@@ -683,8 +830,8 @@ public final class VbladeSupervisor implements AutoCloseable {
 
   private void exited(Exporter ex, LivePid handle) {
     synchronized (this) {
-      if (!handle.equals(ex.handle) || ex.stopped || closed) {
-        return; // replaced, stopped on purpose, or agent shutting down
+      if (!handle.equals(ex.handle) || ex.stopped || closed || ex.starting) {
+        return; // replaced (or being replaced), stopped on purpose, or agent shutting down
       }
       ex.handle = null;
       processes.ended(handle.pid());
@@ -755,8 +902,8 @@ public final class VbladeSupervisor implements AutoCloseable {
       return;
     }
     synchronized (this) {
-      if (!current(ex) || (ex.handle != null && processes.alive(ex.handle))) {
-        return; // stopped, or restored meanwhile: never a second process
+      if (!current(ex) || ex.starting || (ex.handle != null && processes.alive(ex.handle))) {
+        return; // stopped, restored or being started meanwhile: never a second process
       }
       ex.restarts++;
       try {

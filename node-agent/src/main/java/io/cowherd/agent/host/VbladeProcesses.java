@@ -47,12 +47,8 @@ public final class VbladeProcesses {
   private final Map<Long, VbladeProcess> vblades = new HashMap<>();
   private long fullScanAtNanos;
   private boolean scanned;
-  /**
-   * The snapshot last handed out, handed out again while no vblade pid came or went: building the
-   * index for every caller was half the cost of the idle agent's periodic reconcile at 255 slots
-   * (issue 11, JFR).
-   */
-  private Snapshot last;
+  /** The snapshot of {@link #vblades} as last handed out; null once they changed. */
+  private Snapshot current;
 
   /** One scan of {@code /proc}, indexed by AoE address (shelf, slot, interface) and by exported path. */
   public static final class Snapshot {
@@ -135,45 +131,42 @@ public final class VbladeProcesses {
   public synchronized Snapshot snapshot(Duration maxAge) {
     long now = System.nanoTime();
     boolean full = !scanned || maxAge.isZero() || now - fullScanAtNanos > maxAge.toNanos();
-    // File.list: names only, no Path per entry (this runs for every slot a reconcile batch observes).
+    // File.list: names only (no Path per entry); called for every slot of a bring-up (issue 11).
     String[] names = procRoot.toFile().list();
     if (names == null) {
       throw new IllegalStateException("cannot list " + procRoot);
     }
-    java.util.Set<Long> current = new java.util.HashSet<>(names.length * 2);
+    java.util.Set<Long> pids = new java.util.HashSet<>(names.length * 2);
     for (String name : names) {
       if (isPid(name)) {
-        try {
-          current.add(Long.parseLong(name));
-        } catch (NumberFormatException e) {
-          // digits only, but too many for a pid
-        }
+        pid(name).ifPresent(pids::add);
       }
     }
-    boolean changed = last == null;
     if (full) {
-      changed |= !vblades.isEmpty();
       seen.clear();
       vblades.clear();
       fullScanAtNanos = now;
       scanned = true;
+      this.current = null;
     }
-    changed |= vblades.keySet().retainAll(current);
-    seen.retainAll(current);
-    for (long pid : current) {
+    if (vblades.keySet().retainAll(pids)) {
+      this.current = null;
+    }
+    seen.retainAll(pids);
+    for (long pid : pids) {
       if (seen.add(pid)) {
-        Optional<Vblade.ParsedArgs> a = readArgv(procRoot.resolve(Long.toString(pid)).resolve("cmdline"))
+        Optional<Vblade.ParsedArgs> args = readArgv(procRoot.resolve(Long.toString(pid)).resolve("cmdline"))
             .flatMap(this::asVblade);
-        if (a.isPresent()) {
-          vblades.put(pid, new VbladeProcess(pid, a.get().target(), a.get().options()));
-          changed = true;
+        if (args.isPresent()) {
+          vblades.put(pid, new VbladeProcess(pid, args.get().target(), args.get().options()));
+          this.current = null;
         }
       }
     }
-    if (changed) {
-      last = new Snapshot(List.copyOf(vblades.values()));
+    if (this.current == null) { // indexed again only when the vblade processes changed
+      this.current = new Snapshot(List.copyOf(vblades.values()));
     }
-    return last;
+    return this.current;
   }
 
   /** Records in the shared snapshot an exporter this agent just started (or adopted). */
@@ -181,14 +174,14 @@ public final class VbladeProcesses {
     if (scanned) {
       seen.add(p.pid());
       vblades.put(p.pid(), p);
-      last = null;
+      current = null;
     }
   }
 
   /** Removes from the shared snapshot a process this agent ended (its pid is read again if it shows up). */
   public synchronized void ended(long pid) {
     if (vblades.remove(pid) != null) {
-      last = null;
+      current = null;
     }
     seen.remove(pid);
   }
@@ -378,23 +371,18 @@ public final class VbladeProcesses {
   }
 
   private static Optional<Long> pid(Path dir) {
+    return pid(dir.getFileName().toString());
+  }
+
+  private static Optional<Long> pid(String name) {
     try {
-      return Optional.of(Long.parseLong(dir.getFileName().toString()));
+      return Optional.of(Long.parseLong(name));
     } catch (NumberFormatException e) {
       return Optional.empty(); // digits only, but too many for a pid
     }
   }
 
   private static boolean isPid(String name) {
-    if (name.isEmpty()) {
-      return false;
-    }
-    for (int i = 0; i < name.length(); i++) {
-      char c = name.charAt(i);
-      if (c < '0' || c > '9') {
-        return false;
-      }
-    }
-    return true;
+    return !name.isEmpty() && name.chars().allMatch(Character::isDigit);
   }
 }

@@ -2,6 +2,7 @@ package io.cowherd.agent.export;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.cowherd.agent.host.VbladeTarget;
 import io.cowherd.aoe.frame.AoeTarget;
@@ -82,14 +83,36 @@ class SegmentScannerTest {
   }
 
   @Test
-  void thirtyTwoStartsWithinTheFreshnessWindowShareOneBroadcast() {
+  void twentyStartsWithinTheFirstHalfOfTheFreshnessWindowShareOneBroadcast() {
     SegmentScanner s = scanner();
-    for (int slot = 0; slot < 32; slot++) {
+    for (int slot = 0; slot < 20; slot++) {
       s.duplicateOf(target(slot), SegmentScanner.BEFORE_START);
       clock.now = clock.now.plusMillis(50);
     }
     assertThat(probes.get()).isEqualTo(1);
     assertThat(s.scansOf("eth1")).isEqualTo(1);
+  }
+
+  @Test
+  void aStartInTheOlderHalfOfItsWindowGetsTheKnownScanAndSendsTheNextOneAhead() {
+    SegmentScanner s = scanner();
+    s.duplicateOf(target(0), SegmentScanner.BEFORE_START);
+    clock.now = clock.now.plusMillis(1500);
+    Instant first = clock.now.minusMillis(1500);
+    s.duplicateOf(target(1), SegmentScanner.BEFORE_START);
+    await().atMost(Duration.ofSeconds(10)).until(() -> s.scansOf("eth1") == 2);
+    assertThat(probes.get()).as("one refresh ahead, not one per caller").isEqualTo(2);
+    assertThat(s.scan("eth1", SegmentScanner.BEFORE_START).scannedAt()).isAfter(first);
+  }
+
+  @Test
+  void theRecheckOfRunningExportersNeverSendsAScanAhead() throws InterruptedException {
+    SegmentScanner s = scanner();
+    s.duplicateOf(target(0), SegmentScanner.WHILE_RUNNING);
+    clock.now = clock.now.plusSeconds(25);
+    s.duplicateOf(target(0), SegmentScanner.WHILE_RUNNING);
+    Thread.sleep(200); // nothing may happen: a window for a background scan that must not come
+    assertThat(probes.get()).isEqualTo(1);
   }
 
   @Test

@@ -19,8 +19,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -244,6 +248,45 @@ class VbladeSupervisorHostTest {
     assertThat(exportersOfOurTarget()).hasSize(1);
     s.stop(id, List.of(disk));
     assertThat(exportersOfOurTarget()).isEmpty();
+  }
+
+  /**
+   * Launches run outside the supervisor's monitor: slots whose exporters claim one address (shelf,
+   * slot, interface), each with its own store, started at the same moment from as many threads,
+   * still end with one exporter of that address; every other slot reports it as a conflict.
+   */
+  @Test
+  void slotsClaimingOneAddressStartedAtOnceEndWithOneExporter() throws Exception {
+    VbladeSupervisor s = supervisor();
+    int slots = 6;
+    List<Path> disks = new ArrayList<>();
+    for (int i = 0; i < slots; i++) {
+      Path d = tmp.resolve("claim-" + i + ".img");
+      try (RandomAccessFile f = new RandomAccessFile(d.toFile(), "rw")) {
+        f.setLength(1 << 20);
+      }
+      disks.add(d);
+    }
+    CountDownLatch go = new CountDownLatch(1);
+    List<ExporterState> states = new ArrayList<>();
+    try (ExecutorService threads = Executors.newFixedThreadPool(slots)) {
+      List<Future<ExporterState>> started = new ArrayList<>();
+      for (int i = 0; i < slots; i++) {
+        int n = i;
+        started.add(threads.submit(() -> {
+          go.await();
+          return s.ensure(new SlotId("lab", "debian", 10 + n), new VbladeTarget(9, 3, iface, disks.get(n)),
+              tmp.resolve("claim-" + n + ".log"));
+        }));
+      }
+      go.countDown();
+      for (Future<ExporterState> f : started) {
+        states.add(f.get(60, TimeUnit.SECONDS));
+      }
+    }
+    assertThat(states).filteredOn(ExporterState::running).hasSize(1);
+    assertThat(states).filteredOn(st -> st.conflict() != null).hasSize(slots - 1);
+    assertThat(processes.scan()).filteredOn(p -> p.target().sameAddress(target())).hasSize(1);
   }
 
   @Test
