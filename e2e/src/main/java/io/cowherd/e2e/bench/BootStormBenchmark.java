@@ -72,11 +72,13 @@ public final class BootStormBenchmark {
   private final String clientNs;
   private final List<AoeInitiator> initiators = new ArrayList<>();
   private final Path floorDir;
+  /** Clients of the last {@link #replay} that gave up. */
+  private int lastFailed;
 
   /** One arm's replay: wall time until every client finished, page cache after, load. */
   record Result(String arm, int clients, double seconds, double mbPerSecond, long clonesCachedBytes,
       long clonesCachedBefore, long originCachedBytes, long backingCachedBytes, long backingCachedBefore, long retransmissions, double load1,
-      double agentCpu, double exportersCpu) {}
+      double agentCpu, double exportersCpu, long exporterReadCalls, long exporterWriteCalls, int failedClients, int exportersAlive) {}
 
   private BootStormBenchmark(Lab lab, BootTrace trace, String clientNs, Path floorDir) {
     this.lab = lab;
@@ -146,9 +148,10 @@ public final class BootStormBenchmark {
           };
           results.add(res);
           System.out.printf(Locale.ROOT, "[storm] round %d, %d clients, %-8s %7.2f s, %7.1f MB/s, clones cache %6.1f MiB"
-                  + " (before %.1f), origin %.1f MiB, backing file %.1f MiB (before %.1f), retransmissions %d, agent CPU %.2f s, exporters CPU %.2f s, load %.2f%n", r + 1, n,
+                  + " (before %.1f), origin %.1f MiB, backing file %.1f MiB (before %.1f), retransmissions %d, agent CPU %.2f s, exporters CPU %.2f s, exporters' read/write calls %d/%d,"
+                  + " clients gave up %d, exporters alive %d, load %.2f%n", r + 1, n,
               arm, res.seconds(), res.mbPerSecond(), mib(res.clonesCachedBytes()), mib(res.clonesCachedBefore()),
-              mib(res.originCachedBytes()), mib(res.backingCachedBytes()), mib(res.backingCachedBefore()), res.retransmissions(), res.agentCpu(), res.exportersCpu(), res.load1());
+              mib(res.originCachedBytes()), mib(res.backingCachedBytes()), mib(res.backingCachedBefore()), res.retransmissions(), res.agentCpu(), res.exportersCpu(), res.exporterReadCalls(), res.exporterWriteCalls(), res.failedClients(), res.exportersAlive(), res.load1());
         }
       }
     }
@@ -179,7 +182,10 @@ public final class BootStormBenchmark {
   /**
    * Replays the trace from client i to {@code targets.get(i)}, all clients released at once.
    *
-   * @return seconds until the last client finished
+   * A client whose target stops answering (no reply after every retransmission, about 30 s) gives
+   * up and is counted in {@link #lastFailed}; the first failure is printed.
+   *
+   * @return seconds until the last client finished or gave up
    */
   private double replay(List<AoeTarget> targets) throws InterruptedException {
     int n = targets.size();
@@ -189,6 +195,7 @@ public final class BootStormBenchmark {
     }
     CountDownLatch start = new CountDownLatch(1);
     AtomicReference<Throwable> failure = new AtomicReference<>();
+    java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
     List<Thread> threads = new ArrayList<>();
     int maxSectors = runs.stream().mapToInt(BootTrace.Run::sectors).max().orElse(0);
     for (int i = 0; i < n; i++) {
@@ -206,6 +213,7 @@ public final class BootStormBenchmark {
             }
           }
         } catch (Throwable t) {
+          failed.incrementAndGet();
           failure.compareAndSet(null, new IllegalStateException("client of " + target + " failed", t));
         }
       }));
@@ -219,8 +227,11 @@ public final class BootStormBenchmark {
       }
     }
     double seconds = (System.nanoTime() - t0) / 1e9;
+    lastFailed = failed.get();
     if (failure.get() != null) {
-      throw new IllegalStateException(failure.get());
+      Throwable t = failure.get();
+      System.out.printf("[storm] %d of %d clients gave up; first: %s: %s%n", lastFailed, n, t.getMessage(),
+          t.getCause());
     }
     return seconds;
   }
@@ -282,6 +293,28 @@ public final class BootStormBenchmark {
     }
   }
 
+  /**
+   * Waits until the agent and the operator each used under 5% of a core over one second (the
+   * status writes, Events and first measurements after a bring-up are over; a storm hits a pool
+   * whose slots were made beforehand), at most 60 s.
+   *
+   * @return seconds waited
+   */
+  private double awaitQuiet() throws InterruptedException {
+    long t0 = System.nanoTime();
+    long deadline = t0 + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      long agent = cpuTicks(List.of(lab.agent().pid()));
+      long operator = cpuTicks(List.of(lab.operator().pid()));
+      Thread.sleep(1000); // a measurement window
+      if (cpuTicks(List.of(lab.agent().pid())) - agent < CLOCK_TICKS / 20
+          && cpuTicks(List.of(lab.operator().pid())) - operator < CLOCK_TICKS / 20) {
+        break;
+      }
+    }
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
   private void awaitNoSlots() throws InterruptedException {
     long deadline = System.nanoTime() + LIMIT.toNanos();
     while (!slots().isEmpty() || !exportersOfShelf(COWHERD_SHELF).isEmpty()) {
@@ -295,14 +328,15 @@ public final class BootStormBenchmark {
   private Result cowherd(int n) throws Exception {
     setReplicas(n);
     List<Exporters.Exporter> exporters = awaitServing(n);
+    double settled = awaitQuiet();
     List<AoeTarget> targets = exporters.stream().sorted(Comparator.comparingInt(Exporters.Exporter::slot))
         .map(e -> new AoeTarget(e.shelf(), e.slot())).toList();
     List<Path> clones = exporters.stream().sorted(Comparator.comparingInt(Exporters.Exporter::slot))
         .map(e -> Path.of(e.path())).toList();
     Exporters.Exporter first = exporters.getFirst();
-    System.out.printf("[storm] a cowherd exporter: pid %d, %s, cgroup %s%n", first.pid(),
-        Files.readString(Path.of("/proc", Long.toString(first.pid()), "cmdline")).replace('\0', ' ').strip(),
-        Files.readString(Path.of("/proc", Long.toString(first.pid()), "cgroup")).strip().replace('\n', ' '));
+    System.out.printf("[storm] %d slots Serving; agent and operator quiet after %.1f s more; a cowherd exporter:"
+        + " pid %d, %s%n", n, settled, first.pid(),
+        Files.readString(Path.of("/proc", Long.toString(first.pid()), "cmdline")).replace('\0', ' ').strip());
     Result r = measure("cowherd", targets, clones, exporters.stream().map(Exporters.Exporter::pid).toList());
     setReplicas(0);
     awaitNoSlots();
@@ -361,13 +395,17 @@ public final class BootStormBenchmark {
     long retransmitted = retransmissions(n);
     long agentTicks = cpuTicks(List.of(lab.agent().pid()));
     long exporterTicks = cpuTicks(exporterPids);
+    long[] io = ioCalls(exporterPids);
     double seconds = replay(targets);
     double load = load1();
     double agentCpu = (cpuTicks(List.of(lab.agent().pid())) - agentTicks) / (double) CLOCK_TICKS;
     double exportersCpu = (cpuTicks(exporterPids) - exporterTicks) / (double) CLOCK_TICKS;
-    long bytes = (trace.readBytes() + trace.writeBytes()) * n;
+    long[] ioAfter = ioCalls(exporterPids);
+    long bytes = (trace.readBytes() + trace.writeBytes()) * (n - lastFailed); // clients that finished
     return new Result(arm, n, seconds, bytes / 1e6 / seconds, cached(clones), before, cached(List.of(lab.originImage())),
-        cached(List.of(lab.scratch().backingFile())), backingBefore, retransmissions(n) - retransmitted, load, agentCpu, exportersCpu);
+        cached(List.of(lab.scratch().backingFile())), backingBefore, retransmissions(n) - retransmitted, load, agentCpu, exportersCpu,
+        ioAfter[0] - io[0], ioAfter[1] - io[1], lastFailed,
+        (int) exporterPids.stream().filter(pid -> Files.exists(Path.of("/proc", Long.toString(pid)))).count());
   }
 
   private void setReplicas(int n) {
@@ -426,6 +464,28 @@ public final class BootStormBenchmark {
     return sum;
   }
 
+  /**
+   * Read-like and write-like system calls of {@code pids} ({@code /proc/<pid>/io} syscr and syscw,
+   * proc(5)): vblade reads frames with read(2) and the disk with pread(2), answers with write(2).
+   */
+  private static long[] ioCalls(List<Long> pids) {
+    long[] sum = new long[2];
+    for (long pid : pids) {
+      try {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "io"))) {
+          if (line.startsWith("syscr:")) {
+            sum[0] += Long.parseLong(line.substring(6).strip());
+          } else if (line.startsWith("syscw:")) {
+            sum[1] += Long.parseLong(line.substring(6).strip());
+          }
+        }
+      } catch (IOException e) {
+        // exited
+      }
+    }
+    return sum;
+  }
+
   private static double load1() {
     try {
       return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
@@ -452,7 +512,10 @@ public final class BootStormBenchmark {
       List<Result> d = of(results, "floor -d", n);
       row(b, n + " clients: time until all finish (s)", c, f, Result::seconds);
       row(b, n + " clients: aggregate MB/s", c, f, Result::mbPerSecond);
+      row(b, n + " clients: clients that gave up (no reply for 30 s)", c, f, Result::failedClients);
+      row(b, n + " clients: retransmitted frames", c, f, Result::retransmissions);
       row(b, n + " clients: exporters' CPU during the replay (s)", c, f, Result::exportersCpu);
+      row(b, n + " clients: exporters' read calls (frames + preads), thousands", c, f, r -> r.exporterReadCalls() / 1e3);
       row(b, n + " clients: agent CPU during the replay (s)", c, f, Result::agentCpu);
       row(b, n + " clients: clones' page cache after (MiB)", c, f, r -> mib(r.clonesCachedBytes()));
       row(b, n + " clients: backing file's page cache after (MiB)", c, f, r -> mib(r.backingCachedBytes()));
@@ -499,9 +562,11 @@ public final class BootStormBenchmark {
       b.append(String.format(Locale.ROOT, "  {\"arm\": \"%s\", \"clients\": %d, \"seconds\": %.3f, \"mbPerSecond\": %.1f,"
               + " \"clonesCachedBytes\": %d, \"clonesCachedBytesBefore\": %d, \"originCachedBytes\": %d,"
               + " \"backingFileCachedBytes\": %d, \"backingFileCachedBytesBefore\": %d, \"retransmissions\": %d, \"load1\": %.2f,"
-              + " \"agentCpuSeconds\": %.2f, \"exportersCpuSeconds\": %.2f}%s%n",
+              + " \"agentCpuSeconds\": %.2f, \"exportersCpuSeconds\": %.2f, \"exporterReadCalls\": %d,"
+              + " \"exporterWriteCalls\": %d, \"failedClients\": %d, \"exportersAlive\": %d}%s%n",
           r.arm(), r.clients(), r.seconds(), r.mbPerSecond(), r.clonesCachedBytes(), r.clonesCachedBefore(),
-          r.originCachedBytes(), r.backingCachedBytes(), r.backingCachedBefore(), r.retransmissions(), r.load1(), r.agentCpu(), r.exportersCpu(), i + 1 < results.size() ? "," : ""));
+          r.originCachedBytes(), r.backingCachedBytes(), r.backingCachedBefore(), r.retransmissions(), r.load1(), r.agentCpu(), r.exportersCpu(), r.exporterReadCalls(), r.exporterWriteCalls(),
+          r.failedClients(), r.exportersAlive(), i + 1 < results.size() ? "," : ""));
     }
     return b.append("]\n").toString();
   }
