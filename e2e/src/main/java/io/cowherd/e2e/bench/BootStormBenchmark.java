@@ -138,12 +138,13 @@ public final class BootStormBenchmark {
     List<Result> results = new ArrayList<>();
     for (int n : sizes) {
       for (int r = 0; r < rounds; r++) {
-        List<String> order = r % 2 == 0 ? List.of("floor", "cowherd", "floor -d", "floor+agent")
-            : List.of("floor+agent", "cowherd", "floor -d", "floor");
+        List<String> order = r % 2 == 0 ? List.of("floor", "cowherd", "floor -d", "floor+agent", "floor setsid")
+            : List.of("floor setsid", "floor+agent", "cowherd", "floor -d", "floor");
         for (String arm : order) {
           Result res = switch (arm) {
             case "cowherd" -> cowherd(n);
             case "floor+agent" -> floorBesideAgent(n);
+            case "floor setsid" -> floor(n, false, arm, true);
             default -> floor(n, arm.equals("floor -d"));
           };
           results.add(res);
@@ -348,8 +349,17 @@ public final class BootStormBenchmark {
   }
 
   private Result floor(int n, boolean direct, String arm) throws Exception {
+    return floor(n, direct, arm, false);
+  }
+
+  /**
+   * The floor's N exporters; with {@code ownSession} each starts as the agent starts its exporters,
+   * through {@code setsid --fork} (its own session, so, with the kernel's scheduler autogroups on,
+   * its own scheduling group beside the benchmark's client threads), else as children of this JVM.
+   */
+  private Result floor(int n, boolean direct, String arm, boolean ownSession) throws Exception {
     String nic = lab.network().exporterInterface();
-    List<Process> vblades = new ArrayList<>();
+    List<ProcessHandle> vblades = new ArrayList<>();
     List<Path> clones = new ArrayList<>();
     List<AoeTarget> targets = new ArrayList<>();
     try {
@@ -357,21 +367,41 @@ public final class BootStormBenchmark {
         Path copy = floorDir.resolve(i + ".img");
         Commands.run("cp", "--reflink=always", lab.originImage().toString(), copy.toString());
         clones.add(copy);
-        List<String> argv = new ArrayList<>(List.of("vblade", "-s"));
+        List<String> argv = new ArrayList<>();
+        if (ownSession) {
+          argv.addAll(List.of("setsid", "--fork"));
+        }
+        argv.addAll(List.of("vblade", "-s"));
         if (direct) {
           argv.add("-d");
         }
         argv.addAll(List.of("--", Integer.toString(FLOOR_SHELF), Integer.toString(i), nic, copy.toString()));
-        vblades.add(new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-            .start());
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
+        if (!ownSession) {
+          vblades.add(p.toHandle());
+        } else if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+          throw new IllegalStateException("setsid --fork " + argv + " failed");
+        }
         targets.add(new AoeTarget(FLOOR_SHELF, i));
       }
-      return measure(arm, targets, clones, vblades.stream().map(Process::pid).toList());
+      if (ownSession) {
+        long deadline = System.nanoTime() + LIMIT.toNanos();
+        List<Exporters.Exporter> found;
+        while ((found = exportersOfShelf(FLOOR_SHELF)).size() < n) {
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException(arm + ": only " + found.size() + " exporters of " + n);
+          }
+          Thread.sleep(50); // polling /proc for the forked exporters
+        }
+        found.forEach(e -> ProcessHandle.of(e.pid()).ifPresent(vblades::add));
+      }
+      return measure(arm, targets, clones, vblades.stream().map(ProcessHandle::pid).toList());
     } finally {
-      for (Process p : vblades) {
+      for (ProcessHandle p : vblades) {
         p.destroy();
       }
-      for (Process p : vblades) {
+      for (ProcessHandle p : vblades) {
         p.onExit().orTimeout(60, TimeUnit.SECONDS).join();
       }
       for (Path c : clones) {
@@ -379,6 +409,7 @@ public final class BootStormBenchmark {
       }
     }
   }
+
 
   private Result measure(String arm, List<AoeTarget> targets, List<Path> clones, List<Long> exporterPids)
       throws InterruptedException {
@@ -396,7 +427,9 @@ public final class BootStormBenchmark {
     long agentTicks = cpuTicks(List.of(lab.agent().pid()));
     long exporterTicks = cpuTicks(exporterPids);
     long[] io = ioCalls(exporterPids);
+    Process perf = startPerf(arm, n, exporterPids);
     double seconds = replay(targets);
+    stopPerf(perf);
     double load = load1();
     double agentCpu = (cpuTicks(List.of(lab.agent().pid())) - agentTicks) / (double) CLOCK_TICKS;
     double exportersCpu = (cpuTicks(exporterPids) - exporterTicks) / (double) CLOCK_TICKS;
@@ -444,6 +477,37 @@ public final class BootStormBenchmark {
       }
     }
     return sum;
+  }
+
+  /**
+   * With {@code -Dcowherd.storm.perf=true}: {@code perf record -e cpu-clock -g} of the arm's
+   * exporters during the replay, into {@code <work>/perf-<arm>-<n>.data}; else nothing.
+   */
+  private Process startPerf(String arm, int n, List<Long> pids) {
+    if (!Boolean.getBoolean("cowherd.storm.perf") || pids.isEmpty()) {
+      return null;
+    }
+    Path data = floorDir.getParent().getParent().resolve("perf-" + arm.replace(' ', '_') + "-" + n + ".data");
+    List<String> argv = new ArrayList<>(List.of("perf", "record", "-q", "-e", "cpu-clock", "-g", "-o", data.toString(), "-p",
+        String.join(",", pids.stream().map(String::valueOf).toList())));
+    try {
+      Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      Thread.sleep(500); // perf attaches; a start-up allowance for a diagnostic, not a measured wait
+      return p;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void stopPerf(Process perf) {
+    if (perf == null) {
+      return;
+    }
+    perf.destroy(); // SIGTERM: perf writes its data and exits
+    perf.onExit().orTimeout(60, TimeUnit.SECONDS).join();
   }
 
   /**
@@ -522,6 +586,10 @@ public final class BootStormBenchmark {
       List<Result> g = of(results, "floor+agent", n);
       row(b, n + " clients, floor beside a cowherd slot vs floor: time (s)", g, f, Result::seconds);
       row(b, n + " clients, floor beside a cowherd slot vs floor: exporters CPU", g, f, Result::exportersCpu);
+      List<Result> o = of(results, "floor setsid", n);
+      row(b, n + " clients, floor with exporters in own sessions vs floor: time (s)", o, f, Result::seconds);
+      row(b, n + " clients, floor with exporters in own sessions vs floor: exporters CPU", o, f, Result::exportersCpu);
+      row(b, n + " clients, cowherd vs floor with exporters in own sessions: time (s)", c, o, Result::seconds);
       row(b, n + " clients, floor -d vs floor: time (s)", d, f, Result::seconds);
       row(b, n + " clients, floor -d vs floor: clones' page cache (MiB)", d, f, r -> mib(r.clonesCachedBytes()));
       row(b, n + " clients, floor -d vs floor: backing file cache (MiB)", d, f, r -> mib(r.backingCachedBytes()));
