@@ -78,7 +78,7 @@ public final class BootStormBenchmark {
   /** One arm's replay: wall time until every client finished, page cache after, load. */
   record Result(String arm, int clients, double seconds, double mbPerSecond, long clonesCachedBytes,
       long clonesCachedBefore, long originCachedBytes, long backingCachedBytes, long backingCachedBefore, long retransmissions, double load1,
-      double agentCpu, double exportersCpu, long exporterReadCalls, long exporterWriteCalls, int failedClients, int exportersAlive) {}
+      double agentCpu, double exportersCpu, long exporterReadCalls, long exporterWriteCalls, long exporterContextSwitches, int failedClients, int exportersAlive) {}
 
   private BootStormBenchmark(Lab lab, BootTrace trace, String clientNs, Path floorDir) {
     this.lab = lab;
@@ -149,10 +149,10 @@ public final class BootStormBenchmark {
           };
           results.add(res);
           System.out.printf(Locale.ROOT, "[storm] round %d, %d clients, %-8s %7.2f s, %7.1f MB/s, clones cache %6.1f MiB"
-                  + " (before %.1f), origin %.1f MiB, backing file %.1f MiB (before %.1f), retransmissions %d, agent CPU %.2f s, exporters CPU %.2f s, exporters' read/write calls %d/%d,"
+                  + " (before %.1f), origin %.1f MiB, backing file %.1f MiB (before %.1f), retransmissions %d, agent CPU %.2f s, exporters CPU %.2f s, exporters' read/write calls %d/%d, context switches %d,"
                   + " clients gave up %d, exporters alive %d, load %.2f%n", r + 1, n,
               arm, res.seconds(), res.mbPerSecond(), mib(res.clonesCachedBytes()), mib(res.clonesCachedBefore()),
-              mib(res.originCachedBytes()), mib(res.backingCachedBytes()), mib(res.backingCachedBefore()), res.retransmissions(), res.agentCpu(), res.exportersCpu(), res.exporterReadCalls(), res.exporterWriteCalls(), res.failedClients(), res.exportersAlive(), res.load1());
+              mib(res.originCachedBytes()), mib(res.backingCachedBytes()), mib(res.backingCachedBefore()), res.retransmissions(), res.agentCpu(), res.exportersCpu(), res.exporterReadCalls(), res.exporterWriteCalls(), res.exporterContextSwitches(), res.failedClients(), res.exportersAlive(), res.load1());
         }
       }
     }
@@ -428,8 +428,15 @@ public final class BootStormBenchmark {
     long exporterTicks = cpuTicks(exporterPids);
     long[] io = ioCalls(exporterPids);
     Process perf = startPerf(arm, n, exporterPids);
+    Map<String, Long> agentThreads = threadTicks(lab.agent().pid());
     double seconds = replay(targets);
     stopPerf(perf);
+    Map<String, Long> agentThreadsAfter = threadTicks(lab.agent().pid());
+    agentThreadsAfter.replaceAll((name, ticks) -> ticks - agentThreads.getOrDefault(name, 0L));
+    System.out.println("[storm] " + arm + ", " + n + " clients: agent threads' CPU during the replay (10 ms ticks): "
+        + agentThreadsAfter.entrySet().stream().filter(e -> e.getValue() > 0)
+            .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(8).map(e -> e.getKey() + " " + e.getValue())
+            .toList());
     double load = load1();
     double agentCpu = (cpuTicks(List.of(lab.agent().pid())) - agentTicks) / (double) CLOCK_TICKS;
     double exportersCpu = (cpuTicks(exporterPids) - exporterTicks) / (double) CLOCK_TICKS;
@@ -437,7 +444,7 @@ public final class BootStormBenchmark {
     long bytes = (trace.readBytes() + trace.writeBytes()) * (n - lastFailed); // clients that finished
     return new Result(arm, n, seconds, bytes / 1e6 / seconds, cached(clones), before, cached(List.of(lab.originImage())),
         cached(List.of(lab.scratch().backingFile())), backingBefore, retransmissions(n) - retransmitted, load, agentCpu, exportersCpu,
-        ioAfter[0] - io[0], ioAfter[1] - io[1], lastFailed,
+        ioAfter[0] - io[0], ioAfter[1] - io[1], ioAfter[2] - io[2], lastFailed,
         (int) exporterPids.stream().filter(pid -> Files.exists(Path.of("/proc", Long.toString(pid)))).count());
   }
 
@@ -528,12 +535,33 @@ public final class BootStormBenchmark {
     return sum;
   }
 
+  /** CPU ticks (user + system) per thread name of process {@code pid}, summed over threads of one name. */
+  private static Map<String, Long> threadTicks(long pid) {
+    Map<String, Long> ticks = new java.util.TreeMap<>();
+    try (var tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
+      for (Path task : tasks) {
+        try {
+          String stat = Files.readString(task.resolve("stat"));
+          String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("[0-9]+$", "#");
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          ticks.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum);
+        } catch (IOException e) {
+          // thread ended
+        }
+      }
+    } catch (IOException e) {
+      // process ended
+    }
+    return ticks;
+  }
+
   /**
    * Read-like and write-like system calls of {@code pids} ({@code /proc/<pid>/io} syscr and syscw,
-   * proc(5)): vblade reads frames with read(2) and the disk with pread(2), answers with write(2).
+   * proc(5)): vblade reads frames with read(2) and the disk with pread(2), answers with write(2);
+   * third, their context switches, voluntary and not ({@code /proc/<pid>/status}).
    */
   private static long[] ioCalls(List<Long> pids) {
-    long[] sum = new long[2];
+    long[] sum = new long[3];
     for (long pid : pids) {
       try {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "io"))) {
@@ -541,6 +569,11 @@ public final class BootStormBenchmark {
             sum[0] += Long.parseLong(line.substring(6).strip());
           } else if (line.startsWith("syscw:")) {
             sum[1] += Long.parseLong(line.substring(6).strip());
+          }
+        }
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+          if (line.startsWith("voluntary_ctxt_switches:") || line.startsWith("nonvoluntary_ctxt_switches:")) {
+            sum[2] += Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
           }
         }
       } catch (IOException e) {
@@ -580,6 +613,7 @@ public final class BootStormBenchmark {
       row(b, n + " clients: retransmitted frames", c, f, Result::retransmissions);
       row(b, n + " clients: exporters' CPU during the replay (s)", c, f, Result::exportersCpu);
       row(b, n + " clients: exporters' read calls (frames + preads), thousands", c, f, r -> r.exporterReadCalls() / 1e3);
+      row(b, n + " clients: exporters' context switches, thousands", c, f, r -> r.exporterContextSwitches() / 1e3);
       row(b, n + " clients: agent CPU during the replay (s)", c, f, Result::agentCpu);
       row(b, n + " clients: clones' page cache after (MiB)", c, f, r -> mib(r.clonesCachedBytes()));
       row(b, n + " clients: backing file's page cache after (MiB)", c, f, r -> mib(r.backingCachedBytes()));
@@ -631,10 +665,10 @@ public final class BootStormBenchmark {
               + " \"clonesCachedBytes\": %d, \"clonesCachedBytesBefore\": %d, \"originCachedBytes\": %d,"
               + " \"backingFileCachedBytes\": %d, \"backingFileCachedBytesBefore\": %d, \"retransmissions\": %d, \"load1\": %.2f,"
               + " \"agentCpuSeconds\": %.2f, \"exportersCpuSeconds\": %.2f, \"exporterReadCalls\": %d,"
-              + " \"exporterWriteCalls\": %d, \"failedClients\": %d, \"exportersAlive\": %d}%s%n",
+              + " \"exporterWriteCalls\": %d, \"exporterContextSwitches\": %d, \"failedClients\": %d, \"exportersAlive\": %d}%s%n",
           r.arm(), r.clients(), r.seconds(), r.mbPerSecond(), r.clonesCachedBytes(), r.clonesCachedBefore(),
           r.originCachedBytes(), r.backingCachedBytes(), r.backingCachedBefore(), r.retransmissions(), r.load1(), r.agentCpu(), r.exportersCpu(), r.exporterReadCalls(), r.exporterWriteCalls(),
-          r.failedClients(), r.exportersAlive(), i + 1 < results.size() ? "," : ""));
+          r.exporterContextSwitches(), r.failedClients(), r.exportersAlive(), i + 1 < results.size() ? "," : ""));
     }
     return b.append("]\n").toString();
   }
