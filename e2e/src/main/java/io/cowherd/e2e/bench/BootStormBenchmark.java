@@ -431,10 +431,12 @@ public final class BootStormBenchmark {
     Map<String, Long> agentThreads = threadTicks(lab.agent().pid());
     double seconds = replay(targets);
     stopPerf(perf);
-    Map<String, Long> agentThreadsAfter = threadTicks(lab.agent().pid());
-    agentThreadsAfter.replaceAll((name, ticks) -> ticks - agentThreads.getOrDefault(name, 0L));
+    // Per thread id (a thread born during the replay counts whole), then summed by thread name.
+    Map<String, Long> byName = new java.util.TreeMap<>();
+    threadTicks(lab.agent().pid()).forEach((key, ticks) -> byName.merge(key.substring(key.indexOf(' ') + 1),
+        ticks - agentThreads.getOrDefault(key, 0L), Long::sum));
     System.out.println("[storm] " + arm + ", " + n + " clients: agent threads' CPU during the replay (10 ms ticks): "
-        + agentThreadsAfter.entrySet().stream().filter(e -> e.getValue() > 0)
+        + byName.entrySet().stream().filter(e -> e.getValue() > 0)
             .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(8).map(e -> e.getKey() + " " + e.getValue())
             .toList());
     double load = load1();
@@ -535,14 +537,14 @@ public final class BootStormBenchmark {
     return sum;
   }
 
-  /** CPU ticks (user + system) per thread name of process {@code pid}, summed over threads of one name. */
+  /** CPU ticks (user + system) per thread of process {@code pid}, keyed {@code "<tid> <name>"}. */
   private static Map<String, Long> threadTicks(long pid) {
     Map<String, Long> ticks = new java.util.TreeMap<>();
     try (var tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
       for (Path task : tasks) {
         try {
           String stat = Files.readString(task.resolve("stat"));
-          String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("[0-9]+$", "#");
+          String name = task.getFileName() + " " + stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
           String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
           ticks.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum);
         } catch (IOException e) {
