@@ -27,8 +27,12 @@ public final class Lab implements AutoCloseable {
   /** JOSDK controller name of the node agent (logged as "'NAME' controller started"). */
   private static final String AGENT_CONTROLLER = "aoebootslot-agent";
 
+  /** Size of the sparse scratch XFS unless a caller asks for another. */
+  private static final long DEFAULT_SCRATCH_BYTES = 4L << 30;
+
   private final Path workDir;
   private final Path repo;
+  private long scratchBytes = DEFAULT_SCRATCH_BYTES;
   private final List<AutoCloseable> toClose = new ArrayList<>();
   private ControlPlane controlPlane;
   private ScratchFilesystem scratch;
@@ -60,14 +64,28 @@ public final class Lab implements AutoCloseable {
    * @throws IllegalStateException when not root, or a binary or jar is missing (message names it)
    */
   public static Lab startWithOrigin(Path workDir, Path originTemplate) {
-    return start(workDir, images -> OriginImages.copyOf(originTemplate, images.resolve("origin.img")));
+    return startWithOrigin(workDir, originTemplate, DEFAULT_SCRATCH_BYTES);
+  }
+
+  /**
+   * Like {@link #startWithOrigin(Path, Path)} on a sparse scratch XFS of {@code scratchBytes} (the
+   * agent admits a reflink slot only while the filesystem has room to rewrite its whole disk, so N
+   * slots of a large origin need about N × its size).
+   */
+  public static Lab startWithOrigin(Path workDir, Path originTemplate, long scratchBytes) {
+    return start(workDir, images -> OriginImages.copyOf(originTemplate, images.resolve("origin.img")), scratchBytes);
   }
 
   private static Lab start(Path workDir, UnaryOperator<Path> makeOriginInImages) {
+    return start(workDir, makeOriginInImages, DEFAULT_SCRATCH_BYTES);
+  }
+
+  private static Lab start(Path workDir, UnaryOperator<Path> makeOriginInImages, long scratchBytes) {
     if (!"root".equals(System.getProperty("user.name"))) {
       throw new IllegalStateException("the cowherd lab needs root (mount, network namespaces, vblade); run as root");
     }
     Lab lab = new Lab(workDir, findRepo());
+    lab.scratchBytes = scratchBytes;
     try {
       lab.startAll(makeOriginInImages);
     } catch (RuntimeException e) {
@@ -101,7 +119,7 @@ public final class Lab implements AutoCloseable {
     toClose.add(controlPlane);
     controlPlane.applyCrds(repo.resolve("crds/yaml"));
     controlPlane.createReadyNode(NODE, Map.of("kubernetes.io/hostname", NODE));
-    scratch = ScratchFilesystem.createXfs(workDir, 4L << 30);
+    scratch = ScratchFilesystem.createXfs(workDir, scratchBytes);
     toClose.add(scratch);
     originImage = makeOriginInImages.apply(scratch.images());
     network = NetworkLab.create();

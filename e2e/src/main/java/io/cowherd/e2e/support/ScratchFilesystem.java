@@ -51,6 +51,11 @@ public final class ScratchFilesystem implements AutoCloseable {
     return mountPoint.resolve("images");
   }
 
+  /** The sparse file under the loop device (its page cache is where shared extents are cached once). */
+  public Path backingFile() {
+    return backingFile;
+  }
+
   /** The agent's state dir. */
   public Path stateDir() {
     return mountPoint.resolve("state");
