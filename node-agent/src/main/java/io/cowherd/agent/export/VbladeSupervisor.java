@@ -572,8 +572,16 @@ public final class VbladeSupervisor implements AutoCloseable {
    * @return the start to carry out ({@link #launch}, then {@link #finish}); empty when nothing is to start
    */
   private Optional<Launch> prepare(Exporter ex, Optional<DuplicateExporter> duplicate) {
+    boolean waited = false;
     for (Exporter other = inFlightLike(ex); other != null; other = inFlightLike(ex)) {
-      awaitLaunch(other);
+      awaitLaunch(other); // releases the monitor while waiting
+      waited = true;
+    }
+    if (waited && !current(ex)) {
+      // Stopped, released or closed while this start waited (a restart or restore waiting for another
+      // slot's launch of the same address): stop() has already said that nothing serves its path.
+      LOG.info("slot {}: not starting: the slot was stopped or released while its start waited", ex.id);
+      return Optional.empty();
     }
     ex.pendingRestart = null;
     ex.nextRestartAt = null;
