@@ -54,6 +54,7 @@ import io.cowherd.agent.slot.SlotStatusWriter;
 import io.cowherd.agent.slot.SlotValidator;
 import io.cowherd.aoe.net.RawSocket;
 import io.cowherd.agent.slot.UnclaimedStateReporter;
+import io.cowherd.api.LeanItemStore;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -393,6 +394,7 @@ public final class Main implements Callable<Integer> {
         .withMetrics(telemetry.operatorMetrics()));
     RegisteredController<AoeBootSlot> controller = operator.register(reconciler, o -> {
       o.withLabelSelector(SlotReconciler.labelSelector(config.nodeName()));
+      o.withItemStore(LeanItemStore.create()); // no managedFields in the cache (LeanItemStore, issue 11)
       if (config.allNamespaces()) {
         o.watchingAllNamespaces();
       } else {

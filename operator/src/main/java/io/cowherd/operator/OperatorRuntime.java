@@ -1,5 +1,6 @@
 package io.cowherd.operator;
 
+import io.cowherd.api.LeanItemStore;
 import io.cowherd.operator.config.OperatorConfig;
 import io.cowherd.operator.http.OperatorHealth;
 import io.cowherd.operator.liveness.AgentHeartbeats;
@@ -55,6 +56,7 @@ public final class OperatorRuntime {
     });
     AgentHeartbeats heartbeats = new AgentHeartbeats();
     operator.register(Main.newReconciler(config, client, new CowherdMetrics(registry), clock, heartbeats), c -> {
+      c.withItemStore(LeanItemStore.create()); // no managedFields in the cache (LeanItemStore, issue 11)
       if (!config.watchesAllNamespaces()) {
         c.settingNamespaces(config.namespaces());
       }
@@ -63,6 +65,7 @@ public final class OperatorRuntime {
       AgentLivenessReconciler liveness = new AgentLivenessReconciler(config.operatorNamespace(), heartbeats,
           new LivenessConditionWriter(client, clock), AgentHeartbeats.LeaseReader.of(client), clock);
       operator.register(liveness, c -> {
+        c.withItemStore(LeanItemStore.create());
         if (!config.watchesAllNamespaces()) {
           c.settingNamespaces(config.namespaces());
         }

@@ -720,7 +720,8 @@ public final class ScaleBenchmark {
    * Writes beside the logs where a JVM's memory and threads go: its threads by name (from {@code
    * /proc/<pid>/task/<tid>/comm}, digits folded) and, when the JVM runs with {@code
    * -XX:NativeMemoryTracking=summary} (for example through {@code JDK_JAVA_OPTIONS}), {@code jcmd
-   * VM.native_memory summary}. Diagnostics only; the table does not depend on them.
+   * VM.native_memory summary}; always {@code jcmd GC.heap_info} (generations' capacity and use; no
+   * collection). Diagnostics only; the table does not depend on them.
    */
   private void writeMemoryDetail(ManagedProcess p, String label) {
     StringBuilder b = new StringBuilder();
@@ -737,17 +738,23 @@ public final class ScaleBenchmark {
       b.append("cannot list threads: ").append(e.getMessage()).append('\n');
     }
     byName.forEach((k, v) -> b.append(String.format(Locale.ROOT, "%4d  %s%n", v, k)));
-    try {
-      Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-          Long.toString(p.pid()), "VM.native_memory", "summary").redirectErrorStream(true).start();
-      String out = new String(jcmd.getInputStream().readAllBytes());
-      if (jcmd.waitFor(30, TimeUnit.SECONDS)) {
-        b.append('\n').append(out);
+    for (String command : List.of("GC.heap_info", "VM.native_memory")) {
+      try {
+        List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+            Long.toString(p.pid()), command));
+        if (command.equals("VM.native_memory")) {
+          argv.add("summary");
+        }
+        Process jcmd = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        String out = new String(jcmd.getInputStream().readAllBytes());
+        if (jcmd.waitFor(30, TimeUnit.SECONDS)) {
+          b.append('\n').append(out);
+        }
+      } catch (IOException e) {
+        b.append("jcmd failed: ").append(e.getMessage());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
-    } catch (IOException e) {
-      b.append("jcmd failed: ").append(e.getMessage());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
     try {
       Files.writeString(lab.agent().log().getParent().resolve("memory-" + label + ".txt"), b);

@@ -1,5 +1,6 @@
 package io.cowherd.agent.boot;
 
+import io.cowherd.api.LeanItemStore;
 import io.cowherd.api.MacAddress;
 import io.cowherd.api.Names;
 import io.cowherd.api.v1alpha1.AoeBootClient;
@@ -69,11 +70,14 @@ public final class KubernetesBootDirectory implements BootDirectory, AutoCloseab
    */
   public static KubernetesBootDirectory start(KubernetesClient client, Predicate<String> servedNamespace,
       String nodeName, Clock clock) {
-    SharedIndexInformer<AoeBootClient> clients = client.resources(AoeBootClient.class).inAnyNamespace().runnableInformer(0);
+    SharedIndexInformer<AoeBootClient> clients = client.resources(AoeBootClient.class).inAnyNamespace().runnableInformer(0)
+        .itemStore(LeanItemStore.create());
     clients.addIndexers(Map.of(MAC_INDEX, c -> c.getSpec() == null ? List.of()
         : MacAddress.parse(c.getSpec().getMac()).map(m -> List.of(m.value())).orElse(List.of())));
-    SharedIndexInformer<AoeBootPool> pools = client.resources(AoeBootPool.class).inAnyNamespace().runnableInformer(0);
-    SharedIndexInformer<AoeBootSlot> slots = client.resources(AoeBootSlot.class).inAnyNamespace().runnableInformer(0);
+    SharedIndexInformer<AoeBootPool> pools = client.resources(AoeBootPool.class).inAnyNamespace().runnableInformer(0)
+        .itemStore(LeanItemStore.create());
+    SharedIndexInformer<AoeBootSlot> slots = client.resources(AoeBootSlot.class).inAnyNamespace().runnableInformer(0)
+        .itemStore(LeanItemStore.create());
     clients.run();
     pools.run();
     slots.run();

@@ -1,5 +1,6 @@
 package io.cowherd.operator.liveness;
 
+import io.cowherd.api.LeanItemStore;
 import io.cowherd.api.Names;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -102,6 +103,7 @@ public final class AgentLivenessReconciler implements Reconciler<AoeBootSlot> {
                   .collect(Collectors.toSet());
             })
             .withPrimaryToSecondaryMapper((AoeBootSlot slot) -> leaseOf(slot))
+            .withItemStore(LeanItemStore.create())
             .build(),
         context);
     return List.of(leases);

@@ -1,5 +1,6 @@
 package io.cowherd.operator.pool;
 
+import io.cowherd.api.LeanItemStore;
 import io.cowherd.api.Names;
 import io.cowherd.api.v1alpha1.AoeBootClient;
 import io.cowherd.api.v1alpha1.AoeBootPool;
@@ -81,6 +82,7 @@ public final class PoolEventSources {
             .withWatchAllNamespaces()
             .withSecondaryToPrimaryMapper(slot -> slotToPools(slot, reconciled))
             .withPrimaryToSecondaryMapper(pool -> Set.of())
+            .withItemStore(LeanItemStore.create())
             .build(),
         context);
     var pools = new InformerEventSource<>(
@@ -91,6 +93,7 @@ public final class PoolEventSources {
                 || !Objects.equals(now.getMetadata().getDeletionTimestamp(), before.getMetadata().getDeletionTimestamp()))
             .withSecondaryToPrimaryMapper(pool -> poolToOtherPools(pool, reconciled))
             .withPrimaryToSecondaryMapper(pool -> Set.of())
+            .withItemStore(LeanItemStore.create())
             .build(),
         context);
     var nodes = new InformerEventSource<>(
@@ -100,6 +103,7 @@ public final class PoolEventSources {
             .withOnUpdateFilter(PoolEventSources::placementChanged)
             .withSecondaryToPrimaryMapper(node -> reconciled.list().map(ResourceID::fromResource).collect(Collectors.toSet()))
             .withPrimaryToSecondaryMapper(pool -> Set.of())
+            .withItemStore(LeanItemStore.create())
             .build(),
         context);
     var clients = new InformerEventSource<>(
@@ -108,6 +112,7 @@ public final class PoolEventSources {
             .withWatchAllNamespaces()
             .withSecondaryToPrimaryMapper(PoolEventSources::clientToPool)
             .withPrimaryToSecondaryMapper(pool -> Set.of())
+            .withItemStore(LeanItemStore.create())
             .build(),
         context);
     List<EventSource<?, AoeBootPool>> sources = new ArrayList<>(List.of(slots, pools, nodes, clients));
@@ -132,6 +137,7 @@ public final class PoolEventSources {
             })
             .withSecondaryToPrimaryMapper(lease -> waitingForANode(reconciled))
             .withPrimaryToSecondaryMapper(pool -> Set.of())
+            .withItemStore(LeanItemStore.create())
             .build(),
         context)));
     return List.copyOf(sources);
