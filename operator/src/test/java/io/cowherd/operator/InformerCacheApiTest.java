@@ -72,9 +72,11 @@ class InformerCacheApiTest {
             .allSatisfy(o -> assertThat(o.getMetadata().getManagedFields()).as(o.getMetadata().getName()).isNullOrEmpty());
       });
     } finally {
-      heartbeat.stop();
-      agent.stop();
-      runtime.stop();
+      cluster.deletePoolThenNodes(NS, "boot", () -> {
+        heartbeat.stop();
+        agent.stop();
+        runtime.stop();
+      }, List.of(NODE));
     }
   }
 }

@@ -64,6 +64,8 @@ class ClientAssignmentApiTest {
     if (operator != null) {
       operator.stop();
     }
+    // Other test classes on the shared API server place slots on any Ready Node they see.
+    client.nodes().withName(NODE).delete();
   }
 
   @Test

@@ -154,20 +154,11 @@ class AgentPlacementApiTest {
     }
   }
 
-  /**
-   * Deletes the test's pool (its agents release the slots) and then its Nodes: other test classes on
-   * the shared API server place slots on any Ready Node they see.
-   */
   private static void cleanUp(String namespace, OperatorRuntime operator, List<Operator> agents, List<String> nodes) {
-    try {
-      client.resources(AoeBootPool.class).inNamespace(namespace).withName("boot").delete();
-      await().atMost(TIMEOUT).until(() -> slots(namespace).isEmpty()
-          && client.resources(AoeBootPool.class).inNamespace(namespace).withName("boot").get() == null);
-    } finally {
+    new Cluster(client).deletePoolThenNodes(namespace, "boot", () -> {
       agents.forEach(Operator::stop);
       operator.stop();
-      nodes.forEach(node -> client.nodes().withName(node).delete());
-    }
+    }, nodes);
   }
 
   private static void createPool(String namespace, int shelf, int replicas) {

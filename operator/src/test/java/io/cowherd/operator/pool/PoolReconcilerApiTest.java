@@ -78,6 +78,8 @@ class PoolReconcilerApiTest {
     if (operator != null) {
       operator.stop();
     }
+    // Other test classes on the shared API server place slots on any Ready Node they see.
+    client.nodes().withName(NODE).delete();
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.cowherd.operator.support;
 
 import io.cowherd.api.Names;
+import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.cowherd.api.v1alpha1.SlotPhase;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -10,6 +11,7 @@ import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +42,28 @@ public final class Cluster {
       n.setStatus(status.getStatus());
       return n;
     });
+  }
+
+  /**
+   * Deletes pool {@code pool} of {@code namespace} and waits (up to 60 s) until it and its slots are
+   * gone (the running agents release them), then runs {@code stop} (agents, heartbeats, operator)
+   * and deletes {@code nodes}: other test classes on the shared API server place slots on any Ready
+   * Node with a live agent Lease they see, so a test's nodes must not outlive it. {@code stop} and
+   * the node deletions run even if the wait fails.
+   */
+  public void deletePoolThenNodes(String namespace, String pool, Runnable stop, List<String> nodes) {
+    try {
+      client.resources(AoeBootPool.class).inNamespace(namespace).withName(pool).delete();
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() ->
+          client.resources(AoeBootSlot.class).inNamespace(namespace).list().getItems().isEmpty()
+              && client.resources(AoeBootPool.class).inNamespace(namespace).withName(pool).get() == null);
+    } finally {
+      try {
+        stop.run();
+      } finally {
+        nodes.forEach(node -> client.nodes().withName(node).delete());
+      }
+    }
   }
 
   public void setUnschedulable(String node, boolean unschedulable) {
