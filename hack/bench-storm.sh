@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Issue 11's boot-storm benchmark, outside the test suite: one recorded client boot (the committed
 # trace e2e/src/main/resources/bench/boot-trace.csv) replayed by N concurrent AoE initiators against
-# N cowherd reflink slots, N plain `vblade -s` exporters of `cp --reflink` copies (the floor), and the
-# same with vblade -d (O_DIRECT); page cache per arm from fincore. Prints one table (figure, cowherd,
+# N cowherd reflink slots and four floor arms: N plain `vblade -s` exporters of `cp --reflink` copies,
+# the same with vblade -d (O_DIRECT), the floor beside one cowherd slot (the agent's NIC parts) and the
+# floor with its exporters started through `setsid --fork` as the agent starts them; page cache per
+# arm from fincore. Prints one table (figure, cowherd,
 # floor, ratio, load average) and writes it as JSON. Needs root.
-#   hack/bench-storm.sh [--clients 1,16,64,255] [--rounds 1] [--trace file] [--out target/bench-storm/results.json] [--no-build]
+#   hack/bench-storm.sh [--clients 1,16,64 (default; add ,255 for ≈10 min more)] [--rounds 1] [--trace file] [--out target/bench-storm/results.json] [--no-build]
 #   hack/bench-storm.sh --capture [--no-build]   # re-record the trace from a real QEMU client boot
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,6 +26,8 @@ while [[ $# -gt 0 ]]; do
     *) echo "hack/bench-storm.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+# What the suite's labs need (vblade, xfsprogs, fincore, QEMU, the boot image's packages), as hack/test.sh.
+"$here/install-deps.sh"
 if [[ ! -x "$(kube_bin_dir)/kube-apiserver" ]]; then
   "$here/kube-test-binaries.sh"
 fi

@@ -5,7 +5,7 @@
 # initiator), and the idle cost at N Serving slots (agent CPU, API writes per minute by resource).
 # Prints one table (figure, cowherd, floor, ratio, load average) and writes it as JSON.
 # Needs root.
-#   hack/bench.sh [--slots 64,255] [--rounds 3] [--idle 60] [--settle 70] [--restart yes|no] [--pools 50]
+#   hack/bench.sh [--slots 64 (default; a comma list, e.g. 64,255)] [--rounds 3] [--idle 60] [--settle 70] [--restart yes|no] [--pools 50]
 #     [--aot-dir target/bench/aot] [--out target/bench/results.json] [--no-build]
 # The agent and operator JVMs run with the images' own options (hack/images/*.jvm-options).
 set -euo pipefail
@@ -24,6 +24,8 @@ while [[ $# -gt 0 ]]; do
     *) echo "hack/bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+# What the suite's labs need (vblade, xfsprogs, util-linux...), as hack/test.sh.
+"$here/install-deps.sh"
 if [[ ! -x "$(kube_bin_dir)/kube-apiserver" ]]; then
   "$here/kube-test-binaries.sh"
 fi

@@ -34,7 +34,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * The {@link BootTrace} of one real client boot ({@link BootTraceCapture}) is replayed from N
  * concurrent initiators (cowherd's Java {@link AoeInitiator}, each on its own macvlan with its own
  * MAC in one client namespace of the lab segment), as fast as the targets answer and with the
- * trace's in-flight depth ({@link BootTrace#runs()}), against three arms on the same lab, one after
+ * trace's in-flight depth ({@link BootTrace#runs()}), against five arms on the same lab, one after
  * the other, each started cold:
  *
  * <ul>
@@ -42,7 +42,11 @@ import java.util.concurrent.atomic.AtomicReference;
  *       JVMs, {@link Lab}), scaled 0→N and, after the replay, back to 0;
  *   <li><b>floor</b>: the seed recipe, per client {@code cp --reflink=always origin floor/i.img} and
  *       {@code vblade -s -- 8 i <nic> floor/i.img} (as in {@link ScaleBenchmark});
- *   <li><b>floor -d</b>: the same with vblade's {@code -d} (O_DIRECT on the file).
+ *   <li><b>floor -d</b>: the same with vblade's {@code -d} (O_DIRECT on the file);
+ *   <li><b>floor beside one cowherd slot</b>: the floor while the agent's NIC parts (guard table,
+ *       ATA request watch) run on the same NIC;
+ *   <li><b>floor setsid</b>: the floor with each exporter started through {@code setsid --fork}, in a
+ *       session of its own, as the agent starts them.
  * </ul>
  *
  * <p>Cold without {@code drop_caches}: every arm serves fresh clones (new inodes), and before each
