@@ -11,6 +11,7 @@ import io.cowherd.e2e.support.BootImage;
 import io.cowherd.e2e.support.Commands;
 import io.cowherd.e2e.support.Exporters;
 import io.cowherd.e2e.support.Lab;
+import io.cowherd.e2e.support.ProcStat;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.io.IOException;
@@ -67,8 +68,6 @@ public final class BootStormBenchmark {
   private static final String NS = "default";
   private static final Duration LIMIT = Duration.ofMinutes(10);
   private static final Duration DD_TIMEOUT = Duration.ofSeconds(60);
-  /** USER_HZ, the unit of /proc/<pid>/stat times (getconf CLK_TCK; 100 on Linux x86-64). */
-  private static final int CLOCK_TICKS = 100;
 
   private final Lab lab;
   private final BootTrace trace;
@@ -312,8 +311,8 @@ public final class BootStormBenchmark {
       long agent = cpuTicks(List.of(lab.agent().pid()));
       long operator = cpuTicks(List.of(lab.operator().pid()));
       Thread.sleep(1000); // a measurement window
-      if (cpuTicks(List.of(lab.agent().pid())) - agent < CLOCK_TICKS / 20
-          && cpuTicks(List.of(lab.operator().pid())) - operator < CLOCK_TICKS / 20) {
+      if (cpuTicks(List.of(lab.agent().pid())) - agent < ProcStat.CLOCK_TICKS / 20
+          && cpuTicks(List.of(lab.operator().pid())) - operator < ProcStat.CLOCK_TICKS / 20) {
         break;
       }
     }
@@ -444,8 +443,8 @@ public final class BootStormBenchmark {
             .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(8).map(e -> e.getKey() + " " + e.getValue())
             .toList());
     double load = load1();
-    double agentCpu = (cpuTicks(List.of(lab.agent().pid())) - agentTicks) / (double) CLOCK_TICKS;
-    double exportersCpu = (cpuTicks(exporterPids) - exporterTicks) / (double) CLOCK_TICKS;
+    double agentCpu = (cpuTicks(List.of(lab.agent().pid())) - agentTicks) / (double) ProcStat.CLOCK_TICKS;
+    double exportersCpu = (cpuTicks(exporterPids) - exporterTicks) / (double) ProcStat.CLOCK_TICKS;
     long[] ioAfter = ioCalls(exporterPids);
     long bytes = (trace.readBytes() + trace.writeBytes()) * (n - lastFailed); // clients that finished
     return new Result(arm, n, seconds, bytes / 1e6 / seconds, cached(clones), before, cached(List.of(lab.originImage())),
@@ -531,9 +530,7 @@ public final class BootStormBenchmark {
     long sum = 0;
     for (long pid : pids) {
       try {
-        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        sum += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+        sum += ProcStat.of(pid).ownTicks();
       } catch (IOException e) {
         // exited
       }
@@ -544,17 +541,8 @@ public final class BootStormBenchmark {
   /** CPU ticks (user + system) per thread of process {@code pid}, keyed {@code "<tid> <name>"}. */
   private static Map<String, Long> threadTicks(long pid) {
     Map<String, Long> ticks = new java.util.TreeMap<>();
-    try (var tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
-      for (Path task : tasks) {
-        try {
-          String stat = Files.readString(task.resolve("stat"));
-          String name = task.getFileName() + " " + stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-          ticks.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum);
-        } catch (IOException e) {
-          // thread ended
-        }
-      }
+    try {
+      ProcStat.threads(pid).forEach((tid, t) -> ticks.merge(tid + " " + t.name(), t.ownTicks(), Long::sum));
     } catch (IOException e) {
       // process ended
     }

@@ -9,6 +9,7 @@ import io.cowherd.aoe.initiator.DiscoveredTarget;
 import io.cowherd.aoe.initiator.InitiatorOptions;
 import io.cowherd.e2e.support.Exporters;
 import io.cowherd.e2e.support.Lab;
+import io.cowherd.e2e.support.ProcStat;
 import io.cowherd.e2e.support.ManagedProcess;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -92,8 +93,6 @@ public final class ScaleBenchmark {
   private static final int CEILING_WRITES_UP = 3;
   /** Writes per slot of a teardown: reclaim mark, delete, {@code Terminating}, finalizer removal. */
   private static final int CEILING_WRITES_DOWN = 4;
-  /** USER_HZ: the unit of CPU times in {@code /proc/<pid>/stat} (100 on Linux x86-64). */
-  private static final int CLOCK_TICKS = 100;
 
   private final Lab lab;
   private final AoeInitiator client;
@@ -766,17 +765,8 @@ public final class ScaleBenchmark {
   /** CPU ticks (utime + stime) of each thread of {@code pid}, summed by name with digits folded. */
   private static Map<String, Long> threadTicks(long pid) {
     Map<String, Long> ticks = new TreeMap<>();
-    try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
-      tasks.forEach(t -> {
-        try {
-          String stat = Files.readString(t.resolve("stat"));
-          String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("[0-9]+", "#");
-          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-          ticks.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum);
-        } catch (IOException e) {
-          // thread ended
-        }
-      });
+    try {
+      ProcStat.threads(pid).values().forEach(t -> ticks.merge(t.name().replaceAll("[0-9]+", "#"), t.ownTicks(), Long::sum));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -786,9 +776,7 @@ public final class ScaleBenchmark {
   /** CPU ticks of {@code pid}'s waited-for children ({@code /proc/<pid>/stat} cutime + cstime). */
   private static long childTicks(long pid) {
     try {
-      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return Long.parseLong(f[13]) + Long.parseLong(f[14]);
+      return ProcStat.of(pid).childTicks();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -827,11 +815,7 @@ public final class ScaleBenchmark {
 
   private static double cpuSeconds(long pid) {
     try {
-      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-      // Fields after the parenthesised command name, which may hold spaces: state is field 3.
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return (Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]))
-          / (double) CLOCK_TICKS;
+      return ProcStat.of(pid).secondsWithChildren();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read /proc/" + pid + "/stat", e);
     }

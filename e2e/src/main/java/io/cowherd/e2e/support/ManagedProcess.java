@@ -104,22 +104,19 @@ public final class ManagedProcess implements AutoCloseable {
   }
 
   /**
-   * CPU seconds used so far by the process and its children it has waited for (utime + stime +
-   * cutime + cstime of {@code /proc/<pid>/stat}, proc(5), in clock ticks of 1/100 s: USER_HZ on
-   * Linux x86-64).
+   * CPU seconds used so far by the process and its children it has waited for ({@link
+   * ProcStat#secondsWithChildren}).
    *
    * @throws UncheckedIOException when the process is gone
    */
   public double cpuSeconds() {
     try {
-      String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
-      // Fields after the parenthesised command name (which may hold spaces): state is field 3, utime 14.
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return (Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14])) / 100.0;
+      return ProcStat.of(process.pid()).secondsWithChildren();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read /proc/" + process.pid() + "/stat of " + name, e);
     }
   }
+
 
   /** True while the process runs. */
   public boolean isAlive() {
