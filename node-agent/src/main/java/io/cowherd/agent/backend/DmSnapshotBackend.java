@@ -168,13 +168,7 @@ public final class DmSnapshotBackend implements CowBackend {
     Optional<String> originMajMin = Optional.empty();
     Path cow = names.cowFilePath(id);
     boolean device = dmPresent() && ourDevice(id).isPresent();
-    if (!device && !Files.exists(cow, LinkOption.NOFOLLOW_LINKS)) {
-      if (dmPresent() && Files.exists(HostNames.dmDevicePath(id), LinkOption.NOFOLLOW_LINKS)) {
-        dmsetup.mknodes(name);
-      }
-      StoreFiles.deleteIfExists(cow.resolveSibling(cow.getFileName() + ".partial"));
-      return;
-    }
+    boolean ownLoops = device || Files.exists(cow, LinkOption.NOFOLLOW_LINKS);
     if (device) {
       originMajMin = Optional.ofNullable(dmsetup.snapshotTables().get(name)).flatMap(DmSnapshotBackend::originOf);
       try {
@@ -192,14 +186,18 @@ public final class DmSnapshotBackend implements CowBackend {
     if (dmPresent() && Files.exists(HostNames.dmDevicePath(id), LinkOption.NOFOLLOW_LINKS)) {
       dmsetup.mknodes(name); // removes the node udev would have removed: a stale node could reach another device
     }
-    for (LoopDevice loop : losetup.findByBackFile(cow)) {
-      detach(loop.name());
-    }
-    if (!losetup.findByBackFile(cow).isEmpty()) {
-      throw new TeardownIncompleteException("COW loop of " + cow + " is still attached; will retry");
+    if (ownLoops) {
+      for (LoopDevice loop : losetup.findByBackFile(cow)) {
+        detach(loop.name());
+      }
+      if (!losetup.findByBackFile(cow).isEmpty()) {
+        throw new TeardownIncompleteException("COW loop of " + cow + " is still attached; will retry");
+      }
     }
     StoreFiles.deleteIfExists(cow.resolveSibling(cow.getFileName() + ".partial")); // never used by a device
-    releaseOrigin(originHint, originMajMin);
+    if (ownLoops) {
+      releaseOrigin(originHint, originMajMin);
+    }
   }
 
   @Override

@@ -297,8 +297,7 @@ public final class VbladeSupervisor implements AutoCloseable {
         if (launched != null) {
           finish(launch, launched);
         } else { // launch threw: nothing was started that we know of
-          ex.starting = false;
-          notifyAll();
+          endLaunch(ex);
           if (!ex.live(processes)) {
             exporters.remove(id, ex);
           }
@@ -526,8 +525,7 @@ public final class VbladeSupervisor implements AutoCloseable {
         if (launched != null) {
           finish(launch.get(), launched);
         } else {
-          ex.starting = false;
-          notifyAll();
+          endLaunch(ex);
         }
       }
     }
@@ -541,6 +539,12 @@ public final class VbladeSupervisor implements AutoCloseable {
    * null when it exited right after its start).
    */
   private record Launched(Optional<LivePid> process, String error) {}
+
+  /** Ends {@code ex}'s launch in flight and wakes those waiting for it ({@link #awaitLaunch}); monitor held. */
+  private void endLaunch(Exporter ex) {
+    ex.starting = false;
+    notifyAll();
+  }
 
   /**
    * Waits (monitor held, released while waiting) until {@code ex}'s launch in flight, if any, is
@@ -678,8 +682,7 @@ public final class VbladeSupervisor implements AutoCloseable {
    */
   private void finish(Launch launch, Launched launched) {
     Exporter ex = launch.ex();
-    ex.starting = false;
-    notifyAll();
+    endLaunch(ex);
     if (closed) {
       return;
     }
