@@ -26,15 +26,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "hack/bench-storm.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-# What the suite's labs need (vblade, xfsprogs, fincore, QEMU, the boot image's packages), as hack/test.sh.
-"$here/install-deps.sh"
-if [[ ! -x "$(kube_bin_dir)/kube-apiserver" ]]; then
-  "$here/kube-test-binaries.sh"
-fi
-if [[ $build == 1 ]]; then
-  echo "cowherd bench-storm: building (./mvnw package, tests skipped)..." >&2
-  ./mvnw -q -B -ntp -DskipTests package
-fi
+bench_prepare bench-storm "$build"
 cp="e2e/target/classes:$(cat e2e/target/classpath.txt)"
 if [[ $capture == 1 ]]; then
   exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp" \

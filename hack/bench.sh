@@ -24,15 +24,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "hack/bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-# What the suite's labs need (vblade, xfsprogs, util-linux...), as hack/test.sh.
-"$here/install-deps.sh"
-if [[ ! -x "$(kube_bin_dir)/kube-apiserver" ]]; then
-  "$here/kube-test-binaries.sh"
-fi
-if [[ $build == 1 ]]; then
-  echo "cowherd bench: building (./mvnw package, tests skipped)..." >&2
-  ./mvnw -q -B -ntp -DskipTests package
-fi
+bench_prepare bench "$build"
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dcowherd.lab.image-jvm-options=true \
   -cp "e2e/target/classes:$(cat e2e/target/classpath.txt)" \
   io.cowherd.e2e.bench.ScaleBenchmark --out target/bench/results.json --work target/bench "${args[@]}"

@@ -33,3 +33,17 @@ require_root() {
     return 1
   fi
 }
+
+# What a benchmark needs before its java runs (hack/bench.sh, hack/bench-storm.sh): the suite's
+# packages (as hack/test.sh), the Kubernetes test binaries when missing, and, when $2 is 1, the jars.
+#   bench_prepare <name for messages> <build: 1 or 0>
+bench_prepare() {
+  "$COWHERD_ROOT/hack/install-deps.sh"
+  if [[ ! -x "$(kube_bin_dir)/kube-apiserver" ]]; then
+    "$COWHERD_ROOT/hack/kube-test-binaries.sh"
+  fi
+  if [[ "$2" == 1 ]]; then
+    echo "cowherd $1: building (./mvnw package, tests skipped)..." >&2
+    (cd "$COWHERD_ROOT" && ./mvnw -q -B -ntp -DskipTests package)
+  fi
+}
