@@ -1,7 +1,7 @@
 package io.cowherd.e2e.support;
 
+import io.cowherd.kubetest.PinnedApiServer;
 import io.fabric8.kubeapitest.KubeAPIServer;
-import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.NodeCondition;
 import io.fabric8.kubernetes.api.model.NodeConditionBuilder;
@@ -19,18 +19,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A local Kubernetes control plane: a real kube-apiserver and etcd started by fabric8 kube-api-test
- * in offline mode from the pinned binaries that {@code hack/kube-test-binaries.sh} builds into
- * {@code $KUBE_API_TEST_DIR/k8s/<version>-linux-amd64} (default {@code ~/.kubeapitest}).
+ * A local Kubernetes control plane: a real kube-apiserver and etcd started by {@link
+ * PinnedApiServer} (fabric8 kube-api-test in offline mode) from the pinned binaries that {@code
+ * hack/kube-test-binaries.sh} builds into {@code $KUBE_API_TEST_DIR/k8s/<version>-linux-amd64}
+ * (default {@code ~/.kubeapitest}).
  *
  * <p>There is no scheduler, controller-manager or kubelet: Node objects are created by {@link
  * #createReadyNode}, and nothing garbage-collects by owner reference.
  */
 public final class ControlPlane implements AutoCloseable {
   /** Kubernetes version of the pinned test binaries (hack/lib.sh KUBE_VERSION). */
-  public static final String KUBE_VERSION = "1.34.2";
+  public static final String KUBE_VERSION = PinnedApiServer.KUBE_VERSION;
   /** The only address kube-apiserver listens on (etcd, started by kube-api-test, listens on loopback too). */
-  public static final String BIND_ADDRESS = "127.0.0.1";
+  public static final String BIND_ADDRESS = PinnedApiServer.BIND_ADDRESS;
 
   private final KubeAPIServer server;
   private final Path kubeconfig;
@@ -44,9 +45,7 @@ public final class ControlPlane implements AutoCloseable {
 
   /** Directory holding kube-apiserver, etcd and kubectl for {@link #KUBE_VERSION}. */
   public static Path binaryDir() {
-    String dir = System.getenv("KUBE_API_TEST_DIR");
-    Path base = dir != null && !dir.isBlank() ? Path.of(dir) : Path.of(System.getProperty("user.home"), ".kubeapitest");
-    return base.resolve("k8s").resolve(KUBE_VERSION + "-linux-amd64");
+    return PinnedApiServer.binaryDir();
   }
 
   /**
@@ -55,23 +54,7 @@ public final class ControlPlane implements AutoCloseable {
    * @throws IllegalStateException when the pinned binaries are missing (names the script to run)
    */
   public static ControlPlane start(Path workDir) {
-    for (String bin : List.of("kube-apiserver", "etcd", "kubectl")) {
-      if (!Files.isExecutable(binaryDir().resolve(bin))) {
-        throw new IllegalStateException(
-            binaryDir().resolve(bin) + " is missing: run hack/kube-test-binaries.sh to build the pinned Kubernetes test binaries");
-      }
-    }
-    KubeAPIServer server =
-        new KubeAPIServer(
-            KubeAPIServerConfigBuilder.anAPIServerConfig()
-                .withOfflineMode(true)
-                .withApiServerVersion(KUBE_VERSION)
-                // kube-api-test binds kube-apiserver to all addresses; the demo and tests listen on loopback only.
-                .withApiServerFlag("--bind-address", BIND_ADDRESS)
-                .withUpdateKubeConfig(false)
-                .withStartupTimeout(120_000)
-                .build());
-    server.start();
+    KubeAPIServer server = PinnedApiServer.start(Map.of());
     String yaml = server.getKubeConfigYaml();
     try {
       Files.createDirectories(workDir);

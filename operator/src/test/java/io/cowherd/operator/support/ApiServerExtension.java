@@ -1,7 +1,5 @@
 package io.cowherd.operator.support;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
@@ -21,14 +19,6 @@ public final class ApiServerExtension implements ParameterResolver {
   @Override
   public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
     return context.getRoot().getStore(NAMESPACE)
-        .computeIfAbsent(ApiServerHarness.class, type -> startHarness(), ApiServerHarness.class);
-  }
-
-  private static ApiServerHarness startHarness() {
-    try {
-      return ApiServerHarness.start();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+        .computeIfAbsent(ApiServerHarness.class, type -> ApiServerHarness.start(), ApiServerHarness.class);
   }
 }
