@@ -4,9 +4,11 @@ import io.cowherd.agent.host.VbladeProcess;
 import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.host.VbladeTarget;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * The one home of "never two exporters of one target on this host": given one indexed scan of
@@ -56,5 +58,28 @@ public final class TargetClaims {
     List<VbladeProcess> stale = seen.serving(wanted.path()).stream()
         .filter(p -> !ignore.contains(p.pid()) && !p.isExactly(wanted)).toList();
     return new Verdict(conflict, stale, exact);
+  }
+
+  /**
+   * {@link #judge} on {@code processes}' shared snapshot (at most {@code maxAge} old), leaving out
+   * processes that ended since the snapshot saw them. An exited vblade stays in {@code /proc} as a
+   * zombie until its parent (init, or a subreaper that may be slow) reaps it, and an incremental
+   * snapshot keeps every pid whose {@code /proc} entry remains; so each process the verdict names is
+   * checked ({@link VbladeProcesses#dropEnded}: one {@code /proc/<pid>/stat} read, usually for 0–2
+   * pids) and the verdict is judged again without the ones that ended. Without this a stop reported
+   * a zombie as "still running after SIGKILL", and a start could take a dead process for a conflict.
+   *
+   * @throws IllegalStateException if {@code /proc} cannot be listed
+   */
+  public static Verdict judgeLive(VbladeProcesses processes, Duration maxAge, VbladeTarget wanted,
+      Collection<Path> ours, Collection<Long> ignore) {
+    while (true) {
+      Verdict verdict = judge(processes.snapshot(maxAge), wanted, ours, ignore);
+      List<VbladeProcess> named = Stream.of(verdict.conflict().stream(), verdict.stale().stream(),
+          verdict.exact().stream()).flatMap(s -> s).toList();
+      if (!processes.dropEnded(named)) {
+        return verdict;
+      }
+    }
   }
 }

@@ -315,7 +315,7 @@ public final class VbladeSupervisor implements AutoCloseable {
     synchronized (this) {
       ignore = List.copyOf(dying.keySet());
     }
-    return !TargetClaims.judge(processes.snapshot(SNAPSHOT_AGE), target, List.of(target.path()), ignore)
+    return !TargetClaims.judgeLive(processes, SNAPSHOT_AGE, target, List.of(target.path()), ignore)
         .exact().isEmpty();
   }
 
@@ -403,7 +403,7 @@ public final class VbladeSupervisor implements AutoCloseable {
       }
       List<Long> ignore = new ArrayList<>(dying.keySet());
       ignore.add(ex.handle.pid());
-      TargetClaims.Verdict claims = TargetClaims.judge(processes.snapshot(SNAPSHOT_AGE), ex.target,
+      TargetClaims.Verdict claims = TargetClaims.judgeLive(processes, SNAPSHOT_AGE, ex.target,
           List.of(ex.target.path()), ignore);
       others = java.util.stream.Stream.concat(claims.exact().stream(), claims.stale().stream())
           .map(VbladeProcess::pid).distinct().flatMap(pid -> processes.identify(pid).stream()).toList();
@@ -449,14 +449,21 @@ public final class VbladeSupervisor implements AutoCloseable {
     }
     // The shared snapshot (at most SNAPSHOT_AGE old, new pids read, vanished ones dropped): two full
     // scans of /proc per stop made a teardown of N slots cost N times the host's process count.
-    for (VbladeProcess p : processes.snapshot(SNAPSHOT_AGE).all()) {
-      if (paths.contains(p.target().path())) {
+    // A zombie (ended, not yet reaped by its parent) keeps its /proc entry and so its place in an
+    // incremental snapshot: dropEnded takes such processes out before they count as running.
+    List<VbladeProcess> serving = processes.snapshot(SNAPSHOT_AGE).all().stream()
+        .filter(p -> paths.contains(p.target().path())).toList();
+    for (VbladeProcess p : serving) {
+      Optional<LivePid> live = processes.identify(p.pid());
+      if (live.isPresent()) {
         any = true;
-        processes.identify(p.pid()).ifPresent(this::terminate);
+        terminate(live.get());
       }
     }
-    List<VbladeProcess> left = processes.snapshot(SNAPSHOT_AGE).all().stream()
-        .filter(p -> paths.contains(p.target().path())).toList();
+    List<VbladeProcess> left;
+    do {
+      left = processes.snapshot(SNAPSHOT_AGE).all().stream().filter(p -> paths.contains(p.target().path())).toList();
+    } while (processes.dropEnded(left));
     if (!left.isEmpty()) {
       throw new ExporterStopException("slot " + id + ": vblade still running after SIGKILL: pid "
           + left.getFirst().pid() + " (" + left.getFirst().target() + ")");
@@ -591,7 +598,7 @@ public final class VbladeSupervisor implements AutoCloseable {
     ex.nextRestartAt = null;
     ex.conflict = null;
     ex.duplicate = null;
-    TargetClaims.Verdict claims = TargetClaims.judge(processes.snapshot(SNAPSHOT_AGE), ex.target,
+    TargetClaims.Verdict claims = TargetClaims.judgeLive(processes, SNAPSHOT_AGE, ex.target,
         List.of(ex.target.path()), dying.keySet());
     for (VbladeProcess p : claims.stale()) {
       // Ours by path, with an old address or other options: e.g. started without -s by an older

@@ -178,6 +178,25 @@ public final class VbladeProcesses {
     }
   }
 
+  /**
+   * Removes from the shared snapshot every process among {@code seen} that no longer runs ({@link
+   * #identify}: gone, or a zombie whose {@code /proc} entry stays until it is reaped, proc(5)); one
+   * {@code stat} read each. A zombie's pid is read again at the next snapshot, and a zombie's
+   * {@code cmdline} is empty, so it does not come back.
+   *
+   * @return whether any was removed
+   */
+  public boolean dropEnded(Collection<VbladeProcess> seen) {
+    boolean dropped = false;
+    for (VbladeProcess p : seen) {
+      if (identify(p.pid()).isEmpty()) {
+        ended(p.pid());
+        dropped = true;
+      }
+    }
+    return dropped;
+  }
+
   /** Removes from the shared snapshot a process this agent ended (its pid is read again if it shows up). */
   public synchronized void ended(long pid) {
     if (vblades.remove(pid) != null) {

@@ -102,7 +102,7 @@ public final class SlotObserver {
     VbladeTarget wanted = slot.target(exportPath);
     List<Path> ours = backends.exportPaths(slot.id());
     // One indexed /proc scan shared by every slot of a reconcile batch and the supervisor's starts.
-    TargetClaims.Verdict claims = TargetClaims.judge(processes.snapshot(VbladeSupervisor.SNAPSHOT_AGE), wanted, ours,
+    TargetClaims.Verdict claims = TargetClaims.judgeLive(processes, VbladeSupervisor.SNAPSHOT_AGE, wanted, ours,
         List.of());
     Optional<VbladeProcess> foreign = claims.conflict();
     Optional<ExporterState> exporter = supervisor.state(slot.id());

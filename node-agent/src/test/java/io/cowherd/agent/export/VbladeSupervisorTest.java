@@ -63,4 +63,28 @@ class VbladeSupervisorTest {
     assertThat(state.running()).as("the retry started the exporter").isTrue();
     assertThat(ProcessHandle.of(state.pid()).map(ProcessHandle::isAlive)).contains(true);
   }
+
+  @Test
+  void aStopDoesNotTakeAnUnreapedZombieOfItsPathForARunningExporter() throws IOException {
+    // CI: a restore SIGKILLed pid 319 without waiting, a snapshot read it again while it exited, and
+    // the teardown's stop found it as a zombie (its parent had not reaped it yet): "vblade still
+    // running after SIGKILL". A fake /proc, and a pid above any pid_max, so nothing real is signalled.
+    Path proc = tmp.resolve("proc");
+    Path zombie = Files.createDirectories(proc.resolve("999999999"));
+    Path store = tmp.resolve("slot-4.img");
+    Files.writeString(zombie.resolve("cmdline"), "/usr/sbin/vblade\0-s\0--\0" + "9\0004\0eth1\0" + store + "\0");
+    Files.writeString(zombie.resolve("stat"), "999999999 (vblade) S" + " 1".repeat(18) + " 4242\n");
+    Vblade vblade = new Vblade("/usr/sbin/vblade");
+    VbladeProcesses processes = new VbladeProcesses(proc, vblade);
+    supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(), Backoff.DEFAULT, id -> {},
+        Segments.quiet());
+    assertThat(processes.snapshot(VbladeSupervisor.SNAPSHOT_AGE).serving(store)).as("seen running").hasSize(1);
+
+    Files.writeString(zombie.resolve("cmdline"), "");
+    Files.writeString(zombie.resolve("stat"), "999999999 (vblade) Z" + " 1".repeat(18) + " 4242\n");
+
+    SlotId id = new SlotId("lab", "debian", 4);
+    supervisor.stop(id, java.util.List.of(store));
+    assertThat(processes.snapshot(VbladeSupervisor.SNAPSHOT_AGE).serving(store)).isEmpty();
+  }
 }

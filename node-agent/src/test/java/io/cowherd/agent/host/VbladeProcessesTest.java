@@ -144,6 +144,34 @@ class VbladeProcessesTest {
     assertThat(scanner.snapshot(java.time.Duration.ofHours(1)).claiming(t)).isEmpty();
   }
 
+  /** proc(5) stat: pid (comm) state ppid ... with field 22, the start time, last here. */
+  private void stat(String pid, char state) throws IOException {
+    StringBuilder fields = new StringBuilder(pid + " (vblade) " + state);
+    for (int field = 4; field <= 21; field++) {
+      fields.append(" 1");
+    }
+    Files.writeString(proc.resolve(pid).resolve("stat"), fields.append(" 4242\n").toString());
+  }
+
+  @Test
+  void aZombieStaysInAnIncrementalSnapshotUntilDropEndedReadsItsState() throws IOException {
+    process("500", argv("/usr/sbin/vblade", "-s", "--", "7", "8", "eth1", "/s/z.img"));
+    stat("500", 'S');
+    VbladeProcesses scanner = new VbladeProcesses(proc, vblade);
+    List<VbladeProcess> seen = scanner.snapshot(java.time.Duration.ofHours(1)).all();
+    assertThat(seen).extracting(VbladeProcess::pid).containsExactly(500L);
+    assertThat(scanner.dropEnded(seen)).as("a running process stays").isFalse();
+
+    // Killed, not yet reaped: the /proc entry stays, state Z, cmdline empty (its memory is gone).
+    Files.write(proc.resolve("500/cmdline"), new byte[0]);
+    stat("500", 'Z');
+    seen = scanner.snapshot(java.time.Duration.ofHours(1)).all();
+    assertThat(seen).as("an incremental snapshot does not read a known pid again").extracting(VbladeProcess::pid)
+        .containsExactly(500L);
+    assertThat(scanner.dropEnded(seen)).isTrue();
+    assertThat(scanner.snapshot(java.time.Duration.ofHours(1)).all()).as("read again: no argv, not a vblade").isEmpty();
+  }
+
   @Test
   void anUnchangedScanHandsOutTheSameSnapshotAndAnyChangeANewOne() throws IOException {
     process("400", argv("/usr/sbin/vblade", "-s", "--", "7", "5", "eth1", "/s/c.img"));
