@@ -245,6 +245,7 @@ public final class ScaleBenchmark {
           idles.add(idle);
           System.out.printf("[bench] idle at %d slots over %d s: agent %.2f s CPU (%.2f%% of a core), operator %.2f s;"
               + " writes %s%n", n, idleSeconds, idle.agentCpu(), idle.agentPercent(), idle.operatorCpu(), idle.writes());
+          sampleProcs(procs, n, " (after the idle period)");
         }
         if (r == rounds - 1 && restart) {
           restarts.addAll(restarts(n));
