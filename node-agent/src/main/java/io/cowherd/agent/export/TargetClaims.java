@@ -29,6 +29,9 @@ import java.util.stream.Stream;
  * </ul>
  */
 public final class TargetClaims {
+  /** Rounds of {@link #judgeLive}: each drops the ended processes the last verdict named. */
+  static final int MAX_ROUNDS = 3;
+
   private TargetClaims() {}
 
   /**
@@ -73,13 +76,17 @@ public final class TargetClaims {
    */
   public static Verdict judgeLive(VbladeProcesses processes, Duration maxAge, VbladeTarget wanted,
       Collection<Path> ours, Collection<Long> ignore) {
-    while (true) {
-      Verdict verdict = judge(processes.snapshot(maxAge), wanted, ours, ignore);
-      List<VbladeProcess> named = Stream.of(verdict.conflict().stream(), verdict.stale().stream(),
-          verdict.exact().stream()).flatMap(s -> s).toList();
-      if (!processes.dropEnded(named)) {
-        return verdict;
-      }
+    Verdict verdict = judge(processes.snapshot(maxAge), wanted, ours, ignore);
+    // Bounded: a dropped pid is read again and a zombie shows no argv, so one more round settles it;
+    // a /proc that kept showing a dead vblade's argv must not spin the caller.
+    for (int round = 0; round < MAX_ROUNDS && processes.dropEnded(named(verdict)); round++) {
+      verdict = judge(processes.snapshot(maxAge), wanted, ours, ignore);
     }
+    return verdict;
+  }
+
+  private static List<VbladeProcess> named(Verdict verdict) {
+    return Stream.of(verdict.conflict().stream(), verdict.stale().stream(), verdict.exact().stream())
+        .flatMap(s -> s).toList();
   }
 }

@@ -461,9 +461,10 @@ public final class VbladeSupervisor implements AutoCloseable {
       }
     }
     List<VbladeProcess> left;
+    int rounds = 0;
     do {
       left = processes.snapshot(SNAPSHOT_AGE).all().stream().filter(p -> paths.contains(p.target().path())).toList();
-    } while (processes.dropEnded(left));
+    } while (processes.dropEnded(left) && ++rounds < TargetClaims.MAX_ROUNDS);
     if (!left.isEmpty()) {
       throw new ExporterStopException("slot " + id + ": vblade still running after SIGKILL: pid "
           + left.getFirst().pid() + " (" + left.getFirst().target() + ")");
