@@ -65,6 +65,9 @@ public final class ControlPlane implements AutoCloseable {
     } catch (IOException e) {
       server.stop();
       throw new UncheckedIOException(e);
+    } catch (RuntimeException | Error e) {
+      server.stop(); // else kube-apiserver and etcd outlive the failed start
+      throw e;
     }
   }
 

@@ -88,7 +88,8 @@ public final class Lab implements AutoCloseable {
     lab.scratchBytes = scratchBytes;
     try {
       lab.startAll(makeOriginInImages);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // An Error too (a NoClassDefFoundError once): unclosed, the control plane and agent kept the JVM alive.
       lab.close();
       throw e;
     }
