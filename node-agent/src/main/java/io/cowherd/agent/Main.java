@@ -2,6 +2,7 @@ package io.cowherd.agent;
 
 import io.cowherd.agent.backend.DmSnapshotBackend;
 import io.cowherd.agent.backend.ReflinkBackend;
+import io.cowherd.agent.config.AgentClient;
 import io.cowherd.agent.config.AgentConfig;
 import io.cowherd.agent.config.ImageRootOverlapException;
 import io.cowherd.agent.config.ImageRoots;
@@ -57,7 +58,6 @@ import io.cowherd.agent.slot.UnclaimedStateReporter;
 import io.cowherd.api.LeanItemStore;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.RegisteredController;
 import java.io.IOException;
@@ -372,7 +372,7 @@ public final class Main implements Callable<Integer> {
     guard.start(guardChecks);
     ControlFrameWatch watch = new ControlFrameWatch(RawSocket::open, supervisor, Clock.systemUTC());
 
-    KubernetesClient client = new KubernetesClientBuilder().build();
+    KubernetesClient client = AgentClient.create(null);
     NodeLease lease = new NodeLease(client, heartbeat.namespace(), config.nodeName(), heartbeat.renewInterval(),
         heartbeat.leaseDuration(), Clock.systemUTC());
     KubernetesSlotEvents events = new KubernetesSlotEvents(client, config.nodeName(), Clock.systemUTC());

@@ -1,5 +1,6 @@
 package io.cowherd.agent.support;
 
+import io.cowherd.agent.config.AgentClient;
 import io.cowherd.kubetest.PinnedApiServer;
 import io.fabric8.kubeapitest.KubeAPIServer;
 import io.fabric8.kubernetes.client.Config;
@@ -27,6 +28,14 @@ public final class ApiServer implements AutoCloseable {
     KubernetesClient client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(server.getKubeConfigYaml())).build();
     PinnedApiServer.applyCrds(client);
     return new ApiServer(server, client);
+  }
+
+  /**
+   * A new client as the node agent builds it ({@link AgentClient}), with cluster-admin rights; the
+   * caller closes it.
+   */
+  public KubernetesClient agentClient() {
+    return AgentClient.create(Config.fromKubeconfig(server.getKubeConfigYaml()));
   }
 
   /** A client with cluster-admin rights. */
