@@ -76,6 +76,26 @@ public final class ControlPlane implements AutoCloseable {
     return kubeconfig;
   }
 
+  /**
+   * Environment for an operator or node agent JVM that reaches this control plane as it would from
+   * its pod: no kubeconfig file, the server URL, CA and client certificate given as fabric8's
+   * {@code KUBERNETES_*} variables (in a pod: the service account's token and CA). A process given
+   * a kubeconfig instead parses its YAML through fabric8's static serialization, which loads
+   * SnakeYAML and all of the fabric8 model's resource classes: ≈ 800 classes a pod never loads, and
+   * memory figures that are not the pod's (issue 11, docs/performance.md).
+   *
+   * @throws IllegalStateException when the kubeconfig does not name its certificates as files
+   */
+  public Map<String, String> podLikeEnvironment() {
+    Config c = client.getConfiguration();
+    if (c.getCaCertFile() == null || c.getClientCertFile() == null || c.getClientKeyFile() == null) {
+      throw new IllegalStateException(kubeconfig + " does not name CA, client certificate and key as files");
+    }
+    return Map.of("KUBERNETES_MASTER", c.getMasterUrl(), "KUBERNETES_CERTS_CA_FILE", c.getCaCertFile(),
+        "KUBERNETES_CERTS_CLIENT_FILE", c.getClientCertFile(), "KUBERNETES_CERTS_CLIENT_KEY_FILE", c.getClientKeyFile(),
+        "KUBERNETES_AUTH_TRYKUBECONFIG", "false", "KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false");
+  }
+
   /** TCP port kube-apiserver listens on at {@link #BIND_ADDRESS} (the kubeconfig's server URL). */
   public int apiPort() {
     return java.net.URI.create(client.getConfiguration().getMasterUrl()).getPort();

@@ -126,7 +126,7 @@ public final class Lab implements AutoCloseable {
     network = NetworkLab.create();
     toClose.add(network);
     toClose.add(this::killExporters);
-    Map<String, String> env = Map.of("KUBECONFIG", controlPlane.kubeconfig().toString());
+    Map<String, String> env = controlPlane.podLikeEnvironment();
     // The operator namespace is where it watches the node agents' heartbeat Leases (AgentAlive on slots).
     operator = ManagedProcess.startJar("operator", repo.resolve("operator/target/cowherd-operator.jar"),
         List.of("--operator-namespace", LEASE_NAMESPACE), env, workDir.resolve("logs/operator.log"));
@@ -175,7 +175,7 @@ public final class Lab implements AutoCloseable {
     String stem = NODE.equals(nodeName) ? "node-agent" : "node-agent-" + nodeName;
     ManagedProcess p = ManagedProcess.startJar(stem, launcher, repo.resolve("node-agent/target/cowherd-node-agent.jar"),
         extraJvmOptions, args,
-        Map.of("KUBECONFIG", controlPlane.kubeconfig().toString()),
+        controlPlane.podLikeEnvironment(),
         workDir.resolve("logs/" + stem + "-" + System.currentTimeMillis() + ".log"));
     toClose.add(p);
     p.awaitLogLine("'" + AGENT_CONTROLLER + "' controller started", Duration.ofSeconds(60));

@@ -43,7 +43,7 @@ class NodeAgentKernelTest {
       Path guestKubeconfig = workDir.resolve("guest-kubeconfig");
       Files.writeString(guestKubeconfig, kubeconfig.replace("https://127.0.0.1:" + port, "https://kubernetes:" + port));
       try (ManagedProcess operator = ManagedProcess.startJar("operator", repo.resolve("operator/target/cowherd-operator.jar"),
-          List.of(), Map.of("KUBECONFIG", controlPlane.kubeconfig().toString()), workDir.resolve("operator.log"))) {
+          List.of(), controlPlane.podLikeEnvironment(), workDir.resolve("operator.log"))) {
         GuestVm.Result r = GuestVm.builder()
             .memoryMiB(2048)
             .share(workDir)

@@ -105,7 +105,7 @@ class PowerLossKernelTest {
       client.resource(pool("durable", DURABLE.shelf(), false)).create();
       client.resource(pool("cached", CACHED.shelf(), true)).create();
       try (ManagedProcess operator = ManagedProcess.startJar("operator", repo.resolve("operator/target/cowherd-operator.jar"),
-          List.of(), Map.of("KUBECONFIG", controlPlane.kubeconfig().toString()), workDir.resolve("operator.log"))) {
+          List.of(), controlPlane.podLikeEnvironment(), workDir.resolve("operator.log"))) {
         GuestVm node = GuestVm.builder()
             .memoryMiB(2048)
             .share(workDir)
