@@ -35,6 +35,7 @@ import io.cowherd.agent.dhcp.DhcpProxyConfig;
 import io.cowherd.agent.dhcp.DhcpProxyConfigException;
 import io.cowherd.agent.dhcp.DnsmasqProxy;
 import io.cowherd.agent.export.AtaIoWatch;
+import io.cowherd.agent.jvm.HeapTrim;
 import io.cowherd.agent.metrics.SlotIoMetrics;
 import io.cowherd.agent.http.AgentHttpServer;
 import io.cowherd.agent.inventory.AgentLock;
@@ -446,6 +447,8 @@ public final class Main implements Callable<Integer> {
         unclaimed.scan(); // reports only; never removes anything
       }
     }, UNCLAIMED_SCAN.toSeconds(), UNCLAIMED_SCAN.toSeconds(), TimeUnit.SECONDS);
+    // After a burst (bring-up, teardown, adoption) the heap is given back once the agent is quiet.
+    HeapTrim.forThisJvm().ifPresent(t -> t.start(reports));
     // Link changes reconcile the slots of that interface: exporters serve again within seconds of a
     // NIC returning. Started from this thread, which lives as long as the agent (pdeathsig).
     LinkWatcher links = new LinkWatcher("ip", scheduler, exporterEvents);

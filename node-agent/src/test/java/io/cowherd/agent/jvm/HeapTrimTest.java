@@ -1,0 +1,66 @@
+package io.cowherd.agent.jvm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** When the agent gives its heap back: quiet after growth, never in a burst, once per burst. */
+class HeapTrimTest {
+  private static final long SECOND = 1_000_000_000L;
+  private static final long MIB = 1L << 20;
+
+  private final AtomicLong cpu = new AtomicLong();
+  private final AtomicLong time = new AtomicLong();
+  private final AtomicLong used = new AtomicLong(30 * MIB);
+  private final AtomicLong usedAfter = new AtomicLong(0);
+  private final AtomicLong collections = new AtomicLong();
+  private final HeapTrim trim = new HeapTrim(cpu::get, time::get,
+      () -> new HeapTrim.OldGeneration(used.get(), usedAfter.get()), () -> {
+        collections.incrementAndGet();
+        used.set(20 * MIB);
+        usedAfter.set(20 * MIB);
+      });
+
+  /** Advances 10 s in which the process used {@code cpuShare} of a core. */
+  private boolean tick(double cpuShare) {
+    time.addAndGet(10 * SECOND);
+    cpu.addAndGet((long) (cpuShare * 10 * SECOND));
+    return trim.tick();
+  }
+
+  @Test
+  void collectsOnceAfterTwoQuietTicksFollowingGrowth() {
+    assertThat(tick(0.9)).isFalse(); // a bring-up
+    assertThat(tick(0.01)).isFalse(); // first quiet tick
+    assertThat(tick(0.01)).isTrue();
+    assertThat(collections.get()).isEqualTo(1);
+    assertThat(tick(0.01)).isFalse(); // nothing grew since
+    assertThat(tick(0.01)).isFalse();
+    assertThat(trim.trims()).isEqualTo(1);
+  }
+
+  @Test
+  void neverCollectsWhileBusy() {
+    for (int i = 0; i < 20; i++) {
+      assertThat(tick(i % 2 == 0 ? 0.5 : 0.01)).as("tick %d", i).isFalse(); // busy every other tick
+    }
+    assertThat(collections.get()).isZero();
+  }
+
+  @Test
+  void smallGrowthIsLeftToTheCollector() {
+    used.set(20 * MIB);
+    usedAfter.set(14 * MIB); // 6 MiB grown: below the threshold
+    for (int i = 0; i < 5; i++) {
+      assertThat(tick(0.0)).isFalse();
+    }
+    used.set(23 * MIB); // now 9 MiB
+    assertThat(tick(0.0)).isTrue();
+  }
+
+  @Test
+  void findsTheOldGenerationOfThisJvm() {
+    assertThat(HeapTrim.forThisJvm()).as("HotSpot names its old generation 'Old' or 'Tenured'").isPresent();
+  }
+}
