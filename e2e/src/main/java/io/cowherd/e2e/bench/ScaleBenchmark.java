@@ -89,8 +89,10 @@ public final class ScaleBenchmark {
   private static final String CEILING_NS = "bench-api-ceiling";
   /** Requests in flight for the API server's ceiling: the operator's bound on slot writes. */
   private static final int CEILING_IN_FLIGHT = 16;
-  /** Writes per slot of a bring-up: slot create, the agent's finalizer, its status write. */
-  private static final int CEILING_WRITES_UP = 3;
+  /**
+   * Writes per slot of a bring-up: slot create (with the agent's finalizer on it), its status write.
+   */
+  private static final int CEILING_WRITES_UP = 2;
   /** Writes per slot of a teardown: reclaim mark, delete, {@code Terminating}, finalizer removal. */
   private static final int CEILING_WRITES_DOWN = 4;
 
@@ -595,7 +597,7 @@ public final class ScaleBenchmark {
 
   /**
    * The API server's own ceiling for cowherd's writes: {@code n} objects, {@code writesEach} writes
-   * each (bring-up: create + 2 patches, as slot create, the agent's finalizer and its status write;
+   * each (bring-up: create + 1 patch, as slot create and its status write;
    * teardown: 3 patches + delete, as mark, delete, {@code Terminating}, finalizer removal), at most
    * {@link #CEILING_IN_FLIGHT} requests in flight (the operator's bound), on ConfigMaps in a namespace
    * nothing watches. With {@code teardown}, the objects made by the previous bring-up call are used.

@@ -119,9 +119,7 @@ class SlotReconcilerApiTest {
     foreign.getMetadata().getLabels().put(Names.NODE_LABEL, "node-a"); // labelled for us, but spec says node-b
     AoeBootSlot unseen = aSlot().shelf(9).slot(6).node("node-b").iface(iface).image(images.resolve("debian.img").toString()).build();
     for (AoeBootSlot s : List.of(good, bad, foreign, unseen)) {
-      s.getMetadata().setGeneration(null);
-      s.getMetadata().setUid(null);
-      client.resource(s).create();
+      create(s);
     }
 
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
@@ -189,6 +187,55 @@ class SlotReconcilerApiTest {
   }
 
   /**
+   * A slot created with the agent's finalizer already on it (as the operator creates every slot) is
+   * served by the agent's first reconcile: JOSDK adds no finalizer, so every write after the create
+   * is a status write (the managedFields outside the status subresource stay the creator's), while
+   * a slot created without it gets the agent's finalizer patch (the same evidence, shown to catch
+   * one). Deleting either releases the finalizer, whoever wrote it.
+   */
+  @Test
+  void slotCreatedWithTheAgentsFinalizerIsServedWithoutAFinalizerPatch() {
+    AoeBootSlot preset = aSlot().shelf(9).slot(8).iface(iface).image(images.resolve("debian.img").toString())
+        .backend(CowBackend.REFLINK).build();
+    preset.getMetadata().setFinalizers(List.of(Names.SLOT_FINALIZER));
+    AoeBootSlot bare = aSlot().shelf(9).slot(9).iface(iface).image(images.resolve("debian.img").toString())
+        .backend(CowBackend.REFLINK).build();
+    List<String> presetWrites = writesOutsideStatus(create(preset));
+    List<String> bareWrites = writesOutsideStatus(create(bare));
+
+    for (String name : List.of("debian-8", "debian-9")) {
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        AoeBootSlot s = slot(name).get();
+        assertThat(s.getMetadata().getFinalizers()).containsExactly(Names.SLOT_FINALIZER);
+        assertThat(s.getStatus().getPhase()).isEqualTo(SlotPhase.Serving);
+        assertThat(s.getStatus().getObservedGeneration()).isEqualTo(s.getMetadata().getGeneration());
+      });
+    }
+    assertThat(writesOutsideStatus(slot("debian-8").get())).as("no finalizer patch, no other metadata write")
+        .isEqualTo(presetWrites);
+    assertThat(writesOutsideStatus(slot("debian-9").get())).as("the agent added its finalizer")
+        .containsAll(bareWrites).hasSize(bareWrites.size() + 1)
+        .anySatisfy(w -> assertThat(w).contains("f:finalizers"));
+
+    slot("debian-8").delete();
+    slot("debian-9").delete();
+    await().atMost(Duration.ofSeconds(30)).until(() -> slot("debian-8").get() == null && slot("debian-9").get() == null);
+  }
+
+  /** Creates {@code s} as the operator would (no generation, no UID) and returns the object as created. */
+  private AoeBootSlot create(AoeBootSlot s) {
+    s.getMetadata().setGeneration(null);
+    s.getMetadata().setUid(null);
+    return client.resource(s).create();
+  }
+
+  /** Manager, operation and fields of each managedFields entry outside the status subresource. */
+  private static List<String> writesOutsideStatus(AoeBootSlot s) {
+    return s.getMetadata().getManagedFields().stream().filter(f -> !"status".equals(f.getSubresource()))
+        .map(f -> f.getManager() + " " + f.getOperation() + " " + f.getFieldsV1()).toList();
+  }
+
+  /**
    * The operator writes only {@code status.conditions} (server-side apply, field manager {@code
    * cowherd-operator-liveness}, the request its LivenessConditionWriter makes); the agent's own
    * status writes (server-side apply by its controller) keep that condition, and the operator's
@@ -198,9 +245,7 @@ class SlotReconcilerApiTest {
   void agentStatusWritesAndTheOperatorsLivenessConditionKeepEachOthersFields() {
     AoeBootSlot good = aSlot().shelf(9).slot(7).iface(iface).image(images.resolve("debian.img").toString())
         .backend(CowBackend.REFLINK).build();
-    good.getMetadata().setGeneration(null);
-    good.getMetadata().setUid(null);
-    client.resource(good).create();
+    create(good);
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
         assertThat(slot("debian-7").get().getStatus().getPhase()).isEqualTo(SlotPhase.Serving));
     long pid = slot("debian-7").get().getStatus().getExporterPid();

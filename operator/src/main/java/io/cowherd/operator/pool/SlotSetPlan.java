@@ -25,7 +25,8 @@ import java.util.TreeMap;
  * needs before it removes data: {@code deletes} carry the pool's {@code spec.reclaimPolicy}.
  *
  * @param creates new slot objects, ascending slot number, each already placed on a node (the node
- *     recorded in pool status when the slot had one: its COW data lives there)
+ *     recorded in pool status when the slot had one: its COW data lives there) and carrying the
+ *     node agent's finalizer ({@link DesiredSlots#asNew})
  * @param updates existing slot objects to re-apply with a new spec (same name and node), ascending
  * @param deletes existing slot objects to mark with {@code policy} and delete (scale-down or pool
  *     deletion), highest slot first; slots already being deleted are only marked
@@ -233,7 +234,7 @@ public record SlotSetPlan(
         annotations.putAll(SlotReclaim.abandonment(abandonedUid));
         desired.getMetadata().setAnnotations(annotations);
       }
-      creates.add(desired);
+      creates.add(DesiredSlots.asNew(desired));
     }
     deletes.sort(HIGHEST_FIRST);
     heldBack.sort(Comparator.naturalOrder());

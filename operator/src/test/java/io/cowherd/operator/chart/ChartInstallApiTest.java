@@ -10,6 +10,7 @@ import io.cowherd.api.v1alpha1.AoeBootClient;
 import io.cowherd.api.v1alpha1.AoeBootClientSpec;
 import io.cowherd.api.v1alpha1.AoeBootPool;
 import io.cowherd.api.v1alpha1.AoeBootSlot;
+import io.cowherd.api.v1alpha1.SlotPhase;
 import io.cowherd.operator.OperatorRuntime;
 import io.cowherd.operator.config.OperatorCommand;
 import io.cowherd.operator.config.OperatorConfig;
@@ -156,6 +157,38 @@ class ChartInstallApiTest {
       }
       assertThat(operatorId.forbiddenRequests()).as("requests of %s answered 403", operatorId.username()).isEmpty();
       assertThat(agentId.forbiddenRequests()).as("requests of %s answered 403", agentId.username()).isEmpty();
+    }
+  }
+
+  /**
+   * The operator creates every slot with the agent's finalizer, so the run above no longer shows the
+   * agent adding it. A slot created without it (by an older operator, or by hand) still gets it from
+   * the agent, with only the agent's rights and under the chart's admission policy, and loses it again
+   * on deletion.
+   */
+  @Test
+  void agentAddsItsFinalizerToASlotCreatedWithoutItWithOnlyItsOwnRights() {
+    new Cluster(admin).createNamespace("older");
+    admin.resource(Pools.aPool().inNamespace("older").named("boot").shelf(15).replicas(0).buildForCreate()).create();
+    AoeBootPool created = admin.resources(AoeBootPool.class).inNamespace("older").withName("boot").get();
+    asOperator(c -> c.resource(DesiredSlots.build(created, 0, NODE)).create());
+    var slot = admin.resources(AoeBootSlot.class).inNamespace("older").withName("boot-0");
+    assertThat(slot.get().getMetadata().getFinalizers()).isEmpty();
+    try (Identity agentId = Identity.serviceAccount(harness.kubeConfigYaml(), NS, AGENT)) {
+      Operator agent = FakeAgent.start(NODE, agentId.client());
+      try {
+        await().atMost(TIMEOUT).untilAsserted(() -> {
+          assertThat(slot.get().getMetadata().getFinalizers()).containsExactly(Names.SLOT_FINALIZER);
+          assertThat(slot.get().getStatus().getPhase()).isEqualTo(SlotPhase.Serving);
+        });
+        slot.delete();
+        await().atMost(TIMEOUT).until(() -> slot.get() == null);
+      } finally {
+        agent.stop();
+      }
+      assertThat(agentId.forbiddenRequests()).as("requests of %s answered 403", agentId.username()).isEmpty();
+    } finally {
+      admin.resources(AoeBootPool.class).inNamespace("older").withName("boot").delete();
     }
   }
 

@@ -197,6 +197,7 @@ class ClientAssignmentApiTest {
     client.resources(AoeBootPool.class).inNamespace("gone").withName("boot").delete();
 
     await().atMost(TIMEOUT).untilAsserted(() -> {
+      cluster.releaseDeletedSlots("gone");
       assertThat(client.resources(AoeBootPool.class).inNamespace("gone").withName("boot").get()).isNull();
       for (String name : List.of("desk", "mac-525400ff0002")) {
         AoeBootClient c = client("gone", name);

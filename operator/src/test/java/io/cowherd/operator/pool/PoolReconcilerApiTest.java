@@ -136,6 +136,31 @@ class PoolReconcilerApiTest {
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(eventReasons("create", "boot")).contains("SlotCreated"));
   }
 
+  /**
+   * The operator creates each slot with the agent's finalizer, so the agent's first reconcile serves
+   * at once instead of adding it first; a later spec update (server-side apply) sends no finalizers,
+   * so the operator's apply manager never owns the agent's finalizer.
+   */
+  @Test
+  void slotsAreCreatedWithTheAgentFinalizerWhichNoUpdateTakesOver() {
+    createPool("fresh", "boot", 317, 1, p -> p);
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slotNumbers("fresh", "boot")).containsExactly(0));
+    AoeBootSlot created = slot("fresh", "boot-0");
+    assertThat(created.getMetadata().getFinalizers()).as("from its first write").containsExactly(Names.SLOT_FINALIZER);
+    assertThat(created.getMetadata().getGeneration()).isOne();
+
+    Cluster.mergePatch(pools("fresh").withName("boot"), Map.of("spec", Map.of("interface", "enp3s0")));
+
+    await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("fresh", "boot-0").getSpec().getInterface()).isEqualTo("enp3s0"));
+    AoeBootSlot updated = slot("fresh", "boot-0");
+    assertThat(updated.getMetadata().getUid()).isEqualTo(created.getMetadata().getUid());
+    assertThat(updated.getMetadata().getFinalizers()).containsExactly(Names.SLOT_FINALIZER);
+    assertThat(updated.getMetadata().getManagedFields())
+        .filteredOn(m -> SlotSetExecutor.FIELD_MANAGER.equals(m.getManager()) && "Apply".equals(m.getOperation()))
+        .singleElement()
+        .satisfies(m -> assertThat(Serialization.asJson(m.getFieldsV1())).contains("f:spec").doesNotContain("f:finalizers"));
+  }
+
   @Test
   void specChangeUpdatesSlotsInPlace() {
     createPool("update", "boot", 300, 2, p -> p);
@@ -207,6 +232,7 @@ class PoolReconcilerApiTest {
     String uid = slot("readopt", "boot-0").getMetadata().getUid();
 
     client.resources(AoeBootSlot.class).inNamespace("readopt").withName("boot-0").delete();
+    cluster.releaseDeletedSlots("readopt");
     await().atMost(TIMEOUT).untilAsserted(() -> {
       AoeBootSlot again = slot("readopt", "boot-0");
       assertThat(again).isNotNull();
@@ -375,6 +401,7 @@ class PoolReconcilerApiTest {
     pools("scale").withName("boot").scale(1);
 
     await().atMost(TIMEOUT).untilAsserted(() -> {
+      cluster.releaseDeletedSlots("scale", "boot-2");
       assertThat(slotNumbers("scale", "boot")).containsExactly(0, 2);
       assertThat(slot("scale", "boot-2").getMetadata().getDeletionTimestamp()).isNotNull();
       assertThat(slot("scale", "boot-2").getMetadata().getAnnotations()).as("the agent's signal: default policy Delete")
@@ -415,6 +442,7 @@ class PoolReconcilerApiTest {
     pools("conflict-a").withName("first").delete();
 
     await().atMost(TIMEOUT).untilAsserted(() -> {
+      cluster.releaseDeletedSlots("conflict-a");
       assertThat(slotNumbers("conflict-b", "second")).containsExactly(0, 1, 2);
       assertCondition(pool("conflict-b", "second"), "Conflict", "False", "NoConflict");
     });
@@ -430,6 +458,7 @@ class PoolReconcilerApiTest {
     pools("delete").withName("boot").delete();
 
     await().atMost(TIMEOUT).untilAsserted(() -> {
+      cluster.releaseDeletedSlots("delete", "boot-1");
       assertThat(slotNumbers("delete", "boot")).containsExactly(1);
       assertThat(slot("delete", "boot-1").getMetadata().getDeletionTimestamp()).isNotNull();
       assertThat(slot("delete", "boot-1").getMetadata().getAnnotations()).containsEntry(SlotReclaim.ANNOTATION, "Delete");

@@ -106,6 +106,7 @@ class SlotLifetimeApiTest {
     cluster.createReadyNode(OTHER);
 
     client.resources(AoeBootSlot.class).inNamespace("by-hand").withName("boot-0").delete();
+    cluster.releaseDeletedSlots("by-hand");
 
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("by-hand", "boot-0")).satisfies(s -> {
       assertThat(s).isNotNull();
@@ -118,6 +119,7 @@ class SlotLifetimeApiTest {
     operator.stop();
     String secondUid = slot("by-hand", "boot-0").getMetadata().getUid();
     client.resources(AoeBootSlot.class).inNamespace("by-hand").withName("boot-0").delete();
+    cluster.releaseDeletedSlots("by-hand");
     await().atMost(TIMEOUT).until(() -> slot("by-hand", "boot-0") == null);
     operator = Operators.startPoolReconciler(client);
 
@@ -182,7 +184,8 @@ class SlotLifetimeApiTest {
         .as("remembered across operator restarts").contains(new SlotPlacement(0, OTHER, uid)));
 
     String recreatedUid = slot("lost", "boot-0").getMetadata().getUid();
-    client.resources(AoeBootSlot.class).inNamespace("lost").withName("boot-0").delete(); // by hand, no agent finalizer
+    client.resources(AoeBootSlot.class).inNamespace("lost").withName("boot-0").delete(); // by hand
+    cluster.releaseDeletedSlots("lost"); // its agent on OTHER, which exists, releases it
     await().atMost(TIMEOUT).untilAsserted(() -> assertThat(slot("lost", "boot-0")).satisfies(s -> {
       assertThat(s).isNotNull();
       assertThat(s.getMetadata().getUid()).isNotEqualTo(recreatedUid);

@@ -64,6 +64,24 @@ class SlotSetPlanTest {
   }
 
   @Test
+  void createdSlotCarriesTheAgentFinalizerSoTheAgentNeedNotAddIt() {
+    AoeBootPool pool = aPool().replicas(2).build();
+
+    assertThat(decide(pool, List.of()).creates())
+        .allSatisfy(s -> assertThat(s.getMetadata().getFinalizers()).containsExactly(Names.SLOT_FINALIZER));
+  }
+
+  @Test
+  void updateSendsNoFinalizerSoServerSideApplyNeverOwnsTheAgents() {
+    AoeBootPool before = aPool().replicas(1).build();
+    AoeBootSlot existing = aSlot(before, 0).finalizer(Names.SLOT_FINALIZER).build();
+    AoeBootPool after = aPool().replicas(1).shelf(8).build();
+
+    assertThat(decide(after, List.of(existing)).updates())
+        .singleElement().satisfies(s -> assertThat(s.getMetadata().getFinalizers()).isNullOrEmpty());
+  }
+
+  @Test
   void placementCountsSlotsOfOtherPools() {
     AoeBootPool pool = aPool().replicas(2).build();
 

@@ -7,6 +7,7 @@ import io.cowherd.api.v1alpha1.SlotPhase;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -81,7 +82,10 @@ public final class Cluster {
         .patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(Map.of("status", status)));
   }
 
-  /** Puts the node agent's finalizer on the slot. */
+  /**
+   * Puts the node agent's finalizer on the slot. Slots the operator creates carry it from the start
+   * ({@code DesiredSlots#creationFinalizers}); this is for slots a test writes itself.
+   */
   public void addAgentFinalizer(String namespace, String name) {
     mergePatch(client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name),
         Map.of("metadata", Map.of("finalizers", List.of(Names.SLOT_FINALIZER))));
@@ -91,6 +95,32 @@ public final class Cluster {
   public void removeAgentFinalizer(String namespace, String name) {
     mergePatch(client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name),
         Map.of("metadata", Map.of("finalizers", List.of())));
+  }
+
+  /**
+   * Plays the node agents' part in a deletion for every slot of {@code namespace} that is being
+   * deleted, except those named in {@code held}: removes the agent's finalizer, which the operator
+   * puts on every slot it creates, as an agent does once it has torn the slot down. For tests that
+   * run without an agent; since the operator deletes in the background, call it where the test
+   * waits (inside an Awaitility condition).
+   */
+  public void releaseDeletedSlots(String namespace, String... held) {
+    List<String> kept = List.of(held);
+    for (AoeBootSlot slot : client.resources(AoeBootSlot.class).inNamespace(namespace).list().getItems()) {
+      String name = slot.getMetadata().getName();
+      List<String> finalizers = slot.getMetadata().getFinalizers();
+      if (slot.getMetadata().getDeletionTimestamp() == null || kept.contains(name)
+          || finalizers == null || !finalizers.contains(Names.SLOT_FINALIZER)) {
+        continue;
+      }
+      try {
+        removeAgentFinalizer(namespace, name);
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 404) {
+          throw e;
+        }
+      }
+    }
   }
 
   /** JSON merge patch without resourceVersion. */
