@@ -57,6 +57,7 @@ public final class HeapTrim {
   private long lastTime;
   private int quietTicks;
   private long trims;
+  private boolean off;
 
   /**
    * @param cpuNanos the process's CPU time so far, in nanoseconds
@@ -109,11 +110,15 @@ public final class HeapTrim {
 
   /**
    * One look: counts the tick quiet or busy, and collects when {@link #QUIET_TICKS} quiet ticks in a
-   * row follow growth of at least {@link #MIN_GARBAGE_BYTES}.
+   * row follow growth of at least {@link #MIN_GARBAGE_BYTES}. A collection that changes nothing
+   * (explicit collections disabled) turns the trim off for good, with one warning.
    *
    * @return whether it collected
    */
   boolean tick() {
+    if (off) {
+      return false;
+    }
     long cpu = cpuNanos.getAsLong();
     long now = nanoTime.getAsLong();
     long wall = Math.max(1, now - lastTime);
@@ -128,14 +133,23 @@ public final class HeapTrim {
     }
     long started = System.nanoTime();
     collect.run();
-    trims++;
     quietTicks = 0;
     // The collection's own CPU must not count against the next tick's quiet judgement.
     lastCpu = cpuNanos.getAsLong();
     lastTime = nanoTime.getAsLong();
+    OldGeneration after = oldGeneration.get();
+    if (after.used() - after.usedAfterLastCollection() >= garbage && after.used() >= old.used()) {
+      // Nothing was collected: System.gc() is off (-XX:+DisableExplicitGC, for example through
+      // JAVA_TOOL_OPTIONS). Stop instead of asking again every other tick.
+      off = true;
+      LOG.warn("heap trim off: a full collection request changed nothing (-XX:+DisableExplicitGC?);"
+          + " the old generation keeps {} MiB until the JVM collects it", old.used() >> 20);
+      return false;
+    }
+    trims++;
     LOG.info("heap trim: quiet after work, old generation {} MiB of which {} MiB grown since its last collection;"
         + " full collection took {} ms, old generation now {} MiB", old.used() >> 20, garbage >> 20,
-        (System.nanoTime() - started) / 1_000_000, oldGeneration.get().used() >> 20);
+        (System.nanoTime() - started) / 1_000_000, after.used() >> 20);
     return true;
   }
 

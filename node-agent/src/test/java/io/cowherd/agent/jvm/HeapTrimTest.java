@@ -60,6 +60,18 @@ class HeapTrimTest {
   }
 
   @Test
+  void aCollectionThatChangesNothingTurnsTheTrimOff() {
+    HeapTrim disabled = new HeapTrim(cpu::get, time::get,
+        () -> new HeapTrim.OldGeneration(used.get(), usedAfter.get()), collections::incrementAndGet); // -XX:+DisableExplicitGC
+    for (int i = 0; i < 10; i++) {
+      time.addAndGet(10 * SECOND);
+      assertThat(disabled.tick()).isFalse();
+    }
+    assertThat(collections.get()).as("asked once, then never again").isOne();
+    assertThat(disabled.trims()).isZero();
+  }
+
+  @Test
   void findsTheOldGenerationOfThisJvm() {
     assertThat(HeapTrim.forThisJvm()).as("HotSpot names its old generation 'Old' or 'Tenured'").isPresent();
   }
