@@ -251,7 +251,14 @@ public final class ScaleBenchmark {
         }
         if (r == rounds - 1 && restart) {
           restarts.addAll(restarts(n));
-          sampleProcs(procs, n, " (agent restarted)");
+          // The agent image's configuration when --aot-dir is given: its last restart mapped the AOT cache.
+          sampleProcs(procs, n, aotDir != null ? " (agent restarted with the AOT cache)" : " (agent restarted, plain JVM)");
+          if (aotDir != null && idleSeconds > 0) {
+            // Steady state as the image runs: the AOT-cache agent after the same quiet period as above
+            // (settle + idle), which is when it gives back the heap of the adoption burst (HeapTrim).
+            Thread.sleep(Duration.ofSeconds(settleSeconds + idleSeconds).toMillis());
+            sampleProcs(procs, n, " (AOT cache, after the idle period)");
+          }
         }
         for (int side = 0; side < 2; side++) {
           if ((side == 0) == floorFirst) {
