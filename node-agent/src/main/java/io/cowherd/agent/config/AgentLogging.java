@@ -7,10 +7,13 @@ import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.util.DefaultJoranConfigurator;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.encoder.Encoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
+import java.net.URL;
 import java.util.Locale;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 /**
@@ -28,9 +31,15 @@ import java.util.function.UnaryOperator;
  * META-INF/services}) before its own XML configurator (Logback 1.5 {@code
  * ContextInitializer.autoConfig}). It replaces the {@code logback.xml} the agent had: the XML
  * configurator loads Joran and the JDK's XML parser, ≈ 410 classes whose metadata stayed in the
- * agent's memory for its whole life (issue 11, agent RSS; docs/performance.md). A user who sets
- * {@code -Dlogback.configurationFile} (for example through {@code JAVA_TOOL_OPTIONS}) still gets
- * that file: this configurator then steps aside.
+ * agent's memory for its whole life (issue 11, agent RSS; docs/performance.md).
+ *
+ * <p>It steps aside whenever Logback's own search finds a configuration file ({@code
+ * DefaultJoranConfigurator.findURLOfDefaultConfigurationFile}: the system property {@code
+ * logback.configurationFile} as a URL, class-path resource or file, then {@code logback-test.xml},
+ * then {@code logback.xml} on the class path): a user's file set through {@code JAVA_TOOL_OPTIONS},
+ * or the configuration of a test JVM that has the agent on its class path. A {@code
+ * logback.configurationFile} that names nothing gets a warning (printed with Logback's status at
+ * start) and this configuration, not Logback's bare DEBUG default.
  */
 public final class AgentLogging extends ContextAwareBase implements Configurator {
   /** The text format's pattern. */
@@ -40,28 +49,44 @@ public final class AgentLogging extends ContextAwareBase implements Configurator
 
   private final UnaryOperator<String> env;
   private final UnaryOperator<String> properties;
+  private final Function<LoggerContext, URL> configurationFile;
 
-  /** The configurator Logback instantiates: the process environment and system properties. */
+  /** The configurator Logback instantiates: the process environment, system properties, Logback's search. */
   public AgentLogging() {
-    this(System::getenv, System::getProperty);
-  }
-
-  /** For tests: {@code env} and {@code properties} look up a name, null when unset. */
-  AgentLogging(UnaryOperator<String> env, UnaryOperator<String> properties) {
-    this.env = env;
-    this.properties = properties;
+    this(System::getenv, System::getProperty, AgentLogging::logbacksSearch);
   }
 
   /**
-   * Configures {@code context}, or leaves it to Logback's XML configurator when the system property
-   * {@code logback.configurationFile} is set.
+   * For tests: {@code env} and {@code properties} look up a name, null when unset; {@code
+   * configurationFile} is Logback's search for a configuration file, null when it finds none.
+   */
+  AgentLogging(UnaryOperator<String> env, UnaryOperator<String> properties,
+      Function<LoggerContext, URL> configurationFile) {
+    this.env = env;
+    this.properties = properties;
+    this.configurationFile = configurationFile;
+  }
+
+  private static URL logbacksSearch(LoggerContext context) {
+    DefaultJoranConfigurator search = new DefaultJoranConfigurator();
+    search.setContext(context);
+    return search.findURLOfDefaultConfigurationFile(false);
+  }
+
+  /**
+   * Configures {@code context}, or leaves it to Logback's XML configurator when its search finds a
+   * configuration file.
    *
    * @return {@code DO_NOT_INVOKE_NEXT_IF_ANY} when configured here; {@code NEUTRAL} otherwise
    */
   @Override
   public ExecutionStatus configure(LoggerContext context) {
-    if (properties.apply("logback.configurationFile") != null) {
+    if (configurationFile.apply(context) != null) {
       return ExecutionStatus.NEUTRAL;
+    }
+    String named = properties.apply("logback.configurationFile");
+    if (named != null) {
+      addWarn("logback.configurationFile=" + named + " names no file or resource; using the agent's own configuration");
     }
     ConsoleAppender<ILoggingEvent> appender = new ConsoleAppender<>();
     appender.setContext(context);

@@ -1,11 +1,15 @@
 package io.cowherd.agent.jvm;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.lang.management.MemoryUsage;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
@@ -28,8 +32,10 @@ import org.slf4j.LoggerFactory;
  * state the old generation grows by a few MiB an hour, so a trim is rare.
  *
  * <p>Quiet means the process used less than {@link #QUIET_CPU_SHARE} of one core over a tick
- * ({@code OperatingSystemMXBean.getProcessCpuTime}): a collection never lands in a bring-up,
- * teardown or adoption. The old generation is the heap memory pool whose name contains "Old" or
+ * ({@code OperatingSystemMXBean.getProcessCpuTime}), or of its CPU limit when that is below one core
+ * (cgroup v2 {@code cpu.max} of the container, Linux {@code Documentation/admin-guide/cgroup-v2.rst}):
+ * a collection never lands in a bring-up, teardown or adoption, also not in one throttled to a
+ * limit of 0.1 core, where every tick would otherwise look quiet. The old generation is the heap memory pool whose name contains "Old" or
  * "Tenured" (HotSpot: Serial "Tenured Gen", G1 "G1 Old Gen", Parallel "PS Old Gen"); its
  * collection usage ({@link MemoryPoolMXBean#getCollectionUsage}) is its use after its most recent
  * collection, by this class or by the JVM.
@@ -53,6 +59,7 @@ public final class HeapTrim {
   private final LongSupplier nanoTime;
   private final Supplier<OldGeneration> oldGeneration;
   private final Runnable collect;
+  private final double quietShare;
   private long lastCpu;
   private long lastTime;
   private int quietTicks;
@@ -64,8 +71,12 @@ public final class HeapTrim {
    * @param nanoTime a monotonic clock, in nanoseconds
    * @param oldGeneration the old generation's use now
    * @param collect a full collection
+   * @param cores the CPU the process may use, in cores (its limit, or 1); quiet is {@link
+   *     #QUIET_CPU_SHARE} of the smaller of this and one core
    */
-  HeapTrim(LongSupplier cpuNanos, LongSupplier nanoTime, Supplier<OldGeneration> oldGeneration, Runnable collect) {
+  HeapTrim(LongSupplier cpuNanos, LongSupplier nanoTime, Supplier<OldGeneration> oldGeneration, Runnable collect,
+      double cores) {
+    this.quietShare = QUIET_CPU_SHARE * Math.min(1.0, cores);
     this.cpuNanos = cpuNanos;
     this.nanoTime = nanoTime;
     this.oldGeneration = oldGeneration;
@@ -92,7 +103,26 @@ public final class HeapTrim {
     return Optional.of(new HeapTrim(os::getProcessCpuTime, System::nanoTime, () -> {
       MemoryUsage after = pool.getCollectionUsage();
       return new OldGeneration(pool.getUsage().getUsed(), after == null ? 0 : after.getUsed());
-    }, System::gc));
+    }, System::gc, cpuLimitCores(Path.of("/sys/fs/cgroup/cpu.max")).orElse(1.0)));
+  }
+
+  /**
+   * The CPU limit in {@code cpuMax}, a cgroup v2 {@code cpu.max} file ({@code "$MAX $PERIOD"}, both
+   * in microseconds, or {@code "max $PERIOD"} for none), in cores; empty when there is no limit or
+   * the file is missing or unreadable (the host's root cgroup has none).
+   */
+  static OptionalDouble cpuLimitCores(Path cpuMax) {
+    try {
+      String[] fields = Files.readString(cpuMax).strip().split("\\s+");
+      if (fields.length != 2 || fields[0].equals("max")) {
+        return OptionalDouble.empty();
+      }
+      double quota = Double.parseDouble(fields[0]);
+      double period = Double.parseDouble(fields[1]);
+      return quota > 0 && period > 0 ? OptionalDouble.of(quota / period) : OptionalDouble.empty();
+    } catch (IOException | NumberFormatException e) {
+      return OptionalDouble.empty();
+    }
   }
 
   /** Runs {@link #tick} every {@link #TICK} on {@code executor}. */
@@ -122,7 +152,7 @@ public final class HeapTrim {
     long cpu = cpuNanos.getAsLong();
     long now = nanoTime.getAsLong();
     long wall = Math.max(1, now - lastTime);
-    boolean quiet = (cpu - lastCpu) < QUIET_CPU_SHARE * wall;
+    boolean quiet = (cpu - lastCpu) < quietShare * wall;
     lastCpu = cpu;
     lastTime = now;
     quietTicks = quiet ? quietTicks + 1 : 0;

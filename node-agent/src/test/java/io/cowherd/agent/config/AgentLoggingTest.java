@@ -10,6 +10,9 @@ import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import java.net.URI;
+import java.net.URL;
+import java.util.Collections;
 import java.util.Map;
 import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
@@ -18,8 +21,13 @@ import org.junit.jupiter.api.Test;
 class AgentLoggingTest {
   private static LoggerContext configured(Map<String, String> env, Map<String, String> properties,
       Configurator.ExecutionStatus expected) {
+    return configured(env, properties, null, expected);
+  }
+
+  private static LoggerContext configured(Map<String, String> env, Map<String, String> properties, URL found,
+      Configurator.ExecutionStatus expected) {
     LoggerContext context = new LoggerContext();
-    AgentLogging logging = new AgentLogging(env::get, properties::get);
+    AgentLogging logging = new AgentLogging(env::get, properties::get, c -> found);
     logging.setContext(context);
     assertThat(logging.configure(context)).isEqualTo(expected);
     return context;
@@ -64,11 +72,32 @@ class AgentLoggingTest {
   }
 
   @Test
-  void aUsersConfigurationFileWins() {
+  void aConfigurationFileLogbackFindsWins() throws Exception {
     LoggerContext context = configured(Map.of(), Map.of("logback.configurationFile", "/etc/cowherd/logback.xml"),
-        Configurator.ExecutionStatus.NEUTRAL);
+        URI.create("file:/etc/cowherd/logback.xml").toURL(), Configurator.ExecutionStatus.NEUTRAL);
 
     assertThat(appender(context)).isNull();
+  }
+
+  @Test
+  void aConfigurationFileThatNamesNothingIsReportedAndTheAgentsConfigurationApplies() {
+    LoggerContext context = configured(Map.of(), Map.of("logback.configurationFile", "/etc/cowherd/missing.xml"),
+        Configurator.ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY);
+
+    assertThat(appender(context).getEncoder()).isInstanceOf(PatternLayoutEncoder.class);
+    assertThat(context.getLogger(Logger.ROOT_LOGGER_NAME).getLevel()).isEqualTo(Level.INFO);
+    assertThat(context.getStatusManager().getCopyOfStatusList()).extracting(s -> s.getMessage())
+        .anySatisfy(m -> assertThat(m).contains("/etc/cowherd/missing.xml"));
+  }
+
+  @Test
+  void theAgentShipsNoLogbackXml() throws Exception {
+    // Else Logback's search would find it in the agent's own JVM and this configurator would step aside.
+    String agentClasses = AgentLogging.class.getProtectionDomain().getCodeSource().getLocation().toString();
+    for (String name : new String[] {"logback.xml", "logback-test.xml"}) {
+      assertThat(Collections.list(AgentLogging.class.getClassLoader().getResources(name)))
+          .extracting(URL::toString).noneMatch(u -> u.startsWith(agentClasses) || u.contains("cowherd-node-agent"));
+    }
   }
 
   @Test

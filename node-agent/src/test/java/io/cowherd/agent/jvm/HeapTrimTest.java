@@ -2,8 +2,11 @@ package io.cowherd.agent.jvm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** When the agent gives its heap back: quiet after growth, never in a burst, once per burst. */
 class HeapTrimTest {
@@ -20,7 +23,7 @@ class HeapTrimTest {
         collections.incrementAndGet();
         used.set(20 * MIB);
         usedAfter.set(20 * MIB);
-      });
+      }, 1.0);
 
   /** Advances 10 s in which the process used {@code cpuShare} of a core. */
   private boolean tick(double cpuShare) {
@@ -62,13 +65,35 @@ class HeapTrimTest {
   @Test
   void aCollectionThatChangesNothingTurnsTheTrimOff() {
     HeapTrim disabled = new HeapTrim(cpu::get, time::get,
-        () -> new HeapTrim.OldGeneration(used.get(), usedAfter.get()), collections::incrementAndGet); // -XX:+DisableExplicitGC
+        () -> new HeapTrim.OldGeneration(used.get(), usedAfter.get()), collections::incrementAndGet, 1.0); // -XX:+DisableExplicitGC
     for (int i = 0; i < 10; i++) {
       time.addAndGet(10 * SECOND);
       assertThat(disabled.tick()).isFalse();
     }
     assertThat(collections.get()).as("asked once, then never again").isOne();
     assertThat(disabled.trims()).isZero();
+  }
+
+  @Test
+  void underACpuLimitQuietIsAShareOfTheLimit() {
+    HeapTrim limited = new HeapTrim(cpu::get, time::get,
+        () -> new HeapTrim.OldGeneration(used.get(), usedAfter.get()), collections::incrementAndGet, 0.1);
+    for (int i = 0; i < 10; i++) { // throttled at its limit of 0.1 core: 5% of one core, busy for it
+      time.addAndGet(10 * SECOND);
+      cpu.addAndGet((long) (0.05 * 10 * SECOND));
+      assertThat(limited.tick()).isFalse();
+    }
+    assertThat(collections.get()).isZero();
+  }
+
+  @Test
+  void readsTheCgroupCpuLimit(@TempDir Path dir) throws Exception {
+    Path cpuMax = dir.resolve("cpu.max");
+    Files.writeString(cpuMax, "50000 100000\n");
+    assertThat(HeapTrim.cpuLimitCores(cpuMax)).hasValue(0.5);
+    Files.writeString(cpuMax, "max 100000\n");
+    assertThat(HeapTrim.cpuLimitCores(cpuMax)).isEmpty();
+    assertThat(HeapTrim.cpuLimitCores(dir.resolve("missing"))).isEmpty();
   }
 
   @Test
