@@ -61,25 +61,19 @@ public final class DesiredSlots {
   }
 
   /**
-   * The finalizers a slot object is created with: the node agent's {@link Names#SLOT_FINALIZER}. On
-   * the object from its first write, the agent's first reconcile serves at once (JOSDK adds a
+   * {@code desired} (from {@link #build}) as the operator creates it: with the node agent's finalizer
+   * {@link Names#SLOT_FINALIZER}, the one list of finalizers a slot object is created with. On the
+   * object from its first write, the agent's first reconcile serves at once (JOSDK adds a
    * controller's finalizer only when it is missing, and then reconciles only after that patch's own
    * watch event): one slot write, two watch events and a round trip fewer per slot. The flip side:
    * deleting a slot waits for its node agent from the start, also when no agent ever saw the slot.
-   */
-  public static List<String> creationFinalizers() {
-    return List.of(Names.SLOT_FINALIZER);
-  }
-
-  /**
-   * {@code desired} (from {@link #build}) as the operator creates it: with {@link
-   * #creationFinalizers()}. Only for creates: an update never sends finalizers, so server-side apply
-   * never makes the operator an owner of the agent's finalizer.
+   * Only for creates: an update never sends finalizers, so server-side apply never makes the
+   * operator an owner of the agent's finalizer.
    *
    * @return {@code desired}, changed
    */
   public static AoeBootSlot asNew(AoeBootSlot desired) {
-    desired.getMetadata().setFinalizers(new ArrayList<>(creationFinalizers()));
+    desired.getMetadata().setFinalizers(new ArrayList<>(List.of(Names.SLOT_FINALIZER)));
     return desired;
   }
 

@@ -84,7 +84,7 @@ public final class Cluster {
 
   /**
    * Puts the node agent's finalizer on the slot. Slots the operator creates carry it from the start
-   * ({@code DesiredSlots#creationFinalizers}); this is for slots a test writes itself.
+   * ({@code DesiredSlots#asNew}); this is for slots a test writes itself.
    */
   public void addAgentFinalizer(String namespace, String name) {
     mergePatch(client.resources(AoeBootSlot.class).inNamespace(namespace).withName(name),
