@@ -18,6 +18,7 @@ import io.cowherd.agent.host.Cp;
 import io.cowherd.agent.host.Dmsetup;
 import io.cowherd.agent.host.ExecCommandRunner;
 import io.cowherd.agent.host.ExporterCgroup;
+import io.cowherd.agent.host.ExporterLinks;
 import io.cowherd.agent.host.ExporterCgroupException;
 import io.cowherd.agent.host.Fallocate;
 import io.cowherd.agent.host.Fiemap;
@@ -204,6 +205,17 @@ public final class Main implements Callable<Integer> {
           + "agent's container; needs hostPID.")
   private Path hostCgroupRoot;
 
+  @Option(names = "--exporter-links", defaultValue = "${env:COWHERD_EXPORTER_LINKS:-shared}",
+      description = "Where exporters bind: shared (every vblade on the slot's NIC) or macvlan (each on a macvlan of "
+          + "its own on the NIC, MAC 02:<prefix>:<shelf>:<slot>, so a frame reaches one exporter's socket, not all of "
+          + "them; docs/install.md, \"Exporter links\") (default: env COWHERD_EXPORTER_LINKS or shared).")
+  private String exporterLinks;
+
+  @Option(names = "--exporter-mac-prefix", defaultValue = "${env:COWHERD_EXPORTER_MAC_PREFIX:-" + ExporterLinks.DEFAULT_PREFIX
+      + "}", description = "The two MAC bytes after 02 of exporter links, xx:xx (default: env COWHERD_EXPORTER_MAC_PREFIX "
+          + "or " + ExporterLinks.DEFAULT_PREFIX + ").")
+  private String exporterMacPrefix;
+
   @Option(names = "--exporter-cgroup", defaultValue = ExporterCgroup.DEFAULT_NAME,
       description = "Cgroup of the exporters below each hierarchy's root (default: ${DEFAULT-VALUE}).")
   private String exporterCgroup;
@@ -240,6 +252,13 @@ public final class Main implements Callable<Integer> {
       spec.commandLine().getErr().println("cowherd-node-agent: " + e.getMessage());
       return 2;
     }
+    ExporterLinks links;
+    try {
+      links = new ExporterLinks(ExporterLinks.Placement.parse(exporterLinks), exporterMacPrefix, Path.of("/sys"),
+          new ExecCommandRunner(), "ip");
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
     if (silentAfterSeconds < 1) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--silent-after-seconds must be at least 1, got "
           + silentAfterSeconds);
@@ -263,7 +282,7 @@ public final class Main implements Callable<Integer> {
     }
     run(config, httpPort, new Boot(bootListen, bootPort, bootRequestsPerSecond,
             noIoWatch ? null : Duration.ofSeconds(silentAfterSeconds), dhcp, dnsmasq), nft, noIngressGuard, cgroup,
-        new Heartbeat(leaseNamespace.trim(), Duration.ofSeconds(leaseRenewSeconds),
+        links, new Heartbeat(leaseNamespace.trim(), Duration.ofSeconds(leaseRenewSeconds),
         Duration.ofSeconds(leaseDurationSeconds)));
     return 0;
   }
@@ -333,11 +352,11 @@ public final class Main implements Callable<Integer> {
   }
 
   private static void run(AgentConfig config, Integer httpPort, Boot boot, String nftProgram, boolean noIngressGuard,
-      ExporterCgroup cgroup, Heartbeat heartbeat)
+      ExporterCgroup cgroup, ExporterLinks links, Heartbeat heartbeat)
       throws InterruptedException, IOException {
-    LOG.info("cowherd node agent on node {}: state dir {}, image roots {}, vblade {}, namespaces {}, heartbeat Lease {}/{} "
-            + "every {} s (duration {} s)",
-        config.nodeName(), config.stateDir(), config.imageRoots(), config.vblade(),
+    LOG.info("cowherd node agent on node {}: state dir {}, image roots {}, vblade {}, exporter links {}, namespaces {}, "
+            + "heartbeat Lease {}/{} every {} s (duration {} s)",
+        config.nodeName(), config.stateDir(), config.imageRoots(), config.vblade(), links,
         config.allNamespaces() ? "all" : config.namespaces(), heartbeat.namespace(),
         io.cowherd.api.Names.agentLeaseName(config.nodeName()), heartbeat.renewInterval().toSeconds(),
         heartbeat.leaseDuration().toSeconds());
@@ -345,7 +364,7 @@ public final class Main implements Callable<Integer> {
     CommandRunner runner = new ExecCommandRunner();
     HostNames names = new HostNames(config.stateDir());
     Vblade vblade = new Vblade(config.vblade());
-    VbladeProcesses processes = new VbladeProcesses(Path.of("/proc"), vblade);
+    VbladeProcesses processes = new VbladeProcesses(Path.of("/proc"), vblade, links);
     HostInventory inventory = new HostInventory(names, processes);
     inventory.scanAndLog();
 
@@ -356,7 +375,7 @@ public final class Main implements Callable<Integer> {
         SegmentScanner.ANSWER_WAIT);
     prewarmSegmentScans(processes, segment);
     VbladeSupervisor supervisor = new VbladeSupervisor(vblade, processes, scheduler, Clock.systemUTC(),
-        Backoff.DEFAULT, exporterEvents, segment, cgroup);
+        Backoff.DEFAULT, exporterEvents, segment, cgroup, links);
     // One loop allocation lock for every agent process on this node: a file in the state dir.
     Losetup losetup = new Losetup(runner, NodeLock.onFile(names.stateDir().resolve(HostNames.LOSETUP_LOCK_FILE)));
     BackendRegistry backends = new BackendRegistry(
@@ -379,7 +398,7 @@ public final class Main implements Callable<Integer> {
     KubernetesSlotEvents events = new KubernetesSlotEvents(client, config.nodeName(), Clock.systemUTC());
     SlotStatusWriter statusWriter = new SlotStatusWriter(events, client);
     SlotReconciler reconciler = new SlotReconciler(config.nodeName(),
-        new SlotObserver(new SlotValidator(config.imageRoots(), Path.of("/sys")), backends, supervisor, processes,
+        new SlotObserver(new SlotValidator(config.imageRoots(), Path.of("/sys"), links), backends, supervisor, processes,
             segment, new StateDirSpace(config.stateDir()), new NetLinks(Path.of("/sys"))),
         new SlotExecutor(backends, supervisor, names, guard, watch),
         statusWriter,
@@ -451,7 +470,7 @@ public final class Main implements Callable<Integer> {
     HeapTrim.forThisJvm().ifPresent(t -> t.start(reports));
     // Link changes reconcile the slots of that interface: exporters serve again within seconds of a
     // NIC returning. Started from this thread, which lives as long as the agent (pdeathsig).
-    LinkWatcher links = new LinkWatcher("ip", scheduler, exporterEvents);
+    LinkWatcher linkWatcher = new LinkWatcher("ip", scheduler, exporterEvents);
     IoStageReporter finalIoStages = ioStages;
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -463,7 +482,7 @@ public final class Main implements Callable<Integer> {
       if (finalIoStages != null) {
         finalIoStages.close();
       }
-      links.close();
+      linkWatcher.close();
       supervisor.close();
       agentLock.close();
       scheduler.shutdownNow();
@@ -491,7 +510,7 @@ public final class Main implements Callable<Integer> {
     ScheduledExecutorService heartbeatThread = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("heartbeat").daemon(true).factory());
     lease.start(heartbeatThread);
-    links.start();
+    linkWatcher.start();
     stateDirWatch.start(scheduler);
     // An origin written under live slots is judged within seconds, not at the 300 s resync.
     new OriginWatch(() -> AgentTelemetry.cachedSlots(operator, controller), exporterEvents::exporterChanged)

@@ -1,6 +1,7 @@
 package io.cowherd.agent.export;
 
 import io.cowherd.agent.host.ExporterCgroup;
+import io.cowherd.agent.host.ExporterLinks;
 import io.cowherd.agent.host.ExporterCgroupException;
 import io.cowherd.agent.host.ExitWatcher;
 import io.cowherd.agent.host.LivePid;
@@ -118,6 +119,7 @@ public final class VbladeSupervisor implements AutoCloseable {
   private final ExporterListener listener;
   private final SegmentScanner segment;
   private final ExporterCgroup cgroup;
+  private final ExporterLinks links;
   private final Map<SlotId, Exporter> exporters = new HashMap<>();
   /** Pids SIGKILLed by {@link #restore} that may not have exited yet: never adopted. */
   private final Map<Long, LivePid> dying = new HashMap<>();
@@ -192,7 +194,21 @@ public final class VbladeSupervisor implements AutoCloseable {
    */
   public VbladeSupervisor(Vblade vblade, VbladeProcesses processes, ScheduledExecutorService scheduler, Clock clock,
       Backoff backoff, ExporterListener listener, SegmentScanner segment, ExporterCgroup cgroup) {
+    this(vblade, processes, scheduler, clock, backoff, listener, segment, cgroup, ExporterLinks.shared(Path.of("/sys")));
+  }
+
+  /**
+   * @param scheduler runs delayed restarts and the one exporter watcher (no sleeping threads)
+   * @param listener told about every state change
+   * @param segment the wire check for other exporters of a target on the segment
+   * @param cgroup where exporters are moved after their start or adoption ({@link ExporterCgroup#none()}: nowhere)
+   * @param links makes the link a target binds before its exporter starts ({@link VbladeTarget#ownLink()}) and
+   *     deletes it when the exporter is stopped for good; the sweep deletes exporter links nothing uses
+   */
+  public VbladeSupervisor(Vblade vblade, VbladeProcesses processes, ScheduledExecutorService scheduler, Clock clock,
+      Backoff backoff, ExporterListener listener, SegmentScanner segment, ExporterCgroup cgroup, ExporterLinks links) {
     this.cgroup = cgroup;
+    this.links = links;
     this.vblade = vblade;
     this.processes = processes;
     this.scheduler = scheduler;
@@ -430,6 +446,7 @@ public final class VbladeSupervisor implements AutoCloseable {
    */
   public void stop(SlotId id, Collection<Path> exportPaths) {
     Set<Path> paths = new HashSet<>(exportPaths);
+    Set<String> ownLinks = new HashSet<>();
     LivePid managed = null;
     synchronized (this) {
       awaitLaunch(exporters.get(id));
@@ -441,6 +458,9 @@ public final class VbladeSupervisor implements AutoCloseable {
         }
         managed = ex.handle;
         paths.add(ex.target.path());
+        if (ex.target.ownLink()) {
+          ownLinks.add(ex.target.link());
+        }
       }
     }
     boolean any = managed != null && processes.alive(managed);
@@ -454,6 +474,9 @@ public final class VbladeSupervisor implements AutoCloseable {
     List<VbladeProcess> serving = processes.snapshot(SNAPSHOT_AGE).all().stream()
         .filter(p -> paths.contains(p.target().path())).toList();
     for (VbladeProcess p : serving) {
+      if (p.target().ownLink()) {
+        ownLinks.add(p.target().link());
+      }
       Optional<LivePid> live = processes.identify(p.pid());
       if (live.isPresent()) {
         any = true;
@@ -471,6 +494,29 @@ public final class VbladeSupervisor implements AutoCloseable {
     }
     if (any) {
       LOG.info("slot {}: exporter stopped", id);
+    }
+    deleteLinks(id, ownLinks);
+  }
+
+  /**
+   * Deletes the exporter links in {@code names} that no supervised exporter binds (a slot may be
+   * stopped while another claims its address: that one keeps the link).
+   *
+   * @throws ExporterStopException if a link cannot be deleted (its MAC would stay on this port)
+   */
+  private void deleteLinks(SlotId id, Set<String> names) {
+    for (String name : names) {
+      synchronized (this) {
+        if (exporters.values().stream().anyMatch(o -> o.target.link().equals(name))) {
+          continue;
+        }
+        try {
+          links.delete(name);
+        } catch (RuntimeException e) {
+          throw new ExporterStopException("slot " + id + ": exporter stopped, but its link " + name
+              + " could not be deleted: " + e.getMessage());
+        }
+      }
     }
   }
 
@@ -658,6 +704,14 @@ public final class VbladeSupervisor implements AutoCloseable {
    */
   private Launched launch(Launch launch) {
     Exporter ex = launch.ex();
+    if (ex.target.ownLink()) {
+      try {
+        links.ensure(ex.target.iface(), ex.target.shelf(), ex.target.slot(), ex.target.link());
+      } catch (RuntimeException e) {
+        return new Launched(Optional.empty(), "cannot make exporter link " + ex.target.link() + " on "
+            + ex.target.iface() + ": " + e.getMessage());
+      }
+    }
     try {
       Files.createDirectories(ex.logFile.getParent());
       ProcessBuilder pb = new ProcessBuilder(launch.spawnArgv())
@@ -788,6 +842,48 @@ public final class VbladeSupervisor implements AutoCloseable {
     }
     if (exits.isPresent()) { // the slow sweep beside the pidfd watcher also re-checks claims
       checkClaims();
+    }
+    sweepLinks();
+  }
+
+  /**
+   * Deletes exporter links ({@link ExporterLinks}) that no supervised exporter binds, no launch in
+   * flight is about to bind and no running vblade binds: left by an agent killed between making a
+   * link and starting its exporter, or by an exporter whose slot was removed while no agent ran.
+   * A link kept on this port after its slot moved to another node would carry the slot's MAC on two
+   * ports. Runs under the monitor (no start can pick a link in between); costs one sysfs listing
+   * when no link is left over.
+   */
+  private void sweepLinks() {
+    List<String> present = links.list();
+    if (present.isEmpty()) {
+      return;
+    }
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      Set<String> used = new HashSet<>();
+      exporters.values().forEach(ex -> used.add(ex.target.link()));
+      VbladeProcesses.Snapshot seen;
+      try {
+        seen = processes.snapshot(SWEEP_FULL_SCAN);
+      } catch (IllegalStateException e) {
+        return;
+      }
+      seen.all().forEach(p -> used.add(p.target().link()));
+      for (String name : present) {
+        if (used.contains(name)) {
+          continue;
+        }
+        try {
+          if (links.delete(name)) {
+            LOG.info("exporter link {} was bound by no exporter: deleted", name);
+          }
+        } catch (RuntimeException e) {
+          LOG.warn("cannot delete unused exporter link {}: {}", name, e.getMessage());
+        }
+      }
     }
   }
 

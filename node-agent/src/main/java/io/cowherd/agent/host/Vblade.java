@@ -48,7 +48,7 @@ public final class Vblade {
 
   /**
    * argv of the exporter for {@code target}: {@code vblade -s [-m mac,mac...] -- <shelf> <slot>
-   * <iface> <path>}, without {@code -s} when the target has a write cache, without {@code -m} when
+   * <link> <path>} ({@link VbladeTarget#link()}: the NIC or the exporter's own macvlan), without {@code -s} when the target has a write cache, without {@code -m} when
    * it serves every sender (vblade(8): "-m mac[,mac...] Specify a list of MAC addresses to which
    * vblade should respond"; every other sender is ignored, broadcasts included).
    */
@@ -57,7 +57,7 @@ public final class Vblade {
     argv.add(program);
     argv.addAll(options(target));
     argv.addAll(List.of("--", Integer.toString(target.shelf()), Integer.toString(target.slot()),
-        target.iface(), target.path().toString()));
+        target.link(), target.path().toString()));
     return List.copyOf(argv);
   }
 

@@ -42,6 +42,8 @@ public final class VbladeProcesses {
 
   private final Path procRoot;
   private final String programName;
+  /** Maps an exporter link to its NIC ({@link ExporterLinks#nicOf}); empty for any other interface. */
+  private final java.util.function.Function<String, Optional<String>> nicOfLink;
   /** Every pid seen by the last scan (vblade or not), and the vblade processes among them. */
   private final java.util.Set<Long> seen = new java.util.HashSet<>();
   private final Map<Long, VbladeProcess> vblades = new HashMap<>();
@@ -90,8 +92,24 @@ public final class VbladeProcesses {
    * @param vblade the vblade program whose processes to find
    */
   public VbladeProcesses(Path procRoot, Vblade vblade) {
+    this(procRoot, vblade, link -> Optional.empty());
+  }
+
+  /**
+   * @param procRoot the proc filesystem, normally {@code /proc}
+   * @param vblade the vblade program whose processes to find
+   * @param links exporter links: a vblade bound to one of them is reported on the link's NIC
+   *     ({@link VbladeTarget#iface()}) with the link as {@link VbladeTarget#link()}, so that its claim
+   *     is judged on the segment it answers on
+   */
+  public VbladeProcesses(Path procRoot, Vblade vblade, ExporterLinks links) {
+    this(procRoot, vblade, links::nicOf);
+  }
+
+  private VbladeProcesses(Path procRoot, Vblade vblade, java.util.function.Function<String, Optional<String>> nicOfLink) {
     this.procRoot = procRoot;
     this.programName = vblade.programName();
+    this.nicOfLink = nicOfLink;
   }
 
   /**
@@ -350,7 +368,13 @@ public final class VbladeProcesses {
     if (argv.isEmpty() || !programName.equals(baseName(argv.getFirst()))) {
       return Optional.empty();
     }
-    return Vblade.parse(argv);
+    return Vblade.parse(argv).map(a -> {
+      String netif = a.target().iface();
+      if (!ExporterLinks.isLinkName(netif)) {
+        return a;
+      }
+      return nicOfLink.apply(netif).map(nic -> new Vblade.ParsedArgs(a.target().onNic(nic), a.options())).orElse(a);
+    });
   }
 
   /** The last {@code /}-separated element of {@code arg0} ({@code ""} for {@code /}); no {@link Path} parsing. */

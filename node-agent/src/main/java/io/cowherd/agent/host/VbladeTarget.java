@@ -19,17 +19,27 @@ import java.util.List;
  * @param macs the only senders vblade answers ({@code -m}, lower-case colon form, in order, at most
  *     {@link #MAX_MACS}): the slot's client MACs followed by the node agent's own probing MAC; empty:
  *     every sender
+ * @param link the interface vblade binds (its {@code netif} argument): {@code iface} itself, or the
+ *     exporter's own macvlan on it ({@link ExporterLinks}); {@code null} means {@code iface}. Claims
+ *     ({@link #sameAddress}) are judged on {@code iface}, the segment.
  */
-public record VbladeTarget(int shelf, int slot, String iface, Path path, boolean writeCache, List<String> macs) {
+public record VbladeTarget(int shelf, int slot, String iface, Path path, boolean writeCache, List<String> macs,
+    String link) {
   /** Most MACs vblade keeps for {@code -m} ({@code Nmacs} = 32 in vblade 25's dat.h). */
   public static final int MAX_MACS = 32;
 
   /** @throws IllegalArgumentException when {@code macs} holds more than {@link #MAX_MACS} */
   public VbladeTarget {
     macs = List.copyOf(macs);
+    link = link == null ? iface : link;
     if (macs.size() > MAX_MACS) {
       throw new IllegalArgumentException("vblade serves at most " + MAX_MACS + " MACs, not " + macs.size());
     }
+  }
+
+  /** A target bound to {@code iface} itself. */
+  public VbladeTarget(int shelf, int slot, String iface, Path path, boolean writeCache, List<String> macs) {
+    this(shelf, slot, iface, path, writeCache, macs, null);
   }
 
   /** A target served to every sender. */
@@ -42,7 +52,17 @@ public record VbladeTarget(int shelf, int slot, String iface, Path path, boolean
     this(shelf, slot, iface, path, false);
   }
 
-  /** Whether {@code other} claims the same AoE address on the same interface. */
+  /** Whether vblade binds a link of its own rather than {@link #iface()} itself. */
+  public boolean ownLink() {
+    return !link.equals(iface);
+  }
+
+  /** The same target as seen on NIC {@code nic}, bound to {@link #link()} (a macvlan on {@code nic}). */
+  public VbladeTarget onNic(String nic) {
+    return new VbladeTarget(shelf, slot, nic, path, writeCache, macs, link);
+  }
+
+  /** Whether {@code other} claims the same AoE address on the same interface (the NIC, whatever link each binds). */
   public boolean sameAddress(VbladeTarget other) {
     return shelf == other.shelf && slot == other.slot && iface.equals(other.iface);
   }
@@ -54,7 +74,7 @@ public record VbladeTarget(int shelf, int slot, String iface, Path path, boolean
 
   @Override
   public String toString() {
-    return aoeName() + " on " + iface + " from " + path + (writeCache ? " (write cache)" : "")
+    return aoeName() + " on " + (ownLink() ? link + " (macvlan on " + iface + ")" : iface) + " from " + path + (writeCache ? " (write cache)" : "")
         + (macs.isEmpty() ? "" : " for " + String.join(",", macs));
   }
 }

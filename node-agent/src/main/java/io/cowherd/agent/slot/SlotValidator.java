@@ -1,5 +1,6 @@
 package io.cowherd.agent.slot;
 
+import io.cowherd.agent.host.ExporterLinks;
 import io.cowherd.agent.host.SlotId;
 import io.cowherd.api.MacAddress;
 import io.cowherd.api.v1alpha1.AoeBootSlotSpec;
@@ -36,14 +37,27 @@ public final class SlotValidator {
 
   private final List<Path> imageRoots;
   private final Path sysRoot;
+  private final ExporterLinks links;
 
   /**
+   * Exporters bind their slot's NIC itself ({@link ExporterLinks.Placement#SHARED}).
+   *
    * @param imageRoots allowed origin roots (resolved to real paths at each check)
    * @param sysRoot sysfs, normally {@code /sys}
    */
   public SlotValidator(List<Path> imageRoots, Path sysRoot) {
+    this(imageRoots, sysRoot, ExporterLinks.shared(sysRoot));
+  }
+
+  /**
+   * @param imageRoots allowed origin roots (resolved to real paths at each check)
+   * @param sysRoot sysfs, normally {@code /sys}
+   * @param links where exporters bind ({@link ValidatedSlot#exportLink()})
+   */
+  public SlotValidator(List<Path> imageRoots, Path sysRoot, ExporterLinks links) {
     this.imageRoots = List.copyOf(imageRoots);
     this.sysRoot = sysRoot;
+    this.links = links;
   }
 
   /**
@@ -74,6 +88,11 @@ public final class SlotValidator {
       // vblade would read it as options (cowherd also passes "--" before the positionals).
       throw new InvalidSlotException("interface '" + iface + "' must not start with '-'");
     }
+    if (ExporterLinks.isLinkName(iface)) {
+      // cw<shelf><slot> names are the agent's own exporter links: created and deleted per exporter.
+      throw new InvalidSlotException("interface '" + iface + "' is named like one of cowherd's exporter links "
+          + "(cw + 6 hex digits); name the NIC itself");
+    }
     Path origin = checkImage(require(spec.getImage(), "image"));
     long sizeBytes = sizeBytes(origin);
     boolean blockDevice = isBlockDevice(origin);
@@ -85,7 +104,7 @@ public final class SlotValidator {
           + " bytes, not a positive multiple of 512 (AoE serves 512-byte sectors)");
     }
     return new ValidatedSlot(id, shelf, iface, origin, sizeBytes, cow.backendOrDefault(), chunk, spec.writeCacheOrDefault(),
-        exportMacs(spec, iface));
+        exportMacs(spec, iface), links.bindFor(iface, shelf, id.slot()));
   }
 
   /**

@@ -19,11 +19,20 @@ import java.util.List;
  * @param writeCache whether the exporter may acknowledge writes from the page cache (else durable)
  * @param exportMacs vblade's {@code -m} list: the slot's client MACs and this agent's probing MAC
  *     (the interface's own), lower case; empty when the slot has no client (every sender is served)
+ * @param exportLink the interface the exporter binds: {@code iface}, or its own macvlan on it
+ *     ({@link io.cowherd.agent.host.ExporterLinks}); {@code null} means {@code iface}
  */
 public record ValidatedSlot(SlotId id, int shelf, String iface, Path origin, long sizeBytes, CowBackend backend,
-    int chunkSectors, boolean writeCache, List<String> exportMacs) {
+    int chunkSectors, boolean writeCache, List<String> exportMacs, String exportLink) {
   public ValidatedSlot {
     exportMacs = List.copyOf(exportMacs);
+    exportLink = exportLink == null ? iface : exportLink;
+  }
+
+  /** A slot whose exporter binds {@code iface} itself. */
+  public ValidatedSlot(SlotId id, int shelf, String iface, Path origin, long sizeBytes, CowBackend backend,
+      int chunkSectors, boolean writeCache, List<String> exportMacs) {
+    this(id, shelf, iface, origin, sizeBytes, backend, chunkSectors, writeCache, exportMacs, null);
   }
 
   /** A slot served to every sender. */
@@ -34,6 +43,6 @@ public record ValidatedSlot(SlotId id, int shelf, String iface, Path origin, lon
 
   /** The exporter this slot wants for the store served at {@code exportPath}. */
   public VbladeTarget target(Path exportPath) {
-    return new VbladeTarget(shelf, id.slot(), iface, exportPath, writeCache, exportMacs);
+    return new VbladeTarget(shelf, id.slot(), iface, exportPath, writeCache, exportMacs, exportLink);
   }
 }

@@ -16,7 +16,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The {@code /proc} scan survives any process table: a fake {@code /proc} with the argv shapes a
  * process can show (proc(5): {@code cmdline} is NUL-separated, may be empty, rewritten, or vanish
- * during the scan), plus random bytes; only the real vblade is reported, nothing throws.
+ * during the scan), plus random bytes; only the real vblade is reported, nothing throws. A vblade
+ * bound to an exporter link is reported on the link's NIC when a fake sysfs says the link is one of
+ * ours ({@link ExporterLinks#nicOf}), and on the link name itself when it does not.
  */
 class VbladeProcessesTest {
   @TempDir Path proc;
@@ -198,5 +200,52 @@ class VbladeProcessesTest {
     scanner.started(new VbladeProcess(404, t, Vblade.options(t)));
     assertThat(scanner.snapshot(java.time.Duration.ofHours(1)).claiming(t)).extracting(VbladeProcess::pid)
         .containsExactly(404L);
+  }
+
+  @Test
+  void aVbladeOnAnExporterLinkIsReportedOnTheLinksNicWhenSysfsSaysSo(@TempDir Path sys) throws IOException {
+    process("600", argv("vblade", "-s", "--", "7", "3", "cw000703", "/x/slot.cow"));
+    ExporterLinks links = new ExporterLinks(ExporterLinks.Placement.MACVLAN, ExporterLinks.DEFAULT_PREFIX, sys,
+        new FakeCommandRunner(), "ip");
+    VbladeProcesses scanner = new VbladeProcesses(proc, vblade, links);
+
+    VbladeTarget unknown = scanner.scan().getFirst().target();
+    assertThat(unknown.iface()).as("no such link in sysfs: judged on the name it binds").isEqualTo("cw000703");
+    assertThat(unknown.link()).isEqualTo("cw000703");
+    assertThat(unknown.ownLink()).isFalse();
+
+    Path link = Files.createDirectories(sys.resolve("class/net/cw000703"));
+    Files.writeString(link.resolve("address"), "02:c0:77:00:07:03\n");
+    Files.createDirectories(link.resolve("lower_eth1"));
+    List<VbladeProcess> found = scanner.scan();
+    assertThat(found).extracting(VbladeProcess::pid).containsExactly(600L);
+    VbladeTarget t = found.getFirst().target();
+    assertThat(t.iface()).isEqualTo("eth1");
+    assertThat(t.link()).isEqualTo("cw000703");
+    assertThat(t.ownLink()).isTrue();
+    VbladeTarget wanted = new VbladeTarget(7, 3, "eth1", Path.of("/x/slot.cow"), false, List.of(), "cw000703");
+    assertThat(found.getFirst().isExactly(wanted)).as("the exporter cowherd would start for it").isTrue();
+    assertThat(scanner.claiming(new VbladeTarget(7, 3, "eth1", Path.of("/other")))).as("claims e7.3 on eth1")
+        .extracting(VbladeProcess::pid).containsExactly(600L);
+    assertThat(scanner.snapshot(java.time.Duration.ZERO).claiming(wanted)).extracting(VbladeProcess::pid)
+        .containsExactly(600L);
+
+    Files.writeString(link.resolve("address"), "52:54:00:12:34:56\n");
+    assertThat(scanner.scan().getFirst().target().iface()).as("someone else's interface of that name")
+        .isEqualTo("cw000703");
+    assertThat(new VbladeProcesses(proc, vblade).scan().getFirst().target().iface())
+        .as("without exporter links").isEqualTo("cw000703");
+  }
+
+  @Test
+  void argvOfATargetWithALinkNamesTheLinkAsNetif() {
+    VbladeTarget t = new VbladeTarget(7, 3, "eth1", Path.of("/x/slot.cow"), false, List.of("52:54:00:00:00:01"),
+        "cw000703");
+    assertThat(vblade.argv(t)).containsExactly("/usr/sbin/vblade", "-s", "-m", "52:54:00:00:00:01", "--", "7", "3",
+        "cw000703", "/x/slot.cow");
+    assertThat(vblade.argv(new VbladeTarget(7, 3, "eth1", Path.of("/x/slot.cow"), false, List.of(), null)))
+        .as("no link: the NIC").containsExactly("/usr/sbin/vblade", "-s", "--", "7", "3", "eth1", "/x/slot.cow");
+    assertThat(t.onNic("eth2")).isEqualTo(new VbladeTarget(7, 3, "eth2", Path.of("/x/slot.cow"), false,
+        List.of("52:54:00:00:00:01"), "cw000703"));
   }
 }

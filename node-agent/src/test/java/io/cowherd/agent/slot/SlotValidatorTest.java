@@ -4,6 +4,8 @@ import static io.cowherd.agent.support.Slots.aSlot;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.cowherd.agent.host.ExporterLinks;
+import io.cowherd.agent.host.VbladeTarget;
 import io.cowherd.api.v1alpha1.AoeBootSlotSpec;
 import io.cowherd.api.v1alpha1.CowBackend;
 import java.io.IOException;
@@ -15,6 +17,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/**
+ * What a slot spec must satisfy before anything on the host is touched, against temporary image
+ * roots and a fake sysfs: images under an allowed root (symlinks and {@code ..} resolved), sizes in
+ * whole sectors, AoE addresses in range, interface names vblade cannot misread and that are not named
+ * like cowherd's own exporter links, and where the exporter binds ({@link ValidatedSlot#exportLink()}:
+ * the NIC itself, or with {@link ExporterLinks.Placement#MACVLAN} the link derived from the address).
+ */
 class SlotValidatorTest {
   @TempDir Path tmp;
   private Path images;
@@ -163,5 +172,42 @@ class SlotValidatorTest {
     assertThatThrownBy(() -> validator.captureTarget(images + "/a\0b"))
         .isInstanceOf(InvalidSlotException.class).hasMessageContaining("not a valid path");
     assertInvalid(aSlot().image(images + "/ok.img\0").build().getSpec(), "not a valid path");
+  }
+
+  @Test
+  void rejectsAnInterfaceNamedLikeAnExporterLinkEvenIfItExists() throws IOException {
+    Files.createDirectories(tmp.resolve("sys/class/net/cw000703"));
+    String ok = images.resolve("ok.img").toString();
+    assertInvalid(aSlot().image(ok).iface("cw000703").spec(), "interface 'cw000703'", "exporter link");
+    assertInvalid(aSlot().image(ok).iface("cwfffefe").spec(), "exporter link");
+    assertThat(validate(aSlot().image(ok).iface("cw0007").spec()).iface()).as("not cw + 6 hex digits")
+        .isEqualTo("cw0007");
+  }
+
+  @Test
+  void withMacvlanLinksTheExporterBindsTheDerivedLinkOnTheNic() {
+    Path sys = tmp.resolve("sys");
+    ExporterLinks links = new ExporterLinks(ExporterLinks.Placement.MACVLAN, ExporterLinks.DEFAULT_PREFIX, sys,
+        command -> {
+          throw new AssertionError("validation runs no command: " + command);
+        }, "ip");
+    SlotValidator macvlan = new SlotValidator(List.of(images), sys, links);
+    ValidatedSlot v = macvlan.validate("lab",
+        aSlot().image(images.resolve("ok.img").toString()).shelf(7).slot(3).iface("eth1").spec());
+    assertThat(v.iface()).isEqualTo("eth1");
+    assertThat(v.exportLink()).isEqualTo("cw000703");
+    VbladeTarget t = v.target(Path.of("/dev/mapper/x"));
+    assertThat(t.iface()).as("claims are judged on the NIC").isEqualTo("eth1");
+    assertThat(t.link()).isEqualTo("cw000703");
+    assertThat(t.ownLink()).isTrue();
+  }
+
+  @Test
+  void withTheTwoArgumentConstructorTheExporterBindsTheNicItself() {
+    ValidatedSlot v = validate(aSlot().image(images.resolve("ok.img").toString()).shelf(7).slot(3).iface("eth1").spec());
+    assertThat(v.exportLink()).isEqualTo("eth1");
+    VbladeTarget t = v.target(Path.of("/dev/mapper/x"));
+    assertThat(t.link()).isEqualTo(t.iface()).isEqualTo("eth1");
+    assertThat(t.ownLink()).isFalse();
   }
 }

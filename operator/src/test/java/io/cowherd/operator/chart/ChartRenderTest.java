@@ -87,6 +87,10 @@ class ChartRenderTest {
     "frontDoor.dhcp.mode, off",
     "frontDoor.dhcp.interface, eth1;x",
     "frontDoor.dhcp.address, boot.example",
+    "agent.exporterLinks.placement, bridge",
+    "agent.exporterLinks.macPrefix, c077",
+    "agent.exporterLinks.macPrefix, c0:7g",
+    "agent.exporterLinks.macPrefix, 02:c0:77",
   })
   void templateRejectsValuesTheSchemaForbids(String key, String value) {
     assertThatThrownBy(() -> Charts.templateYaml("cowherd", NS, t -> t.set(key, value)))
@@ -221,6 +225,7 @@ class ChartRenderTest {
     assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
     assertThat(env(c)).containsEntry("COWHERD_LOG_LEVEL", "INFO").containsEntry("COWHERD_LOG_FORMAT", "text")
         .containsEntry("COWHERD_HTTP_PORT", "9810").containsEntry("DM_DISABLE_UDEV", "1")
+        .containsEntry("COWHERD_EXPORTER_LINKS", "shared").containsEntry("COWHERD_EXPORTER_MAC_PREFIX", "c0:77")
         .doesNotContainKeys("JAVA_TOOL_OPTIONS", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT");
     assertThat(c.getEnv()).anySatisfy(e -> {
       assertThat(e.getName()).isEqualTo("NODE_NAME");
@@ -301,7 +306,8 @@ class ChartRenderTest {
     assertThat(agent.getArgs()).containsExactly("--state-dir=/srv/cowherd/state", "--image-root=/srv/cowherd/images",
         "--image-root=/mnt/origins", "--namespace=lab", "--namespace=classroom", "--host-cgroup-root=/host/sys/fs/cgroup");
     assertThat(env(agent)).containsEntry("COWHERD_LOG_LEVEL", "DEBUG").containsEntry("COWHERD_LOG_FORMAT", "json")
-        .containsEntry("COWHERD_HTTP_PORT", "9911");
+        .containsEntry("COWHERD_HTTP_PORT", "9911").containsEntry("COWHERD_EXPORTER_LINKS", "macvlan")
+        .containsEntry("COWHERD_EXPORTER_MAC_PREFIX", "c0:78");
     assertThat(agent.getPorts().getFirst().getContainerPort()).isEqualTo(9911);
     assertThat(agent.getResources().getLimits()).containsEntry("memory", new Quantity("1Gi"));
     assertThat(pod.getVolumes()).filteredOn(v -> v.getHostPath() != null).extracting(v -> v.getHostPath().getPath())
