@@ -65,7 +65,7 @@ class TwoNodePoolE2E {
 
   @BeforeAll
   void startLab() throws Exception {
-    lab = Lab.start(Path.of("target", "e2e-two-nodes"), 16);
+    lab = Lab.start(Path.of("target", workDirName()), 16, macvlanLinks() ? List.of("--exporter-links", "macvlan") : List.of());
     nodeB = lab.addNode(NODE_B);
     lab.awaitPlaceable(Lab.NODE);
     macOf = Map.of(Lab.NODE, MacAddress.parse(lab.exporterMac()), NODE_B, MacAddress.parse(nodeB.exporterMac()));
@@ -73,6 +73,32 @@ class TwoNodePoolE2E {
     stateDirOf = Map.of(Lab.NODE, lab.scratch().stateDir(), NODE_B, nodeB.stateDir());
     wire = WireMonitor.start(lab.network().addClientNamespace(), "eth0", Duration.ofMillis(200));
     wireStarted = System.nanoTime();
+  }
+
+  /** Whether every agent of this lab gives each exporter a macvlan of its own ({@code --exporter-links macvlan}). */
+  boolean macvlanLinks() {
+    return false;
+  }
+
+  String workDirName() {
+    return "e2e-two-nodes";
+  }
+
+  /**
+   * The MAC {@code target} answers from when served by {@code node}: the node's NIC, or with macvlan
+   * links the target's own (the agent's ExporterLinks: {@code 02:c0:77:<shelf>:<slot>}, the default
+   * prefix), the same on either node.
+   */
+  private MacAddress answering(String node, AoeTarget target) {
+    return macvlanLinks() ? MacAddress.parse(String.format("02:c0:77:%02x:%02x:%02x", target.shelf() >> 8,
+        target.shelf() & 0xff, target.slot())) : macOf.get(node);
+  }
+
+  /** Every exporter of the lab's segment: on its NIC, or on a link of its own named {@code cw<shelf><slot>}. */
+  private List<Exporters.Exporter> segmentExporters() {
+    String nic = lab.network().exporterInterface();
+    return Exporters.all().stream().filter(e -> e.interfaceName().equals(nic)
+        || e.interfaceName().equals(String.format("cw%04x%02x", e.shelf(), e.slot()))).toList();
   }
 
   @AfterAll
@@ -168,7 +194,7 @@ class TwoNodePoolE2E {
     lab.controlPlane().kubectlOk("delete", "aoebootpool/" + POOL, "-n", NS, "--wait=false");
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
       assertThat(slots(POOL)).isEmpty();
-      assertThat(Exporters.on(lab.network().exporterInterface())).isEmpty();
+      assertThat(segmentExporters()).isEmpty();
     });
     assertThat(cowStoreFiles(lab.scratch().stateDir())).as("node A's state dir").isEmpty();
     assertThat(cowStoreFiles(nodeB.stateDir())).as("node B's state dir").isEmpty();
@@ -192,7 +218,7 @@ class TwoNodePoolE2E {
     awaitServing(pool, 2, Duration.ofSeconds(60));
     AoeBootSlot onB = slots(pool).stream().filter(s -> NODE_B.equals(s.getSpec().getNodeName())).findFirst().orElseThrow();
     AoeTarget target = new AoeTarget(shelf, onB.getSpec().getSlot());
-    Exporters.Exporter left = Exporters.on(lab.network().exporterInterface()).stream()
+    Exporters.Exporter left = segmentExporters().stream()
         .filter(e -> e.target().equals("e" + shelf + "." + target.slot())).findFirst().orElseThrow();
 
     try {
@@ -219,20 +245,20 @@ class TwoNodePoolE2E {
       System.out.printf("[measure] slot %s recreated on %s while %s's exporter still runs: %s (%s) for %.1f s%n", target,
           Lab.NODE, NODE_B, held.getStatus().getPhase(), held.getStatus().getMessage(), (System.nanoTime() - heldFrom) / 1e9);
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(wire.nextRound().answers().get(target))
-          .as("%s on the wire", target).containsExactly(macOf.get(NODE_B)));
+          .as("%s on the wire", target).containsExactly(answering(NODE_B, target)));
 
       ProcessHandle.of(left.pid()).ifPresent(ProcessHandle::destroyForcibly); // the lost host goes dark
       long gone = System.nanoTime();
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
         assertThat(slotStatusPhase(pool, target.slot())).isEqualTo(SlotPhase.Serving);
-        assertThat(wire.nextRound().answers().get(target)).containsExactly(macOf.get(Lab.NODE));
+        assertThat(wire.nextRound().answers().get(target)).containsExactly(answering(Lab.NODE, target));
       });
       System.out.printf("[measure] lost host's exporter gone -> %s served from %s: %.2f s%n", target, Lab.NODE,
           (System.nanoTime() - gone) / 1e9);
       assertThat(wire.violations()).isEmpty();
       lab.controlPlane().kubectlOk("delete", "aoebootpool/" + pool, "-n", NS, "--wait=true", "--timeout=120s");
       await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
-          assertThat(Exporters.on(lab.network().exporterInterface())).isEmpty());
+          assertThat(segmentExporters()).isEmpty());
     } finally {
       if (lab.controlPlane().client().nodes().withName(NODE_B).get() == null) {
         lab.controlPlane().createReadyNode(NODE_B, Map.of("kubernetes.io/hostname", NODE_B));
@@ -364,7 +390,7 @@ class TwoNodePoolE2E {
     lab.controlPlane().kubectlOk("delete", "aoebootpool/" + name, "-n", NS, "--wait=true", "--timeout=120s");
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
       assertThat(slots(name)).isEmpty();
-      assertThat(Exporters.on(lab.network().exporterInterface())).isEmpty();
+      assertThat(segmentExporters()).isEmpty();
     });
     return new BringUp(all[0], lastServing, perNode, cpu);
   }
@@ -401,7 +427,7 @@ class TwoNodePoolE2E {
         assertThat(netnsOfPid(e.pid())).as("slot %d's exporter runs in node %s's network namespace", number, node)
             .isEqualTo(netnsOf.get(node));
       });
-      expected.put(new AoeTarget(SHELF, number), List.of(macOf.get(node)));
+      expected.put(new AoeTarget(SHELF, number), List.of(answering(node, new AoeTarget(SHELF, number))));
     }
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
         assertThat(wire.nextRound().answers()).as("Query Config answers on the wire").isEqualTo(expected));
@@ -421,7 +447,7 @@ class TwoNodePoolE2E {
   }
 
   private Map<Integer, List<Exporters.Exporter>> exportersBySlot(int shelf) {
-    return Exporters.on(lab.network().exporterInterface()).stream().filter(e -> e.shelf() == shelf)
+    return segmentExporters().stream().filter(e -> e.shelf() == shelf)
         .collect(Collectors.groupingBy(Exporters.Exporter::slot));
   }
 

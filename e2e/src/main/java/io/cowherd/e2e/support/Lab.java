@@ -43,6 +43,9 @@ public final class Lab implements AutoCloseable {
   /** Port of the agent's boot endpoint (HTTP, {@code /boot/v1/ipxe?mac=...}), fixed for the lab's life. */
   private final int bootPort = freePort();
 
+  /** Arguments every node agent of this lab gets before its start's own ({@link #start(Path, int, List)}). */
+  private List<String> agentArgs = List.of();
+
   private Lab(Path workDir, Path repo) {
     this.workDir = workDir.toAbsolutePath();
     this.repo = repo;
@@ -55,6 +58,16 @@ public final class Lab implements AutoCloseable {
    */
   public static Lab start(Path workDir, int originMiB) {
     return start(workDir, images -> OriginImages.ext4(images.resolve("origin.img"), originMiB, 1));
+  }
+
+  /**
+   * Like {@link #start(Path, int)}, every node agent of the lab (this host's and {@link #addNode}'s)
+   * started with {@code agentArgs} before each start's own extra arguments (e.g. {@code
+   * --exporter-links macvlan}).
+   */
+  public static Lab start(Path workDir, int originMiB, List<String> agentArgs) {
+    return start(workDir, images -> OriginImages.ext4(images.resolve("origin.img"), originMiB, 1),
+        DEFAULT_SCRATCH_BYTES, agentArgs);
   }
 
   /**
@@ -81,10 +94,18 @@ public final class Lab implements AutoCloseable {
   }
 
   private static Lab start(Path workDir, UnaryOperator<Path> makeOriginInImages, long scratchBytes) {
+    String links = System.getProperty(EXPORTER_LINKS_PROPERTY, "");
+    return start(workDir, makeOriginInImages, scratchBytes,
+        links.isBlank() ? List.of() : List.of("--exporter-links", links.strip()));
+  }
+
+  private static Lab start(Path workDir, UnaryOperator<Path> makeOriginInImages, long scratchBytes,
+      List<String> agentArgs) {
     if (!"root".equals(System.getProperty("user.name"))) {
       throw new IllegalStateException("the cowherd lab needs root (mount, network namespaces, vblade); run as root");
     }
     Lab lab = new Lab(workDir, findRepo());
+    lab.agentArgs = List.copyOf(agentArgs);
     lab.scratchBytes = scratchBytes;
     try {
       lab.startAll(makeOriginInImages);
@@ -163,6 +184,13 @@ public final class Lab implements AutoCloseable {
    * namespace and boot port, run by {@code launcher} (empty: on this host's namespaces; {@code ip
    * netns exec NS}: on a {@link LabNode}'s), closed with the lab; returns once its controller runs.
    */
+  /**
+   * System property naming the exporter-link placement of every agent a lab started without its own
+   * agent arguments starts ({@code shared} or {@code macvlan}, the agent's {@code --exporter-links});
+   * unset: the agent's default. For running e2e tests by hand with macvlan links.
+   */
+  public static final String EXPORTER_LINKS_PROPERTY = "cowherd.lab.exporterLinks";
+
   ManagedProcess startAgentProcess(String nodeName, Path stateDir, List<String> launcher,
       List<String> extraJvmOptions, List<String> extraArgs) {
     List<String> args = new ArrayList<>(List.of("--node-name", nodeName, "--state-dir", stateDir.toString(),
@@ -171,6 +199,7 @@ public final class Lab implements AutoCloseable {
     if (!extraArgs.contains("--boot-address")) {
       args.addAll(List.of("--boot-address", "127.0.0.1")); // the lab listens on loopback only
     }
+    args.addAll(agentArgs);
     args.addAll(extraArgs);
     String stem = NODE.equals(nodeName) ? "node-agent" : "node-agent-" + nodeName;
     ManagedProcess p = ManagedProcess.startJar(stem, launcher, repo.resolve("node-agent/target/cowherd-node-agent.jar"),

@@ -62,8 +62,12 @@ public final class VbladeProcesses {
     public Snapshot(List<VbladeProcess> all) {
       this.all = List.copyOf(all);
       for (VbladeProcess p : this.all) {
-        byAddress.computeIfAbsent(address(p.target()), k -> new ArrayList<>()).add(p);
-        byPath.computeIfAbsent(p.target().path(), k -> new ArrayList<>()).add(p);
+        VbladeTarget t = p.target();
+        byAddress.computeIfAbsent(address(t.shelf(), t.slot(), t.iface()), k -> new ArrayList<>()).add(p);
+        if (!t.link().equals(t.iface())) {
+          byAddress.computeIfAbsent(address(t.shelf(), t.slot(), t.link()), k -> new ArrayList<>()).add(p);
+        }
+        byPath.computeIfAbsent(t.path(), k -> new ArrayList<>()).add(p);
       }
     }
 
@@ -72,9 +76,15 @@ public final class VbladeProcesses {
       return all;
     }
 
-    /** Processes claiming {@code target}'s shelf, slot and interface. */
+    /** Processes claiming {@code target}'s shelf, slot and interface ({@link VbladeTarget#sameAddress}). */
     public List<VbladeProcess> claiming(VbladeTarget target) {
-      return List.copyOf(byAddress.getOrDefault(address(target), List.of()));
+      List<VbladeProcess> onNic = byAddress.getOrDefault(address(target.shelf(), target.slot(), target.iface()), List.of());
+      if (target.link().equals(target.iface())) {
+        return List.copyOf(onNic);
+      }
+      java.util.LinkedHashSet<VbladeProcess> both = new java.util.LinkedHashSet<>(onNic);
+      both.addAll(byAddress.getOrDefault(address(target.shelf(), target.slot(), target.link()), List.of()));
+      return List.copyOf(both);
     }
 
     /** Processes serving {@code path}. */
@@ -82,8 +92,8 @@ public final class VbladeProcesses {
       return List.copyOf(byPath.getOrDefault(path, List.of()));
     }
 
-    private static String address(VbladeTarget t) {
-      return t.shelf() + "." + t.slot() + "@" + t.iface();
+    private static String address(int shelf, int slot, String iface) {
+      return shelf + "." + slot + "@" + iface;
     }
   }
 

@@ -62,9 +62,14 @@ public record VbladeTarget(int shelf, int slot, String iface, Path path, boolean
     return new VbladeTarget(shelf, slot, nic, path, writeCache, macs, link);
   }
 
-  /** Whether {@code other} claims the same AoE address on the same interface (the NIC, whatever link each binds). */
+  /**
+   * Whether {@code other} claims the same AoE address on the same interface: the same NIC whatever
+   * link each binds, or the same link. The second covers a vblade on a link named like this target's
+   * whose NIC cannot be told from here (its link is in another network namespace of this host, or
+   * already gone): taken as a claim on this target, as a vblade on a NIC of the same name is.
+   */
   public boolean sameAddress(VbladeTarget other) {
-    return shelf == other.shelf && slot == other.slot && iface.equals(other.iface);
+    return shelf == other.shelf && slot == other.slot && (iface.equals(other.iface) || link.equals(other.link));
   }
 
   /** {@code e<shelf>.<slot>} (AoE major.minor notation). */

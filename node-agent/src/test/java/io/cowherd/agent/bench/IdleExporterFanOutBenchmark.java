@@ -3,7 +3,16 @@ package io.cowherd.agent.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.cowherd.agent.export.AoeSegmentProbe;
+import io.cowherd.agent.export.Backoff;
+import io.cowherd.agent.export.SegmentScanner;
+import io.cowherd.agent.export.VbladeSupervisor;
+import io.cowherd.agent.host.ExecCommandRunner;
+import io.cowherd.agent.host.ExporterCgroup;
+import io.cowherd.agent.host.ExporterLinks;
+import io.cowherd.agent.host.SlotId;
 import io.cowherd.agent.host.Vblade;
+import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.host.VbladeTarget;
 import io.cowherd.agent.support.HostTools;
 import io.cowherd.aoe.frame.AoeTarget;
@@ -19,6 +28,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
@@ -80,6 +90,8 @@ class IdleExporterFanOutBenchmark {
   private static final String NIC = "nic";
   private static final String TARGET_MACVLAN = "mvt";
   private static final AoeTarget TARGET = new AoeTarget(42, 0);
+  /** The macvlan arm's reader target in the agent's head to head (beside {@link #TARGET} on the NIC). */
+  private static final AoeTarget TARGET2 = new AoeTarget(42, 1);
   private static final int IDLE_SHELF = 43;
 
   /** Where the reader's exporter and the idle exporters bind. */
@@ -158,6 +170,144 @@ class IdleExporterFanOutBenchmark {
       System.out.printf(Locale.ROOT, "%s; beside / SHARED alone %.2f%n", arm.line, arm.beside / sharedAlone);
     }
     System.out.println(headToHead);
+  }
+
+  /**
+   * The same figure through the agent's own start path: every exporter started by a {@link
+   * VbladeSupervisor} from a target whose link {@link ExporterLinks#bindFor} chose, the links made by
+   * {@link ExporterLinks} as the agent makes them, once with {@code shared} and once with {@code
+   * macvlan}. The NIC is one end of a veth pair in this host's namespace (the supervisor, like the
+   * agent, starts exporters in its own), the reader's end in namespace {@code <x>-ac}; both made and
+   * deleted here. Each exporter serves a file of its own (the supervisor stops a second exporter of one
+   * path). Per placement: the reader's exporter alone ({@value #RUNS} runs), then beside the largest
+   * count of idle exporters; then, alternating run by run, today's placement alone against {@code
+   * macvlan} beside them, so load bursts hit both alike. Printed as BENCHMARK lines.
+   */
+  @Test
+  void theAgentsExportersOnTheirOwnLinksVersusAllOnTheNic() throws Exception {
+    HostTools.requireRoot();
+    Vblade vblade = HostTools.requireVblade();
+    String nic = HostTools.uniqueIfaceName();
+    String client = nic + "-ac";
+    int idleCount = Arrays.stream(IDLE_COUNTS).max().orElseThrow();
+    Path disk = tmp.resolve("disk.img");
+    byte[] data = new byte[FILE_BYTES];
+    new Random(42).nextBytes(data);
+    Files.write(disk, data);
+    List<Path> idleDisks = new ArrayList<>();
+    for (int i = 0; i < idleCount; i++) {
+      Path idle = tmp.resolve("idle-" + i + ".img");
+      try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(idle.toFile(), "rw")) {
+        f.setLength(1 << 20);
+      }
+      idleDisks.add(idle);
+    }
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newScheduledThreadPool(2);
+    Map<ExporterLinks.Placement, double[]> alone = new java.util.EnumMap<>(ExporterLinks.Placement.class);
+    Map<ExporterLinks.Placement, double[]> beside = new java.util.EnumMap<>(ExporterLinks.Placement.class);
+    String headToHead;
+    try {
+      HostTools.run("ip", "netns", "add", client);
+      HostTools.run("ip", "link", "add", nic, "type", "veth", "peer", "name", "aoe0", "netns", client);
+      HostTools.run("ip", "link", "set", nic, "up");
+      HostTools.run("ip", "-n", client, "link", "set", "aoe0", "up");
+      for (ExporterLinks.Placement placement : ExporterLinks.Placement.values()) {
+        try (AgentExporters agent = new AgentExporters(vblade, scheduler, placement, nic);
+            AoeInitiator reader = AoeInitiator.openInNamespace(client, "aoe0", InitiatorOptions.defaults())) {
+          agent.start(TARGET.shelf(), TARGET.slot(), disk);
+          awaitExporters(reader, 1);
+          reader.discover(TARGET);
+          readRun(reader);
+          alone.put(placement, runs(reader));
+          for (int i = 0; i < idleCount; i++) {
+            agent.start(IDLE_SHELF, i, idleDisks.get(i));
+          }
+          awaitExporters(reader, idleCount + 1);
+          reader.discover(TARGET);
+          beside.put(placement, runs(reader));
+        }
+      }
+      try (AgentExporters today = new AgentExporters(vblade, scheduler, ExporterLinks.Placement.SHARED, nic);
+          AoeInitiator reader = AoeInitiator.openInNamespace(client, "aoe0", InitiatorOptions.defaults())) {
+        today.start(TARGET.shelf(), TARGET.slot(), disk);
+        awaitExporters(reader, 1);
+        reader.discover(TARGET);
+        double[] todayAlone = new double[2 * RUNS];
+        double[] linksBeside = new double[2 * RUNS];
+        // Alternating needs both at once: today's exporter on the NIC alone, then the macvlan arm on a
+        // second target address with its idle exporters. One NIC cannot hold both placements of one
+        // target, so the macvlan arm serves the reader's disk as TARGET2.
+        try (AgentExporters links = new AgentExporters(vblade, scheduler, ExporterLinks.Placement.MACVLAN, nic)) {
+          Path copy = tmp.resolve("disk-2.img");
+          Files.copy(disk, copy);
+          links.start(TARGET2.shelf(), TARGET2.slot(), copy);
+          for (int i = 0; i < idleCount; i++) {
+            links.start(IDLE_SHELF, i, idleDisks.get(i));
+          }
+          awaitExporters(reader, idleCount + 2);
+          reader.discover(TARGET2);
+          readRun(reader, TARGET2);
+          for (int i = 0; i < 2 * RUNS; i++) {
+            todayAlone[i] = Math.round(readRun(reader, TARGET) * 10) / 10.0;
+            linksBeside[i] = Math.round(readRun(reader, TARGET2) * 10) / 10.0;
+          }
+        }
+        headToHead = String.format(Locale.ROOT, "BENCHMARK fan-out agent head to head, alternating: today's reader (its"
+                + " exporter on the NIC) %.1f MB/s (runs %s) vs macvlan links beside %d idle exporters on links %.1f"
+                + " MB/s (runs %s): %.2f; load %s", best(todayAlone), Arrays.toString(todayAlone), idleCount,
+            best(linksBeside), Arrays.toString(linksBeside), best(linksBeside) / best(todayAlone),
+            Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+      }
+    } finally {
+      scheduler.shutdownNow();
+      HostTools.runQuietly("ip", "netns", "del", client);
+      if (Files.exists(Path.of("/sys/class/net", nic))) {
+        HostTools.runQuietly("ip", "link", "del", nic);
+      }
+    }
+    for (ExporterLinks.Placement placement : ExporterLinks.Placement.values()) {
+      System.out.printf(Locale.ROOT, "BENCHMARK fan-out agent %-7s: alone %6.1f MB/s (runs %s); beside %d idle"
+              + " exporters %6.1f MB/s (runs %s) = %.2f of alone%n", placement, best(alone.get(placement)),
+          Arrays.toString(alone.get(placement)), idleCount, best(beside.get(placement)),
+          Arrays.toString(beside.get(placement)), best(beside.get(placement)) / best(alone.get(placement)));
+    }
+    System.out.println(headToHead);
+  }
+
+  /**
+   * Exporters started as the agent starts them: {@link VbladeSupervisor#ensure} with the agent's
+   * segment scan, targets bound where {@link ExporterLinks#bindFor} says; closing stops every one
+   * (and so deletes its link).
+   */
+  private static final class AgentExporters implements AutoCloseable {
+    private final ExporterLinks links;
+    private final VbladeSupervisor supervisor;
+    private final String nic;
+    private final Map<SlotId, Path> started = new java.util.LinkedHashMap<>();
+
+    AgentExporters(Vblade vblade, java.util.concurrent.ScheduledExecutorService scheduler,
+        ExporterLinks.Placement placement, String nic) {
+      this.nic = nic;
+      this.links = new ExporterLinks(placement, "c0:7d", Path.of("/sys"), new ExecCommandRunner(), "ip");
+      java.time.Clock clock = java.time.Clock.systemUTC();
+      this.supervisor = new VbladeSupervisor(vblade, new VbladeProcesses(Path.of("/proc"), vblade, links), scheduler,
+          clock, Backoff.DEFAULT, changed -> {}, new SegmentScanner(new AoeSegmentProbe(clock), clock,
+              SegmentScanner.ANSWER_WAIT), ExporterCgroup.none(), links);
+    }
+
+    void start(int shelf, int slot, Path file) {
+      SlotId id = new SlotId("bench", "s" + shelf, slot);
+      VbladeTarget target = new VbladeTarget(shelf, slot, nic, file, false, List.of(), links.bindFor(nic, shelf, slot));
+      started.put(id, file);
+      assertThat(supervisor.ensure(id, target, file.resolveSibling(file.getFileName() + ".log")).running())
+          .as("exporter %s", target).isTrue();
+    }
+
+    @Override
+    public void close() {
+      started.forEach((id, file) -> supervisor.stop(id, List.of(file)));
+      supervisor.close();
+    }
   }
 
   /**
@@ -310,11 +460,16 @@ class IdleExporterFanOutBenchmark {
     return mbs;
   }
 
-  /** Reads {@link #RUN_BYTES} from the start of the target; MB/s (10^6 bytes/s). */
+  /** Reads {@link #RUN_BYTES} from the start of {@link #TARGET}; MB/s (10^6 bytes/s). */
   private static double readRun(AoeInitiator reader) throws IOException {
+    return readRun(reader, TARGET);
+  }
+
+  /** Reads {@link #RUN_BYTES} from the start of {@code target}; MB/s (10^6 bytes/s). */
+  private static double readRun(AoeInitiator reader, AoeTarget target) throws IOException {
     long started = System.nanoTime();
     for (long lba = 0; lba < RUN_BYTES / 512; lba += READ_SECTORS) {
-      reader.read(TARGET, lba, READ_SECTORS);
+      reader.read(target, lba, READ_SECTORS);
     }
     return RUN_BYTES / ((System.nanoTime() - started) / 1e9) / 1e6;
   }

@@ -255,6 +255,42 @@ class ExporterLinksHostTest {
     }
   }
 
+  /**
+   * The duplicate-exporter rule with links on both sides: another host of the segment serves the same
+   * target from its own link (same derived MAC, as a node this slot moved off would); the supervisor
+   * sees it answering on the wire, starts nothing and makes no link.
+   */
+  @Test
+  void anExporterOfTheTargetOnAnotherHostsLinkIsADuplicateAndNothingStarts() throws Exception {
+    SlotId id = new SlotId("lab", "links", 8);
+    VbladeTarget target = validated(id).target(disk(id));
+    String otherNs = segment.addHost();
+    HostTools.run("ip", "-n", otherNs, "link", "add", "link", "aoe0", "name", target.link(), "address",
+        links.mac(SHELF, 8), "type", "macvlan", "mode", "bridge");
+    HostTools.run("ip", "-n", otherNs, "link", "set", target.link(), "up");
+    Path other = tmp.resolve("other.img");
+    Files.write(other, new byte[1 << 20]);
+    Process theirs = new ProcessBuilder("ip", "netns", "exec", otherNs, vblade.program(), Integer.toString(SHELF), "8",
+        target.link(), other.toString()).redirectInput(java.lang.ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+        .redirectOutput(java.lang.ProcessBuilder.Redirect.DISCARD).redirectError(java.lang.ProcessBuilder.Redirect.DISCARD)
+        .start();
+    try {
+      String clientNs = segment.addHost();
+      try (AoeInitiator client = AoeInitiator.openInNamespace(clientNs, "aoe0", quick())) {
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+            assertThat(client.discover(Duration.ofMillis(500))).extracting(DiscoveredTarget::target)
+                .contains(new AoeTarget(SHELF, 8)));
+      }
+      ExporterState state = supervisor().ensure(id, target, tmp.resolve("vblade-8.log"));
+      started.add(id);
+      assertThat(state.duplicate()).as("the other host's exporter answering for %s", target.aoeName()).isNotNull();
+      assertThat(state.running()).isFalse();
+      assertThat(Path.of("/sys/class/net", target.link())).as("no link made beside a duplicate").doesNotExist();
+    } finally {
+      theirs.destroyForcibly().waitFor();
+    }
+  }
+
   private io.cowherd.agent.slot.ValidatedSlot validated(SlotId id) throws IOException {
     AoeBootSlotSpec spec = new AoeBootSlotSpec();
     spec.setPool(id.pool());

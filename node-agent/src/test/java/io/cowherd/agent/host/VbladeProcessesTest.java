@@ -213,6 +213,14 @@ class VbladeProcessesTest {
     assertThat(unknown.iface()).as("no such link in sysfs: judged on the name it binds").isEqualTo("cw000703");
     assertThat(unknown.link()).isEqualTo("cw000703");
     assertThat(unknown.ownLink()).isFalse();
+    // Its NIC cannot be told (a link in another namespace of this host, or gone): it still claims the
+    // target whose link has its name, as a vblade on a NIC of the same name would.
+    VbladeTarget mine = new VbladeTarget(7, 3, "eth1", Path.of("/y/mine.cow"), false, List.of(), "cw000703");
+    assertThat(unknown.sameAddress(mine)).isTrue();
+    assertThat(scanner.snapshot(java.time.Duration.ZERO).claiming(mine)).extracting(VbladeProcess::pid)
+        .containsExactly(600L);
+    assertThat(scanner.snapshot(java.time.Duration.ZERO).claiming(new VbladeTarget(7, 3, "eth1", Path.of("/y/mine.cow"))))
+        .as("not a claim on the NIC itself").isEmpty();
 
     Path link = Files.createDirectories(sys.resolve("class/net/cw000703"));
     Files.writeString(link.resolve("address"), "02:c0:77:00:07:03\n");
