@@ -94,11 +94,9 @@ class TwoNodePoolE2E {
         target.shelf() & 0xff, target.slot())) : macOf.get(node);
   }
 
-  /** Every exporter of the lab's segment: on its NIC, or on a link of its own named {@code cw<shelf><slot>}. */
+  /** Every exporter of the lab's segment: on its NIC, or on a link of its own ({@link Exporters#on}). */
   private List<Exporters.Exporter> segmentExporters() {
-    String nic = lab.network().exporterInterface();
-    return Exporters.all().stream().filter(e -> e.interfaceName().equals(nic)
-        || e.interfaceName().equals(String.format("cw%04x%02x", e.shelf(), e.slot()))).toList();
+    return Exporters.on(lab.network().exporterInterface());
   }
 
   @AfterAll

@@ -63,9 +63,14 @@ public final class Exporters {
     return failed;
   }
 
-  /** Every vblade process exporting on {@code interfaceName}. */
+  /**
+   * Every vblade process exporting on {@code interfaceName}: bound to it, or to an exporter link of
+   * its own target ({@code cw<shelf 4 hex><slot 2 hex>}, the agent's {@code --exporter-links macvlan};
+   * in a lab every such link sits on the lab's one exporter interface).
+   */
   public static List<Exporter> on(String interfaceName) {
-    return all().stream().filter(e -> e.interfaceName().equals(interfaceName)).toList();
+    return all().stream().filter(e -> e.interfaceName().equals(interfaceName)
+        || e.interfaceName().equals(String.format("cw%04x%02x", e.shelf(), e.slot()))).toList();
   }
 
   /** Every vblade process on this host whose command line could be read. */
