@@ -93,8 +93,11 @@ public final class ScaleBenchmark {
    * Writes per slot of a bring-up: slot create (with the agent's finalizer on it), its status write.
    */
   private static final int CEILING_WRITES_UP = 2;
-  /** Writes per slot of a teardown: reclaim mark, delete, {@code Terminating}, finalizer removal. */
-  private static final int CEILING_WRITES_DOWN = 4;
+  /**
+   * Writes per slot of a teardown: reclaim mark, delete, finalizer removal ({@code Terminating} is
+   * written only for a teardown longer than the agent's {@code SlotReconciler.TERMINATING_AFTER}).
+   */
+  private static final int CEILING_WRITES_DOWN = 3;
 
   private final Lab lab;
   private final AoeInitiator client;
@@ -605,7 +608,7 @@ public final class ScaleBenchmark {
   /**
    * The API server's own ceiling for cowherd's writes: {@code n} objects, {@code writesEach} writes
    * each (bring-up: create + 1 patch, as slot create and its status write;
-   * teardown: 3 patches + delete, as mark, delete, {@code Terminating}, finalizer removal), at most
+   * teardown: 2 patches + delete, as mark, delete, finalizer removal), at most
    * {@link #CEILING_IN_FLIGHT} requests in flight (the operator's bound), on ConfigMaps in a namespace
    * nothing watches. With {@code teardown}, the objects made by the previous bring-up call are used.
    *

@@ -83,6 +83,15 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
   static final Duration HELD_RECHECK = Duration.ofSeconds(10);
   /** Delay before a finalizer that could not be released is tried again (teardown done: it is idempotent). */
   static final Duration FINALIZER_RETRY = Duration.ofSeconds(1);
+  /**
+   * How long a teardown may take before its slot shows phase {@code Terminating}. A reflink slot's
+   * teardown takes tens of milliseconds: writing the phase first cost every slot of a scale-down one
+   * status write and one watch event in each JVM (issue 11); a dm-snapshot teardown, a stop that
+   * waits for a slow exporter, or a teardown that fails and is retried still shows it.
+   */
+  public static final Duration TERMINATING_AFTER = Duration.ofMillis(500);
+  /** Runs the delayed {@code Terminating} writes: a virtual thread each. */
+  private static final java.util.concurrent.Executor VIRTUAL = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
   private final String nodeName;
   private final SlotObserver observer;
@@ -90,10 +99,24 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
   private final SlotStatusWriter statusWriter;
   private final ExporterEvents exporterEvents;
   private final AttackReporter attacks;
+  /** Waits {@link #TERMINATING_AFTER} (or the test's delay), then runs a {@code Terminating} write. */
+  private final java.util.concurrent.Executor marks;
 
   /** @param attacks reports what the data path guard dropped or undid, as Events */
   public SlotReconciler(String nodeName, SlotObserver observer, SlotExecutor executor, SlotStatusWriter statusWriter,
       ExporterEvents exporterEvents, AttackReporter attacks) {
+    this(nodeName, observer, executor, statusWriter, exporterEvents, attacks, TERMINATING_AFTER);
+  }
+
+  /**
+   * @param attacks reports what the data path guard dropped or undid, as Events
+   * @param terminatingAfter how long a teardown runs before its slot shows {@code Terminating}
+   *     ({@link #TERMINATING_AFTER}; zero: at once, beside the teardown)
+   */
+  public SlotReconciler(String nodeName, SlotObserver observer, SlotExecutor executor, SlotStatusWriter statusWriter,
+      ExporterEvents exporterEvents, AttackReporter attacks, Duration terminatingAfter) {
+    this.marks = java.util.concurrent.CompletableFuture.delayedExecutor(terminatingAfter.toMillis(), TimeUnit.MILLISECONDS,
+        VIRTUAL);
     this.nodeName = nodeName;
     this.observer = observer;
     this.executor = executor;
@@ -176,14 +199,15 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
       LOG.info("slot {}: deleted without a reclaim mark; exporter and COW store kept; releasing finalizer", id.get());
       return DeleteControl.defaultDelete();
     }
-    Optional<AoeBootSlot> terminating = Optional.empty();
+    LateMark mark = LateMark.NONE;
     if (slot.getStatus() == null || slot.getStatus().getPhase() != SlotPhase.Terminating) {
-      // Terminating is written before the teardown starts, so a teardown that is slow or stuck shows
-      // what it is doing; the teardown then runs in this same call, with no pause, and the
-      // finalizer is released by the status writer (JOSDK's own removal conflicts with that write).
+      // Terminating is written once the teardown has run TERMINATING_AFTER, so a teardown that is slow
+      // or stuck shows what it is doing while a quick one costs no write; the teardown runs in this
+      // call, with no pause. When the phase was written, the finalizer is released by the status
+      // writer (JOSDK's own removal conflicts with that write); else JOSDK removes it.
       String what = action == SlotReclaim.OnDeletion.REMOVE_ALL ? "tearing down: exporter, then devices and COW store"
           : "tearing down exporter and devices; reclaim policy Retain keeps the COW store";
-      terminating = statusWriter.markTerminating(slot, what);
+      mark = LateMark.after(marks, () -> statusWriter.markTerminating(slot, what));
     }
     try {
       executor.teardown(id.get(), originHint(slot.getSpec()), action);
@@ -191,10 +215,12 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
         | CommandTimedOutException | UncheckedIOException e) {
       LOG.warn("slot {}: teardown incomplete, retrying in {} s: {}", id.get(), TEARDOWN_RETRY.toSeconds(),
           e.getMessage());
+      mark.settle();
       statusWriter.markTerminating(slot, "teardown incomplete, retrying: " + e.getMessage());
       statusWriter.teardownRetrying(slot, e);
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(TEARDOWN_RETRY.toMillis());
     }
+    Optional<AoeBootSlot> terminating = mark.settle();
     exporterEvents.forget(id.get());
     attacks.forget(id.get());
     LOG.info("slot {}: host objects removed ({}); releasing finalizer", id.get(), action);
@@ -202,6 +228,45 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(FINALIZER_RETRY.toMillis()); // host side is done
     }
     return DeleteControl.defaultDelete();
+  }
+
+  /**
+   * A status write that runs only if the work it reports is still going on after a delay: {@link
+   * #settle} either claims it before it started (it never runs) or waits for it and returns what it
+   * wrote. Either way exactly one side decides, through one compare-and-set.
+   */
+  static final class LateMark {
+    static final LateMark NONE = new LateMark(null);
+    private final java.util.concurrent.atomic.AtomicBoolean decided = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.CompletableFuture<Optional<AoeBootSlot>> written;
+
+    private LateMark(java.util.concurrent.CompletableFuture<Optional<AoeBootSlot>> written) {
+      this.written = written;
+    }
+
+    /** Runs {@code write} on {@code delayed} (an executor that waits first) unless {@link #settle} came first. */
+    static LateMark after(java.util.concurrent.Executor delayed, java.util.function.Supplier<Optional<AoeBootSlot>> write) {
+      LateMark mark = new LateMark(new java.util.concurrent.CompletableFuture<>());
+      delayed.execute(() -> {
+        if (!mark.decided.compareAndSet(false, true)) {
+          return; // settled first: nothing to write
+        }
+        try {
+          mark.written.complete(write.get());
+        } catch (RuntimeException e) {
+          mark.written.complete(Optional.empty()); // markTerminating logs its own failures
+        }
+      });
+      return mark;
+    }
+
+    /** The object the write returned, if it ran (waiting for it if it is running); empty if it never will. */
+    Optional<AoeBootSlot> settle() {
+      if (written == null || decided.compareAndSet(false, true)) {
+        return Optional.empty();
+      }
+      return written.join();
+    }
   }
 
   /**
