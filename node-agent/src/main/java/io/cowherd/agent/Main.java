@@ -207,13 +207,14 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--exporter-links", defaultValue = "${env:COWHERD_EXPORTER_LINKS:-shared}",
       description = "Where exporters bind: shared (every vblade on the slot's NIC) or macvlan (each on a macvlan of "
-          + "its own on the NIC, MAC 02:<prefix>:<shelf>:<slot>, so a frame reaches one exporter's socket, not all of "
-          + "them; docs/install.md, \"Exporter links\") (default: env COWHERD_EXPORTER_LINKS or shared).")
+          + "its own on the NIC, named cw<shelf 4 hex><slot 2 hex>, MAC 02:<prefix>:<shelf high>:<shelf low>:<slot>, "
+          + "so a frame reaches one exporter's socket, not all of them; docs/install.md, \"Exporter links\") "
+          + "(default: env COWHERD_EXPORTER_LINKS or shared).")
   private String exporterLinks;
 
   @Option(names = "--exporter-mac-prefix", defaultValue = "${env:COWHERD_EXPORTER_MAC_PREFIX:-" + ExporterLinks.DEFAULT_PREFIX
-      + "}", description = "The two MAC bytes after 02 of exporter links, xx:xx (default: env COWHERD_EXPORTER_MAC_PREFIX "
-          + "or " + ExporterLinks.DEFAULT_PREFIX + ").")
+      + "}", description = "The two MAC bytes after 02 of exporter links, xx:xx, the same on every node of a segment "
+          + "(default: env COWHERD_EXPORTER_MAC_PREFIX or\u00a0" + ExporterLinks.DEFAULT_PREFIX + ").")
   private String exporterMacPrefix;
 
   @Option(names = "--exporter-cgroup", defaultValue = ExporterCgroup.DEFAULT_NAME,

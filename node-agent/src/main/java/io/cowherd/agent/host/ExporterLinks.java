@@ -40,8 +40,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Reads go through sysfs ({@code /sys/class/net/<link>/address} and its {@code lower_<nic>} link,
  * which the kernel makes for every upper device, net/core/dev.c {@code netdev_adjacent_sysfs_add});
- * changes through {@code ip(8)} argument vectors with a timeout. Only links named by {@link #name} whose
- * MAC is the derived one and whose kind is {@code macvlan} are ever deleted: never another interface.
+ * changes through {@code ip(8)} argument vectors with a timeout. Only macvlans named by {@link #name} whose
+ * MAC is derived from that name under some prefix ({@code 02:xx:xx:<shelf hi>:<shelf lo>:<slot>}: a
+ * link made before the prefix changed) are ever deleted: never another interface.
  */
 public final class ExporterLinks {
   private static final Logger LOG = LoggerFactory.getLogger(ExporterLinks.class);
@@ -52,6 +53,8 @@ public final class ExporterLinks {
   /** The chart's default MAC prefix: {@code 02:c0:77:...}. */
   public static final String DEFAULT_PREFIX = "c0:77";
   private static final Pattern PREFIX = Pattern.compile("[0-9a-f]{2}:[0-9a-f]{2}");
+  /** The link's own MAC in {@code ip -j link show} output (the first {@code address} field). */
+  private static final Pattern ADDRESS = Pattern.compile("\"address\":\"([0-9a-f:]{17})\"");
 
   /** Where exporters bind. */
   public enum Placement {
@@ -204,9 +207,11 @@ public final class ExporterLinks {
   }
 
   /**
-   * Deletes exporter link {@code link} if it exists and is ours: named by {@link #name}, with the
-   * derived MAC, of kind {@code macvlan} ({@code ip -d -j link show}). Anything else of that name is left
-   * alone (and logged). Without a runner ({@link #shared}) nothing is deleted.
+   * Deletes exporter link {@code link} if it exists and is ours: named by {@link #name}, of kind
+   * {@code macvlan} ({@code ip -d -j link show}), with a MAC derived from the name under this or any
+   * other prefix ({@code 02:xx:xx:<shelf hi>:<shelf lo>:<slot>}, so links made before a prefix change
+   * are replaced and swept too). Anything else of that name is left alone (and logged). Without a
+   * runner ({@link #shared}) nothing is deleted.
    *
    * @return whether a link was deleted
    * @throws CommandFailedException if {@code ip} fails other than "no such device"
@@ -227,8 +232,11 @@ public final class ExporterLinks {
       throw e;
     }
     String lower = shown.toLowerCase(Locale.ROOT);
-    if (!lower.contains("\"info_kind\":\"macvlan\"") || !lower.contains("\"address\":\"" + want + "\"")) {
-      LOG.warn("interface {} is named like an exporter link but is no cowherd macvlan ({}): left alone", link, want);
+    Matcher address = ADDRESS.matcher(lower);
+    if (!lower.contains("\"info_kind\":\"macvlan\"") || !address.find()
+        || !address.group(1).startsWith("02:") || !address.group(1).endsWith(want.substring("02:xx:xx".length()))) {
+      LOG.warn("interface {} is named like an exporter link but is no cowherd macvlan (02:xx:xx{}): left alone", link,
+          want.substring("02:xx:xx".length()));
       return false;
     }
     try {

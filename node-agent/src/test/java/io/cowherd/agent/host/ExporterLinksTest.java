@@ -250,10 +250,23 @@ class ExporterLinksTest {
     assertThat(macvlan().delete("cw000703")).as("another MAC").isFalse();
     runner.once(List.of("ip", "-d", "-j", "link", "show"), shown("cw000703", "52:54:00:12:34:56", "macvlan"));
     assertThat(macvlan().delete("cw000703")).as("someone else's macvlan").isFalse();
+    runner.once(List.of("ip", "-d", "-j", "link", "show"), shown("cw000703", "06:c0:77:00:07:03", "macvlan"));
+    assertThat(macvlan().delete("cw000703")).as("not 02: first byte").isFalse();
     runner.once(List.of("ip", "-d", "-j", "link", "show"),
         "[{\"ifindex\":4,\"ifname\":\"cw000703\",\"address\":\"02:c0:77:00:07:03\"}]\n");
     assertThat(macvlan().delete("cw000703")).as("no link info").isFalse();
-    assertThat(runner.argvs()).hasSize(5).allSatisfy(a -> assertThat(a).doesNotContain("del"));
+    assertThat(runner.argvs()).hasSize(6).allSatisfy(a -> assertThat(a).doesNotContain("del"));
+  }
+
+  @Test
+  void deleteRemovesALinkMadeUnderAnotherPrefixSoAPrefixChangeLeavesNoneBehind() throws IOException {
+    iface("cw000703", "02:aa:bb:00:07:03", "eth1");
+    runner.on(List.of("ip", "-d", "-j", "link", "show", "dev", "cw000703"),
+        shown("cw000703", "02:aa:bb:00:07:03", "macvlan"));
+    runner.on(List.of("ip", "link", "del"), "");
+    assertThat(macvlan().delete("cw000703")).isTrue();
+    assertThat(runner.argvs()).contains(List.of("ip", "link", "del", "dev", "cw000703"));
+    assertThat(macvlan().nicOf("cw000703")).as("but it is not this prefix's link: not mapped to its NIC").isEmpty();
   }
 
   @Test
