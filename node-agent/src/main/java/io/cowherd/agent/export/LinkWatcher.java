@@ -72,6 +72,23 @@ public final class LinkWatcher implements AutoCloseable {
   }
 
   /**
+   * The interface to tell the listener about for monitor line {@code line}, given the last line seen
+   * of each interface ({@code last}, updated): none for a line identical to that interface's last (the
+   * kernel repeats a NIC's unchanged RTM_NEWLINK each time a macvlan is added to or removed from it,
+   * which told every slot of the NIC to reconcile once per exporter started), and none for the agent's
+   * own exporter links ({@link io.cowherd.agent.host.ExporterLinks}: an exporter whose link goes away
+   * exits and is restarted by its supervisor, which remakes the link). Pure but for {@code last}.
+   */
+  static Optional<String> forward(String line, java.util.Map<String, String> last) {
+    Optional<String> iface = interfaceOf(line);
+    if (iface.isEmpty() || io.cowherd.agent.host.ExporterLinks.isLinkName(iface.get())) {
+      return Optional.empty();
+    }
+    String state = line.startsWith("Deleted ") ? "Deleted" : line.substring(line.indexOf(':') + 1);
+    return state.equals(last.put(iface.get(), state)) ? Optional.empty() : iface;
+  }
+
+  /**
    * argv of the child: {@code setpriv --pdeathsig KILL -- ip -o monitor link}, so a SIGKILLed
    * agent leaves no watcher behind (start it from a thread that lives as long as the agent).
    */
@@ -103,8 +120,9 @@ public final class LinkWatcher implements AutoCloseable {
   private void read(Process p) {
     try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
+      java.util.Map<String, String> last = new java.util.HashMap<>();
       while ((line = r.readLine()) != null) {
-        interfaceOf(line).ifPresent(listener::linkChanged);
+        forward(line, last).ifPresent(listener::linkChanged);
       }
     } catch (IOException e) {
       LOG.debug("link watcher output ended: {}", e.getMessage());

@@ -96,6 +96,8 @@ public final class VbladeSupervisor implements AutoCloseable {
   public static final Duration WATCH_PERIOD = Duration.ofMillis(500);
   /** How often the {@code /proc} sweep runs beside the pidfd watcher (safety net, cgroup retries). */
   public static final Duration SWEEP_PERIOD = Duration.ofSeconds(10);
+  /** Most unused exporter links one sweep deletes ({@link #sweepLinks}). */
+  static final int SWEEP_DELETES = 16;
   /**
    * How old the full {@code /proc} scan behind the sweep's claims re-check may be ({@link
    * VbladeProcesses#snapshot}: in between only new pids are read; a process seen before it exec'd
@@ -120,6 +122,8 @@ public final class VbladeSupervisor implements AutoCloseable {
   private final SegmentScanner segment;
   private final ExporterCgroup cgroup;
   private final ExporterLinks links;
+  /** Interfaces named like exporter links that {@link ExporterLinks#delete} refused as not ours; monitor held. */
+  private final Set<String> notOurLinks = new HashSet<>();
   private final Map<SlotId, Exporter> exporters = new HashMap<>();
   /** Pids SIGKILLed by {@link #restore} that may not have exited yet: never adopted. */
   private final Map<Long, LivePid> dying = new HashMap<>();
@@ -505,17 +509,24 @@ public final class VbladeSupervisor implements AutoCloseable {
    * @throws ExporterStopException if a link cannot be deleted (its MAC would stay on this port)
    */
   private void deleteLinks(SlotId id, Set<String> names) {
+    if (names.isEmpty()) {
+      return;
+    }
+    Set<String> bound = new HashSet<>();
+    synchronized (this) {
+      exporters.values().forEach(o -> bound.add(o.target.link()));
+    }
+    // A vblade not ours may bind the name too (a conflict this slot was refused for): its link stays.
+    processes.snapshot(SNAPSHOT_AGE).all().forEach(p -> bound.add(p.target().link()));
     for (String name : names) {
-      synchronized (this) {
-        if (exporters.values().stream().anyMatch(o -> o.target.link().equals(name))) {
-          continue;
-        }
-        try {
-          links.delete(name);
-        } catch (RuntimeException e) {
-          throw new ExporterStopException("slot " + id + ": exporter stopped, but its link " + name
-              + " could not be deleted: " + e.getMessage());
-        }
+      if (bound.contains(name)) {
+        continue;
+      }
+      try {
+        links.delete(name); // outside the monitor: ip takes milliseconds, other slots' work goes on
+      } catch (RuntimeException e) {
+        throw new ExporterStopException("slot " + id + ": exporter stopped, but its link " + name
+            + " could not be deleted: " + e.getMessage());
       }
     }
   }
@@ -851,34 +862,44 @@ public final class VbladeSupervisor implements AutoCloseable {
    * flight is about to bind and no running vblade binds: left by an agent killed between making a
    * link and starting its exporter, or by an exporter whose slot was removed while no agent ran.
    * A link kept on this port after its slot moved to another node would carry the slot's MAC on two
-   * ports. Runs under the monitor (no start can pick a link in between); costs one sysfs listing
-   * when no link is left over.
+   * ports. Costs one sysfs listing when no link is left over. Decides and deletes under the monitor
+   * (no start can pick a link in between), at most {@link #SWEEP_DELETES} links per sweep so that
+   * exits, starts and stops wait at most that many {@code ip} calls (a switch back to {@code shared}
+   * leaves one link per slot: 255 are gone within three minutes); before deleting it reads the whole
+   * of {@code /proc} again, so a vblade whose pid an incremental snapshot saw before its exec (started
+   * through a shell) keeps its link.
    */
   private void sweepLinks() {
-    List<String> present = links.list();
-    if (present.isEmpty()) {
-      return;
-    }
+    List<String> present = new ArrayList<>(links.list());
     synchronized (this) {
-      if (closed) {
+      notOurLinks.retainAll(present); // gone or renamed: judged again if it comes back
+      present.removeAll(notOurLinks);
+      if (closed || present.isEmpty()) {
         return;
       }
       Set<String> used = new HashSet<>();
       exporters.values().forEach(ex -> used.add(ex.target.link()));
+      if (present.stream().allMatch(used::contains)) {
+        return;
+      }
       VbladeProcesses.Snapshot seen;
       try {
-        seen = processes.snapshot(SWEEP_FULL_SCAN);
+        seen = processes.snapshot(Duration.ZERO);
       } catch (IllegalStateException e) {
         return;
       }
       seen.all().forEach(p -> used.add(p.target().link()));
+      int deleted = 0;
       for (String name : present) {
-        if (used.contains(name)) {
+        if (used.contains(name) || deleted >= SWEEP_DELETES) {
           continue;
         }
         try {
           if (links.delete(name)) {
+            deleted++;
             LOG.info("exporter link {} was bound by no exporter: deleted", name);
+          } else {
+            notOurLinks.add(name); // named like a link but someone else's (logged once by delete)
           }
         } catch (RuntimeException e) {
           LOG.warn("cannot delete unused exporter link {}: {}", name, e.getMessage());

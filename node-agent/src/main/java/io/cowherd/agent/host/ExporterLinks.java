@@ -186,22 +186,35 @@ public final class ExporterLinks {
           + placement);
     }
     if (nicOf(link).filter(nic::equals).isPresent()) {
+      String nicMtu = read(nic, "mtu");
+      if (nicMtu != null && !nicMtu.equals(read(link, "mtu"))) {
+        // A link keeps the MTU it was made with; vblade sizes its frames from its interface's MTU at start.
+        runner.run(cmd("link", "set", "dev", link, "mtu", nicMtu));
+      }
       if (!isUp(link)) {
+        noAddresses(link); // made by an agent killed before it could do this
         runner.run(cmd("link", "set", "dev", link, "up"));
       }
       return;
     }
     if (Files.isDirectory(sysRoot.resolve("class/net").resolve(link))) {
       LOG.warn("exporter link {} exists but not as e{}.{}'s on {}: recreating it", link, shelf, slot, nic);
-      delete(link);
+      if (!delete(link)) {
+        throw new IllegalStateException("interface " + link + " exists and is no cowherd exporter link (a macvlan with"
+            + " MAC 02:xx:xx" + mac(shelf, slot).substring("02:xx:xx".length()) + "): remove or rename it; the agent"
+            + " binds e" + shelf + "." + slot + "'s exporter to a link of that name");
+      }
     }
     runner.run(cmd("link", "add", "link", nic, "name", link, "address", mac(shelf, slot), "type", "macvlan",
         "mode", "bridge"));
-    try {
-      runner.run(cmd("link", "set", "dev", link, "addrgenmode", "none"));
-    } catch (CommandFailedException e) {
-      LOG.debug("exporter link {}: addrgenmode none refused ({}); IPv6 is off on this host", link, e.lastStderrLine());
+    if (lowerOf(link).filter(lower -> !lower.equals(nic)).isPresent()) {
+      // The kernel puts a macvlan on the lowest device: on a NIC that is itself a macvlan (or another upper
+      // device) the link lands beside it, where the NIC's own probe reaches it as a sibling.
+      delete(link);
+      throw new IllegalStateException("interface " + nic + " is itself a macvlan or another upper device: an "
+          + "exporter link cannot sit on it; use exporter links 'shared' or the underlying NIC");
     }
+    noAddresses(link);
     runner.run(cmd("link", "set", "dev", link, "up"));
     LOG.info("exporter link {} ({}) added on {}", link, mac(shelf, slot), nic);
   }
@@ -270,6 +283,35 @@ public final class ExporterLinks {
       return List.of();
     }
     return names.stream().sorted().toList();
+  }
+
+  /** {@code addrgenmode none}: no IPv6 link-local address, so no DAD or router solicitation from the link. */
+  private void noAddresses(String link) {
+    try {
+      runner.run(cmd("link", "set", "dev", link, "addrgenmode", "none"));
+    } catch (CommandFailedException e) {
+      LOG.debug("exporter link {}: addrgenmode none refused ({}); IPv6 is off on this host", link, e.lastStderrLine());
+    }
+  }
+
+  /** The one lower device of {@code link} in sysfs ({@code lower_<dev>}), whatever its MAC. */
+  private Optional<String> lowerOf(String link) {
+    List<String> lowers = new ArrayList<>();
+    try (DirectoryStream<Path> s = Files.newDirectoryStream(sysRoot.resolve("class/net").resolve(link), "lower_*")) {
+      s.forEach(p -> lowers.add(p.getFileName().toString().substring("lower_".length())));
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+    return lowers.size() == 1 ? Optional.of(lowers.getFirst()) : Optional.empty();
+  }
+
+  /** {@code /sys/class/net/<iface>/<attribute>}, stripped; null if unreadable. */
+  private String read(String iface, String attribute) {
+    try {
+      return Files.readString(sysRoot.resolve("class/net").resolve(iface).resolve(attribute)).strip();
+    } catch (IOException e) {
+      return null;
+    }
   }
 
   private boolean isUp(String link) {

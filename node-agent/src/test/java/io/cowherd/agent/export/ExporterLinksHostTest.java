@@ -265,13 +265,16 @@ class ExporterLinksHostTest {
     SlotId id = new SlotId("lab", "links", 8);
     VbladeTarget target = validated(id).target(disk(id));
     String otherNs = segment.addHost();
-    HostTools.run("ip", "-n", otherNs, "link", "add", "link", "aoe0", "name", target.link(), "address",
+    // Another name than ours: a vblade on a link named like ours would be judged a claim from /proc already
+    // (its namespace shares this host's pids); this test is about the wire.
+    String theirLink = "other" + SHELF;
+    HostTools.run("ip", "-n", otherNs, "link", "add", "link", "aoe0", "name", theirLink, "address",
         links.mac(SHELF, 8), "type", "macvlan", "mode", "bridge");
-    HostTools.run("ip", "-n", otherNs, "link", "set", target.link(), "up");
+    HostTools.run("ip", "-n", otherNs, "link", "set", theirLink, "up");
     Path other = tmp.resolve("other.img");
     Files.write(other, new byte[1 << 20]);
     Process theirs = new ProcessBuilder("ip", "netns", "exec", otherNs, vblade.program(), Integer.toString(SHELF), "8",
-        target.link(), other.toString()).redirectInput(java.lang.ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+        theirLink, other.toString()).redirectInput(java.lang.ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
         .redirectOutput(java.lang.ProcessBuilder.Redirect.DISCARD).redirectError(java.lang.ProcessBuilder.Redirect.DISCARD)
         .start();
     try {
@@ -286,6 +289,37 @@ class ExporterLinksHostTest {
       assertThat(state.duplicate()).as("the other host's exporter answering for %s", target.aoeName()).isNotNull();
       assertThat(state.running()).isFalse();
       assertThat(Path.of("/sys/class/net", target.link())).as("no link made beside a duplicate").doesNotExist();
+    } finally {
+      theirs.destroyForcibly().waitFor();
+    }
+  }
+
+  /**
+   * A slot refused because a vblade not its own already binds its link (a conflict on this host) is
+   * stopped: that vblade and its link are left alone, as the refusal left them.
+   */
+  @Test
+  void stoppingASlotRefusedForAConflictLeavesTheOtherVbladeAndItsLink() throws Exception {
+    SlotId id = new SlotId("lab", "links", 9);
+    VbladeTarget target = validated(id).target(disk(id));
+    links.ensure(segment.agentIface(), SHELF, 9, target.link());
+    extraLinks.add(target.link());
+    Path other = tmp.resolve("foreign.img");
+    Files.write(other, new byte[1 << 20]);
+    Process theirs = new ProcessBuilder(vblade.program(), Integer.toString(SHELF), "9", target.link(), other.toString())
+        .redirectInput(java.lang.ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+        .redirectOutput(java.lang.ProcessBuilder.Redirect.DISCARD).redirectError(java.lang.ProcessBuilder.Redirect.DISCARD)
+        .start();
+    try {
+      await().atMost(Duration.ofSeconds(10)).until(() -> processes().scan().stream()
+          .anyMatch(p -> p.pid() == theirs.pid()));
+      VbladeSupervisor supervisor = supervisor();
+      ExporterState state = supervisor.ensure(id, target, tmp.resolve("vblade-9.log"));
+      assertThat(state.conflict()).isNotNull();
+      assertThat(state.conflict().pid()).isEqualTo(theirs.pid());
+      supervisor.stop(id, List.of(disk(id)));
+      assertThat(theirs.isAlive()).as("the other vblade, which the agent refused to touch").isTrue();
+      assertThat(Path.of("/sys/class/net", target.link())).as("the link it binds").exists();
     } finally {
       theirs.destroyForcibly().waitFor();
     }

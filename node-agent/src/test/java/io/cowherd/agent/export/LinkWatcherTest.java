@@ -24,4 +24,21 @@ class LinkWatcherTest {
     LinkWatcher w = new LinkWatcher("ip", null, null);
     assertThat(w.argv()).containsExactly("setpriv", "--pdeathsig", "KILL", "--", "ip", "-o", "monitor", "link");
   }
+
+  @Test
+  void aNicsUnchangedLineRepeatedForEachMacvlanAndTheExporterLinksThemselvesAreNotForwarded() {
+    java.util.Map<String, String> last = new java.util.HashMap<>();
+    String nic = "3: va@vb: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default \\    "
+        + "link/ether 32:f9:cb:b4:7f:e2 brd ff:ff:ff:ff:ff:ff";
+    assertThat(LinkWatcher.forward(nic, last)).contains("va");
+    assertThat(LinkWatcher.forward("4: cw000101@va: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN group default",
+        last)).as("an exporter link").isEmpty();
+    assertThat(LinkWatcher.forward(nic, last)).as("the NIC's line again, unchanged").isEmpty();
+    assertThat(LinkWatcher.forward(nic.replace(",UP,LOWER_UP>", ">").replace("state UP", "state DOWN"), last))
+        .as("the NIC went down").contains("va");
+    assertThat(LinkWatcher.forward(nic, last)).as("and up again").contains("va");
+    assertThat(LinkWatcher.forward("Deleted " + nic, last)).as("deleted").contains("va");
+    assertThat(LinkWatcher.forward(nic, last)).as("made again").contains("va");
+    assertThat(LinkWatcher.forward("    link/ether 1a:6d:a5:08:08:49", last)).isEmpty();
+  }
 }

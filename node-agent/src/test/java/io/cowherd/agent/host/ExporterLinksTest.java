@@ -193,8 +193,57 @@ class ExporterLinksTest {
 
     Files.writeString(dir.resolve("flags"), "0x1002\n"); // down
     macvlan().ensure("eth1", 7, 3, "cw000703");
-    assertThat(runner.argvs()).as("down: only brought up").containsExactly(
+    assertThat(runner.argvs()).as("down: no IPv6 address, then up").containsExactly(
+        List.of("ip", "link", "set", "dev", "cw000703", "addrgenmode", "none"),
         List.of("ip", "link", "set", "dev", "cw000703", "up"));
+  }
+
+  @Test
+  void ensureGivesAnExistingLinkTheNicsMtu() throws IOException {
+    Path dir = iface("cw000703", "02:c0:77:00:07:03", "eth1");
+    Files.writeString(dir.resolve("flags"), "0x1003\n");
+    Files.writeString(dir.resolve("mtu"), "1500\n");
+    Files.writeString(iface("eth1", "52:54:00:00:00:01").resolve("mtu"), "9000\n");
+    runner.on(List.of("ip"), "");
+    macvlan().ensure("eth1", 7, 3, "cw000703");
+    assertThat(runner.argvs()).containsExactly(List.of("ip", "link", "set", "dev", "cw000703", "mtu", "9000"));
+  }
+
+  @Test
+  void ensureRefusesANicThatIsItselfAMacvlanAndLeavesNoLinkBehind() throws IOException {
+    // The kernel puts the new macvlan on the NIC's own lower device (veth0), not on the NIC.
+    CommandRunner kernel = command -> {
+      CommandResult result = runner.run(command);
+      try {
+        if (command.argv().contains("add")) {
+          iface("cw000703", "02:c0:77:00:07:03", "veth0");
+        } else if (command.argv().contains("del")) {
+          Files.walk(sys.resolve("class/net/cw000703")).sorted(java.util.Comparator.reverseOrder())
+              .forEach(p -> p.toFile().delete());
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      return result;
+    };
+    runner.on(List.of("ip", "-d", "-j", "link", "show"), shown("cw000703", "02:c0:77:00:07:03", "macvlan"));
+    runner.on(List.of("ip"), "");
+    ExporterLinks links = new ExporterLinks(ExporterLinks.Placement.MACVLAN, ExporterLinks.DEFAULT_PREFIX, sys, kernel, "ip");
+    assertThatThrownBy(() -> links.ensure("mv0", 7, 3, "cw000703")).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("mv0 is itself a macvlan");
+    assertThat(runner.argvs()).contains(List.of("ip", "link", "del", "dev", "cw000703"))
+        .noneMatch(a -> a.contains("up"));
+    assertThat(sys.resolve("class/net/cw000703")).doesNotExist();
+  }
+
+  @Test
+  void ensureRefusesAForeignInterfaceOfTheLinksName() throws IOException {
+    iface("cw000703", "52:54:00:12:34:56");
+    runner.on(List.of("ip", "-d", "-j", "link", "show"), shown("cw000703", "52:54:00:12:34:56", "bridge"));
+    runner.on(List.of("ip"), "");
+    assertThatThrownBy(() -> macvlan().ensure("eth1", 7, 3, "cw000703")).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("is no cowherd exporter link");
+    assertThat(runner.argvs()).noneMatch(a -> a.contains("add") || a.contains("del"));
   }
 
   @Test
@@ -202,7 +251,20 @@ class ExporterLinksTest {
     iface("cw000703", "02:c0:77:00:07:03", "eth2");
     runner.on(List.of("ip", "-d", "-j", "link", "show"), shown("cw000703", "02:c0:77:00:07:03", "macvlan"));
     runner.on(List.of("ip"), "");
-    macvlan().ensure("eth1", 7, 3, "cw000703");
+    CommandRunner kernel = command -> {
+      CommandResult result = runner.run(command);
+      if (command.argv().contains("del")) { // the kernel drops the link's sysfs directory with it
+        try {
+          Files.walk(sys.resolve("class/net/cw000703")).sorted(java.util.Comparator.reverseOrder())
+              .forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+      return result;
+    };
+    new ExporterLinks(ExporterLinks.Placement.MACVLAN, ExporterLinks.DEFAULT_PREFIX, sys, kernel, "ip")
+        .ensure("eth1", 7, 3, "cw000703");
     assertThat(runner.argvs()).containsExactly(
         List.of("ip", "-d", "-j", "link", "show", "dev", "cw000703"),
         List.of("ip", "link", "del", "dev", "cw000703"),
