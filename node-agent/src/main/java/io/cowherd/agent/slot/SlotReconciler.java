@@ -99,24 +99,13 @@ public final class SlotReconciler implements Reconciler<AoeBootSlot>, Cleaner<Ao
   private final SlotStatusWriter statusWriter;
   private final ExporterEvents exporterEvents;
   private final AttackReporter attacks;
-  /** Waits {@link #TERMINATING_AFTER} (or the test's delay), then runs a {@code Terminating} write. */
-  private final java.util.concurrent.Executor marks;
+  /** Waits {@link #TERMINATING_AFTER}, then runs a {@code Terminating} write. */
+  private final java.util.concurrent.Executor marks = java.util.concurrent.CompletableFuture.delayedExecutor(
+      TERMINATING_AFTER.toMillis(), TimeUnit.MILLISECONDS, VIRTUAL);
 
   /** @param attacks reports what the data path guard dropped or undid, as Events */
   public SlotReconciler(String nodeName, SlotObserver observer, SlotExecutor executor, SlotStatusWriter statusWriter,
       ExporterEvents exporterEvents, AttackReporter attacks) {
-    this(nodeName, observer, executor, statusWriter, exporterEvents, attacks, TERMINATING_AFTER);
-  }
-
-  /**
-   * @param attacks reports what the data path guard dropped or undid, as Events
-   * @param terminatingAfter how long a teardown runs before its slot shows {@code Terminating}
-   *     ({@link #TERMINATING_AFTER}; zero: at once, beside the teardown)
-   */
-  public SlotReconciler(String nodeName, SlotObserver observer, SlotExecutor executor, SlotStatusWriter statusWriter,
-      ExporterEvents exporterEvents, AttackReporter attacks, Duration terminatingAfter) {
-    this.marks = java.util.concurrent.CompletableFuture.delayedExecutor(terminatingAfter.toMillis(), TimeUnit.MILLISECONDS,
-        VIRTUAL);
     this.nodeName = nodeName;
     this.observer = observer;
     this.executor = executor;
