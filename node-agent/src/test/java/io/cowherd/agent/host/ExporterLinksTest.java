@@ -38,6 +38,27 @@ class ExporterLinksTest {
     return dir;
   }
 
+  /**
+   * {@link #runner} plus what the kernel does to sysfs: {@code ip link del} drops {@code
+   * class/net/cw000703}, and {@code ip link add} makes it with lower device {@code addedOn} (none if null).
+   */
+  private CommandRunner kernel(String addedOn) {
+    return command -> {
+      CommandResult result = runner.run(command);
+      try {
+        if (addedOn != null && command.argv().contains("add")) {
+          iface("cw000703", "02:c0:77:00:07:03", addedOn);
+        } else if (command.argv().contains("del")) {
+          Files.walk(sys.resolve("class/net/cw000703")).sorted(java.util.Comparator.reverseOrder())
+              .forEach(p -> p.toFile().delete());
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      return result;
+    };
+  }
+
   /** What {@code ip -d -j link show dev <name>} prints (one line of compact JSON). */
   private static String shown(String name, String address, String kind) {
     return "[{\"ifindex\":4,\"ifname\":\"" + name + "\",\"flags\":[\"BROADCAST\",\"MULTICAST\",\"UP\",\"LOWER_UP\"],"
@@ -212,20 +233,7 @@ class ExporterLinksTest {
   @Test
   void ensureRefusesANicThatIsItselfAMacvlanAndLeavesNoLinkBehind() throws IOException {
     // The kernel puts the new macvlan on the NIC's own lower device (veth0), not on the NIC.
-    CommandRunner kernel = command -> {
-      CommandResult result = runner.run(command);
-      try {
-        if (command.argv().contains("add")) {
-          iface("cw000703", "02:c0:77:00:07:03", "veth0");
-        } else if (command.argv().contains("del")) {
-          Files.walk(sys.resolve("class/net/cw000703")).sorted(java.util.Comparator.reverseOrder())
-              .forEach(p -> p.toFile().delete());
-        }
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
-      return result;
-    };
+    CommandRunner kernel = kernel("veth0");
     runner.on(List.of("ip", "-d", "-j", "link", "show"), shown("cw000703", "02:c0:77:00:07:03", "macvlan"));
     runner.on(List.of("ip"), "");
     ExporterLinks links = new ExporterLinks(ExporterLinks.Placement.MACVLAN, ExporterLinks.DEFAULT_PREFIX, sys, kernel, "ip");
@@ -251,18 +259,7 @@ class ExporterLinksTest {
     iface("cw000703", "02:c0:77:00:07:03", "eth2");
     runner.on(List.of("ip", "-d", "-j", "link", "show"), shown("cw000703", "02:c0:77:00:07:03", "macvlan"));
     runner.on(List.of("ip"), "");
-    CommandRunner kernel = command -> {
-      CommandResult result = runner.run(command);
-      if (command.argv().contains("del")) { // the kernel drops the link's sysfs directory with it
-        try {
-          Files.walk(sys.resolve("class/net/cw000703")).sorted(java.util.Comparator.reverseOrder())
-              .forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }
-      return result;
-    };
+    CommandRunner kernel = kernel(null);
     new ExporterLinks(ExporterLinks.Placement.MACVLAN, ExporterLinks.DEFAULT_PREFIX, sys, kernel, "ip")
         .ensure("eth1", 7, 3, "cw000703");
     assertThat(runner.argvs()).containsExactly(
