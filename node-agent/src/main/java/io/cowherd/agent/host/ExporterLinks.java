@@ -80,6 +80,8 @@ public final class ExporterLinks {
   private final Placement placement;
   private final String prefix;
   private final Path sysRoot;
+  /** Address and up state of links and NICs (sysfs). */
+  private final NetLinks netLinks;
   private final CommandRunner runner;
   private final String ip;
 
@@ -100,6 +102,7 @@ public final class ExporterLinks {
     this.placement = placement;
     this.prefix = p;
     this.sysRoot = sysRoot;
+    this.netLinks = new NetLinks(sysRoot);
     this.runner = runner;
     this.ip = ip;
   }
@@ -130,7 +133,17 @@ public final class ExporterLinks {
 
   /** The MAC of target {@code shelf}.{@code slot}'s link: {@code 02:<prefix>:<shelf hi>:<shelf lo>:<slot>}. */
   public String mac(int shelf, int slot) {
-    return String.format(Locale.ROOT, "02:%s:%02x:%02x:%02x", prefix, (shelf >> 8) & 0xff, shelf & 0xff, slot & 0xff);
+    return "02:" + prefix + targetBytes(shelf, slot);
+  }
+
+  /** The last three bytes of a link's MAC, whatever the prefix: {@code :<shelf hi>:<shelf lo>:<slot>}. */
+  private static String targetBytes(int shelf, int slot) {
+    return String.format(Locale.ROOT, ":%02x:%02x:%02x", (shelf >> 8) & 0xff, shelf & 0xff, slot & 0xff);
+  }
+
+  /** {@link #targetBytes} of the target link {@code name} is named for ({@code name} matched {@link #NAME}). */
+  private static String targetBytes(Matcher name) {
+    return targetBytes(Integer.parseInt(name.group(1), 16), Integer.parseInt(name.group(2), 16));
   }
 
   /**
@@ -152,20 +165,8 @@ public final class ExporterLinks {
     if (m == null || !m.matches()) {
       return Optional.empty();
     }
-    Path dir = sysRoot.resolve("class/net").resolve(link);
-    String want = mac(Integer.parseInt(m.group(1), 16), Integer.parseInt(m.group(2), 16));
-    try {
-      if (!Files.readString(dir.resolve("address")).strip().equalsIgnoreCase(want)) {
-        return Optional.empty();
-      }
-      List<String> lowers = new ArrayList<>();
-      try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "lower_*")) {
-        s.forEach(p -> lowers.add(p.getFileName().toString().substring("lower_".length())));
-      }
-      return lowers.size() == 1 ? Optional.of(lowers.getFirst()) : Optional.empty();
-    } catch (IOException e) {
-      return Optional.empty(); // no such link (or it vanished while read)
-    }
+    String want = "02:" + prefix + targetBytes(m);
+    return netLinks.address(link).filter(want::equalsIgnoreCase).flatMap(a -> lowerOf(link));
   }
 
   /**
@@ -191,7 +192,7 @@ public final class ExporterLinks {
         // A link keeps the MTU it was made with; vblade sizes its frames from its interface's MTU at start.
         runner.run(cmd("link", "set", "dev", link, "mtu", nicMtu));
       }
-      if (!isUp(link)) {
+      if (netLinks.state(link) != NetLinks.State.UP) {
         noAddresses(link); // made by an agent killed before it could do this
         runner.run(cmd("link", "set", "dev", link, "up"));
       }
@@ -201,7 +202,7 @@ public final class ExporterLinks {
       LOG.warn("exporter link {} exists but not as e{}.{}'s on {}: recreating it", link, shelf, slot, nic);
       if (!delete(link)) {
         throw new IllegalStateException("interface " + link + " exists and is no cowherd exporter link (a macvlan with"
-            + " MAC 02:xx:xx" + mac(shelf, slot).substring("02:xx:xx".length()) + "): remove or rename it; the agent"
+            + " MAC 02:xx:xx" + targetBytes(shelf, slot) + "): remove or rename it; the agent"
             + " binds e" + shelf + "." + slot + "'s exporter to a link of that name");
       }
     }
@@ -234,7 +235,7 @@ public final class ExporterLinks {
     if (m == null || !m.matches() || !Files.isDirectory(sysRoot.resolve("class/net").resolve(link))) {
       return false;
     }
-    String want = mac(Integer.parseInt(m.group(1), 16), Integer.parseInt(m.group(2), 16));
+    String want = targetBytes(m);
     String shown;
     try {
       shown = runner.run(cmd("-d", "-j", "link", "show", "dev", link)).stdout();
@@ -247,9 +248,9 @@ public final class ExporterLinks {
     String lower = shown.toLowerCase(Locale.ROOT);
     Matcher address = ADDRESS.matcher(lower);
     if (!lower.contains("\"info_kind\":\"macvlan\"") || !address.find()
-        || !address.group(1).startsWith("02:") || !address.group(1).endsWith(want.substring("02:xx:xx".length()))) {
+        || !address.group(1).startsWith("02:") || !address.group(1).endsWith(want)) {
       LOG.warn("interface {} is named like an exporter link but is no cowherd macvlan (02:xx:xx{}): left alone", link,
-          want.substring("02:xx:xx".length()));
+          want);
       return false;
     }
     try {
@@ -311,14 +312,6 @@ public final class ExporterLinks {
       return Files.readString(sysRoot.resolve("class/net").resolve(iface).resolve(attribute)).strip();
     } catch (IOException e) {
       return null;
-    }
-  }
-
-  private boolean isUp(String link) {
-    try {
-      return (Integer.decode(Files.readString(sysRoot.resolve("class/net").resolve(link).resolve("flags")).strip()) & 1) != 0;
-    } catch (IOException | NumberFormatException e) {
-      return false;
     }
   }
 

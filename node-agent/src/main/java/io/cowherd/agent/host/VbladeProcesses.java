@@ -64,7 +64,7 @@ public final class VbladeProcesses {
       for (VbladeProcess p : this.all) {
         VbladeTarget t = p.target();
         byAddress.computeIfAbsent(address(t.shelf(), t.slot(), t.iface()), k -> new ArrayList<>()).add(p);
-        if (!t.link().equals(t.iface())) {
+        if (t.ownLink()) {
           byAddress.computeIfAbsent(address(t.shelf(), t.slot(), t.link()), k -> new ArrayList<>()).add(p);
         }
         byPath.computeIfAbsent(t.path(), k -> new ArrayList<>()).add(p);
@@ -79,7 +79,7 @@ public final class VbladeProcesses {
     /** Processes claiming {@code target}'s shelf, slot and interface ({@link VbladeTarget#sameAddress}). */
     public List<VbladeProcess> claiming(VbladeTarget target) {
       List<VbladeProcess> onNic = byAddress.getOrDefault(address(target.shelf(), target.slot(), target.iface()), List.of());
-      if (target.link().equals(target.iface())) {
+      if (!target.ownLink()) {
         return List.copyOf(onNic);
       }
       java.util.LinkedHashSet<VbladeProcess> both = new java.util.LinkedHashSet<>(onNic);
