@@ -90,8 +90,9 @@ class TwoNodePoolE2E {
    * prefix), the same on either node.
    */
   private MacAddress answering(String node, AoeTarget target) {
-    return macvlanLinks() ? MacAddress.parse(String.format("02:c0:77:%02x:%02x:%02x", target.shelf() >> 8,
-        target.shelf() & 0xff, target.slot())) : macOf.get(node);
+    return macvlanLinks() ? MacAddress.parse(new io.cowherd.agent.host.ExporterLinks(
+        io.cowherd.agent.host.ExporterLinks.Placement.MACVLAN, io.cowherd.agent.host.ExporterLinks.DEFAULT_PREFIX,
+        Path.of("/sys"), null, "ip").mac(target.shelf(), target.slot())) : macOf.get(node);
   }
 
   /** Every exporter of the lab's segment: on its NIC, or on a link of its own ({@link Exporters#on}). */

@@ -70,7 +70,7 @@ public final class Exporters {
    */
   public static List<Exporter> on(String interfaceName) {
     return all().stream().filter(e -> e.interfaceName().equals(interfaceName)
-        || e.interfaceName().equals(String.format("cw%04x%02x", e.shelf(), e.slot()))).toList();
+        || e.interfaceName().equals(io.cowherd.agent.host.ExporterLinks.name(e.shelf(), e.slot()))).toList();
   }
 
   /** Every vblade process on this host whose command line could be read. */

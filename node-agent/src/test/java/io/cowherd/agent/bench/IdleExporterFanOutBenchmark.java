@@ -3,16 +3,11 @@ package io.cowherd.agent.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.cowherd.agent.export.AoeSegmentProbe;
-import io.cowherd.agent.export.Backoff;
-import io.cowherd.agent.export.SegmentScanner;
 import io.cowherd.agent.export.VbladeSupervisor;
 import io.cowherd.agent.host.ExecCommandRunner;
-import io.cowherd.agent.host.ExporterCgroup;
 import io.cowherd.agent.host.ExporterLinks;
 import io.cowherd.agent.host.SlotId;
 import io.cowherd.agent.host.Vblade;
-import io.cowherd.agent.host.VbladeProcesses;
 import io.cowherd.agent.host.VbladeTarget;
 import io.cowherd.agent.support.HostTools;
 import io.cowherd.aoe.frame.AoeTarget;
@@ -289,10 +284,7 @@ class IdleExporterFanOutBenchmark {
         ExporterLinks.Placement placement, String nic) {
       this.nic = nic;
       this.links = new ExporterLinks(placement, "c0:7d", Path.of("/sys"), new ExecCommandRunner(), "ip");
-      java.time.Clock clock = java.time.Clock.systemUTC();
-      this.supervisor = new VbladeSupervisor(vblade, new VbladeProcesses(Path.of("/proc"), vblade, links), scheduler,
-          clock, Backoff.DEFAULT, changed -> {}, new SegmentScanner(new AoeSegmentProbe(clock), clock,
-              SegmentScanner.ANSWER_WAIT), ExporterCgroup.none(), links);
+      this.supervisor = HostTools.hostSupervisor(vblade, scheduler, links);
     }
 
     void start(int shelf, int slot, Path file) {

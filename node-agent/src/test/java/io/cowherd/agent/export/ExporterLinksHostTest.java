@@ -353,9 +353,7 @@ class ExporterLinksHostTest {
   }
 
   private VbladeSupervisor supervisor() {
-    VbladeSupervisor s = new VbladeSupervisor(vblade, processes(), scheduler, Clock.systemUTC(), Backoff.DEFAULT,
-        changed -> {}, new SegmentScanner(new AoeSegmentProbe(Clock.systemUTC()), Clock.systemUTC(),
-            SegmentScanner.ANSWER_WAIT), io.cowherd.agent.host.ExporterCgroup.none(), links);
+    VbladeSupervisor s = HostTools.hostSupervisor(vblade, scheduler, links);
     supervisors.add(s);
     return s;
   }

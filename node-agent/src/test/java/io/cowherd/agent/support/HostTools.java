@@ -75,6 +75,18 @@ public final class HostTools {
         new SegmentScanner(new AoeSegmentProbe(Clock.systemUTC()), Clock.systemUTC(), SegmentScanner.ANSWER_WAIT));
   }
 
+  /**
+   * {@link #hostSupervisor(Vblade, ScheduledExecutorService)} whose exporters bind where {@code links}
+   * says, as the agent wires it ({@code Main}): the same links for its {@code /proc} scans and its starts.
+   */
+  public static VbladeSupervisor hostSupervisor(Vblade vblade, ScheduledExecutorService scheduler,
+      io.cowherd.agent.host.ExporterLinks links) {
+    return new VbladeSupervisor(vblade, new VbladeProcesses(Path.of("/proc"), vblade, links), scheduler,
+        Clock.systemUTC(), Backoff.DEFAULT, changed -> {},
+        new SegmentScanner(new AoeSegmentProbe(Clock.systemUTC()), Clock.systemUTC(), SegmentScanner.ANSWER_WAIT),
+        io.cowherd.agent.host.ExporterCgroup.none(), links);
+  }
+
   /** Runs a command for test setup; fails the test if it fails. */
   public static CommandResult run(String... argv) {
     return RUNNER.run(HostCommand.of(argv));
