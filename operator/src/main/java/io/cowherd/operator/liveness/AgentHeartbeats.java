@@ -7,7 +7,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -25,7 +27,9 @@ import org.slf4j.LoggerFactory;
  * spec.renewTime} (any other instant than the last one counted, so an agent whose clock stepped back
  * still renews) with {@code spec.holderIdentity} set: other writes to the Lease (a label or
  * annotation edit, a kubectl apply) change its {@code resourceVersion} but renew nothing, and must
- * not make a dead agent look alive. The value of {@code renewTime} only goes into messages.
+ * not make a dead agent look alive; nor may a stale copy, one with a {@code renewTime} counted
+ * before (as a lagging informer cache holds). The value of {@code renewTime} only goes into
+ * messages.
  * Leases deleted are forgotten ({@link #forget}), so the map holds only existing Leases.
  *
  * <p>One instance serves both the liveness condition on slots and placement ({@link #liveAgents}),
@@ -45,12 +49,26 @@ public final class AgentHeartbeats {
 
   private final Map<String, Seen> seen = new ConcurrentHashMap<>();
 
+  /** How many renewals before the current one are remembered, to know a stale copy of the Lease. */
+  static final int EARLIER_RENEWALS = 16;
+
   /**
    * The renewal of a Lease last counted ({@code spec.renewTime}; null if none), when this
-   * operator first saw it, and whether it replaced a renewal seen before (one this operator watched
-   * happen).
+   * operator first saw it, whether it replaced a renewal seen before (one this operator watched
+   * happen), and the renewals counted before it (newest last, at most {@link #EARLIER_RENEWALS}).
    */
-  private record Seen(Instant renewTime, Instant at, boolean renewalSeen) {}
+  private record Seen(Instant renewTime, Instant at, boolean renewalSeen, List<Instant> earlier) {
+    Seen renewed(Instant next, Instant now) {
+      List<Instant> before = new ArrayList<>(earlier);
+      if (renewTime != null) {
+        before.add(renewTime);
+      }
+      while (before.size() > EARLIER_RENEWALS) {
+        before.removeFirst();
+      }
+      return new Seen(next, now, true, List.copyOf(before));
+    }
+  }
 
   /**
    * What is known of a node agent now.
@@ -172,7 +190,14 @@ public final class AgentHeartbeats {
     return lease.getMetadata().getNamespace() + "/" + lease.getMetadata().getName();
   }
 
-  /** Keeps {@code where}'s entry unless {@code lease} carries a renewal other than the one counted. */
+  /**
+   * Keeps {@code where}'s entry unless {@code lease} carries a renewal other than the one counted
+   * and the ones counted before it. A copy with an earlier counted {@code renewTime} is a stale copy:
+   * the operator's informers (pool placement, liveness) each hold their own, one may lag behind the
+   * other, and a lagging copy would otherwise count as a renewal now and keep a dead agent alive for
+   * another lease duration. (Not by {@code resourceVersion} order: after an etcd restore the versions
+   * go back, and every renewal would look stale.)
+   */
   private Seen record(String where, Lease lease, Instant now) {
     Instant renewTime = lease.getSpec() == null || lease.getSpec().getRenewTime() == null
         ? null : lease.getSpec().getRenewTime().toInstant();
@@ -180,9 +205,10 @@ public final class AgentHeartbeats {
     boolean renewal = renewTime != null && holder != null && !holder.isBlank();
     return seen.compute(where, (k, old) -> {
       if (old == null) {
-        return new Seen(renewTime, now, false);
+        return new Seen(renewTime, now, false, List.of());
       }
-      return renewal && !Objects.equals(old.renewTime(), renewTime) ? new Seen(renewTime, now, true) : old;
+      boolean fresh = renewal && !Objects.equals(old.renewTime(), renewTime) && !old.earlier().contains(renewTime);
+      return fresh ? old.renewed(renewTime, now) : old;
     });
   }
 

@@ -95,6 +95,34 @@ class AgentHeartbeatsTest {
   }
 
   @Test
+  void aStaleCopyFromALaggingInformerRenewsNothing() {
+    Lease earlier = lease("1", T0, 40);
+    Lease last = lease("2", T0.plusSeconds(10), 40);
+    heartbeats.observe(earlier, T0);
+    heartbeats.observe(last, T0.plusSeconds(10)); // the placement informer is up to date; the agent dies after this
+
+    assertThat(heartbeats.judge("n1", "ns", Optional.of(earlier), T0.plusSeconds(30)).recheckAfter())
+        .as("the liveness informer's cache still holds the earlier renewal: expiry stays 40 s after the last one")
+        .contains(Duration.ofSeconds(20));
+    assertThat(heartbeats.judge("n1", "ns", Optional.of(last), T0.plusSeconds(31)).recheckAfter())
+        .as("and once it catches up, the last renewal is not counted again").contains(Duration.ofSeconds(19));
+    assertThat(heartbeats.judge("n1", "ns", Optional.of(last), T0.plusSeconds(50)).alive()).isFalse();
+  }
+
+  @Test
+  void onlyTheLastRenewalsAreRememberedAsCounted() {
+    for (int i = 0; i <= 16 + 1; i++) {
+      heartbeats.observe(lease(Integer.toString(i + 1), T0.plusSeconds(10L * i), 40), T0.plusSeconds(10L * i));
+    }
+    Instant now = T0.plusSeconds(10L * (AgentHeartbeats.EARLIER_RENEWALS + 1) + 45);
+
+    assertThat(heartbeats.judge("n1", "ns", Optional.of(lease("2", T0.plusSeconds(10), 40)), now).alive())
+        .as("a copy one renewal past the remembered ones is stale").isFalse();
+    assertThat(heartbeats.judge("n1", "ns", Optional.of(lease("1", T0, 40)), now).alive())
+        .as("beyond them a renewTime reads as new (a clock stepped back): the memory is bounded").isTrue();
+  }
+
+  @Test
   void aNewRenewTimeWithoutAHolderIsNoRenewal() {
     heartbeats.observe(lease("1", T0, 40), T0);
     Lease released = new LeaseBuilder(lease("2", T0.plusSeconds(10), 40)).editSpec().withHolderIdentity(null).endSpec()
