@@ -22,6 +22,13 @@ import java.util.function.UnaryOperator;
 public final class Lab implements AutoCloseable {
   /** The Node object the agent runs as. */
   public static final String NODE = "cowherd-e2e-node";
+  /**
+   * System property naming the exporter-link placement of every agent a lab started without its own
+   * agent arguments starts ({@code shared} or {@code macvlan}, the agent's {@code --exporter-links});
+   * unset: the agent's default. For running e2e tests by hand with macvlan links.
+   */
+  public static final String EXPORTER_LINKS_PROPERTY = "cowherd.lab.exporterLinks";
+
   /** Namespace of the node agent's heartbeat Lease (as the operator namespace of a Helm install). */
   public static final String LEASE_NAMESPACE = "default";
   /** JOSDK controller name of the node agent (logged as "'NAME' controller started"). */
@@ -184,13 +191,6 @@ public final class Lab implements AutoCloseable {
    * namespace and boot port, run by {@code launcher} (empty: on this host's namespaces; {@code ip
    * netns exec NS}: on a {@link LabNode}'s), closed with the lab; returns once its controller runs.
    */
-  /**
-   * System property naming the exporter-link placement of every agent a lab started without its own
-   * agent arguments starts ({@code shared} or {@code macvlan}, the agent's {@code --exporter-links});
-   * unset: the agent's default. For running e2e tests by hand with macvlan links.
-   */
-  public static final String EXPORTER_LINKS_PROPERTY = "cowherd.lab.exporterLinks";
-
   ManagedProcess startAgentProcess(String nodeName, Path stateDir, List<String> launcher,
       List<String> extraJvmOptions, List<String> extraArgs) {
     List<String> args = new ArrayList<>(List.of("--node-name", nodeName, "--state-dir", stateDir.toString(),
