@@ -24,13 +24,12 @@ import org.slf4j.LoggerFactory;
  * current renewal, plus {@code spec.leaseDurationSeconds}, as the Kubernetes node lifecycle
  * controller does with node Leases: the agent's clock may be off. So after an operator restart a
  * dead agent shows after one lease duration at the latest. A renewal is a new {@code
- * spec.renewTime} (any other instant than the last one counted, so an agent whose clock stepped back
+ * spec.renewTime} (any instant not counted before, so an agent whose clock stepped back
  * still renews) with {@code spec.holderIdentity} set: other writes to the Lease (a label or
  * annotation edit, a kubectl apply) change its {@code resourceVersion} but renew nothing, and must
  * not make a dead agent look alive; nor may a stale copy, one with a {@code renewTime} counted
  * before (as a lagging informer cache holds). The value of {@code renewTime} only goes into
- * messages.
- * Leases deleted are forgotten ({@link #forget}), so the map holds only existing Leases.
+ * messages. Leases deleted are forgotten ({@link #forget}), so the map holds only existing Leases.
  *
  * <p>One instance serves both the liveness condition on slots and placement ({@link #liveAgents}),
  * so both see an agent alive or silent at the same moment. Placement is stricter: it also needs a
@@ -45,12 +44,11 @@ import org.slf4j.LoggerFactory;
 public final class AgentHeartbeats {
   /** Lease duration assumed when a Lease carries none, in seconds (the agent's default). */
   static final int DEFAULT_LEASE_DURATION_SECONDS = 40;
+  /** How many renewals before the current one are remembered, to know a stale copy of the Lease. */
+  static final int EARLIER_RENEWALS = 16;
   private static final Logger LOG = LoggerFactory.getLogger(AgentHeartbeats.class);
 
   private final Map<String, Seen> seen = new ConcurrentHashMap<>();
-
-  /** How many renewals before the current one are remembered, to know a stale copy of the Lease. */
-  static final int EARLIER_RENEWALS = 16;
 
   /**
    * The renewal of a Lease last counted ({@code spec.renewTime}; null if none), when this
