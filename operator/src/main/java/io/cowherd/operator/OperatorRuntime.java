@@ -66,6 +66,7 @@ public final class OperatorRuntime {
           new LivenessConditionWriter(client, clock), AgentHeartbeats.LeaseReader.of(client), clock);
       operator.register(liveness, c -> {
         c.withItemStore(LeanItemStore.create());
+        c.withRetry(AgentLivenessReconciler.retry()); // never gives up: a dead agent sends no further event
         if (!config.watchesAllNamespaces()) {
           c.settingNamespaces(config.namespaces());
         }

@@ -14,6 +14,7 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.retry.GenericRetry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -43,6 +44,10 @@ public final class AgentLivenessReconciler implements Reconciler<AoeBootSlot> {
   static final String LEASES = "agent-leases";
   /** Margin past a Lease's expiry before it is judged again, so the judgment falls after it. */
   private static final Duration AFTER_EXPIRY = Duration.ofMillis(250);
+  /** First wait before a failed reconciliation (a condition write the API server refused) runs again, in ms. */
+  static final long RETRY_INITIAL_MILLIS = 1_000;
+  /** Longest wait between two retries of a failed reconciliation, in ms. */
+  static final long RETRY_MAX_MILLIS = 30_000;
 
   private final String leaseNamespace;
   private final AgentHeartbeats heartbeats;
@@ -64,6 +69,19 @@ public final class AgentLivenessReconciler implements Reconciler<AoeBootSlot> {
     this.writer = writer;
     this.freshLeases = freshLeases;
     this.clock = clock;
+  }
+
+  /**
+   * How this controller retries a reconciliation that threw (a {@link
+   * io.cowherd.operator.error.SlotWriteException} from the condition writer): 1 s, 1 s, then
+   * doubling up to 30 s ({@code GenericRetryExecution}), without a limit on attempts. JOSDK's default
+   * gives up after 5 attempts (2 to 6.75 s apart), and a dead agent makes no further event: its
+   * slots would then stay unmarked until the next periodic reconciliation, and a failed clear would
+   * lose the timer of the next expiry.
+   */
+  public static GenericRetry retry() {
+    return new GenericRetry().setInitialInterval(RETRY_INITIAL_MILLIS).setIntervalMultiplier(2)
+        .setMaxInterval(RETRY_MAX_MILLIS).withoutMaxAttempts();
   }
 
   @Override

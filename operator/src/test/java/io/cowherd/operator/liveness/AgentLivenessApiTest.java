@@ -23,8 +23,11 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.processing.Controller;
+import io.javaoperatorsdk.operator.processing.retry.RetryExecution;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -65,6 +68,20 @@ class AgentLivenessApiTest {
     if (operator != null) {
       operator.stop();
     }
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void theLivenessControllerRetriesAFailedWriteWithoutGivingUpAtMostEvery30Seconds() {
+    var controller = (Controller<AoeBootSlot>) operator.operator().getRegisteredController(AgentLivenessReconciler.NAME)
+        .orElseThrow();
+    RetryExecution retry = controller.getConfiguration().getRetry().initExecution();
+    List<Long> delays = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      delays.add(retry.nextDelay().orElseThrow(() -> new AssertionError("the retry gave up after " + delays.size())));
+    }
+    assertThat(delays).startsWith(1_000L, 1_000L, 2_000L, 4_000L)
+        .allSatisfy(d -> assertThat(d).isBetween(1_000L, 30_000L)).endsWith(30_000L);
   }
 
   @Test
