@@ -31,9 +31,9 @@ import org.junit.jupiter.api.TestInstance;
  * A dead node agent is visible: the real agent renews its heartbeat Lease (defaults: every 10 s,
  * duration 40 s); killed with SIGKILL, its slots get AgentAlive=Unknown (reason AgentSilent) from
  * the operator within the lease duration (counted from the kill, or from a renewal the API server
- * delivered after it, to the condition's lastTransitionTime) while the exporters keep serving and the agent's status
- * fields stay; restarted, it renews again and the condition goes. Every listener of the lab's
- * processes is on loopback.
+ * delivered after it, to the condition's lastTransitionTime) while the exporters keep serving and
+ * the agent's status fields stay; restarted, it renews again and the condition goes. Every
+ * listener of the lab's processes is on loopback.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class AgentLivenessE2E {

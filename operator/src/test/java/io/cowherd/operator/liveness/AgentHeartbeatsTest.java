@@ -111,7 +111,7 @@ class AgentHeartbeatsTest {
 
   @Test
   void onlyTheLastRenewalsAreRememberedAsCounted() {
-    for (int i = 0; i <= 16 + 1; i++) {
+    for (int i = 0; i <= AgentHeartbeats.EARLIER_RENEWALS + 1; i++) {
       heartbeats.observe(lease(Integer.toString(i + 1), T0.plusSeconds(10L * i), 40), T0.plusSeconds(10L * i));
     }
     Instant now = T0.plusSeconds(10L * (AgentHeartbeats.EARLIER_RENEWALS + 1) + 45);
